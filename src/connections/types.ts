@@ -1,0 +1,39 @@
+/**
+ * Connections only move bytes: run a command string through `sh -c`-like
+ * semantics, feed stdin, collect stdout/stderr/exit code. Privilege escalation,
+ * quoting and interpretation live above this layer.
+ */
+
+export interface ExecOptions {
+  /** Bytes written to the command's stdin, then stdin is closed. */
+  stdin?: string | Buffer;
+  /** Kill the command (and report a TimeoutError) after this many ms. */
+  timeoutMs?: number;
+}
+
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  /** Exit code; null when the command was killed by a signal. */
+  code: number | null;
+}
+
+export interface ConnectionStats {
+  /** Commands executed (each is at least one network round trip on ssh). */
+  commands: number;
+  /** Estimated network round trips spent (connect + commands). */
+  roundTrips: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+export interface Connection {
+  /** Name used in messages (the inventory host name). */
+  readonly name: string;
+  readonly kind: 'ssh' | 'local';
+  /** Run one command with /bin/sh on the target. */
+  exec(command: string, options?: ExecOptions): Promise<ExecResult>;
+  /** Close the connection. Idempotent. */
+  close(): Promise<void>;
+  readonly stats: ConnectionStats;
+}

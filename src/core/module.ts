@@ -1,0 +1,93 @@
+/**
+ * The task module contract (after Ansible's module contract and pyinfra's
+ * operations): a zod schema for the arguments, the facts it needs, and a pure
+ * `plan` that says "no change, because ..." or returns the steps and a diff.
+ * Only the runner does I/O; check mode stops after planning.
+ */
+import type { z } from 'zod';
+import type { FactRequest, FactValues } from '../facts/types.js';
+import type { HostFacts } from '../facts/host.js';
+
+export interface TaskContext {
+  /** Facts gathered at connect time (OS family, init system, package manager, ...). */
+  readonly host: HostFacts;
+  /** True in check mode: plan only, nothing is modified. */
+  readonly check: boolean;
+  /** Commands of this task run through sudo. */
+  readonly become: boolean;
+  /** Local directory relative paths (e.g. copy `src:`) resolve against: the playbook's. */
+  readonly baseDir: string;
+}
+
+/** A file or setting before and after, shown under --diff. */
+export interface Diff {
+  /** What changed: a path, or a name like `iptables filter`. */
+  readonly label: string;
+  readonly before: string;
+  readonly after: string;
+}
+
+/** One remote command the runner executes when applying a change. */
+export interface Step {
+  /** Shell command; every value in it was quoted with `quote`/`sh`. */
+  readonly command: string;
+  /** Written to stdin (file contents). Never logged. */
+  readonly stdin?: string;
+  /** Exit codes that count as success (default: [0]). */
+  readonly okCodes?: readonly number[];
+  /** Overrides the task's timeout for this step (ms). */
+  readonly timeoutMs?: number;
+}
+
+/** A fact value the host will have once the change is applied: lets check mode predict later tasks. */
+export interface Prediction<T = unknown> {
+  readonly request: FactRequest<T>;
+  readonly value: T;
+}
+
+export type Plan =
+  | {
+      readonly kind: 'ok';
+      /** Why nothing needs to change, e.g. "user deploy exists with the requested settings". */
+      readonly reason: string;
+    }
+  | {
+      readonly kind: 'skip';
+      /** Why the task does not apply to this host, e.g. "host is a container". */
+      readonly reason: string;
+    }
+  | {
+      readonly kind: 'change';
+      /** One line: what will change, e.g. "create user deploy". */
+      readonly summary: string;
+      readonly steps: readonly Step[];
+      readonly diffs?: readonly Diff[];
+      readonly predictions?: readonly Prediction[];
+    };
+
+export interface TaskModule<S extends z.ZodType = z.ZodType, F extends Record<string, FactRequest> = Record<string, FactRequest>> {
+  /** The key used in playbooks, e.g. `copy`. */
+  readonly name: string;
+  /** One line for --help and the README. */
+  readonly description: string;
+  readonly schema: S;
+  /** Facts the planner needs for these arguments; read in one batch. */
+  facts(args: z.output<S>, ctx: TaskContext): F;
+  /** Pure: compare desired with actual. Throw TaskError for impossible requests. */
+  plan(args: z.output<S>, facts: FactValues<F>, ctx: TaskContext): Plan;
+  /** Optional local preparation before planning (e.g. read a `src:` file on the control node). */
+  prepare?(args: z.output<S>, ctx: TaskContext): Promise<z.output<S>>;
+}
+
+/** Identity helper that gives full type inference when declaring a module. */
+export function defineTask<S extends z.ZodType, F extends Record<string, FactRequest>>(
+  module: TaskModule<S, F>,
+): TaskModule<S, F> {
+  return module;
+}
+
+export const ok = (reason: string): Plan => ({ kind: 'ok', reason });
+export const skip = (reason: string): Plan => ({ kind: 'skip', reason });
+export function change(summary: string, steps: readonly Step[], extra?: { diffs?: readonly Diff[]; predictions?: readonly Prediction[] }): Plan {
+  return { kind: 'change', summary, steps, ...extra };
+}
