@@ -1,0 +1,248 @@
+/**
+ * Thin command line over the library API: parse flags, wire reporters, map
+ * errors to exit codes. No provisioning logic lives here.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { fanOut, loadInventories, loadPlaybooks, parseExtraVars, registry } from '../api.js';
+import { ProvisionError, ValidationError, errorMessage } from '../core/errors.js';
+import { createLogger, logEvents } from '../core/log.js';
+import { selectHosts, unmatchedPatterns } from '../core/patterns.js';
+import { EXIT, run as runPlays } from '../core/runner.js';
+import { Secrets } from '../core/secrets.js';
+import { humanReporter } from '../reporters/human.js';
+import { parseReportTarget, reportFormats, writeReports, type ReportTarget } from '../reporters/index.js';
+import { colorWanted, makeStyle } from '../reporters/style.js';
+
+const EXIT_CODES_HELP = `
+Exit codes:
+  0    success; in check mode: no drift
+  1    internal error (a bug: please report it with --log-level debug output)
+  2    a task failed, or the playbook/inventory/flags are invalid
+  3    check mode found drift (a host differs from the playbook)
+  4    a host was unreachable (and nothing failed)
+  130  interrupted (Ctrl-C)`;
+
+const EXAMPLES = `
+Examples:
+  Audit this machine against the hardening baseline, changing nothing:
+    provision --check -i localhost, playbooks/harden.yaml
+  Harden two servers, showing what changes in each file:
+    provision -i web1.example.com,web2.example.com, -u admin -b --diff playbooks/harden.yaml
+  Run from CI with an inventory file and a JSON report:
+    provision -i inventory.yaml --report json=report.json site.yaml
+  Only the hosts of group "web", only tasks tagged "ssh":
+    provision -i inventory.yaml --limit web --tags ssh site.yaml
+  Validate files without contacting any host:
+    provision validate -i inventory.yaml site.yaml`;
+
+function intArg(min: number, max: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
+    return n;
+  };
+}
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+const collectList = (v: string, prev: string[] = []): string[] => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
+
+interface RunFlags {
+  inventory: string[];
+  check?: boolean;
+  diff?: boolean;
+  limit?: string;
+  tags?: string[];
+  skipTags?: string[];
+  extraVars?: string[];
+  forks: number;
+  timeout: number;
+  report?: string[];
+  verbose?: boolean;
+  quiet?: boolean;
+  color?: boolean;
+  logLevel?: string;
+  logFile?: string;
+  user?: string;
+  privateKey?: string;
+  become?: boolean;
+  hostKeyPolicy?: 'strict' | 'accept-new';
+  listHosts?: boolean;
+  listTasks?: boolean;
+}
+
+export interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  stdout: { isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+  /** Installs a Ctrl-C handler; returns a remover. */
+  onInterrupt: (handler: () => void) => () => void;
+}
+
+const defaultIo: Io = {
+  out: (s) => process.stdout.write(s),
+  err: (s) => process.stderr.write(s),
+  stdout: process.stdout,
+  env: process.env,
+  onInterrupt: (handler) => {
+    process.on('SIGINT', handler);
+    process.on('SIGTERM', handler);
+    return () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    };
+  },
+};
+
+function runOptions(cmd: Command): Command {
+  return cmd
+    .requiredOption('-i, --inventory <source>', 'inventory file, or a comma list of hosts ("web1,db1," or "localhost," for this machine); repeatable', collect)
+    .option('-C, --check', 'check mode: read-only audit; report what would change (drift) and change nothing')
+    .option('-D, --diff', 'show before/after diffs of files and settings')
+    .option('-l, --limit <pattern>', 'only hosts matching this pattern too (all, group, host, glob, a:b, a:&b, a:!b)')
+    .option('-t, --tags <tags>', 'only tasks with one of these tags (comma list; repeatable)', collectList)
+    .option('--skip-tags <tags>', 'skip tasks with one of these tags (comma list; repeatable)', collectList)
+    .option('-e, --extra-vars <vars>', 'variables with the highest precedence: key=value, @file.yaml, or a YAML/JSON mapping; repeatable', collect)
+    .option('-f, --forks <n>', 'hosts worked on in parallel', intArg(1, 10_000), 256)
+    .option('--timeout <seconds>', 'default timeout of one task step (0: none)', intArg(0, 86_400), 0)
+    .addOption(new Option('--report <format=file>', `write a report when the run ends; repeatable; formats: ${Object.keys(reportFormats).join(', ')}`).argParser(collect))
+    .option('-v, --verbose', 'also show why tasks were ok or skipped, and command output')
+    .option('-q, --quiet', 'only show failures, drift and the recap')
+    .option('--no-color', 'no colours (also: NO_COLOR=1; colours are off when output is not a terminal)')
+    .addOption(new Option('--log-level <level>', 'structured log level (logs go to --log-file, or stderr)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .option('--log-file <file>', 'write structured JSON logs (pino) to this file; secrets are masked')
+    .option('-u, --user <user>', 'connect as this user where the inventory says none')
+    .option('--private-key <file>', 'identity file where the inventory gives none')
+    .option('-b, --become', 'run tasks with sudo where the play does not say')
+    .addOption(new Option('--host-key-policy <policy>', 'unknown SSH host keys: refuse (strict) or record on first use (accept-new); changed keys are always refused').choices(['strict', 'accept-new']))
+    .option('--list-hosts', 'print the hosts each play selects, then exit')
+    .option('--list-tasks', 'print the tasks of each play, then exit');
+}
+
+export async function run(argv: readonly string[], io: Io = defaultIo): Promise<number> {
+  let exitCode = 0;
+  const program = new Command('provision')
+    .description('Agentless provisioning over SSH: bring hosts to the state a YAML playbook describes, changing only what differs.')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err });
+
+  runOptions(program.command('run', { isDefault: true }))
+    .description('run playbooks against the hosts of an inventory (the default command)')
+    .argument('<playbook...>', 'playbook files, run in order')
+    .addHelpText('after', `${EXAMPLES}\n${EXIT_CODES_HELP}\n\nTask types: ${Object.keys(registry).join(', ')}. See README.md for their arguments.`)
+    .action(async (playbooks: string[], flags: RunFlags) => {
+      exitCode = await runCommand(playbooks, flags, io);
+    });
+
+  program
+    .command('validate')
+    .description('check playbooks (and inventories) without contacting any host; exit 0 when valid, 2 otherwise')
+    .argument('<playbook...>', 'playbook files')
+    .option('-i, --inventory <source>', 'also validate this inventory; repeatable', collect)
+    .action((playbooks: string[], flags: { inventory?: string[] }) => {
+      loadPlaybooks(playbooks);
+      if (flags.inventory) loadInventories(flags.inventory, io.env);
+      io.out(`valid: ${[...playbooks, ...(flags.inventory ?? [])].join(', ')}\n`);
+      exitCode = 0;
+    });
+
+  program.addHelpText('after', `${EXAMPLES}\n${EXIT_CODES_HELP}`);
+
+  try {
+    await program.parseAsync(argv as string[], { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    return handleError(err, io);
+  }
+}
+
+function handleError(err: unknown, io: Io): number {
+  const e = err as { code?: string; exitCode?: number };
+  if (typeof e.code === 'string' && e.code.startsWith('commander.')) {
+    // help and version exit 0; usage errors were already printed by commander
+    return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' ? 0 : EXIT.FAILED;
+  }
+  if (err instanceof ValidationError) {
+    io.err(`error: invalid input\n${err.message.replace(/^/gm, '  ')}\n`);
+    return EXIT.FAILED;
+  }
+  if (err instanceof ProvisionError) {
+    io.err(`error: ${err.message}\n`);
+    return EXIT.FAILED;
+  }
+  io.err(`internal error: ${errorMessage(err)}\n${err instanceof Error && err.stack ? err.stack.split('\n').slice(1, 6).join('\n') + '\n' : ''}`);
+  return EXIT.INTERNAL;
+}
+
+async function runCommand(playbookFiles: string[], flags: RunFlags, io: Io): Promise<number> {
+  const reports: ReportTarget[] = (flags.report ?? []).map(parseReportTarget);
+  const extraVars = parseExtraVars(flags.extraVars ?? []);
+  const playbook = loadPlaybooks(playbookFiles);
+  const inventory = loadInventories(flags.inventory, io.env);
+  for (const spec of inventory.hosts.values()) {
+    const c = spec.connection;
+    if (flags.user && c.user === undefined) c.user = flags.user;
+    if (flags.privateKey && c.identityFile === undefined) c.identityFile = flags.privateKey;
+    if (flags.hostKeyPolicy) c.hostKeyPolicy = flags.hostKeyPolicy;
+  }
+  if (flags.become) for (const play of playbook.plays) play.become = true;
+  const style = makeStyle(colorWanted(io.stdout, io.env, flags.color));
+
+  for (const play of playbook.plays) {
+    for (const p of unmatchedPatterns(play.hosts, inventory)) io.err(`warning: play "${play.name}": host pattern "${p}" matches no host\n`);
+  }
+  if (flags.listHosts || flags.listTasks) {
+    for (const play of playbook.plays) {
+      const hosts = selectHosts(play.hosts, inventory).filter((h) => !flags.limit || selectHosts(flags.limit, inventory).includes(h));
+      io.out(`play ${play.name} (${hosts.length} hosts)\n`);
+      if (flags.listHosts) for (const h of hosts) io.out(`  ${h}\n`);
+      if (flags.listTasks) for (const t of play.tasks) io.out(`  ${t.name}  [${t.module}]${t.tags.length ? `  tags: ${t.tags.join(',')}` : ''}\n`);
+    }
+    return EXIT.OK;
+  }
+
+  const secrets = new Secrets();
+  secrets.add(...inventory.secrets);
+  secrets.addFromVars(extraVars);
+  const log = createLogger({ secrets, ...(flags.logLevel ? { level: flags.logLevel } : {}), ...(flags.logFile ? { file: flags.logFile } : {}) });
+  const controller = new AbortController();
+  let interrupts = 0;
+  const removeHandler = io.onInterrupt(() => {
+    interrupts++;
+    if (interrupts === 1) {
+      io.err('\ninterrupt: no new tasks are started; running ones finish, then the recap (Ctrl-C again to quit now)\n');
+      controller.abort();
+    } else {
+      io.err('\ninterrupt: quitting now\n');
+      process.exit(EXIT.INTERRUPTED);
+    }
+  });
+  try {
+    const verbosity = flags.quiet ? 0 : flags.verbose ? 2 : 1;
+    const summary = await runPlays({
+      inventory,
+      playbook,
+      registry,
+      check: flags.check ?? false,
+      forks: flags.forks,
+      ...(flags.limit ? { limit: flags.limit } : {}),
+      ...(flags.tags ? { tags: flags.tags } : {}),
+      ...(flags.skipTags ? { skipTags: flags.skipTags } : {}),
+      extraVars,
+      taskTimeoutMs: flags.timeout * 1000,
+      signal: controller.signal,
+      secrets,
+      events: fanOut(
+        humanReporter({ write: (s) => io.out(secrets.mask(s)), style, check: flags.check ?? false, diff: flags.diff ?? false, verbosity }),
+        logEvents(log),
+      ),
+    });
+    writeReports(reports, summary, { playbooks: playbookFiles, inventory: flags.inventory });
+    return summary.exitCode;
+  } finally {
+    removeHandler();
+    log.flush();
+  }
+}

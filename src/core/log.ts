@@ -1,0 +1,44 @@
+/**
+ * Structured logs (pino): off unless --log-file or --log-level asks for them.
+ * Every record passes through the run's secret masking; known secret fields are
+ * redacted by name as well.
+ */
+import { pino, type Logger } from 'pino';
+import type { RunEvents } from './runner.js';
+import type { Secrets } from './secrets.js';
+
+export interface LogOptions {
+  level?: string;
+  file?: string;
+  secrets: Secrets;
+}
+
+export function createLogger(o: LogOptions): Logger {
+  const level = o.level ?? (o.file ? 'info' : 'silent');
+  const destination = o.file ? pino.destination({ dest: o.file, sync: true, mkdir: true }) : pino.destination(2);
+  return pino(
+    {
+      level,
+      base: { tool: 'provision' },
+      redact: { paths: ['password', 'passphrase', 'becomePassword', '*.password', '*.passphrase', '*.becomePassword', 'stdin'], censor: '********' },
+      formatters: { log: (obj) => o.secrets.maskDeep(obj) },
+      hooks: {
+        logMethod(args, method) {
+          method.apply(this, args.map((a) => (typeof a === 'string' ? o.secrets.mask(a) : a)) as Parameters<typeof method>);
+        },
+      },
+    },
+    destination,
+  );
+}
+
+/** Run events as log records. */
+export function logEvents(log: Logger): RunEvents {
+  return {
+    playStart: (play, hosts) => log.info({ event: 'play', play: play.name, hosts }, 'play start'),
+    taskStart: (host, task, index, total) => log.debug({ event: 'task_start', host, task: task.name, index, total }, 'task start'),
+    taskEnd: (r) => log.info({ event: 'task', host: r.host, task: r.task, module: r.module, status: r.status, message: r.message, durationMs: r.durationMs, code: r.code }, `${r.status} ${r.host} ${r.task}`),
+    hostUnreachable: (host, message) => log.warn({ event: 'unreachable', host, message }, `unreachable ${host}`),
+    runEnd: (s) => log.info({ event: 'end', exitCode: s.exitCode, durationMs: s.durationMs, hosts: s.hosts }, 'run end'),
+  };
+}

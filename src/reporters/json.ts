@@ -1,0 +1,60 @@
+/**
+ * The JSON report (`--report json=FILE`). Versioned: `schema` changes its
+ * number whenever a field changes meaning or disappears; new fields may be added.
+ */
+import type { RunSummary } from '../core/runner.js';
+import { unifiedDiff } from './diff.js';
+
+export const JSON_REPORT_SCHEMA = 'provision-report/1';
+
+export interface ReportMeta {
+  playbooks: string[];
+  inventory: string[];
+  /** --shard K/N, when given. */
+  shard?: { index: number; count: number };
+}
+
+export function jsonReport(s: RunSummary, meta: ReportMeta): string {
+  const doc = {
+    schema: JSON_REPORT_SCHEMA,
+    tool: 'provision',
+    mode: s.check ? 'check' : 'apply',
+    startedAt: s.startedAt,
+    durationMs: s.durationMs,
+    exitCode: s.exitCode,
+    interrupted: s.interrupted,
+    playbooks: meta.playbooks,
+    inventory: meta.inventory,
+    ...(meta.shard ? { shard: meta.shard } : {}),
+    totals: {
+      hosts: s.hosts.length,
+      ok: sum(s, 'ok'),
+      changed: sum(s, 'changed'),
+      failed: sum(s, 'failed'),
+      skipped: sum(s, 'skipped'),
+      unreachable: s.hosts.filter((h) => h.unreachable).length,
+    },
+    hosts: s.hosts,
+    results: s.results.map((r) => ({
+      host: r.host,
+      play: r.play,
+      task: r.task,
+      module: r.module,
+      location: r.location,
+      status: r.status,
+      ignored: r.ignored,
+      handler: r.handler,
+      message: r.message,
+      durationMs: r.durationMs,
+      ...(r.code ? { code: r.code } : {}),
+      ...(r.rc !== undefined ? { rc: r.rc } : {}),
+      diffs: r.diffs.map((d) => ({ label: d.label, before: d.before, after: d.after, unified: unifiedDiff(d) })),
+    })),
+    stats: s.stats,
+  };
+  return `${JSON.stringify(doc, null, 2)}\n`;
+}
+
+function sum(s: RunSummary, k: 'ok' | 'changed' | 'failed' | 'skipped'): number {
+  return s.hosts.reduce((n, h) => n + h[k], 0);
+}

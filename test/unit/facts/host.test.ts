@@ -1,0 +1,38 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseHostFacts } from '../../../src/facts/host.js';
+
+const osRelease = (name: string) => readFileSync(new URL(`../../fixtures/os-release/${name}`, import.meta.url), 'utf8');
+
+function gathered(os: string, rest: string): string {
+  return `__osrelease_begin\n${os}\n__osrelease_end\n${rest}`;
+}
+
+describe('host facts parser', () => {
+  it.each([
+    ['debian11', 'debian', 'debian', '11', 11],
+    ['debian12', 'debian', 'debian', '12', 12],
+    ['debian13', 'debian', 'debian', '13', 13],
+    ['ubuntu2204', 'ubuntu', 'debian', '22.04', 22],
+    ['ubuntu2404', 'ubuntu', 'debian', '24.04', 24],
+    ['rocky9', 'rocky', 'rhel', '9.4', 9],
+    ['centos7', 'centos', 'rhel', '7', 7],
+  ])('%s: id %s, family %s, version %s', (file, id, family, versionId, major) => {
+    const f = parseHostFacts(gathered(osRelease(file), 'uid=0\nuser=root\ninit=none\npm=apt-get\n'));
+    expect(f.os).toMatchObject({ id, family, versionId, major });
+  });
+
+  it('reads privileges, init, package manager and container markers', () => {
+    const f = parseHostFacts(
+      gathered(osRelease('rocky9'), 'uid=1000\nuser=deploy\nhostname=web1\narch=x86_64\nkernel=6.1.0\ninit=systemd\npm=dnf\nsudo=1\ncontainer=1\n'),
+    );
+    expect(f).toMatchObject({ uid: 1000, user: 'deploy', hostname: 'web1', init: 'systemd', packageManager: 'dnf', sudo: true, sudoNoPassword: false, container: true });
+  });
+
+  it('is honest about a host it does not know', () => {
+    const f = parseHostFacts('uid=0\nuser=root\n');
+    expect(f.os.family).toBe('unknown');
+    expect(f.packageManager).toBe('none');
+    expect(f.init).toBe('none');
+  });
+});
