@@ -63,7 +63,26 @@ export type Plan =
       readonly steps: readonly Step[];
       readonly diffs?: readonly Diff[];
       readonly predictions?: readonly Prediction[];
+      /**
+       * The change can cut our own access to the host (firewall, sshd, the
+       * connecting user's account or keys): the runner applies it
+       * commit-confirmed (snapshot, armed rollback, new connection, disarm).
+       */
+      readonly risk?: 'access';
+      /** sshd will listen on this port once the change is applied (a port move). */
+      readonly sshPort?: number;
     };
+
+/** How we reach the host right now, as the host sees it: what a plan must not cut. */
+export interface AccessInfo {
+  /** The user we log in as. */
+  readonly user: string;
+  /** Our address as the host sees it (from SSH_CONNECTION). */
+  readonly clientIp: string;
+  /** The port sshd accepted us on, on the host side (not a NAT/forwarded port). */
+  readonly serverPort: number;
+  readonly auth: 'publickey' | 'password' | 'agent';
+}
 
 export interface TaskModule<S extends z.ZodType = z.ZodType, F extends Record<string, FactRequest> = Record<string, FactRequest>> {
   /** The key used in playbooks, e.g. `copy`. */
@@ -75,6 +94,18 @@ export interface TaskModule<S extends z.ZodType = z.ZodType, F extends Record<st
   facts(args: z.output<S>, ctx: TaskContext): F;
   /** Pure: compare desired with actual. Throw TaskError for impossible requests. */
   plan(args: z.output<S>, facts: FactValues<F>, ctx: TaskContext): Plan;
+  /**
+   * The effect cannot be planned (command, shell): check mode skips the task
+   * unless `check_mode: false`, and an apply reports it changed unless
+   * `changed_when` says otherwise.
+   */
+  readonly opaque?: boolean;
+  /**
+   * Pre-flight: would applying these arguments cut `access`? Return the reason
+   * (naming the rule or setting) or undefined. Only for tasks whose plans carry
+   * `risk: 'access'`. Pure.
+   */
+  lockout?(args: z.output<S>, facts: FactValues<F>, access: AccessInfo, ctx: TaskContext): string | undefined;
   /** Optional local preparation before planning (e.g. read a `src:` file on the control node). */
   prepare?(args: z.output<S>, ctx: TaskContext): Promise<z.output<S>>;
 }
@@ -88,6 +119,10 @@ export function defineTask<S extends z.ZodType, F extends Record<string, FactReq
 
 export const ok = (reason: string): Plan => ({ kind: 'ok', reason });
 export const skip = (reason: string): Plan => ({ kind: 'skip', reason });
-export function change(summary: string, steps: readonly Step[], extra?: { diffs?: readonly Diff[]; predictions?: readonly Prediction[] }): Plan {
+export function change(
+  summary: string,
+  steps: readonly Step[],
+  extra?: { diffs?: readonly Diff[]; predictions?: readonly Prediction[]; risk?: 'access'; sshPort?: number },
+): Plan {
   return { kind: 'change', summary, steps, ...extra };
 }

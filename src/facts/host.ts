@@ -33,12 +33,15 @@ export interface HostFacts {
   readonly hostname: string;
   readonly arch: string;
   readonly kernel: string;
+  /** From $SSH_CONNECTION: how this session reached the host (null on a local connection). */
+  readonly ssh: { readonly clientIp: string; readonly clientPort: number; readonly serverIp: string; readonly serverPort: number } | null;
 }
 
 const SCRIPT = [
   'echo "__osrelease_begin"',
   'cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release 2>/dev/null',
   'echo "__osrelease_end"',
+  'echo "ssh_connection=$SSH_CONNECTION"',
   'echo "uid=$(id -u)"',
   'echo "user=$(id -un)"',
   'echo "hostname=$(hostname 2>/dev/null || cat /etc/hostname 2>/dev/null)"',
@@ -68,6 +71,12 @@ export function osFamily(id: string, idLike: readonly string[]): OsFamily {
   if (ids.some((i) => i === 'debian' || i === 'ubuntu')) return 'debian';
   if (ids.some((i) => ['rhel', 'centos', 'fedora', 'rocky', 'almalinux', 'ol'].includes(i))) return 'rhel';
   return 'unknown';
+}
+
+function parseSshConnection(value: string): HostFacts['ssh'] {
+  const [clientIp, clientPort, serverIp, serverPort] = value.split(/\s+/);
+  if (!clientIp || !clientPort || !serverIp || !serverPort) return null;
+  return { clientIp, clientPort: Number(clientPort), serverIp, serverPort: Number(serverPort) };
 }
 
 export function parseHostFacts(stdout: string): HostFacts {
@@ -105,6 +114,7 @@ export function parseHostFacts(stdout: string): HostFacts {
     hostname: kv.hostname ?? '',
     arch: kv.arch ?? '',
     kernel: kv.kernel ?? '',
+    ssh: parseSshConnection(kv.ssh_connection ?? ''),
   };
 }
 

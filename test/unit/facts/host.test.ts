@@ -36,3 +36,11 @@ describe('host facts parser', () => {
     expect(f.init).toBe('none');
   });
 });
+
+describe('SSH_CONNECTION', () => {
+  it('tells how this session reached the host', () => {
+    const f = parseHostFacts(gathered('ID=debian', 'ssh_connection=172.17.0.1 51234 172.17.0.2 22\n'));
+    expect(f.ssh).toEqual({ clientIp: '172.17.0.1', clientPort: 51234, serverIp: '172.17.0.2', serverPort: 22 });
+    expect(parseHostFacts(gathered('ID=debian', 'ssh_connection=\n')).ssh).toBeNull();
+  });
+});
