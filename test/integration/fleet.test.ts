@@ -1,0 +1,113 @@
+/**
+ * Smoke test of the test fleet itself: each selected image that is built locally
+ * starts, takes an SSH login with the fleet key, verifies the host key against the
+ * fleet's known_hosts, and runs iptables (NET_ADMIN). Images not built are skipped.
+ */
+import { readFile } from 'node:fs/promises';
+import { Client } from 'ssh2';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IMAGE_OS_ID, fleetImages, startFleet, type Fleet, type FleetHost } from './fleet.js';
+
+/** Plain ssh2 exec; the project's own connection (src/connections/ssh.ts) will replace this. */
+async function sshExec(
+  fleet: Fleet,
+  host: FleetHost,
+  command: string,
+  user = 'root',
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const privateKey = await readFile(fleet.identityFile);
+  const known = (await readFile(fleet.knownHostsFile, 'utf8'))
+    .split('\n')
+    .find((l) => l.startsWith(`[${host.host}]:${host.port} `));
+  const expectedKey = known?.split(' ')[2];
+  if (!expectedKey) throw new Error(`no known_hosts line for ${host.name}`);
+  return new Promise((resolve, reject) => {
+    const conn = new Client();
+    conn
+      .on('ready', () => {
+        conn.exec(command, (err, stream) => {
+          if (err) {
+            conn.end();
+            reject(err);
+            return;
+          }
+          let stdout = '';
+          let stderr = '';
+          stream.on('data', (d: Buffer) => (stdout += d.toString()));
+          stream.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+          stream.on('close', (code: number | null) => {
+            conn.end();
+            resolve({ code, stdout, stderr });
+          });
+        });
+      })
+      .on('error', reject)
+      .connect({
+        host: host.host,
+        port: host.port,
+        username: user,
+        privateKey,
+        readyTimeout: 20_000,
+        hostVerifier: (key: Buffer) => key.toString('base64') === Buffer.from(expectedKey, 'base64').toString('base64'),
+      });
+  });
+}
+
+const images = await fleetImages();
+
+describe.each(images)('fleet image $name', ({ name, present }) => {
+  let fleet: Fleet | undefined;
+
+  beforeAll(async () => {
+    if (present) fleet = await startFleet({ count: 1, image: name });
+  });
+  afterAll(async () => {
+    await fleet?.stop();
+  });
+
+  it.skipIf(!present)('answers SSH as root with the fleet key and host key', async () => {
+    const f = fleet!;
+    const host = f.hosts[0]!;
+    expect(f.inventoryYaml()).toContain(`${name}-1:\n      host: 127.0.0.1\n      port: ${host.port}\n`);
+    const os = await sshExec(f, host, 'cat /etc/os-release');
+    expect(os.code).toBe(0);
+    const id = /^ID=(.*)$/m.exec(os.stdout)?.[1]?.replace(/"/g, '');
+    expect(id).toBe(IMAGE_OS_ID[name]);
+    const ipt = await sshExec(f, host, 'iptables -S');
+    expect(ipt.stderr).toBe('');
+    expect(ipt.code).toBe(0);
+    expect(ipt.stdout).toContain('-P INPUT ACCEPT');
+  });
+
+  it.skipIf(!present)('has admin (sudo without password) and secure (sudo needs secure-pass)', async () => {
+    const f = fleet!;
+    const host = f.hosts[0]!;
+    const admin = await sshExec(f, host, 'sudo -n id -u', 'admin');
+    expect(admin).toMatchObject({ code: 0, stdout: '0\n' });
+    const noPass = await sshExec(f, host, 'sudo -n true', 'secure');
+    expect(noPass.code).not.toBe(0);
+    const withPass = await sshExec(f, host, "echo secure-pass | sudo -S -p '' id -u", 'secure');
+    expect(withPass).toMatchObject({ code: 0, stdout: '0\n' });
+  });
+});
+
+const first = images.find((i) => i.present);
+
+describe('fleet of 10', () => {
+  it.skipIf(!first)('starts 10 hosts in parallel and all answer SSH', async () => {
+    const t0 = performance.now();
+    const fleet = await startFleet({ count: 10, image: first!.name });
+    const started = performance.now() - t0;
+    try {
+      console.log(`fleet: 10 x ${first!.name} started in ${(started / 1000).toFixed(1)} s`);
+      expect(new Set(fleet.hosts.map((h) => h.port)).size).toBe(10);
+      const t1 = performance.now();
+      const names = await Promise.all(fleet.hosts.map((h) => sshExec(fleet, h, 'hostname')));
+      console.log(`fleet: 10 parallel SSH logins + exec in ${((performance.now() - t1) / 1000).toFixed(1)} s`);
+      for (const r of names) expect(r.code).toBe(0);
+      expect(new Set(names.map((r) => r.stdout.trim())).size).toBe(10);
+    } finally {
+      await fleet.stop();
+    }
+  });
+});
