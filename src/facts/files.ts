@@ -1,0 +1,133 @@
+/**
+ * File facts: what is at a path (type, mode, owner, size) and, for regular
+ * files up to 1 MiB, the content (read via base64 so any byte survives the
+ * transport) and its sha256. One command: POSIX `test`, GNU `stat -c`,
+ * `base64`, `sha256sum` (coreutils on every Debian and RHEL host).
+ */
+import { FactError } from '../core/errors.js';
+import { sh } from '../core/quote.js';
+import { req, type Fact, type FactRequest } from './types.js';
+
+export type FileType = 'file' | 'directory' | 'link' | 'other';
+
+/** Largest file whose content is read into the fact (bytes). */
+export const MAX_CONTENT_BYTES = 1024 * 1024;
+
+export interface FileArgs {
+  readonly path: string;
+}
+
+export interface PresentFile {
+  readonly exists: true;
+  readonly type: FileType;
+  /** Four octal digits, e.g. `0644`, `4755`. For a link: the link's own mode (`0777`). */
+  readonly mode: string;
+  /** User name (`UNKNOWN` when the uid has no name). */
+  readonly owner: string;
+  readonly group: string;
+  readonly uid: number;
+  readonly gid: number;
+  /** Bytes (for a link: length of the target). */
+  readonly size: number;
+  /** Regular files ≤ 1 MiB that are valid UTF-8; absent for binary or larger files. */
+  readonly content?: string;
+  /** Regular files: hex sha256 of the whole file. */
+  readonly sha256?: string;
+  /** Links: where the link points (not resolved). */
+  readonly target?: string;
+}
+
+export type FileInfo = { readonly exists: false } | PresentFile;
+
+const MISSING: FileInfo = { exists: false };
+
+function script(path: string): string {
+  return [
+    sh`p=${path}`,
+    'if [ -L "$p" ]; then t=link; elif [ -d "$p" ]; then t=directory; elif [ -f "$p" ]; then t=file; elif [ -e "$p" ]; then t=other; else echo exists=0; exit 0; fi',
+    'echo "type=$t"',
+    "s=$(stat -c '%a:%u:%g:%U:%G:%s' -- \"$p\") || exit 3",
+    'echo "stat=$s"',
+    `if [ "$t" = link ]; then printf 'target='; readlink -- "$p" | base64 | tr -d '\\n'; echo; fi`,
+    'if [ "$t" = file ]; then',
+    `  if command -v sha256sum >/dev/null 2>&1; then printf 'sha256='; sha256sum < "$p" | cut -d ' ' -f 1; fi`,
+    `  if [ "\${s##*:}" -le ${MAX_CONTENT_BYTES} ]; then echo content_begin; base64 < "$p" && echo content_end; fi`,
+    'fi',
+  ].join('\n');
+}
+
+/** Normalise `stat %a` output (`644`, `4755`) to four digits. */
+const mode4 = (a: string): string => a.padStart(4, '0');
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Pure parser of the fact command's output. */
+export function parseFileFact(stdout: string, path: string, exitCode = 0): FileInfo {
+  const lines = stdout.split('\n');
+  if (lines.some((l) => l === 'exists=0')) return MISSING;
+  const fail = (why: string): never => {
+    throw new FactError('file', `${path}: ${why} (exit ${exitCode}): ${JSON.stringify(stdout.slice(0, 200))}`);
+  };
+  let type: FileType | undefined;
+  let statFields: string[] | undefined;
+  let sha256: string | undefined;
+  let target: string | undefined;
+  let content: string | undefined;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] as string;
+    if (line.startsWith('type=')) {
+      const t = line.slice(5);
+      if (t !== 'file' && t !== 'directory' && t !== 'link' && t !== 'other') fail(`unknown type ${t}`);
+      type = t as FileType;
+    } else if (line.startsWith('stat=')) {
+      statFields = line.slice(5).split(':');
+    } else if (line.startsWith('sha256=')) {
+      const h = line.slice(7).trim();
+      if (/^[0-9a-f]{64}$/.test(h)) sha256 = h;
+    } else if (line.startsWith('target=')) {
+      target = Buffer.from(line.slice(7), 'base64').toString('utf8').replace(/\n$/, '');
+    } else if (line === 'content_begin') {
+      const end = lines.indexOf('content_end', i + 1);
+      if (end < 0) break; // unreadable: no content
+      const bytes = Buffer.from(lines.slice(i + 1, end).join(''), 'base64');
+      try {
+        content = utf8.decode(bytes);
+      } catch {
+        content = undefined; // binary: compare by sha256 only
+      }
+      i = end;
+    }
+  }
+  if (!type) return fail('no type in output');
+  if (!statFields || statFields.length !== 6) return fail('cannot parse stat output');
+  const [a, uid, gid, owner, group, size] = statFields as [string, string, string, string, string, string];
+  if (!/^[0-7]{1,4}$/.test(a)) fail(`bad mode ${a}`);
+  const info: PresentFile = {
+    exists: true,
+    type,
+    mode: mode4(a),
+    owner,
+    group,
+    uid: Number(uid),
+    gid: Number(gid),
+    size: Number(size),
+    ...(content !== undefined ? { content } : {}),
+    ...(sha256 !== undefined ? { sha256 } : {}),
+    ...(target !== undefined ? { target } : {}),
+  };
+  return info;
+}
+
+export const fileFact: Fact<FileArgs, FileInfo> = {
+  name: 'file',
+  command: (args) => script(args.path),
+  parse: (stdout, args, exitCode) => parseFileFact(stdout, args.path, exitCode),
+  key: (args) => args.path,
+};
+
+/** The fact request for one path. */
+export const fileAt = (path: string): FactRequest<FileInfo> => req(fileFact, { path });
+
+export const pathExists = (info: FileInfo): info is PresentFile => info.exists;
+export const isRegularFile = (info: FileInfo): info is PresentFile => info.exists && info.type === 'file';
+export const isDirectory = (info: FileInfo): info is PresentFile => info.exists && info.type === 'directory';
