@@ -54,9 +54,10 @@ function levenshtein(a: string, b: string): number {
 /** Closest candidate within a small edit distance (case-insensitive), if any. */
 export function didYouMean(word: string, candidates: Iterable<string>): string | undefined {
   const w = word.toLowerCase();
+  const list = [...candidates];
   let best: string | undefined;
   let bestD = Infinity;
-  for (const c of candidates) {
+  for (const c of list) {
     const d = levenshtein(w, c.toLowerCase());
     if (d < bestD) {
       bestD = d;
@@ -66,8 +67,11 @@ export function didYouMean(word: string, candidates: Iterable<string>): string |
   if (best === undefined || word.length <= 2) return undefined;
   const limit = Math.max(1, Math.min(3, Math.floor(word.length / 3)));
   if (bestD <= limit) return best;
-  // prefix/containment, e.g. `identity` for `identity_file`
-  if (w.length >= 4 && best.toLowerCase().includes(w)) return best;
+  // shared prefix (`childs` → `children`) or containment (`identity` → `identity_file`)
+  if (w.length >= 4) {
+    const hit = list.find((c) => c.toLowerCase().startsWith(w.slice(0, 5))) ?? list.find((c) => c.toLowerCase().includes(w));
+    if (hit) return hit;
+  }
   return undefined;
 }
 
