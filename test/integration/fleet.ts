@@ -20,9 +20,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-// testcontainers reads these when it first talks to Docker: no Ryuk reaper container
-// (its image would have to be pulled, and `npm run fleet` wants containers to outlive
-// the process) and ports reached on localhost. Set before anything starts a container.
+// testcontainers reads these lazily, when the first container starts (not at import):
+// no Ryuk reaper container (its image would have to be pulled, and `npm run fleet`
+// wants containers to outlive the process) and mapped ports reached on localhost.
+// Without Ryuk, containers of a killed run stay: `npm run fleet -- down` removes them.
 process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
 process.env.TESTCONTAINERS_HOST_OVERRIDE ??= 'localhost';
 
@@ -227,7 +228,7 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<Fleet> {
   const { privateKeyFile, publicKey } = await generateKeyPair(dir);
   const knownHostsFile = join(dir, 'known_hosts');
 
-  const labels = { [FLEET_LABEL]: '1', 'provision-fleet.image': short, ...opts.labels };
+  const labels = { [FLEET_LABEL]: '1', 'provision-fleet.owner': 'test', 'provision-fleet.image': short, ...opts.labels };
   const startOne = async (i: number): Promise<FleetHost> => {
     let c = new LoopbackContainer(ref)
       .withPullPolicy(neverPull)
