@@ -171,7 +171,8 @@ class Builder {
 
   issue(path: YamlPath, message: string, key = false): void {
     const location = this.doc?.locate(path, { key });
-    this.issues.push(location ? { path: formatPath(path), message, location } : { path: formatPath(path), message });
+    const shown = formatPath(key ? path.slice(0, -1) : path);
+    this.issues.push(location ? { path: shown, message, location } : { path: shown, message });
   }
 
   addHost(name: string, group: GroupNode, vars: Record<string, unknown> | null | undefined, path: YamlPath, extra?: Record<string, unknown>): void {

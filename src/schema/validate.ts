@@ -171,6 +171,7 @@ const errorMap = (iss: z.core.$ZodRawIssue): string | undefined => {
       return `must be a multiple of ${iss.divisor}, got ${show(input)}`;
     case 'invalid_union': {
       const alts = unionAlternatives(iss.errors as z.core.$ZodIssue[][]);
+      if (alts && input === undefined) return `required (expected ${orList(alts)})`;
       if (alts) return `expected ${orList(alts)}, got ${describeType(input)}${typeof input === 'string' ? ` ${show(input)}` : ''}`;
       return undefined;
     }
