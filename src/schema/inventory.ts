@@ -120,7 +120,7 @@ export type InventoryInput = z.output<typeof inventorySchema>;
 /** JSON Schema for editors (`# yaml-language-server: $schema=...`). */
 export function inventoryJsonSchema(): Record<string, unknown> {
   return {
-    ...z.toJSONSchema(inventorySchema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }),
+    ...z.toJSONSchema(inventorySchema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12', reused: 'ref' }),
     title: 'provision inventory',
   };
 }

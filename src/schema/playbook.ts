@@ -154,7 +154,7 @@ export function buildPlaybookSchema(registry: Readonly<Record<string, TaskModule
 /** JSON Schema of playbooks for editors (`# yaml-language-server: $schema=...`). */
 export function playbookJsonSchema(registry: Readonly<Record<string, TaskModule>>): Record<string, unknown> {
   return {
-    ...z.toJSONSchema(buildPlaybookSchema(registry), { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }),
+    ...z.toJSONSchema(buildPlaybookSchema(registry), { io: 'input', unrepresentable: 'any', target: 'draft-2020-12', reused: 'ref' }),
     title: 'provision playbook',
   };
 }

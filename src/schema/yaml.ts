@@ -107,7 +107,8 @@ export function parseYaml(text: string, file: string): YamlDoc {
     throw new ValidationError(
       doc.errors.map((e) => {
         const pos = lineCounter.linePos(e.pos[0]);
-        const keyText = text.slice(e.pos[0], Math.min(e.pos[1], e.pos[0] + 80)).trim();
+        const rest = text.slice(e.pos[0], e.pos[0] + 200);
+        const keyText = (/^("[^"\n]*"|'[^'\n]*'|[^:\n]+?)\s*:/.exec(rest)?.[1] ?? rest.split('\n')[0] ?? '').replace(/^["']|["']$/g, '').trim();
         const message =
           e.code === 'DUPLICATE_KEY'
             ? `duplicate key ${JSON.stringify(keyText)}`
