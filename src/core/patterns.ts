@@ -16,14 +16,29 @@ interface Part {
   raw: string;
 }
 
-/** Split on `,` (when present) or `:`; a pattern that is an exact host name (e.g. IPv6) stays whole. */
+function splitOutsideBrackets(s: string, sep: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let cur = '';
+  for (const c of s) {
+    if (c === '[') depth++;
+    else if (c === ']' && depth > 0) depth--;
+    if (c === sep && depth === 0) {
+      out.push(cur);
+      cur = '';
+    } else cur += c;
+  }
+  out.push(cur);
+  return out;
+}
+
+/** Split on `,` and `:` (not inside `[...]`); a pattern that is an exact host name (e.g. IPv6) stays whole. */
 function splitPattern(pattern: string, inv: Inventory): Part[] {
   const p = pattern.trim();
   if (p === '') return [];
   let pieces: string[];
   if (inv.hosts.has(p) || inv.groups.has(p)) pieces = [p];
-  else if (p.includes(',')) pieces = p.split(',').flatMap((s) => (inv.hosts.has(s.trim()) ? [s] : s.split(':')));
-  else pieces = p.split(':');
+  else pieces = splitOutsideBrackets(p, ',').flatMap((s) => (inv.hosts.has(s.trim()) ? [s] : splitOutsideBrackets(s, ':')));
   const out: Part[] = [];
   for (const piece of pieces) {
     const raw = piece.trim();
