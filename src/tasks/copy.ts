@@ -1,0 +1,111 @@
+/**
+ * `copy`: put a text file on the host, from inline `content` or a local `src`
+ * file (read on the control machine, relative to the playbook). Compares by
+ * sha256, shows a diff, writes atomically (temp file + validate + rename).
+ */
+import { readFile } from 'node:fs/promises';
+import { posix, resolve } from 'node:path';
+import { z } from 'zod';
+import { TaskError } from '../core/errors.js';
+import { change, defineTask, ok } from '../core/module.js';
+import { fileAt } from '../facts/files.js';
+import {
+  attrChanges,
+  attrDiff,
+  attrSteps,
+  beforeText,
+  diffOf,
+  modeArg,
+  predictWrittenFile,
+  sameContent,
+  writeFileSteps,
+} from './lib/files.js';
+
+export const writeFields = {
+  mode: modeArg.optional(),
+  owner: z.string().min(1).optional().describe('Owner (user name or uid); default: keep the existing owner'),
+  group: z.string().min(1).optional().describe('Group (name or gid); default: keep the existing group'),
+  backup: z.boolean().default(false).describe('Keep a copy of the old file as PATH.YYYYmmddTHHMMSS.bak'),
+  validate: z
+    .string()
+    .includes('%s', { message: 'validate must contain %s (the file to check)' })
+    .optional()
+    .describe("Command that checks the new file before it is put in place, %s = the file, e.g. 'visudo -cf %s'"),
+};
+
+const argsSchema = z
+  .object({
+    dest: z.string().min(1).describe('Absolute path of the file on the host'),
+    content: z.string().optional().describe('The file content'),
+    src: z.string().min(1).optional().describe('A local file on the control machine (relative to the playbook) to copy'),
+    force: z.boolean().default(true).describe('false: only create the file when it does not exist'),
+    ...writeFields,
+  })
+  .strict()
+  .refine((a) => (a.content === undefined) !== (a.src === undefined), { message: 'give exactly one of content or src' });
+
+export type CopyArgs = z.output<typeof argsSchema>;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Destination path: `dest/` ending in a slash means "into this directory" (needs src). */
+function destPath(a: CopyArgs): string {
+  if (a.dest.endsWith('/')) {
+    if (a.src === undefined) throw new TaskError(`dest ${a.dest} is a directory; give a file path`);
+    return posix.join(a.dest, posix.basename(a.src));
+  }
+  return a.dest;
+}
+
+export const copy = defineTask({
+  name: 'copy',
+  description: 'Write a text file from inline content or a local file, atomically, with diff, backup and validation',
+  schema: argsSchema,
+  async prepare(a, ctx) {
+    if (a.src === undefined) return a;
+    const local = resolve(ctx.baseDir, a.src);
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(local);
+    } catch (err) {
+      throw new TaskError(`cannot read src ${local}: ${(err as Error).message}`, { cause: err });
+    }
+    let content: string;
+    try {
+      content = utf8.decode(bytes);
+    } catch {
+      throw new TaskError(`src ${local} is not UTF-8 text; binary files are not supported`);
+    }
+    return { ...a, content };
+  },
+  facts: (a) => ({ dest: fileAt(destPath(a)) }),
+  plan(a, facts) {
+    const path = destPath(a);
+    if (a.content === undefined) throw new TaskError(`copy: src ${a.src ?? ''} was not read (prepare() not run)`);
+    const content = a.content;
+    const cur = facts.dest;
+    const request = fileAt(path);
+    if (cur.exists && cur.type !== 'file') throw new TaskError(`${path} is a ${cur.type}, not a regular file`);
+    const attrs = { mode: a.mode, owner: a.owner, group: a.group };
+
+    if (cur.exists && !a.force) return ok(`${path} exists (force: false)`);
+    if (cur.exists && sameContent(cur, content)) {
+      const steps = attrSteps(path, cur, attrs);
+      if (steps.length === 0) return ok(`${path} has the requested content and attributes`);
+      const c = attrChanges(cur, attrs);
+      const diff = attrDiff(path, cur, attrs);
+      return change(`set ${Object.keys(c).join(', ')} of ${path}`, steps, {
+        diffs: diff ? [diff] : [],
+        predictions: [{ request, value: { ...cur, ...c } }],
+      });
+    }
+    const steps = writeFileSteps({ path, content, mode: a.mode, owner: a.owner, group: a.group, backup: a.backup, validate: a.validate });
+    const diffs = [diffOf(path, beforeText(cur), content)];
+    const attrD = cur.exists ? attrDiff(path, cur, attrs) : undefined;
+    if (attrD) diffs.push(attrD);
+    return change(cur.exists ? `update ${path}` : `create ${path}`, steps, {
+      diffs,
+      predictions: [{ request, value: predictWrittenFile(cur, { content, mode: a.mode, owner: a.owner, group: a.group }) }],
+    });
+  },
+});
