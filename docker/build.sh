@@ -28,6 +28,8 @@ workdir="${PROVISION_FLEET_WORKDIR:-/var/tmp/provision-fleet}"
 
 # Everything the tests and an Ansible benchmark need, so the Dockerfile needs no network.
 debian_packages="openssh-server,openssh-client,sudo,iptables,iproute2,procps,python3,ca-certificates"
+# Extra for the debian*-systemd images (systemd as PID 1, ssh.service).
+debian_systemd_packages="systemd,systemd-sysv,dbus"
 
 log() { printf '[build.sh] %s\n' "$*" >&2; }
 now() { date +%s.%N; }
@@ -40,7 +42,7 @@ image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
 script_hash="$(hash_of < "${BASH_SOURCE[0]}")"
 
 debian_release() {
-  case "$1" in
+  case "${1%-systemd}" in
     debian11) echo bullseye ;;
     debian12) echo bookworm ;;
     debian13) echo trixie ;;
@@ -60,8 +62,9 @@ write_sources_list() { # rootfs release
 
 build_rootfs() { # name release -> prints rootfs image tag
   local name="$1" release="$2"
-  local key tag
-  key="$(printf 'rootfs-v1\n%s\n%s\n%s\n%s\n' "$release" "$mirror" "$security_mirror" "$debian_packages" | hash_of)"
+  local key tag packages="$debian_packages"
+  [[ "$name" == *-systemd ]] && packages="$packages,$debian_systemd_packages"
+  key="$(printf 'rootfs-v1\n%s\n%s\n%s\n%s\n' "$release" "$mirror" "$security_mirror" "$packages" | hash_of)"
   tag="provision-test/rootfs-$name:$key"
   if image_exists "$tag"; then
     log "$name: rootfs $tag cached"
@@ -72,7 +75,7 @@ build_rootfs() { # name release -> prints rootfs image tag
   rm -rf "$dir"; mkdir -p "$dir"
   local t0; t0="$(now)"
   log "$name: debootstrap --variant=minbase $release from $mirror ..."
-  if ! debootstrap --variant=minbase --include="$debian_packages" \
+  if ! debootstrap --variant=minbase --include="$packages" \
         "$release" "$dir" "$mirror" > "$workdir/debootstrap-$name.log" 2>&1; then
     log "$name: debootstrap FAILED (see $workdir/debootstrap-$name.log):"
     tail -n 15 "$workdir/debootstrap-$name.log" >&2 || true
@@ -103,6 +106,9 @@ build_image() { # name
   local name="$1"
   local dockerfile release base build_args=()
   case "$name" in
+    debian*-systemd)
+      release="$(debian_release "$name")" || { log "unknown image $name"; return 1; }
+      dockerfile="$here/debian-systemd/Dockerfile" ;;
     debian*)
       release="$(debian_release "$name")" || { log "unknown image $name"; return 1; }
       dockerfile="$here/debian/Dockerfile" ;;
@@ -110,11 +116,11 @@ build_image() { # name
     ubuntu2404) release="24.04"; dockerfile="$here/ubuntu/Dockerfile"; build_args=(--build-arg VERSION=24.04) ;;
     rocky9)     release="rockylinux:9"; dockerfile="$here/rocky/Dockerfile"; build_args=(--build-arg BASE=rockylinux:9) ;;
     centos7)    release="centos:7"; dockerfile="$here/rocky/Dockerfile"; build_args=(--build-arg BASE=centos:7) ;;
-    *) log "unknown image name '$name' (known: debian11 debian12 debian13 ubuntu2204 ubuntu2404 rocky9 centos7)"; return 1 ;;
+    *) log "unknown image name '$name' (known: debian11 debian12 debian13 debianNN-systemd ubuntu2204 ubuntu2404 rocky9 centos7)"; return 1 ;;
   esac
 
   local hash tag
-  hash="$( { cat "$dockerfile" "$here/entrypoint.sh"; echo "$script_hash"; echo "$name $release"; } | hash_of)"
+  hash="$( { cat "$dockerfile" "$here/entrypoint.sh" "$here/entrypoint-systemd.sh"; echo "$script_hash"; echo "$name $release"; } | hash_of)"
   tag="provision-test/$name:$hash"
   if image_exists "$tag"; then
     docker tag "$tag" "provision-test/$name:latest"

@@ -89,9 +89,16 @@ describe.each(images)('fleet image $name', ({ name, present }) => {
     const withPass = await sshExec(f, host, "echo secure-pass | sudo -S -p '' id -u", 'secure');
     expect(withPass).toMatchObject({ code: 0, stdout: '0\n' });
   });
+
+  it.skipIf(!present || !name.endsWith('-systemd'))('boots systemd as PID 1 with ssh.service active', async () => {
+    const f = fleet!;
+    const host = f.hosts[0]!;
+    const r = await sshExec(f, host, 'ps -p 1 -o comm=; systemctl is-active ssh; timeout 60 systemctl is-system-running --wait');
+    expect(r.stdout).toBe('systemd\nactive\nrunning\n');
+  });
 });
 
-const first = images.find((i) => i.present);
+const first = images.find((i) => i.present && !i.name.endsWith('-systemd'));
 
 describe('fleet of 10', () => {
   it.skipIf(!first)('starts 10 hosts in parallel and all answer SSH', async () => {

@@ -16,6 +16,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -32,7 +33,7 @@ import { GenericContainer, Wait, type ImagePullPolicy, type StartedTestContainer
 const execFileP = promisify(execFile);
 
 /** Names build.sh knows, in the order suites run them. */
-export const KNOWN_IMAGES = ['debian11', 'debian12', 'debian13', 'ubuntu2204', 'ubuntu2404', 'rocky9', 'centos7'] as const;
+export const KNOWN_IMAGES = ['debian11', 'debian12', 'debian13', 'debian12-systemd', 'ubuntu2204', 'ubuntu2404', 'rocky9', 'centos7'] as const;
 export const DEFAULT_IMAGES = ['debian11', 'debian12', 'debian13'];
 /** Docker repository prefix of the built images: provision-test/<name>:latest. */
 export const IMAGE_REPO = 'provision-test';
@@ -44,6 +45,9 @@ export const IMAGE_OS_ID: Record<string, string> = {
   debian11: 'debian',
   debian12: 'debian',
   debian13: 'debian',
+  'debian11-systemd': 'debian',
+  'debian12-systemd': 'debian',
+  'debian13-systemd': 'debian',
   ubuntu2204: 'ubuntu',
   ubuntu2404: 'ubuntu',
   rocky9: 'rocky',
@@ -88,8 +92,18 @@ export interface StartFleetOptions {
   dir?: string;
   /** Extra labels for the containers (FLEET_LABEL=1 is always set). */
   labels?: Record<string, string>;
-  /** Also give containers full privileges (not needed for iptables). */
+  /**
+   * Also give containers full privileges (not needed for iptables). Note: fails on
+   * hosts whose own capability set is incomplete (e.g. this workplace's VMs).
+   */
   privileged?: boolean;
+  /**
+   * The image boots systemd as PID 1 (default: image name ends in `-systemd`). Adds
+   * CAP_SYS_ADMIN, tmpfs /run and /run/lock, the host's /sys/fs/cgroup (read-only on
+   * cgroup v1, read-write with the host cgroup namespace on v2) and waits for port 22
+   * instead of sshd's log line (sshd logs to the journal there).
+   */
+  systemd?: boolean;
   /** Startup timeout per container in ms (default 60 000). */
   startupTimeoutMs?: number;
 }
@@ -170,12 +184,25 @@ export async function generateKeyPair(dir: string, name = 'id_ed25519'): Promise
 
 /** GenericContainer whose published ports bind to 127.0.0.1 only (testcontainers binds 0.0.0.0). */
 class LoopbackContainer extends GenericContainer {
+  private cgroupnsHost = false;
+
+  withHostCgroupNamespace(): this {
+    this.cgroupnsHost = true;
+    return this;
+  }
+
   protected override async beforeContainerCreated(): Promise<void> {
     const bindings = this.hostConfig.PortBindings as Record<string, { HostIp?: string; HostPort?: string }[]> | undefined;
     for (const list of Object.values(bindings ?? {})) {
       for (const b of list) b.HostIp = '127.0.0.1';
     }
+    if (this.cgroupnsHost) (this.hostConfig as { CgroupnsMode?: string }).CgroupnsMode = 'host';
   }
+}
+
+/** cgroup v2 (unified) on this machine, where the Docker daemon runs. */
+function hostHasCgroupV2(): boolean {
+  return existsSync('/sys/fs/cgroup/cgroup.controllers');
 }
 
 async function readHostKey(container: StartedTestContainer): Promise<string> {
@@ -223,6 +250,7 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<Fleet> {
     throw new Error(`image ${ref} is not present locally: run \`PROVISION_TEST_IMAGES=${short} bash docker/build.sh\``);
   }
   const prefix = opts.namePrefix ?? short;
+  const systemd = opts.systemd ?? short.endsWith('-systemd');
   const ownDir = opts.dir === undefined;
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'provision-fleet-')));
   const { privateKeyFile, publicKey } = await generateKeyPair(dir);
@@ -236,9 +264,17 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<Fleet> {
       .withAddedCapabilities('NET_ADMIN', 'NET_RAW')
       .withEnvironment({ AUTHORIZED_KEYS: publicKey })
       .withLabels({ ...labels, 'provision-fleet.host': `${prefix}-${i}` })
-      .withWaitStrategy(Wait.forLogMessage(/Server listening on \S+ port 22/))
+      .withWaitStrategy(systemd ? Wait.forListeningPorts() : Wait.forLogMessage(/Server listening on \S+ port 22/))
       .withStartupTimeout(opts.startupTimeoutMs ?? 60_000);
     if (opts.privileged) c = c.withPrivilegedMode();
+    if (systemd) {
+      const v2 = hostHasCgroupV2();
+      c = c
+        .withAddedCapabilities('SYS_ADMIN')
+        .withTmpFs({ '/run': 'rw,exec', '/run/lock': 'rw' })
+        .withBindMounts([{ source: '/sys/fs/cgroup', target: '/sys/fs/cgroup', mode: v2 ? 'rw' : 'ro' }]);
+      if (v2) c = c.withHostCgroupNamespace();
+    }
     const container = await c.start();
     return { name: `${prefix}-${i}`, image: short, host: '127.0.0.1', port: container.getMappedPort(22), container };
   };
