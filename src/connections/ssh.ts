@@ -7,9 +7,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { Client, utils, type AuthenticationType, type ConnectConfig, type ParsedKey } from 'ssh2';
+import ssh2, { type AuthenticationType, type Client as ClientType, type ConnectConfig, type ParsedKey } from 'ssh2';
 import { ConnectionError, HostKeyError, TimeoutError, errorMessage } from '../core/errors.js';
 import type { Connection, ConnectionStats, ExecOptions, ExecResult } from './types.js';
+// ssh2 is CommonJS: its named exports are not visible to Node's ESM loader
+const { Client, utils } = ssh2;
+type Client = ClientType;
+
 import {
   appendKnownHost,
   findKnownKeys,
