@@ -18,6 +18,7 @@ import {
   modeArg,
   predictWrittenFile,
   sameContent,
+  withAttrs,
   writeFileSteps,
 } from './lib/files.js';
 
@@ -96,7 +97,7 @@ export const copy = defineTask({
       const diff = attrDiff(path, cur, attrs);
       return change(`set ${Object.keys(c).join(', ')} of ${path}`, steps, {
         diffs: diff ? [diff] : [],
-        predictions: [{ request, value: { ...cur, ...c } }],
+        predictions: [{ request, value: withAttrs(cur, c) }],
       });
     }
     const steps = writeFileSteps({ path, content, mode: a.mode, owner: a.owner, group: a.group, backup: a.backup, validate: a.validate });

@@ -8,7 +8,7 @@ import { change, defineTask, ok, type Diff, type Step } from '../core/module.js'
 import { quote } from '../core/quote.js';
 import { fileAt, type FileInfo, type PresentFile } from '../facts/files.js';
 import { withAliases } from './lib/args.js';
-import { attrChanges, attrDiff, attrSteps, diffOf, modeArg, normaliseMode } from './lib/files.js';
+import { attrChanges, attrDiff, attrSteps, diffOf, modeArg, normaliseMode, predictId, withAttrs } from './lib/files.js';
 
 const argsSchema = z
   .object({
@@ -76,8 +76,8 @@ function predictNew(type: 'file' | 'directory' | 'link', a: FileArgs, before: Fi
     mode: type === 'link' ? '0777' : a.mode !== undefined ? normaliseMode(a.mode, prev?.mode ?? base, type === 'directory') : (prev?.mode ?? base),
     owner: a.owner ?? prev?.owner ?? 'root',
     group: a.group ?? prev?.group ?? 'root',
-    uid: a.owner === undefined ? (prev?.uid ?? 0) : /^\d+$/.test(a.owner) ? Number(a.owner) : a.owner === prev?.owner ? prev.uid : -1,
-    gid: a.group === undefined ? (prev?.gid ?? 0) : /^\d+$/.test(a.group) ? Number(a.group) : a.group === prev?.group ? prev.gid : -1,
+    uid: predictId(a.owner, prev?.owner, prev?.uid),
+    gid: predictId(a.group, prev?.group, prev?.gid),
     size: type === 'link' ? Buffer.byteLength(a.src ?? '') : type === 'file' ? (prev?.size ?? 0) : (prev?.size ?? 4096),
     ...(type === 'link' ? { target: a.src as string } : {}),
     ...(type === 'file' && prev?.content !== undefined ? { content: prev.content } : type === 'file' && !prev ? { content: '' } : {}),
@@ -104,7 +104,7 @@ export const file = defineTask({
       const d = attrDiff(path, info, attrs) as Diff;
       return change(`set ${Object.keys(c).join(', ')} of ${path}`, steps, {
         diffs: [d],
-        predictions: [{ request, value: { ...info, ...(c.mode ? { mode: c.mode } : {}), ...(c.owner ? { owner: c.owner } : {}), ...(c.group ? { group: c.group } : {}) } }],
+        predictions: [{ request, value: withAttrs(info, c) }],
       });
     };
 

@@ -8,7 +8,7 @@ import { TaskError } from '../core/errors.js';
 import { change, defineTask, ok } from '../core/module.js';
 import { fileAt } from '../facts/files.js';
 import { withAliases } from './lib/args.js';
-import { attrChanges, attrDiff, attrSteps, beforeText, diffOf, predictWrittenFile, writeFileSteps } from './lib/files.js';
+import { attrChanges, attrDiff, attrSteps, beforeText, diffOf, predictWrittenFile, withAttrs, writeFileSteps } from './lib/files.js';
 import { writeFields } from './copy.js';
 
 const argsSchema = z
@@ -128,7 +128,7 @@ export const lineinfile = defineTask({
       const diff = attrDiff(a.path, cur, attrs);
       return change(`set ${Object.keys(c).join(', ')} of ${a.path}`, steps, {
         diffs: diff ? [diff] : [],
-        predictions: [{ request, value: { ...cur, ...c } }],
+        predictions: [{ request, value: withAttrs(cur, c) }],
       });
     }
     const steps = writeFileSteps({ path: a.path, content: edit.content, mode: a.mode, owner: a.owner, group: a.group, backup: a.backup, validate: a.validate });

@@ -255,6 +255,27 @@ export function writeFileSteps(opts: WriteFileOptions): Step[] {
 
 // ---- predictions ------------------------------------------------------------------
 
+/**
+ * The numeric id a user/group will have: numeric names are ids, `root` is 0,
+ * an unchanged name keeps its id; otherwise unknown to the planner (-1).
+ */
+export function predictId(name: string | undefined, prevName: string | undefined, prevId: number | undefined): number {
+  if (name === undefined) return prevId ?? 0;
+  if (/^\d+$/.test(name)) return Number(name);
+  if (name === prevName && prevId !== undefined) return prevId;
+  return name === 'root' ? 0 : -1;
+}
+
+/** An existing path after `attrChanges` were applied. */
+export function withAttrs(info: PresentFile, c: { mode?: string; owner?: string; group?: string }): PresentFile {
+  return {
+    ...info,
+    ...(c.mode !== undefined ? { mode: c.mode } : {}),
+    ...(c.owner !== undefined ? { owner: c.owner, uid: predictId(c.owner, info.owner, info.uid) } : {}),
+    ...(c.group !== undefined ? { group: c.group, gid: predictId(c.group, info.group, info.gid) } : {}),
+  };
+}
+
 export const sha256Hex = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
 
 /**
@@ -267,8 +288,8 @@ export function predictWrittenFile(before: FileInfo, opts: Pick<WriteFileOptions
   const mode = opts.mode !== undefined ? normaliseMode(opts.mode, prev?.mode ?? '0644') : (prev?.mode ?? '0644');
   const owner = opts.owner ?? prev?.owner ?? 'root';
   const group = opts.group ?? prev?.group ?? 'root';
-  const uid = opts.owner !== undefined && /^\d+$/.test(opts.owner) ? Number(opts.owner) : opts.owner === undefined ? (prev?.uid ?? 0) : opts.owner === prev?.owner ? prev.uid : -1;
-  const gid = opts.group !== undefined && /^\d+$/.test(opts.group) ? Number(opts.group) : opts.group === undefined ? (prev?.gid ?? 0) : opts.group === prev?.group ? prev.gid : -1;
+  const uid = predictId(opts.owner, prev?.owner, prev?.uid);
+  const gid = predictId(opts.group, prev?.group, prev?.gid);
   return {
     exists: true,
     type: 'file',

@@ -1,21 +1,28 @@
 import type { TaskContext } from '../../../src/core/module.js';
-import type { HostFacts } from '../../../src/facts/host.js';
+import { parseHostFacts, type HostFacts } from '../../../src/facts/host.js';
 import type { FileInfo, PresentFile } from '../../../src/facts/files.js';
 import { sha256Hex } from '../../../src/tasks/lib/files.js';
 
-export const host: HostFacts = {
-  os: { id: 'debian', idLike: [], family: 'debian', versionId: '12', major: 12, prettyName: 'Debian GNU/Linux 12 (bookworm)' },
-  init: 'systemd',
-  packageManager: 'apt',
-  uid: 0,
-  user: 'root',
-  sudo: true,
-  sudoNoPassword: true,
-  container: false,
-  hostname: 'web1',
-  arch: 'x86_64',
-  kernel: '6.1.0-18-amd64',
-};
+/** Built with the real parser so the fixture follows HostFacts as it grows. */
+export const host: HostFacts = parseHostFacts(
+  [
+    '__osrelease_begin',
+    'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"',
+    'ID=debian',
+    'VERSION_ID="12"',
+    '__osrelease_end',
+    'ssh_connection=10.0.0.1 50000 10.0.0.2 22',
+    'uid=0',
+    'user=root',
+    'hostname=web1',
+    'arch=x86_64',
+    'kernel=6.1.0-18-amd64',
+    'init=systemd',
+    'pm=apt-get',
+    'sudo=1',
+    'sudo_nopasswd=1',
+  ].join('\n'),
+);
 
 export const ctx: TaskContext = { host, check: false, become: true, baseDir: '/tmp' };
 
