@@ -1,0 +1,271 @@
+/**
+ * sshd fact: everything the sshd_config planner needs, in one command.
+ *
+ * - the main config file and every file it Includes (patterns relative to
+ *   /etc/ssh, globs expanded in C-locale lexical order like glob(3), followed
+ *   recursively up to 64 files), each read via base64 so any byte survives;
+ * - the effective global configuration from `sshd -T -f <path>` (needs root:
+ *   it reads the host keys), or the exit code and stderr when it fails;
+ * - the algorithms this OpenSSH offers (`ssh -Q cipher|kex|mac`; empty when
+ *   the ssh client is not installed);
+ * - the OpenSSH version (`ssh -V`, else `sshd -V` on OpenSSH >= 9.1);
+ * - the sshd listener pid (PID 1 in a container running sshd in the
+ *   foreground, else the pid file, else the sshd whose parent is not sshd):
+ *   hosts without an init system are reloaded with SIGHUP to it.
+ *
+ * The parser rebuilds the order in which sshd reads the files (`order`), so
+ * the planner can tell which occurrence of an option comes first.
+ */
+import { FactError } from '../core/errors.js';
+import { sh } from '../core/quote.js';
+import { req, type Fact, type FactRequest } from './types.js';
+
+export const DEFAULT_SSHD_CONFIG = '/etc/ssh/sshd_config';
+
+export interface SshdArgs {
+  /** Main configuration file (default /etc/ssh/sshd_config). */
+  readonly path: string;
+}
+
+export interface SshdConfigFile {
+  readonly path: string;
+  /** Null when the file does not exist or cannot be read. */
+  readonly text: string | null;
+}
+
+/** One file in the order sshd reads it, and the file (and line) that included it. */
+export interface SshdOrderEntry {
+  readonly path: string;
+  /** The file and 1-based line of the Include that pulled it in; absent for the main file. */
+  readonly includedFrom?: { readonly path: string; readonly line: number };
+}
+
+export interface SshdFacts {
+  /** sshd binary found (`command -v sshd` or /usr/sbin/sshd). */
+  readonly installed: boolean;
+  /** The main file (text null when missing). */
+  readonly main: SshdConfigFile;
+  /** Every file read, keyed by path (main file included). */
+  readonly files: Readonly<Record<string, SshdConfigFile>>;
+  /** Include pattern (as written) -> matching paths, in glob order. */
+  readonly globs: Readonly<Record<string, readonly string[]>>;
+  /** Files in the order sshd reads them (depth first at each Include line). */
+  readonly order: readonly SshdOrderEntry[];
+  /** `sshd -T` result: `effective` maps lowercase keys to every line's value (in order); null when it failed. */
+  readonly effective: Readonly<Record<string, readonly string[]>> | null;
+  readonly effectiveExit: number;
+  /** stderr of a failed `sshd -T` (empty on success). */
+  readonly effectiveError: string;
+  /** `ssh -Q` lists; null when unknown (no ssh client). */
+  readonly algorithms: {
+    readonly cipher: readonly string[] | null;
+    readonly kex: readonly string[] | null;
+    readonly mac: readonly string[] | null;
+  };
+  /** First line of `ssh -V` / `sshd -V`, e.g. `OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL 3.0.11 19 Sep 2023`. */
+  readonly versionText: string;
+  /** Parsed OpenSSH major.minor, null when unknown. */
+  readonly version: { readonly major: number; readonly minor: number } | null;
+  /** The listening sshd's pid (null when not running or not found). */
+  readonly pid: number | null;
+  /** How the pid was found. */
+  readonly pidSource: 'pid1' | 'pidfile' | 'proc' | null;
+}
+
+/** Base64 of a whole stream on one line. */
+const B64 = "base64 | tr -d '\\n'";
+
+function script(path: string): string {
+  return [
+    'LC_ALL=C; export LC_ALL',
+    `NL='\n'`,
+    'S=$(command -v sshd 2>/dev/null || true); [ -n "$S" ] || { [ -x /usr/sbin/sshd ] && S=/usr/sbin/sshd; }',
+    'if [ -n "$S" ]; then echo installed=1; else echo installed=0; fi',
+    `v=$( { ssh -V 2>&1 || "\${S:-sshd}" -V 2>&1; } | grep -m1 OpenSSH); printf 'version=%s\\n' "$(printf %s "$v" | ${B64})"`,
+    sh`cfg=${path}`,
+    // worklist of files: each printed once, Include patterns expanded relative to /etc/ssh
+    'list=$cfg; seen=; n=0',
+    'while [ -n "$list" ] && [ "$n" -lt 64 ]; do',
+    '  f=${list%%"$NL"*}; if [ "$f" = "$list" ]; then list=; else list=${list#*"$NL"}; fi',
+    '  case "$NL$seen$NL" in *"$NL$f$NL"*) continue ;; esac',
+    '  seen=$seen$NL$f; n=$((n + 1))',
+    `  if [ -f "$f" ] && [ -r "$f" ]; then printf 'file %s %s\\n' "$(printf %s "$f" | ${B64})" "$(base64 < "$f" | tr -d '\\n')"; else printf 'nofile %s\\n' "$(printf %s "$f" | ${B64})"; continue; fi`,
+    `  pats=$(sed -n 's/^[[:space:]]*[Ii][Nn][Cc][Ll][Uu][Dd][Ee]\\([[:space:]]*=[[:space:]]*\\|[[:space:]]\\{1,\\}\\)\\(.*\\)$/\\2/p' "$f")`,
+    '  set -f',
+    '  for pat in $pats; do',
+    '    set +f',
+    '    case $pat in /*) full=$pat ;; *) full=/etc/ssh/$pat ;; esac',
+    `    printf 'glob %s' "$(printf %s "$pat" | ${B64})"`,
+    `    for m in $full; do if [ -e "$m" ]; then printf ' %s' "$(printf %s "$m" | ${B64})"; list=$list$NL$m; fi; done`,
+    '    echo',
+    '    set -f',
+    '  done',
+    '  set +f',
+    'done',
+    'if [ -n "$S" ]; then',
+    `  if T=$("$S" -T -f "$cfg" 2>/dev/null); then echo T_rc=0; printf 'T=%s\\n' "$(printf '%s\\n' "$T" | ${B64})"; else echo "T_rc=$?"; printf 'T_err=%s\\n' "$("$S" -T -f "$cfg" 2>&1 >/dev/null | ${B64})"; fi`,
+    'fi',
+    'if command -v ssh >/dev/null 2>&1; then for q in cipher kex mac; do printf "Q_%s=%s\\n" "$q" "$(ssh -Q "$q" 2>/dev/null | tr "\\n" " ")"; done; fi',
+    'printf "pid1=%s\\n" "$(cat /proc/1/comm 2>/dev/null)"',
+    'printf "pidfile=%s\\n" "$(cat /run/sshd.pid 2>/dev/null || cat /var/run/sshd.pid 2>/dev/null)"',
+    'for p in /proc/[0-9]*; do c=$(cat "$p/comm" 2>/dev/null) || continue; [ "$c" = sshd ] || continue; printf "proc=%s %s\\n" "${p#/proc/}" "$(sed -n "s/^PPid:[[:space:]]*//p" "$p/status" 2>/dev/null)"; done',
+    'exit 0',
+  ].join('\n');
+}
+
+const fromB64 = (s: string): string => Buffer.from(s, 'base64').toString('utf8');
+
+/** Words of a config line the way sshd splits them: keyword, optional `=`, then whitespace separated args (double quotes group, `#` at a word start ends the line). */
+export function configWords(line: string): string[] {
+  const m = /^\s*([^\s=]+)(?:\s*=\s*|\s+|$)(.*)$/.exec(line);
+  if (!m) return [];
+  const words = [m[1] as string];
+  const rest = m[2] ?? '';
+  let cur = '';
+  let inWord = false;
+  let quoted = false;
+  for (const c of rest) {
+    if (quoted) {
+      if (c === '"') quoted = false;
+      else cur += c;
+    } else if (c === '"') {
+      quoted = true;
+      inWord = true;
+    } else if (c === ' ' || c === '\t') {
+      if (inWord) words.push(cur);
+      cur = '';
+      inWord = false;
+    } else if (c === '#' && !inWord) {
+      break;
+    } else {
+      cur += c;
+      inWord = true;
+    }
+  }
+  if (inWord) words.push(cur);
+  return words;
+}
+
+/** Keyword and arguments of a non-comment line, or null for blank/comment lines. */
+export function parseConfigLine(line: string): { key: string; args: string[] } | null {
+  const t = line.trim();
+  if (t === '' || t.startsWith('#')) return null;
+  const words = configWords(t);
+  if (words.length === 0) return null;
+  return { key: (words[0] as string).toLowerCase(), args: words.slice(1) };
+}
+
+function buildOrder(main: string, files: Record<string, SshdConfigFile>, globs: Record<string, readonly string[]>): SshdOrderEntry[] {
+  const out: SshdOrderEntry[] = [];
+  const visit = (path: string, from: SshdOrderEntry['includedFrom'], depth: number): void => {
+    out.push(from ? { path, includedFrom: from } : { path });
+    const text = files[path]?.text;
+    if (text == null || depth >= 16) return;
+    text.split('\n').forEach((line, i) => {
+      const p = parseConfigLine(line);
+      if (!p || p.key !== 'include') return;
+      for (const pat of p.args) for (const m of globs[pat] ?? []) visit(m, { path, line: i + 1 }, depth + 1);
+    });
+  };
+  visit(main, undefined, 0);
+  return out;
+}
+
+/** Parse `sshd -T` output: lowercase key -> values of every line, in order. */
+export function parseEffective(text: string): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const line of text.split('\n')) {
+    const t = line.trim();
+    if (t === '') continue;
+    const sp = t.search(/\s/);
+    const key = (sp < 0 ? t : t.slice(0, sp)).toLowerCase();
+    const value = sp < 0 ? '' : t.slice(sp + 1).trim();
+    (out[key] ??= []).push(value);
+  }
+  return out;
+}
+
+export function parseVersion(text: string): SshdFacts['version'] {
+  const m = /OpenSSH_(\d+)\.(\d+)/.exec(text);
+  return m ? { major: Number(m[1]), minor: Number(m[2]) } : null;
+}
+
+/** Pure parser of the fact command's output. */
+export function parseSshdFact(stdout: string, path: string, exitCode = 0): SshdFacts {
+  const files: Record<string, SshdConfigFile> = {};
+  const globs: Record<string, string[]> = {};
+  const kv: Record<string, string> = {};
+  const procs: Array<{ pid: number; ppid: number }> = [];
+  let sawInstalled = false;
+  for (const line of stdout.split('\n')) {
+    if (line.startsWith('file ') || line.startsWith('nofile ')) {
+      const [tag, p64, c64] = line.split(' ');
+      const p = fromB64(p64 ?? '');
+      files[p] = { path: p, text: tag === 'file' ? fromB64(c64 ?? '') : null };
+    } else if (line.startsWith('glob ')) {
+      const [, pat64, ...ms] = line.trim().split(' ');
+      globs[fromB64(pat64 ?? '')] = ms.map(fromB64);
+    } else if (line.startsWith('proc=')) {
+      const [pid, ppid] = line.slice(5).trim().split(/\s+/);
+      if (pid && /^\d+$/.test(pid)) procs.push({ pid: Number(pid), ppid: Number(ppid ?? '-1') });
+    } else {
+      const i = line.indexOf('=');
+      if (i > 0) kv[line.slice(0, i)] = line.slice(i + 1);
+      if (line.startsWith('installed=')) sawInstalled = true;
+    }
+  }
+  if (!sawInstalled) throw new FactError('sshd', `unexpected output (exit ${exitCode}): ${JSON.stringify(stdout.slice(0, 200))}`);
+  const installed = kv.installed === '1';
+  const tRc = kv.T_rc === undefined ? -1 : Number(kv.T_rc);
+  const effective = tRc === 0 && kv.T !== undefined ? parseEffective(fromB64(kv.T)) : null;
+  const list = (k: string): string[] | null => {
+    const v = kv[k];
+    if (v === undefined) return null;
+    const items = v.trim().split(/\s+/).filter(Boolean);
+    return items.length > 0 ? items : null;
+  };
+  const versionText = fromB64(kv.version ?? '').trim();
+  // the listener: PID 1 when sshd runs in the foreground as a container's init
+  const sshdPids = new Set(procs.map((p) => p.pid));
+  let pid: number | null = null;
+  let pidSource: SshdFacts['pidSource'] = null;
+  const pidfile = Number.parseInt(kv.pidfile ?? '', 10);
+  if ((kv.pid1 ?? '').trim() === 'sshd') {
+    pid = 1;
+    pidSource = 'pid1';
+  } else if (Number.isInteger(pidfile) && pidfile > 1 && sshdPids.has(pidfile)) {
+    pid = pidfile;
+    pidSource = 'pidfile';
+  } else {
+    const listeners = procs.filter((p) => !sshdPids.has(p.ppid));
+    if (listeners.length === 1) {
+      pid = (listeners[0] as { pid: number }).pid;
+      pidSource = 'proc';
+    }
+  }
+  const main = files[path] ?? { path, text: null };
+  return {
+    installed,
+    main,
+    files,
+    globs,
+    order: main.text === null ? [{ path }] : buildOrder(path, files, globs),
+    effective,
+    effectiveExit: tRc,
+    effectiveError: kv.T_err !== undefined ? fromB64(kv.T_err).trim() : installed ? '' : 'sshd is not installed',
+    algorithms: { cipher: list('Q_cipher'), kex: list('Q_kex'), mac: list('Q_mac') },
+    versionText,
+    version: parseVersion(versionText),
+    pid,
+    pidSource,
+  };
+}
+
+export const sshdFact: Fact<SshdArgs, SshdFacts> = {
+  name: 'sshd',
+  command: (args) => script(args.path),
+  parse: (stdout, args, exitCode) => parseSshdFact(stdout, args.path, exitCode),
+  key: (args) => args.path,
+};
+
+export const sshdAt = (path: string = DEFAULT_SSHD_CONFIG): FactRequest<SshdFacts> => req(sshdFact, { path });
