@@ -31,7 +31,7 @@ function matchesPattern(entry: string, name: string): boolean {
   }
   return entry.split(',').some((p) => {
     if (p.startsWith('!')) return false;
-    const re = new RegExp(`^${p.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+    const re = new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
     return re.test(name);
   });
 }

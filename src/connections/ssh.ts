@@ -109,7 +109,7 @@ function connectHop(
   const knownFiles = [join(homedir(), '.ssh', 'known_hosts'), ...(opts.knownHostsFile ? [expandHome(opts.knownHostsFile)] : [])];
   const khName = knownHostName(hop.host, hop.port);
   const known = findKnownKeys(readKnownHosts(knownFiles), khName);
-  const preferred = knownTypes(known);
+  const preferred = knownTypes(known).flatMap((t) => (t === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [t]));
   const methods = authMethods(hopName, { ...hop, passphrase: opts.passphrase, password: hop === opts ? opts.password : undefined, agent: opts.agent ?? process.env.SSH_AUTH_SOCK, identityFile: hop.identityFile ?? opts.identityFile }, username);
   if (methods.length === 0) {
     return Promise.reject(
@@ -154,7 +154,8 @@ function connectHop(
         );
         return false;
       },
-      ...(preferred.length ? { algorithms: { serverHostKey: { prepend: preferred } as never } } : {}),
+      // offer the key types known_hosts has for this host first (ssh2's prepend skips listed ones, so remove them first)
+      ...(preferred.length ? { algorithms: { serverHostKey: { remove: preferred, prepend: preferred } as never } } : {}),
       ...(sock ? { sock } : {}),
     };
     client.once('ready', () => resolve(client));

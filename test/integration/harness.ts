@@ -32,7 +32,8 @@ export async function runPlaybook(fleet: Fleet, yaml: string, opts: PlayOptions 
   const id = randomBytes(4).toString('hex');
   const playbookFile = join(fleet.dir, `playbook-${id}.yaml`);
   writeFileSync(playbookFile, yaml);
-  const inventoryFile = await fleet.writeInventory(join(fleet.dir, `inventory-${id}.yaml`), opts.user ? { user: opts.user } : {});
+  const inventoryFile = join(fleet.dir, `inventory-${id}.yaml`);
+  await fleet.writeInventory(inventoryFile, opts.user ? { user: opts.user } : {});
   const { user: _user, ...runOpts } = opts;
   return run({ ...runOpts, inventory: loadInventories([inventoryFile]), playbook: loadPlaybooks([playbookFile]), registry });
 }

@@ -33,6 +33,8 @@ describe('known_hosts', () => {
     expect(findKnownKeys(text, 'db.lab')).toHaveLength(1);
     expect(findKnownKeys(text, '[10.0.0.5]:2222')[0]?.key).toBe(ed2.toString('base64'));
     expect(findKnownKeys(text, 'other')).toEqual([]);
+    expect(findKnownKeys(`[127.0.0.1]:2222 ssh-ed25519 ${ed.toString('base64')}`, '[127.0.0.1]:2222')).toHaveLength(1);
+    expect(findKnownKeys(`[127.0.0.1]:2222 ssh-ed25519 ${ed.toString('base64')}`, '1')).toEqual([]);
   });
 
   it('judges known, unknown, changed and revoked keys', () => {
