@@ -7,12 +7,14 @@ import { TaskError } from '../core/errors.js';
 import { change, defineTask, ok, type Diff, type Step } from '../core/module.js';
 import { quote } from '../core/quote.js';
 import { fileAt, type FileInfo, type PresentFile } from '../facts/files.js';
-import { withAliases } from './lib/args.js';
+import { aliased } from './lib/args.js';
 import { attrChanges, attrDiff, attrSteps, diffOf, modeArg, normaliseMode, predictId, withAttrs } from './lib/files.js';
 
 const argsSchema = z
   .object({
-    path: z.string().min(1).describe('Path to manage (aliases: dest, name)'),
+    path: z.string().min(1).optional().describe('Path to manage (aliases: dest, name)'),
+    dest: z.string().min(1).optional().describe('Alias of path'),
+    name: z.string().min(1).optional().describe('Alias of path'),
     state: z
       .enum(['file', 'directory', 'absent', 'touch', 'link'])
       .default('file')
@@ -25,7 +27,8 @@ const argsSchema = z
   })
   .strict()
   .refine((a) => a.state !== 'link' || a.src !== undefined, { message: 'state: link needs src', path: ['src'] })
-  .refine((a) => a.state === 'link' || a.src === undefined, { message: 'src is only used with state: link', path: ['src'] });
+  .refine((a) => a.state === 'link' || a.src === undefined, { message: 'src is only used with state: link', path: ['src'] })
+  .transform(({ dest, name, ...rest }, ctx) => ({ ...rest, path: aliased({ path: rest.path, dest, name }, ['path', 'dest', 'name'], ctx) }));
 
 export type FileArgs = z.output<typeof argsSchema>;
 
@@ -88,7 +91,7 @@ function predictNew(type: 'file' | 'directory' | 'link', a: FileArgs, before: Fi
 export const file = defineTask({
   name: 'file',
   description: 'Manage a path: regular file attributes, directory, symlink, touch, or absent',
-  schema: withAliases({ dest: 'path', name: 'path' }, argsSchema),
+  schema: argsSchema,
   facts: (a) => ({ path: fileAt(normPath(a.path)) }),
   plan(a, facts) {
     const path = normPath(a.path);

@@ -7,13 +7,16 @@ import { z } from 'zod';
 import { TaskError } from '../core/errors.js';
 import { change, defineTask, ok } from '../core/module.js';
 import { fileAt } from '../facts/files.js';
-import { withAliases } from './lib/args.js';
+import { aliased } from './lib/args.js';
 import { attrChanges, attrDiff, attrSteps, beforeText, diffOf, predictWrittenFile, withAttrs, writeFileSteps } from './lib/files.js';
 import { writeFields } from './copy.js';
 
 const argsSchema = z
   .object({
-    path: z.string().min(1).describe('File to edit (aliases: dest, destfile, name)'),
+    path: z.string().min(1).optional().describe('File to edit (aliases: dest, destfile, name)'),
+    dest: z.string().min(1).optional().describe('Alias of path'),
+    destfile: z.string().min(1).optional().describe('Alias of path'),
+    name: z.string().min(1).optional().describe('Alias of path'),
     line: z.string().optional().describe('The line that must be present (state: present), or be removed (state: absent, no regexp)'),
     regexp: z.string().optional().describe('JavaScript regular expression: present replaces the last matching line, absent removes every matching line'),
     state: z.enum(['present', 'absent']).default('present').describe('present or absent'),
@@ -27,7 +30,11 @@ const argsSchema = z
   .refine((a) => !(a.insertafter !== undefined && a.insertbefore !== undefined), { message: 'give only one of insertafter and insertbefore' })
   .refine((a) => a.state !== 'present' || a.line !== undefined, { message: 'state: present needs line', path: ['line'] })
   .refine((a) => a.state !== 'absent' || a.line !== undefined || a.regexp !== undefined, { message: 'state: absent needs regexp or line' })
-  .refine((a) => !(a.line ?? '').includes('\n'), { message: 'line must be a single line', path: ['line'] });
+  .refine((a) => !(a.line ?? '').includes('\n'), { message: 'line must be a single line', path: ['line'] })
+  .transform(({ dest, destfile, name, ...rest }, ctx) => ({
+    ...rest,
+    path: aliased({ path: rest.path, dest, destfile, name }, ['path', 'dest', 'destfile', 'name'], ctx),
+  }));
 
 export type LineInFileArgs = z.output<typeof argsSchema>;
 
@@ -104,7 +111,7 @@ export function editLines(text: string, a: LineInFileArgs): EditResult {
 export const lineinfile = defineTask({
   name: 'lineinfile',
   description: 'Ensure a line is present in a file (replacing the last regexp match) or absent; atomic write with diff',
-  schema: withAliases({ dest: 'path', destfile: 'path', name: 'path' }, argsSchema),
+  schema: argsSchema,
   facts: (a) => ({ file: fileAt(a.path) }),
   plan(a, facts) {
     const cur = facts.file;

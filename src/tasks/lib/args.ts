@@ -6,24 +6,33 @@
 import { z } from 'zod';
 import { TaskError } from '../../core/errors.js';
 
-/** `task: "text"` means `task: { [key]: "text" }`. */
-export function shortForm<S extends z.ZodType>(key: string, schema: S) {
-  return z.preprocess((v) => (typeof v === 'string' ? { [key]: v } : v), schema);
+/**
+ * `task: "text"` means `task: { [key]: "text" }`. A union (not a preprocess)
+ * so the generated JSON Schema offers both forms to editors.
+ */
+export function shortForm<S extends z.ZodType>(key: string, schema: S): z.ZodType<z.output<S>, string | z.input<S>> {
+  const fromString = z
+    .string()
+    .transform((s) => ({ [key]: s }))
+    .pipe(schema as unknown as z.ZodType<z.output<S>, Record<string, string>>);
+  return z.union([fromString, schema]) as unknown as z.ZodType<z.output<S>, string | z.input<S>>;
 }
 
-/** Rename alias keys (`dest` -> `path`) before validation; both at once is an error left to the schema. */
-export function withAliases<S extends z.ZodType>(aliases: Record<string, string>, schema: S) {
-  return z.preprocess((v) => {
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
-    const out: Record<string, unknown> = { ...(v as Record<string, unknown>) };
-    for (const [alias, name] of Object.entries(aliases)) {
-      if (alias in out && !(name in out)) {
-        out[name] = out[alias];
-        delete out[alias];
-      }
-    }
-    return out;
-  }, schema);
+/**
+ * The value of a parameter that has aliases (`path`, also spelled `dest` or
+ * `name`): exactly one spelling may be given. For `.transform` callbacks.
+ */
+export function aliased(obj: Record<string, unknown>, names: readonly [string, ...string[]], ctx: z.RefinementCtx): string {
+  const given = names.filter((n) => obj[n] !== undefined);
+  if (given.length !== 1) {
+    ctx.addIssue({
+      code: 'custom',
+      message: given.length === 0 ? `${names[0]} is required` : `give only one of ${given.join(', ')} (aliases)`,
+      path: [given[1] ?? names[0]],
+    });
+    return z.NEVER;
+  }
+  return obj[given[0] as string] as string;
 }
 
 /**

@@ -148,5 +148,5 @@ describe('copy write steps against a real /bin/sh (property)', () => {
       }),
       { numRuns: 60 },
     );
-  });
+  }, 60_000);
 });

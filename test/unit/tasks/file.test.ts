@@ -120,4 +120,11 @@ describe('file: link', () => {
     expect(() => parse({ path: '/l', src: '/t' })).toThrow('src is only used with state: link');
     expect(() => parse({ path: '/l', recurse: true })).toThrow(/recurse/);
   });
+
+  it('path aliases: dest and name, only one at a time', () => {
+    expect(parse({ dest: '/a' })).toEqual({ path: '/a', state: 'file', force: false });
+    expect(parse({ name: '/b', state: 'absent' })).toEqual({ path: '/b', state: 'absent', force: false });
+    expect(() => parse({ path: '/a', dest: '/b' })).toThrow('give only one of path, dest (aliases)');
+    expect(() => parse({ state: 'absent' })).toThrow('path is required');
+  });
 });
