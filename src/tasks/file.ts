@@ -17,8 +17,8 @@ const argsSchema = z
     name: z.string().min(1).optional().describe('Alias of path'),
     state: z
       .enum(['file', 'directory', 'absent', 'touch', 'link'])
-      .default('file')
-      .describe('file: must exist, set attributes; directory: create (with parents); absent: remove (recursively); touch: create or update times; link: symlink to src'),
+      .optional()
+      .describe('Default: the current type (directory stays directory), else file. file: must exist, set attributes; directory: create (with parents); absent: remove (recursively); touch: create or update times; link: symlink to src'),
     mode: modeArg.optional(),
     owner: z.string().min(1).optional().describe('Owner (user name or uid)'),
     group: z.string().min(1).optional().describe('Group (name or gid)'),
@@ -111,7 +111,9 @@ export const file = defineTask({
       });
     };
 
-    switch (a.state) {
+    // Ansible: without state, an existing directory is managed as a directory.
+    const state = a.state ?? (cur.exists && cur.type === 'directory' ? 'directory' : 'file');
+    switch (state) {
       case 'file': {
         if (!cur.exists) throw new TaskError(`${path} does not exist (use copy to create a file, or state: touch)`);
         if (cur.type !== 'file') throw new TaskError(`${path} is a ${cur.type}, not a regular file`);

@@ -51,6 +51,11 @@ describe('file: directory', () => {
     });
   });
 
+  it('without state an existing directory stays a directory', () => {
+    expect(file.plan(parse({ path: '/srv', mode: '0700' }), { path: dirInfo() }, ctx)).toMatchObject({ steps: [{ command: 'chmod 0700 /srv' }] });
+    expect(() => file.plan(parse({ path: '/srv' }), { path: absent }, ctx)).toThrow('/srv does not exist');
+  });
+
   it('refuses when a file is in the way', () => {
     expect(() => file.plan(parse({ path: '/srv', state: 'directory' }), { path: fileWith('x') }, ctx)).toThrow('/srv exists and is a file, not a directory');
   });
@@ -122,7 +127,7 @@ describe('file: link', () => {
   });
 
   it('path aliases: dest and name, only one at a time', () => {
-    expect(parse({ dest: '/a' })).toEqual({ path: '/a', state: 'file', force: false });
+    expect(parse({ dest: '/a' })).toEqual({ path: '/a', force: false });
     expect(parse({ name: '/b', state: 'absent' })).toEqual({ path: '/b', state: 'absent', force: false });
     expect(() => parse({ path: '/a', dest: '/b' })).toThrow('give only one of path, dest (aliases)');
     expect(() => parse({ state: 'absent' })).toThrow('path is required');
