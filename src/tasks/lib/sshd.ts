@@ -1,0 +1,423 @@
+/**
+ * Pure helpers of the sshd_config task: rendering settings as config lines,
+ * building the candidate main file (managed block at the top), comparing with
+ * the effective configuration (`sshd -T`), filtering algorithm lists, the
+ * predicted effective configuration and the lockout pre-flight.
+ *
+ * sshd semantics this relies on (sshd_config(5)): for most keywords the FIRST
+ * value obtained wins, across the main file and its Includes in reading order;
+ * a few keywords accumulate over every occurrence (Port, ListenAddress,
+ * HostKey, AllowUsers, ...). A `Match` line starts a conditional block that
+ * lasts to the next `Match` or the end of the file.
+ */
+import { TaskError } from '../../core/errors.js';
+import type { AccessInfo, Step } from '../../core/module.js';
+import { quote } from '../../core/quote.js';
+import type { HostFacts } from '../../facts/host.js';
+import { parseConfigLine, type SshdFacts } from '../../facts/sshd.js';
+
+export type SettingValue = string | number | boolean | ReadonlyArray<string | number>;
+export type Settings = Readonly<Record<string, SettingValue>>;
+
+export const BLOCK_BEGIN = '# BEGIN provision managed';
+export const BLOCK_END = '# END provision managed';
+const BLOCK_NOTE = '# Written by provision sshd_config. sshd uses the first value it reads: keep this block above any Include and Match.';
+/** Prefix of a global line this task disabled because the managed block sets the same option. */
+export const DISABLED_PREFIX = '#provision-disabled: ';
+
+/** Algorithm options (comma-separated lists), with the `ssh -Q` query that lists what the host supports. */
+export const ALGORITHM_QUERY: Readonly<Record<string, 'cipher' | 'kex' | 'mac'>> = { ciphers: 'cipher', kexalgorithms: 'kex', macs: 'mac' };
+const COMMA_LISTS = new Set([
+  'ciphers',
+  'kexalgorithms',
+  'macs',
+  'hostkeyalgorithms',
+  'pubkeyacceptedkeytypes',
+  'pubkeyacceptedalgorithms',
+  'hostbasedacceptedkeytypes',
+  'hostbasedacceptedalgorithms',
+  'casignaturealgorithms',
+  'gssapikexalgorithms',
+]);
+/** One line per list item. */
+const LINE_PER_ITEM = new Set(['port', 'listenaddress', 'hostkey', 'hostcertificate']);
+/** Keywords sshd accumulates over every occurrence instead of keeping the first. */
+export const ACCUMULATING = new Set([
+  'port',
+  'listenaddress',
+  'hostkey',
+  'hostcertificate',
+  'allowusers',
+  'denyusers',
+  'allowgroups',
+  'denygroups',
+  'acceptenv',
+  'subsystem',
+  'setenv',
+  'permitlisten',
+  'permitopen',
+]);
+/** Values compared case-sensitively (user and group names, paths). */
+const CASE_SENSITIVE = new Set(['allowusers', 'denyusers', 'allowgroups', 'denygroups', 'authorizedkeysfile', 'banner', 'hostkey', 'subsystem', 'chrootdirectory', 'forcecommand', 'authorizedprincipalsfile', 'trustedusercakeys', 'revokedkeys', 'pidfile', 'authorizedkeyscommand', 'authorizedkeyscommanduser', 'versionaddendum', 'setenv', 'acceptenv']);
+/** `sshd -T` cannot be compared with what was written (it adds the port, resolves names...): the block decides. */
+const UNVERIFIABLE = new Set(['listenaddress', 'rekeylimit', 'include', 'match']);
+/** Time values `sshd -T` prints in seconds. */
+const TIME_KEYS = new Set(['logingracetime', 'clientaliveinterval', 'channeltimeout']);
+/** Old and new names of the same option (`sshd -T` prints one of them depending on the version). */
+const ALIASES: Readonly<Record<string, string>> = {
+  challengeresponseauthentication: 'kbdinteractiveauthentication',
+  kbdinteractiveauthentication: 'challengeresponseauthentication',
+  pubkeyacceptedkeytypes: 'pubkeyacceptedalgorithms',
+  pubkeyacceptedalgorithms: 'pubkeyacceptedkeytypes',
+  hostbasedacceptedkeytypes: 'hostbasedacceptedalgorithms',
+  hostbasedacceptedalgorithms: 'hostbasedacceptedkeytypes',
+};
+
+/** Keys that name the same option as `key` (itself and its alias). */
+export function sameOption(key: string): string[] {
+  const k = key.toLowerCase();
+  const a = ALIASES[k];
+  return a ? [k, a] : [k];
+}
+
+// ---- rendering ----------------------------------------------------------------------
+
+/** Items of a setting as strings (a comma list given as one string is split for algorithm options). */
+export function items(key: string, value: SettingValue): string[] {
+  const k = key.toLowerCase();
+  if (Array.isArray(value)) return value.map(String);
+  if (typeof value === 'boolean') return [value ? 'yes' : 'no'];
+  if (typeof value === 'number') return [String(value)];
+  if (COMMA_LISTS.has(k) && !/^[+\-^]/.test(value as string)) return (value as string).split(',').map((s) => s.trim()).filter(Boolean);
+  return [value as string];
+}
+
+/** The config lines for one setting. */
+export function renderSetting(key: string, value: SettingValue): string[] {
+  const k = key.toLowerCase();
+  const list = items(key, value);
+  if (LINE_PER_ITEM.has(k)) return list.map((v) => `${key} ${v}`);
+  if (COMMA_LISTS.has(k)) return [`${key} ${list.join(',')}`];
+  return [`${key} ${list.join(' ')}`];
+}
+
+export function renderBlock(settings: Settings): string[] {
+  const lines = [BLOCK_BEGIN, BLOCK_NOTE];
+  for (const [k, v] of Object.entries(settings)) lines.push(...renderSetting(k, v));
+  lines.push(BLOCK_END);
+  return lines;
+}
+
+// ---- algorithm filtering -----------------------------------------------------------
+
+export interface FilterResult {
+  readonly settings: Settings;
+  /** Human notes: `Ciphers: dropped x (not offered by OpenSSH 8.4)`. */
+  readonly notes: string[];
+}
+
+/** Drop Ciphers/KexAlgorithms/MACs entries this OpenSSH does not offer; refuse to produce an empty list. */
+export function filterAlgorithms(settings: Settings, facts: Pick<SshdFacts, 'algorithms' | 'version'>): FilterResult {
+  const out: Record<string, SettingValue> = {};
+  const notes: string[] = [];
+  const ver = facts.version ? `OpenSSH ${facts.version.major}.${facts.version.minor}` : 'this OpenSSH';
+  for (const [key, value] of Object.entries(settings)) {
+    const query = ALGORITHM_QUERY[key.toLowerCase()];
+    if (!query || (typeof value === 'string' && /^[+\-^]/.test(value))) {
+      out[key] = value;
+      continue;
+    }
+    const offered = facts.algorithms[query];
+    if (!offered) {
+      out[key] = value;
+      notes.push(`${key} not filtered: \`ssh -Q ${query}\` gave nothing (no ssh client?)`);
+      continue;
+    }
+    const want = items(key, value);
+    const keep = want.filter((a) => offered.includes(a));
+    const dropped = want.filter((a) => !offered.includes(a));
+    if (keep.length === 0) {
+      throw new TaskError(`${key}: none of ${want.join(',')} is offered by ${ver} (\`ssh -Q ${query}\`); an empty list would stop sshd from starting`);
+    }
+    if (dropped.length > 0) notes.push(`${key}: dropped ${dropped.join(',')} (not offered by ${ver})`);
+    out[key] = keep;
+  }
+  return { settings: out, notes };
+}
+
+// ---- the candidate file ---------------------------------------------------------------
+
+export interface Occurrence {
+  readonly path: string;
+  /** 1-based. */
+  readonly line: number;
+  readonly key: string;
+  readonly text: string;
+}
+
+/** Lines of `text` without the managed block; throws on a BEGIN without END. */
+function withoutBlock(lines: string[], path: string): string[] {
+  const b = lines.findIndex((l) => l.trim() === BLOCK_BEGIN);
+  if (b < 0) return lines;
+  const e = lines.findIndex((l, i) => i > b && l.trim() === BLOCK_END);
+  if (e < 0) throw new TaskError(`${path}: "${BLOCK_BEGIN}" without "${BLOCK_END}"; fix the file by hand`);
+  return [...lines.slice(0, b), ...lines.slice(e + 1)];
+}
+
+export interface Candidate {
+  readonly text: string;
+  /** Global lines of the main file this run disables (line numbers in the current file). */
+  readonly disabled: Occurrence[];
+  /** Lines a previous run disabled that come back because their option is no longer managed. */
+  readonly restored: string[];
+}
+
+/**
+ * The new main file: the managed block first (before any Include and Match),
+ * then the rest of the file with global lines setting a managed option
+ * disabled (`#provision-disabled: `); Match blocks are left as they are.
+ */
+export function buildCandidate(current: string, settings: Settings, path: string): Candidate {
+  const managed = new Set(Object.keys(settings).flatMap(sameOption));
+  const hadNewline = current === '' || current.endsWith('\n');
+  const body = withoutBlock((hadNewline ? current.slice(0, -1) : current).split('\n'), path);
+  const disabled: Occurrence[] = [];
+  const restored: string[] = [];
+  let inMatch = false;
+  const rest = body.map((line, i) => {
+    if (line.startsWith(DISABLED_PREFIX)) {
+      const original = line.slice(DISABLED_PREFIX.length);
+      const p = parseConfigLine(original);
+      if (!inMatch && p && !managed.has(p.key)) {
+        restored.push(original);
+        return original;
+      }
+      return line;
+    }
+    const p = parseConfigLine(line);
+    if (!p) return line;
+    if (p.key === 'match') inMatch = true;
+    if (inMatch || !managed.has(p.key)) return line;
+    disabled.push({ path, line: i + 1, key: p.key, text: line.trim() });
+    return DISABLED_PREFIX + line;
+  });
+  const lines = current === '' ? renderBlock(settings) : [...renderBlock(settings), ...rest];
+  return { text: lines.join('\n') + '\n', disabled, restored };
+}
+
+/** Global occurrences (outside Match blocks) of `keys` in the files sshd reads besides the main file, in reading order. */
+export function includedOccurrences(facts: SshdFacts, keys: ReadonlySet<string>): Occurrence[] {
+  const out: Occurrence[] = [];
+  for (const entry of facts.order) {
+    if (entry.path === facts.main.path) continue;
+    const text = facts.files[entry.path]?.text;
+    if (text == null) continue;
+    let inMatch = false;
+    text.split('\n').forEach((line, i) => {
+      const p = parseConfigLine(line);
+      if (!p) return;
+      if (p.key === 'match') inMatch = true;
+      if (!inMatch && keys.has(p.key)) out.push({ path: entry.path, line: i + 1, key: p.key, text: line.trim() });
+    });
+  }
+  return out;
+}
+
+// ---- effective values -----------------------------------------------------------------
+
+/** sshd time format (`1h30m`, `90`, `2m`) in seconds; NaN when not a time. */
+export function timeSeconds(v: string): number {
+  if (/^\d+$/.test(v)) return Number(v);
+  const re = /(\d+)([sSmMhHdDwW])/gy;
+  let total = 0;
+  let m: RegExpExecArray | null;
+  let consumed = 0;
+  while ((m = re.exec(v)) !== null) {
+    const n = Number(m[1]);
+    const unit = (m[2] as string).toLowerCase();
+    total += n * (unit === 's' ? 1 : unit === 'm' ? 60 : unit === 'h' ? 3600 : unit === 'd' ? 86400 : 604800);
+    consumed = re.lastIndex;
+  }
+  return consumed === v.length && v.length > 0 ? total : Number.NaN;
+}
+
+/** Normalised value for comparison with `sshd -T`. */
+export function normalise(key: string, value: string): string {
+  const k = key.toLowerCase();
+  let v = value.trim().replace(/\s+/g, ' ');
+  if (!CASE_SENSITIVE.has(k)) v = v.toLowerCase();
+  if (k === 'permitrootlogin' && v === 'without-password') v = 'prohibit-password';
+  if (TIME_KEYS.has(k)) {
+    const s = timeSeconds(v);
+    if (!Number.isNaN(s)) v = String(s);
+  }
+  return v;
+}
+
+/** The desired value of a setting as `sshd -T` would show it (all lines' args joined by a space). */
+export function desiredValue(key: string, value: SettingValue): string {
+  return normalise(
+    key,
+    renderSetting(key, value)
+      .map((l) => l.slice(key.length + 1))
+      .join(' '),
+  );
+}
+
+/** The effective value of an option from `sshd -T` (alias-aware), undefined when not shown. */
+export function effectiveValue(effective: Readonly<Record<string, readonly string[]>>, key: string): string | undefined {
+  for (const k of sameOption(key)) {
+    const v = effective[k];
+    if (v !== undefined) return normalise(k, v.join(' '));
+  }
+  return undefined;
+}
+
+export interface Mismatch {
+  readonly key: string;
+  /** Effective value now (undefined: not shown by sshd -T). */
+  readonly current: string | undefined;
+  readonly desired: string;
+}
+
+/** Settings whose effective value differs from the desired one; unverifiable ones are left out. */
+export function mismatches(settings: Settings, effective: Readonly<Record<string, readonly string[]>>): { differ: Mismatch[]; unverified: string[] } {
+  const differ: Mismatch[] = [];
+  const unverified: string[] = [];
+  for (const [key, value] of Object.entries(settings)) {
+    const k = key.toLowerCase();
+    const cur = effectiveValue(effective, k);
+    if (UNVERIFIABLE.has(k) || cur === undefined || (typeof value === 'string' && COMMA_LISTS.has(k) && /^[+\-^]/.test(value))) {
+      unverified.push(key);
+      continue;
+    }
+    const want = desiredValue(key, value);
+    if (cur !== want) differ.push({ key, current: cur, desired: want });
+  }
+  return { differ, unverified };
+}
+
+/** The effective map once `settings` are applied (our block is read first). */
+export function predictEffective(current: Readonly<Record<string, readonly string[]>>, settings: Settings): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [k, v] of Object.entries(current)) out[k] = [...v];
+  for (const [key, value] of Object.entries(settings)) {
+    const k = key.toLowerCase();
+    const present = sameOption(k).find((a) => a in out) ?? k;
+    const lines = renderSetting(key, value).map((l) => l.slice(key.length + 1));
+    out[present] = LINE_PER_ITEM.has(k) || k === 'allowusers' || k === 'denyusers' || k === 'allowgroups' || k === 'denygroups' ? lines : [lines.join(' ')];
+  }
+  return out;
+}
+
+// ---- lockout -----------------------------------------------------------------------------
+
+/** OpenSSH defaults of the options the lockout check reads (when `sshd -T` is unavailable). */
+const DEFAULTS: Readonly<Record<string, string>> = {
+  permitrootlogin: 'prohibit-password',
+  passwordauthentication: 'yes',
+  pubkeyauthentication: 'yes',
+  maxauthtries: '6',
+  authenticationmethods: 'any',
+};
+
+/** sshd's wildcard match (`*`, `?`), with `!` negation handled by the caller. */
+function wildcard(pattern: string, value: string): boolean {
+  const re = new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
+  return re.test(value);
+}
+
+function ipv4(s: string): number | null {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(s);
+  if (!m) return null;
+  const parts = m.slice(1).map(Number);
+  if (parts.some((p) => p > 255)) return null;
+  return (((parts[0] as number) << 24) | ((parts[1] as number) << 16) | ((parts[2] as number) << 8) | (parts[3] as number)) >>> 0;
+}
+
+function hostMatches(pattern: string, ip: string): boolean {
+  const cidr = /^(.+)\/(\d+)$/.exec(pattern);
+  if (cidr) {
+    const net = ipv4(cidr[1] as string);
+    const addr = ipv4(ip);
+    const bits = Number(cidr[2]);
+    if (net === null || addr === null || bits > 32) return false;
+    const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
+    return ((net & mask) >>> 0) === ((addr & mask) >>> 0);
+  }
+  return wildcard(pattern, ip);
+}
+
+/** Does an AllowUsers/DenyUsers entry (`user` or `user@host`) match this session? Host names never match (no DNS here). */
+export function userPatternMatches(pattern: string, user: string, clientIp: string): boolean {
+  const at = pattern.indexOf('@');
+  const u = at < 0 ? pattern : pattern.slice(0, at);
+  const h = at < 0 ? undefined : pattern.slice(at + 1);
+  if (!wildcard(u, user)) return false;
+  return h === undefined || hostMatches(h, clientIp);
+}
+
+/**
+ * Would the effective configuration `eff` refuse `access` (a new connection
+ * like the current one)? Returns the reason naming the setting. AllowGroups
+ * and DenyGroups are not checked: the user's groups are not in the facts.
+ */
+export function lockoutReason(eff: Readonly<Record<string, readonly string[]>>, access: AccessInfo): string | undefined {
+  const get = (k: string): string => effectiveValue(eff, k) ?? DEFAULTS[k] ?? '';
+  const words = (k: string): string[] => (eff[k] ?? []).flatMap((v) => v.split(/\s+/)).filter(Boolean);
+  const key = access.auth === 'password' ? 'password' : 'publickey';
+  const root = access.user === 'root';
+  const prl = get('permitrootlogin');
+  if (root && prl === 'no') return `PermitRootLogin no refuses root, and this session logs in as root`;
+  if (root && prl === 'forced-commands-only') return `PermitRootLogin forced-commands-only refuses root shells, and this session logs in as root`;
+  if (root && prl === 'prohibit-password' && key === 'password') return `PermitRootLogin prohibit-password refuses root with a password, and this session logs in as root with a password`;
+  if (key === 'password' && get('passwordauthentication') === 'no') return `PasswordAuthentication no refuses passwords, and this session authenticates with a password`;
+  if (key === 'publickey' && get('pubkeyauthentication') === 'no') return `PubkeyAuthentication no refuses keys, and this session authenticates with a key (${access.auth})`;
+  const tries = Number(get('maxauthtries'));
+  if (Number.isFinite(tries) && tries < 1) return `MaxAuthTries ${tries} refuses every authentication attempt`;
+  const deny = words('denyusers').find((p) => userPatternMatches(p, access.user, access.clientIp));
+  if (deny !== undefined) return `DenyUsers ${deny} matches ${access.user}@${access.clientIp}`;
+  const allow = words('allowusers');
+  if (allow.length > 0 && !allow.some((p) => userPatternMatches(p, access.user, access.clientIp))) {
+    return `AllowUsers ${allow.join(' ')} does not include ${access.user} (connecting from ${access.clientIp})`;
+  }
+  const methods = get('authenticationmethods');
+  if (methods !== '' && methods !== 'any') {
+    const ours = key === 'password' ? ['password', 'keyboard-interactive', 'keyboard-interactive:pam'] : ['publickey'];
+    const lists = methods.split(/\s+/);
+    if (!lists.some((l) => l.split(',').length === 1 && ours.includes(l))) {
+      return `AuthenticationMethods ${methods} needs more than (or other than) the ${key} authentication this session uses`;
+    }
+  }
+  return undefined;
+}
+
+// ---- reload --------------------------------------------------------------------------------
+
+/** `sshd` on PATH or where Debian and RHEL install it (sudo's secure_path has /usr/sbin; a plain login shell may not). */
+export const SSHD = 'PATH="$PATH:/usr/sbin:/sbin" sshd';
+
+/**
+ * The step that makes the running sshd read the new configuration, always
+ * after `sshd -t` (a daemon re-reading a broken file exits: with sshd as PID 1
+ * that ends the container). systemd: reload (of a running unit only; Debian
+ * names it ssh, RHEL sshd: the other name is the fallback); sysv: `service`;
+ * no init: SIGHUP to the listener, after checking the pid is still sshd.
+ * Undefined when there is nothing to reload (no init and no sshd running).
+ */
+export function reloadStep(host: HostFacts, pid: number | null): Step | undefined {
+  const first = host.os.family === 'debian' ? 'ssh' : 'sshd';
+  const second = first === 'ssh' ? 'sshd' : 'ssh';
+  const check = `${SSHD} -t`;
+  if (host.init === 'systemd') {
+    return {
+      command: `${check} && if systemctl cat ${first}.service >/dev/null 2>&1; then u=${first}; else u=${second}; fi && systemctl reload-or-try-restart "$u".service`,
+    };
+  }
+  if (host.init === 'sysv') {
+    return { command: `${check} && if [ -x /etc/init.d/${first} ]; then service ${first} reload; else service ${second} reload; fi` };
+  }
+  if (pid === null) return undefined;
+  const p = quote(pid);
+  return { command: `${check} && [ "$(cat /proc/${p}/comm 2>/dev/null)" = sshd ] && kill -HUP ${p}` };
+}

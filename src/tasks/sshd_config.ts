@@ -1,0 +1,212 @@
+/**
+ * `sshd_config`: enforce sshd options so that they are EFFECTIVE, not merely
+ * written somewhere.
+ *
+ * sshd keeps the first value it reads for most options, across the main file
+ * and its Includes in reading order. Debian/Ubuntu/RHEL ship an
+ * `Include /etc/ssh/sshd_config.d/*.conf` at the top of the main file, and
+ * drop-ins such as cloud-init's `50-cloud-init.conf` (`PasswordAuthentication
+ * yes`) or RHEL's `50-redhat.conf` would win over lines appended to the main
+ * file. So the settings go into a managed block at the very TOP of the main
+ * file (global section, before any Include and any Match), replaced on later
+ * runs; global occurrences of the same options further down the main file are
+ * disabled (`#provision-disabled: `, restored when no longer managed); Match
+ * blocks and drop-ins are left untouched (the message names the drop-ins our
+ * block now overrides). Options sshd accumulates (Port, ListenAddress,
+ * AllowUsers, ...) cannot be overridden that way: a drop-in setting one of
+ * them is an error naming the file and line.
+ *
+ * Idempotence compares the effective values (`sshd -T`) with the desired ones
+ * and the main file with the one that would be written. The write is atomic
+ * with `sshd -t -f <candidate>` before the rename, mode 0600 root:root and a
+ * dated backup, then sshd reloads (after another `sshd -t`). Always
+ * `risk: 'access'`; the lockout pre-flight refuses a config that would
+ * refuse the current session.
+ */
+import { z } from 'zod';
+import { TaskError } from '../core/errors.js';
+import { change, defineTask, ok, skip, type Diff, type Prediction, type Step } from '../core/module.js';
+import { fileAt } from '../facts/files.js';
+import { DEFAULT_SSHD_CONFIG, sshdAt, type SshdFacts } from '../facts/sshd.js';
+import { beforeText, diffOf, predictWrittenFile, writeFileSteps, attrSteps } from './lib/files.js';
+import {
+  ACCUMULATING,
+  SSHD,
+  buildCandidate,
+
+  filterAlgorithms,
+  includedOccurrences,
+  lockoutReason,
+  mismatches,
+  predictEffective,
+  reloadStep,
+  sameOption,
+  type Settings,
+} from './lib/sshd.js';
+
+/** No control characters (a newline would inject config lines), no NUL. */
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+const scalar = z
+  .string()
+  .min(1)
+  .refine((s) => !CONTROL.test(s), { message: 'must not contain newlines or other control characters (they would inject sshd_config lines)' })
+  .refine((s) => s.trim() === s, { message: 'must not start or end with whitespace' });
+const listItem = z.union([
+  z
+    .string()
+    .min(1)
+    .refine((s) => !/[\s,]/.test(s) && !CONTROL.test(s), { message: 'list items must not contain whitespace, commas or control characters' }),
+  z.number().int().nonnegative(),
+]);
+const settingValue = z.union([scalar, z.number().int().nonnegative(), z.boolean(), z.array(listItem).min(1)]);
+
+const argsSchema = z
+  .object({
+    settings: z
+      .record(
+        z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/, { message: 'an sshd keyword is letters and digits, e.g. PermitRootLogin' }),
+        settingValue,
+      )
+      .refine((s) => Object.keys(s).length > 0, { message: 'at least one setting' })
+      .refine((s) => !Object.keys(s).some((k) => ['match', 'include'].includes(k.toLowerCase())), {
+        message: 'Match and Include cannot be managed here (settings go into the global section)',
+      })
+      .refine((s) => new Set(Object.keys(s).flatMap((k) => sameOption(k)[0] as string)).size === Object.keys(s).length, {
+        message: 'the same keyword appears twice (keywords are case-insensitive)',
+      })
+      .describe('sshd options: booleans render yes/no, lists comma-joined for algorithm options, one line per item for Port/ListenAddress/HostKey, space-joined otherwise')
+      .transform((s) => s as Settings),
+    path: z.string().min(1).regex(/^\//, { message: 'an absolute path' }).default(DEFAULT_SSHD_CONFIG).describe('Main sshd config file'),
+    backup: z.boolean().default(true).describe('Keep a dated copy of the old file'),
+    filter_algorithms: z
+      .boolean()
+      .default(true)
+      .describe('Drop Ciphers/KexAlgorithms/MACs entries the host OpenSSH does not offer (ssh -Q); never an empty list'),
+  })
+  .strict();
+
+export type SshdConfigArgs = z.output<typeof argsSchema>;
+
+/** Settings after algorithm filtering (what will be written). */
+export function effectiveSettings(args: SshdConfigArgs, facts: SshdFacts): { settings: Settings; notes: string[] } {
+  if (!args.filter_algorithms) return { settings: args.settings, notes: [] };
+  return filterAlgorithms(args.settings, facts);
+}
+
+/** Long values (algorithm lists) shortened for one-line messages. */
+const short = (v: string): string => (v.length > 48 ? `${v.slice(0, 45)}...` : v);
+
+function ports(settings: Settings): number[] | undefined {
+  const key = Object.keys(settings).find((k) => k.toLowerCase() === 'port');
+  if (key === undefined) return undefined;
+  const v = settings[key];
+  return (Array.isArray(v) ? v : [v]).map((p) => Number(p));
+}
+
+/** Drop-in lines setting an accumulating option we manage: sshd would add them to ours. */
+function accumulatingConflicts(settings: Settings, facts: SshdFacts): string[] {
+  const keys = new Set(Object.keys(settings).map((k) => k.toLowerCase()).filter((k) => ACCUMULATING.has(k)));
+  if (keys.size === 0) return [];
+  return includedOccurrences(facts, keys).map((o) => `${o.path}:${o.line}: ${o.text}`);
+}
+
+export const sshd_config = defineTask({
+  name: 'sshd_config',
+  description: 'Enforce effective sshd options: managed block first in sshd_config, validated with sshd -t, reloaded; lockout-checked',
+  schema: argsSchema,
+  facts: (args) => ({ sshd: sshdAt(args.path), file: fileAt(args.path) }),
+  plan(args, facts, ctx) {
+    const f = facts.sshd;
+    if (!f.installed) return skip('sshd is not installed');
+    if (f.main.text === null) throw new TaskError(`${args.path} does not exist or cannot be read (become: true?)`);
+    const { settings, notes } = effectiveSettings(args, f);
+    const acc = accumulatingConflicts(settings, f);
+    if (acc.length > 0) {
+      throw new TaskError(
+        `sshd accumulates ${[...new Set(acc.map((a) => a.split(': ')[1]?.split(/\s/)[0]))].join(', ')} over every file, so the managed block cannot override: ${acc.join('; ')}. Remove these lines (this task leaves drop-ins untouched)`,
+      );
+    }
+    const cand = buildCandidate(f.main.text, settings, args.path);
+    const textSame = cand.text === f.main.text;
+    const managedKeys = new Set(Object.keys(settings).flatMap(sameOption));
+    const dropins = includedOccurrences(f, managedKeys);
+    const dropinNote =
+      dropins.length > 0
+        ? `; ${dropins.map((o) => `${o.path}:${o.line} sets ${o.text}`).join(', ')}: our block is read first so it no longer applies (drop-ins left untouched)`
+        : '';
+    const filterNote = notes.length > 0 ? `; ${notes.join('; ')}` : '';
+    const eff = f.effective;
+    const cmp = eff ? mismatches(settings, eff) : undefined;
+    const n = Object.keys(settings).length;
+    const fileInfo = facts.file;
+    const attrs = { mode: '0600', owner: 'root', group: 'root' };
+
+    if (textSame) {
+      const attrFix = fileInfo.exists ? attrSteps(args.path, fileInfo, attrs) : [];
+      const tail = !eff
+        ? ` (sshd -T failed, effective values not verified: ${f.effectiveError || `exit ${f.effectiveExit}`})`
+        : cmp && cmp.differ.length > 0
+          ? ` (sshd -T reports ${cmp.differ.map((d) => `${d.key} ${d.current ?? '(unset)'}`).join(', ')}: sshd normalises these differently)`
+          : '';
+      if (attrFix.length > 0) return change(`set ${args.path} to root:root 0600`, attrFix, { risk: 'access' });
+      return ok(`effective sshd settings already as requested (${n} setting${n === 1 ? '' : 's'}, managed block in place)${tail}${filterNote}`);
+    }
+
+    const what = cmp
+      ? cmp.differ.length > 0
+        ? `set ${cmp.differ.map((d) => `${d.key} ${short(d.desired)} (effective ${short(d.current ?? 'unset')})`).join(', ')}`
+        : 'write the managed block (effective values already match)'
+      : `write ${n} setting${n === 1 ? '' : 's'} (sshd -T failed, effective values unknown: ${f.effectiveError || `exit ${f.effectiveExit}`})`;
+    const disabledNote = cand.disabled.length > 0 ? `; disable ${cand.disabled.map((o) => `line ${o.line} "${o.text}"`).join(', ')} of ${args.path}` : '';
+    const restoredNote = cand.restored.length > 0 ? `; restore ${cand.restored.map((l) => `"${l.trim()}"`).join(', ')} (no longer managed)` : '';
+
+    const steps: Step[] = [
+      ...writeFileSteps({
+        path: args.path,
+        content: cand.text,
+        ...attrs,
+        backup: args.backup,
+        validate: `${SSHD} -t -f %s`,
+      }),
+    ];
+    const reload = reloadStep(ctx.host, f.pid);
+    if (reload) steps.push(reload);
+    const reloadNote = reload ? '' : '; sshd is not running (no init, no listener found): nothing to reload';
+
+    const want = ports(settings);
+    const current = (eff?.port ?? []).map(Number);
+    let sshPort: number | undefined;
+    let portNote = '';
+    if (want !== undefined && want.join(' ') !== current.join(' ')) {
+      const servedOn = ctx.host.ssh?.serverPort;
+      if (servedOn === undefined || !want.includes(servedOn)) sshPort = want[0];
+      portNote = `; sshd moves to port ${want.join(', ')}${sshPort !== undefined ? ' (the runner reconnects on the new port)' : ''}`;
+    }
+
+    const diffs: Diff[] = [diffOf(args.path, beforeText(fileInfo), cand.text)];
+    const predicted: SshdFacts = {
+      ...f,
+      main: { path: args.path, text: cand.text },
+      files: { ...f.files, [args.path]: { path: args.path, text: cand.text } },
+      effective: eff ? predictEffective(eff, settings) : null,
+    };
+    const predictions: Prediction[] = [
+      { request: sshdAt(args.path), value: predicted },
+      { request: fileAt(args.path), value: predictWrittenFile(fileInfo, { content: cand.text, ...attrs }) },
+    ];
+    return change(`${what}${dropinNote}${disabledNote}${restoredNote}${filterNote}${portNote}${reloadNote}`, steps, {
+      diffs,
+      predictions,
+      risk: 'access',
+      ...(sshPort !== undefined ? { sshPort } : {}),
+    });
+  },
+  lockout(args, facts, access) {
+    const f = facts.sshd;
+    if (!f.installed || f.main.text === null) return undefined;
+    const { settings } = effectiveSettings(args, f);
+    return lockoutReason(predictEffective(f.effective ?? {}, settings), access);
+  },
+});
+

@@ -1,0 +1,278 @@
+import { describe, expect, it } from 'vitest';
+import { TaskError } from '../../../src/core/errors.js';
+import type { AccessInfo, Plan, TaskContext } from '../../../src/core/module.js';
+import { parseHostFacts } from '../../../src/facts/host.js';
+import { parseSshdFact, type SshdFacts } from '../../../src/facts/sshd.js';
+import { sshd_config } from '../../../src/tasks/sshd_config.js';
+import { writeFileSteps } from '../../../src/tasks/lib/files.js';
+import { BLOCK_BEGIN, BLOCK_END, buildCandidate, lockoutReason, normalise, timeSeconds, userPatternMatches } from '../../../src/tasks/lib/sshd.js';
+import { fixture, rocky9, ubuntu2204 } from '../../fixtures/facts/sshd/fact-output.js';
+import { ctx, fileWith } from './_helpers.js';
+
+const MAIN = '/etc/ssh/sshd_config';
+const NOTE = '# Written by provision sshd_config. sshd uses the first value it reads: keep this block above any Include and Match.';
+const sshd = (rel: string): SshdFacts => parseSshdFact(fixture(rel), MAIN);
+const factsOf = (f: SshdFacts, mode = '0644') => ({ sshd: f, file: fileWith(f.main.text ?? '', { mode }) });
+const parse = (v: unknown) => sshd_config.schema.parse(v);
+const plan = (settings: Record<string, unknown>, f: SshdFacts, c: TaskContext = ctx, extra: Record<string, unknown> = {}) =>
+  sshd_config.plan(parse({ settings, ...extra }), factsOf(f, f.main.text?.startsWith(BLOCK_BEGIN) ? '0600' : '0644'), c);
+const changed = (p: Plan) => {
+  if (p.kind !== 'change') throw new Error(`expected a change, got ${p.kind}: ${'reason' in p ? p.reason : ''}`);
+  return p;
+};
+const written = (p: Plan): string => changed(p).steps[0]?.stdin ?? '';
+const hostWith = (os: string[], kv: string[]): TaskContext => ({
+  ...ctx,
+  host: parseHostFacts(['__osrelease_begin', ...os, '__osrelease_end', 'ssh_connection=10.0.0.1 50000 10.0.0.2 22', 'uid=0', 'user=root', ...kv].join('\n')),
+});
+const containerCtx = hostWith(['ID=debian', 'VERSION_ID="12"'], ['init=none', 'container=1', 'pm=apt-get']);
+const rockyCtx = hostWith(['ID="rocky"', 'ID_LIKE="rhel centos fedora"', 'VERSION_ID="9.4"'], ['init=systemd', 'pm=dnf']);
+
+/** The settings applied in the debian12 image to record fact-applied.out (see the report). */
+const APPLIED = {
+  PermitRootLogin: 'prohibit-password',
+  PasswordAuthentication: false,
+  X11Forwarding: false,
+  KexAlgorithms: ['sntrup761x25519-sha512@openssh.com', 'curve25519-sha256', 'curve25519-sha256@libssh.org', 'diffie-hellman-group-exchange-sha256'],
+  LoginGraceTime: '30s',
+  MaxAuthTries: 3,
+};
+const BASELINE_KEX = APPLIED.KexAlgorithms;
+
+describe('sshd_config planner: cloud-init drop-in', () => {
+  it('debian 12 (recorded): effective yes -> writes PasswordAuthentication no in the top block, names the drop-in, leaves it alone', () => {
+    const p = changed(plan({ PasswordAuthentication: false }, sshd('debian12/fact-cloud-init.out')));
+    expect(p.summary).toContain('set PasswordAuthentication no (effective yes)');
+    expect(p.summary).toContain('/etc/ssh/sshd_config.d/50-cloud-init.conf:1 sets PasswordAuthentication yes: our block is read first so it no longer applies (drop-ins left untouched)');
+    const text = written(p);
+    expect(text.split('\n').slice(0, 4)).toEqual([BLOCK_BEGIN, NOTE, 'PasswordAuthentication no', BLOCK_END]);
+    expect(text.indexOf('PasswordAuthentication no')).toBeLessThan(text.indexOf('Include /etc/ssh/sshd_config.d/*.conf'));
+    expect(p.steps.map((s) => s.command).join('\n')).not.toContain('50-cloud-init');
+    expect(p.risk).toBe('access');
+    expect(p.sshPort).toBeUndefined();
+  });
+
+  it('ubuntu 22.04 sample: same, reload through systemd (unit ssh, fallback sshd), after sshd -t', () => {
+    const p = changed(plan({ PasswordAuthentication: 'no' }, parseSshdFact(ubuntu2204(), MAIN)));
+    expect(p.summary).toContain('50-cloud-init.conf:1 sets PasswordAuthentication yes');
+    expect(p.steps).toHaveLength(2);
+    expect(p.steps[1]?.command).toBe(
+      'PATH="$PATH:/usr/sbin:/sbin" sshd -t && if systemctl cat ssh.service >/dev/null 2>&1; then u=ssh; else u=sshd; fi && systemctl reload-or-try-restart "$u".service',
+    );
+  });
+
+  it('the write is atomic, validated with sshd -t -f before the rename, 0600 root:root, dated backup; diff of the main file', () => {
+    const f = sshd('debian12/fact-cloud-init.out');
+    const p = changed(plan({ PasswordAuthentication: false }, f));
+    const text = written(p);
+    expect(p.steps[0]).toEqual(
+      writeFileSteps({ path: MAIN, content: text, mode: '0600', owner: 'root', group: 'root', backup: true, validate: 'PATH="$PATH:/usr/sbin:/sbin" sshd -t -f %s' })[0],
+    );
+    expect(p.diffs).toEqual([{ label: MAIN, before: f.main.text, after: text }]);
+    const predicted = p.predictions?.[0]?.value as SshdFacts;
+    expect(predicted.effective?.passwordauthentication).toEqual(['no']);
+    expect(predicted.main.text).toBe(text);
+    expect(changed(plan({ PasswordAuthentication: false }, f, ctx, { backup: false })).steps[0]?.command).not.toContain('.bak');
+  });
+});
+
+describe('sshd_config planner: Match blocks', () => {
+  it('trailing Match block (recorded): block at the top, Match untouched, exact file', () => {
+    const f = sshd('debian12/fact-match.out');
+    const original = f.main.text as string;
+    expect(original).toContain('Match User backup\n\tPasswordAuthentication yes\n');
+    const text = written(plan({ PasswordAuthentication: false, PermitRootLogin: 'no' }, f));
+    expect(text).toBe([BLOCK_BEGIN, NOTE, 'PasswordAuthentication no', 'PermitRootLogin no', BLOCK_END].join('\n') + '\n' + original);
+  });
+
+  it('global occurrences later in the main file are disabled, Match ones kept, and restored once no longer managed', () => {
+    const f = sshd('debian12/fact-match.out');
+    const p = changed(plan({ X11Forwarding: false, UsePAM: true }, f));
+    const text = written(p);
+    expect(text).toContain('\n#provision-disabled: X11Forwarding yes\n');
+    expect(text).toContain('\n#provision-disabled: UsePAM yes\n');
+    expect(p.summary).toContain('disable line 85 "UsePAM yes", line 90 "X11Forwarding yes" of /etc/ssh/sshd_config');
+    const again = buildCandidate(text, { X11Forwarding: false }, MAIN);
+    expect(again.text).toContain('\nUsePAM yes\n');
+    expect(again.text).toContain('\n#provision-disabled: X11Forwarding yes\n');
+    expect(again.restored).toEqual(['UsePAM yes']);
+    expect(buildCandidate(again.text, { X11Forwarding: false }, MAIN).text).toBe(again.text);
+  });
+
+  it('a BEGIN marker without END is refused', () => {
+    expect(() => buildCandidate(`${BLOCK_BEGIN}\nPort 22\n`, { Port: 22 }, MAIN)).toThrow(TaskError);
+  });
+});
+
+describe('sshd_config planner: idempotence', () => {
+  it('recorded after a real apply (drop-in and Match present): ok with the reason', () => {
+    const p = plan(APPLIED, sshd('debian12/fact-applied.out'));
+    expect(p).toEqual({ kind: 'ok', reason: 'effective sshd settings already as requested (6 settings, managed block in place)' });
+  });
+
+  it('effective values match but no managed block yet: still writes the block', () => {
+    const p = changed(plan({ UsePAM: true, PrintMotd: false }, sshd('debian12/fact.out')));
+    expect(p.summary).toMatch(/^write the managed block \(effective values already match\)/);
+  });
+
+  it('the block in place but the file is 0644: only fixes the mode', () => {
+    const f = sshd('debian12/fact-applied.out');
+    const p = changed(sshd_config.plan(parse({ settings: APPLIED }), factsOf(f, '0644'), ctx));
+    expect(p.summary).toBe('set /etc/ssh/sshd_config to root:root 0600');
+    expect(p.steps).toEqual([{ command: 'chmod 0600 /etc/ssh/sshd_config' }]);
+  });
+
+  it('normalises sshd -T forms: time units, without-password, case', () => {
+    expect(timeSeconds('1m30s')).toBe(90);
+    expect(timeSeconds('2h')).toBe(7200);
+    expect(Number.isNaN(timeSeconds('x'))).toBe(true);
+    expect(normalise('LoginGraceTime', '1m')).toBe('60');
+    expect(normalise('PermitRootLogin', 'without-password')).toBe('prohibit-password');
+    expect(normalise('LogLevel', 'VERBOSE')).toBe('verbose');
+    expect(normalise('AllowUsers', 'Admin')).toBe('Admin');
+  });
+
+  it('sshd -T failing (broken drop-in): plans the write, says effective values are unknown', () => {
+    const p = changed(plan({ PasswordAuthentication: false }, sshd('debian12/fact-broken.out')));
+    expect(p.summary).toContain('sshd -T failed, effective values unknown: /etc/ssh/sshd_config.d/99-broken.conf: line 1: Bad configuration option: Bogus');
+  });
+});
+
+describe('sshd_config planner: algorithm filtering', () => {
+  it('OpenSSH 8.4 (debian 11) lacks sntrup761x25519: dropped and said so', () => {
+    const p = changed(plan({ KexAlgorithms: BASELINE_KEX }, sshd('debian11/fact.out')));
+    expect(p.summary).toContain('KexAlgorithms: dropped sntrup761x25519-sha512@openssh.com (not offered by OpenSSH 8.4)');
+    expect(written(p)).toContain('\nKexAlgorithms curve25519-sha256,curve25519-sha256@libssh.org,diffie-hellman-group-exchange-sha256\n');
+  });
+
+  it('OpenSSH 9.2 (debian 12) keeps it', () => {
+    const p = changed(plan({ KexAlgorithms: BASELINE_KEX }, sshd('debian12/fact.out')));
+    expect(p.summary).not.toContain('dropped');
+    expect(written(p)).toContain(`\nKexAlgorithms ${BASELINE_KEX.join(',')}\n`);
+  });
+
+  it('a comma string is a list too; filter_algorithms false writes as given', () => {
+    const p = changed(plan({ KexAlgorithms: BASELINE_KEX.join(',') }, sshd('debian11/fact.out'), ctx, { filter_algorithms: false }));
+    expect(written(p)).toContain(`\nKexAlgorithms ${BASELINE_KEX.join(',')}\n`);
+  });
+
+  it('never an empty list', () => {
+    expect(() => plan({ Ciphers: ['aes128-cbc-nope', 'des'] }, sshd('debian12/fact.out'))).toThrow(/none of aes128-cbc-nope,des is offered by OpenSSH 9\.2/);
+  });
+
+  it('rocky 9: our block overrides the crypto-policies include; reload unit sshd first', () => {
+    const p = changed(plan({ Ciphers: ['chacha20-poly1305@openssh.com', 'aes256-gcm@openssh.com'] }, parseSshdFact(rocky9(), MAIN), rockyCtx));
+    expect(p.summary).toContain('/etc/crypto-policies/back-ends/opensshserver.config:1 sets Ciphers');
+    expect(p.steps[1]?.command).toContain('if systemctl cat sshd.service >/dev/null 2>&1; then u=sshd; else u=ssh; fi');
+  });
+});
+
+describe('sshd_config planner: reload, ports, accumulating options', () => {
+  it('no init, sshd is PID 1 (recorded): SIGHUP after sshd -t and a comm check', () => {
+    const p = changed(plan({ MaxAuthTries: 3 }, sshd('debian12/fact-pid1.out'), containerCtx));
+    expect(p.steps[1]).toEqual({ command: 'PATH="$PATH:/usr/sbin:/sbin" sshd -t && [ "$(cat /proc/1/comm 2>/dev/null)" = sshd ] && kill -HUP 1' });
+  });
+
+  it('no init and no sshd running: no reload step, said so', () => {
+    const p = changed(plan({ MaxAuthTries: 3 }, sshd('debian12/fact.out'), containerCtx));
+    expect(p.steps).toHaveLength(1);
+    expect(p.summary).toContain('sshd is not running (no init, no listener found): nothing to reload');
+  });
+
+  it('Port move: sshPort set, one line per port, not a lockout', () => {
+    const p = changed(plan({ Port: 2222 }, sshd('debian12/fact.out')));
+    expect(p.sshPort).toBe(2222);
+    expect(p.summary).toContain('sshd moves to port 2222 (the runner reconnects on the new port)');
+    const both = changed(plan({ Port: [22, 2222] }, sshd('debian12/fact.out')));
+    expect(both.sshPort).toBeUndefined();
+    expect(written(both)).toContain('\nPort 22\nPort 2222\n');
+  });
+
+  it('a drop-in setting an option sshd accumulates (Port) is an error naming it', () => {
+    const f = sshd('debian12/fact-cloud-init.out');
+    const withPort: SshdFacts = { ...f, files: { ...f.files, '/etc/ssh/sshd_config.d/50-cloud-init.conf': { path: '/etc/ssh/sshd_config.d/50-cloud-init.conf', text: 'Port 22\n' } } };
+    expect(() => plan({ Port: 2222 }, withPort)).toThrow(/sshd accumulates Port .*50-cloud-init\.conf:1: Port 22/);
+  });
+
+  it('AllowUsers renders space-joined on one line', () => {
+    expect(written(plan({ AllowUsers: ['admin', 'deploy@10.0.0.*'] }, sshd('debian12/fact.out')))).toContain('\nAllowUsers admin deploy@10.0.0.*\n');
+  });
+
+  it('sshd not installed: skip', () => {
+    const f = { ...sshd('debian12/fact.out'), installed: false };
+    expect(plan({ MaxAuthTries: 3 }, f)).toEqual({ kind: 'skip', reason: 'sshd is not installed' });
+  });
+});
+
+describe('sshd_config lockout pre-flight', () => {
+  const root: AccessInfo = { user: 'root', clientIp: '10.0.0.1', serverPort: 22, auth: 'publickey' };
+  const admin: AccessInfo = { ...root, user: 'admin' };
+  const f = sshd('debian12/fact.out');
+  const lock = (settings: Record<string, unknown>, access: AccessInfo) => sshd_config.lockout!(parse({ settings }), factsOf(f), access, ctx);
+
+  it('root login off while we are root', () => {
+    expect(lock({ PermitRootLogin: 'no' }, root)).toBe('PermitRootLogin no refuses root, and this session logs in as root');
+    expect(lock({ PermitRootLogin: 'no' }, admin)).toBeUndefined();
+    expect(lock({ PermitRootLogin: 'prohibit-password' }, root)).toBeUndefined();
+    expect(lock({ PermitRootLogin: 'prohibit-password' }, { ...root, auth: 'password' })).toMatch(/^PermitRootLogin prohibit-password refuses root with a password/);
+  });
+
+  it('password auth off while we use a password; pubkey off while we use a key or agent', () => {
+    expect(lock({ PasswordAuthentication: false }, { ...admin, auth: 'password' })).toMatch(/^PasswordAuthentication no/);
+    expect(lock({ PasswordAuthentication: false }, admin)).toBeUndefined();
+    expect(lock({ PubkeyAuthentication: false }, { ...admin, auth: 'agent' })).toMatch(/^PubkeyAuthentication no refuses keys.*\(agent\)/);
+  });
+
+  it('AllowUsers without us, DenyUsers with us, user@host patterns and CIDR', () => {
+    expect(lock({ AllowUsers: ['deploy'] }, admin)).toBe('AllowUsers deploy does not include admin (connecting from 10.0.0.1)');
+    expect(lock({ AllowUsers: ['deploy', 'adm*'] }, admin)).toBeUndefined();
+    expect(lock({ AllowUsers: ['admin@10.0.0.0/24'] }, admin)).toBeUndefined();
+    expect(lock({ AllowUsers: ['admin@192.168.1.*'] }, admin)).toMatch(/^AllowUsers/);
+    expect(lock({ DenyUsers: ['admin'] }, admin)).toBe('DenyUsers admin matches admin@10.0.0.1');
+    expect(userPatternMatches('a?min@10.*', 'admin', '10.9.9.9')).toBe(true);
+  });
+
+  it('AuthenticationMethods needing two methods, MaxAuthTries 0', () => {
+    expect(lock({ AuthenticationMethods: 'publickey,password' }, admin)).toMatch(/^AuthenticationMethods publickey,password needs more/);
+    expect(lock({ AuthenticationMethods: 'publickey,password publickey' }, admin)).toBeUndefined();
+    expect(lock({ MaxAuthTries: 0 }, admin)).toBe('MaxAuthTries 0 refuses every authentication attempt');
+  });
+
+  it('uses the current effective values for what is not managed (sshd -T), defaults without it', () => {
+    expect(lockoutReason({ permitrootlogin: ['without-password'] }, { ...root, auth: 'password' })).toMatch(/prohibit-password/);
+    expect(lockoutReason({}, root)).toBeUndefined();
+    expect(lock({ Port: 2222 }, root)).toBeUndefined();
+  });
+});
+
+describe('sshd_config arguments: hostile values', () => {
+  it('a value with a newline is rejected (it would inject config lines)', () => {
+    expect(() => parse({ settings: { Banner: '/etc/issue.net\nPermitRootLogin yes' } })).toThrow(/must not contain newlines/);
+    expect(() => parse({ settings: { AllowUsers: ['admin\nPermitRootLogin yes'] } })).toThrow();
+    expect(() => parse({ settings: { Banner: 'x\r' } })).toThrow();
+  });
+
+  it('keywords are letters and digits; Match and Include refused; no case-duplicates; no empty', () => {
+    expect(() => parse({ settings: { 'PermitRootLogin yes\nX': 'no' } })).toThrow(/letters and digits/);
+    expect(() => parse({ settings: { Match: 'User x' } })).toThrow(/Match and Include/);
+    expect(() => parse({ settings: { include: '/tmp/x' } })).toThrow(/Match and Include/);
+    expect(() => parse({ settings: { Port: 22, port: 2222 } })).toThrow(/appears twice/);
+    expect(() => parse({ settings: {} })).toThrow(/at least one/);
+    expect(() => parse({ settings: { Ciphers: [] } })).toThrow();
+    expect(() => parse({ settings: { Ciphers: ['aes128-ctr,des'] } })).toThrow(/list items/);
+    expect(() => parse({ settings: { X: 'a' }, path: 'relative' })).toThrow(/absolute/);
+  });
+
+  it("shell metacharacters only ever reach the file (stdin), the path is quoted", () => {
+    const p = changed(
+      sshd_config.plan(
+        parse({ settings: { Banner: "/etc/issue.net'$(reboot)`id`" }, path: "/etc/ssh/sshd config'x" }),
+        { sshd: { ...sshd('debian12/fact.out'), main: { path: "/etc/ssh/sshd config'x", text: 'Port 22\n' } }, file: fileWith('Port 22\n') },
+        ctx,
+      ),
+    );
+    expect(p.steps[0]?.command).not.toContain('reboot');
+    expect(p.steps[0]?.command).toContain("'/etc/ssh/sshd config'\\''x'");
+    expect(written(p)).toContain("Banner /etc/issue.net'$(reboot)`id`\n");
+  });
+});
