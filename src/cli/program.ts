@@ -122,7 +122,10 @@ function runOptions(cmd: Command): Command {
 export async function run(argv: readonly string[], io: Io = defaultIo): Promise<number> {
   let exitCode = 0;
   const program = new Command('provision')
-    .description('Agentless provisioning over SSH: bring hosts to the state a YAML playbook describes, changing only what differs.')
+    .description(
+      'Agentless provisioning over SSH: bring hosts to the state a YAML playbook describes, changing only what differs.\n\n' +
+        'Usage: provision [run] -i INVENTORY [options] PLAYBOOK...   (every flag: provision run --help)',
+    )
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
