@@ -1,0 +1,305 @@
+/**
+ * `iptables`: the rules of whole chains (or one rule) of one table, for IPv4
+ * or IPv6 (one task per family: `ip_version: 4|6`).
+ *
+ * Chains mode (`chains:`): the task OWNS the listed chains. Each owned chain
+ * ends up with exactly the given rules (and policy, for built-ins). Rules are
+ * written in iptables-save syntax without `-A CHAIN` and compared in the form
+ * iptables-save prints them (lib/iptables.ts canonicalises: `-m tcp`, `/32`,
+ * state order, ICMP numbers, ...), so a second run reports ok.
+ *   - Chains not listed are never touched (DOCKER, f2b-sshd, ...).
+ *   - Rules in an owned chain that jump to a chain this task does not own and
+ *     that exists on the host (`-j f2b-sshd`, `-j DOCKER-USER`) are kept, at
+ *     the top of the chain in their current order (where fail2ban and Docker
+ *     insert them), unless `keep_foreign_jumps: false`. Docker's other rules in
+ *     FORWARD (`-o docker0 -j ACCEPT`, ...) are not jumps: owning FORWARD
+ *     removes them.
+ *   - Applied in ONE `iptables-restore --noflush` transaction: per owned chain
+ *     set the policy, flush, add the rules. Nothing else is flushed.
+ *
+ * Single-rule mode (`rule:` + `chain:`): ensure one rule is present (inserted
+ * at `position`, 1-based, `before_last` or `append`) or absent (every copy).
+ * An existing rule is ok wherever it is.
+ *
+ * Every change carries `risk: 'access'`; `lockout` simulates a NEW SSH
+ * connection (and our replies) through the planned table and refuses rulesets
+ * that would cut it.
+ */
+import { z } from 'zod';
+import { TaskError } from '../core/errors.js';
+import { change, defineTask, ok, type AccessInfo, type Diff, type Plan, type TaskContext } from '../core/module.js';
+import {
+  BUILTIN_CHAINS,
+  iptablesSave,
+  renderSave,
+  tableOf,
+  tools,
+  type IptablesSave,
+  type IptablesTable,
+} from '../facts/iptables.js';
+import { ipVersionOf, parseRule, ruleKey, simulate, sshPaths, type IpVersion, type TableModel } from './lib/iptables.js';
+
+const CHAIN_NAME = /^[A-Za-z0-9_.+-]{1,28}$/;
+
+const chainSchema = z
+  .object({
+    policy: z.enum(['ACCEPT', 'DROP']).optional().describe('Policy of a built-in chain'),
+    rules: z.array(z.string().min(1)).default([]).describe('Rules in iptables-save syntax without -A CHAIN, e.g. "-i lo -j ACCEPT"'),
+  })
+  .strict();
+
+const argsSchema = z
+  .object({
+    ip_version: z.union([z.literal(4), z.literal(6)]).default(4).describe('4 (iptables) or 6 (ip6tables)'),
+    table: z.enum(['filter', 'nat', 'mangle', 'raw', 'security']).default('filter'),
+    chains: z
+      .record(z.string().regex(CHAIN_NAME, 'chain names are 1-28 letters, digits, _ . + -'), chainSchema)
+      .optional()
+      .describe('Chains this task owns: exactly these rules, in this order'),
+    keep_foreign_jumps: z
+      .boolean()
+      .default(true)
+      .describe('Keep rules in owned chains that jump to chains this task does not own (fail2ban, Docker), at the top'),
+    rule: z.string().min(1).optional().describe('Single-rule mode: one rule in iptables-save syntax'),
+    chain: z.string().regex(CHAIN_NAME).optional().describe('Single-rule mode: the chain'),
+    position: z
+      .union([z.number().int().min(1), z.enum(['before_last', 'append'])])
+      .default('append')
+      .describe('Single-rule mode: where to add a missing rule (1-based index, before_last, append)'),
+    state: z.enum(['present', 'absent']).default('present'),
+  })
+  .strict()
+  .superRefine((a, c) => {
+    if ((a.chains === undefined) === (a.rule === undefined)) c.addIssue({ code: 'custom', message: 'give exactly one of chains or rule' });
+    if (a.rule !== undefined && a.chain === undefined) c.addIssue({ code: 'custom', path: ['chain'], message: 'rule needs chain' });
+    if (a.chains !== undefined && a.chain !== undefined) c.addIssue({ code: 'custom', path: ['chain'], message: 'chain is for single-rule mode (rule:)' });
+    if (a.chains) {
+      const builtins = BUILTIN_CHAINS[a.table] ?? [];
+      for (const [name, spec] of Object.entries(a.chains)) {
+        if (spec.policy !== undefined && !builtins.includes(name)) {
+          c.addIssue({ code: 'custom', path: ['chains', name, 'policy'], message: `only built-in chains of ${a.table} (${builtins.join(', ')}) have a policy` });
+        }
+      }
+    }
+  });
+
+export type IptablesArgs = z.output<typeof argsSchema>;
+
+const label = (a: IptablesArgs) => `${tools(a.ip_version).bin} ${a.table}`;
+
+function model(t: IptablesTable): TableModel {
+  const rules = new Map<string, string[]>();
+  for (const c of t.chains) rules.set(c.name, []);
+  for (const r of t.rules) {
+    if (!rules.has(r.chain)) rules.set(r.chain, []);
+    rules.get(r.chain)!.push(r.spec);
+  }
+  return { name: t.name, chains: t.chains, rules };
+}
+
+function chainLines(m: TableModel, chains: readonly string[]): string {
+  const out: string[] = [];
+  for (const name of chains) {
+    const c = m.chains.find((x) => x.name === name);
+    if (!c) continue;
+    out.push(`:${name} ${c.policy ?? '-'}`);
+    for (const spec of m.rules.get(name) ?? []) out.push(`-A ${name} ${spec}`.trimEnd());
+  }
+  return out.length ? `${out.join('\n')}\n` : '';
+}
+
+export interface TablePlan {
+  readonly current: TableModel;
+  readonly next: TableModel;
+  /** iptables-restore --noflush input; empty when nothing changes. */
+  readonly script: string;
+  /** Chains shown in the diff. */
+  readonly shown: readonly string[];
+  readonly summary: string;
+  readonly okReason: string;
+}
+
+/** Pure: compare the wanted chains/rule with the host's table and build the restore script. */
+export function planTable(a: IptablesArgs, save: IptablesSave): TablePlan {
+  const v = a.ip_version as IpVersion;
+  const table = tableOf(save, a.table);
+  const current = model(table);
+  const builtins = BUILTIN_CHAINS[a.table] ?? [];
+  const exists = (name: string) => current.chains.some((c) => c.name === name);
+  const rulesNext = new Map<string, string[]>([...current.rules].map(([k, r]) => [k, [...r]]));
+  const chainsNext = current.chains.map((c) => ({ ...c }));
+  const script: string[] = [];
+
+  if (a.chains) {
+    const owned = Object.keys(a.chains);
+    const changed: string[] = [];
+    const heads: string[] = [];
+    const body: string[] = [];
+    for (const [name, spec] of Object.entries(a.chains)) {
+      const builtin = builtins.includes(name);
+      const desired = spec.rules.map((r) => parseRule(r, v));
+      const desiredKeys = new Set(desired.map((r) => r.key));
+      const have = current.rules.get(name) ?? [];
+      const foreign = a.keep_foreign_jumps
+        ? have.filter((s) => {
+            let r;
+            try {
+              r = parseRule(s, v);
+            } catch {
+              return false;
+            }
+            const t = r.target?.name;
+            return t !== undefined && exists(t) && !owned.includes(t) && !desiredKeys.has(r.key);
+          })
+        : [];
+      const final = [...foreign, ...desired.map((r) => r.text)];
+      const policyNow = current.chains.find((c) => c.name === name)?.policy;
+      const policy = builtin ? (spec.policy ?? policyNow ?? 'ACCEPT') : null;
+      const same =
+        exists(name) &&
+        policy === (builtin ? policyNow : null) &&
+        have.length === final.length &&
+        have.every((s, i) => ruleKey(s, v) === ruleKey(final[i] as string, v));
+      if (!exists(name)) chainsNext.push({ name, policy });
+      else chainsNext.find((c) => c.name === name)!.policy = policy;
+      rulesNext.set(name, final);
+      if (same) continue;
+      changed.push(name);
+      heads.push(`:${name} ${builtin ? policy : '-'} [0:0]`);
+      body.push(`-F ${name}`, ...final.map((r) => `-A ${name} ${r}`));
+    }
+    // a rule jumping to a user chain that neither exists nor is owned would make the restore fail: say so now
+    for (const [name, spec] of Object.entries(a.chains)) {
+      for (const r of spec.rules) {
+        const t = parseRule(r, v).target;
+        if (t && /[a-z]/.test(t.name) && !exists(t.name) && !owned.includes(t.name)) {
+          throw new TaskError(`${label(a)} chain ${name}: rule ${JSON.stringify(r)} jumps to chain ${t.name}, which does not exist and is not in chains:`);
+        }
+      }
+    }
+    if (changed.length) script.push(`*${a.table}`, ...heads, ...body, 'COMMIT');
+    const next: TableModel = { name: a.table, chains: sortChains(chainsNext, builtins), rules: rulesNext };
+    return {
+      current,
+      next,
+      script: script.length ? `${script.join('\n')}\n` : '',
+      shown: changed,
+      summary: `set ${label(a)} chain${changed.length > 1 ? 's' : ''} ${changed.join(', ')}`,
+      okReason: `${label(a)}: chain${owned.length > 1 ? 's' : ''} ${owned.join(', ')} as wanted`,
+    };
+  }
+
+  // single-rule mode
+  const chain = a.chain as string;
+  const r = parseRule(a.rule as string, v);
+  if (!exists(chain)) {
+    if (a.state === 'absent') {
+      return { current, next: current, script: '', shown: [], summary: '', okReason: `${label(a)}: chain ${chain} does not exist, so the rule is absent` };
+    }
+    throw new TaskError(`${label(a)}: chain ${chain} does not exist (create it with chains: { ${chain}: { rules: [...] } })`);
+  }
+  const have = current.rules.get(chain) ?? [];
+  const hits = have.map((s, i) => (ruleKey(s, v) === r.key ? i : -1)).filter((i) => i >= 0);
+  if (a.state === 'present') {
+    if (hits.length) return { current, next: current, script: '', shown: [], summary: '', okReason: `${label(a)}: rule is in ${chain} (position ${(hits[0] as number) + 1})` };
+    const n = have.length;
+    const index = a.position === 'append' ? n : a.position === 'before_last' ? Math.max(0, n - 1) : Math.min(a.position - 1, n);
+    const line = index >= n ? `-A ${chain} ${r.text}` : `-I ${chain} ${index + 1} ${r.text}`;
+    const list = [...have];
+    list.splice(index, 0, r.text);
+    rulesNext.set(chain, list);
+    return {
+      current,
+      next: { name: a.table, chains: current.chains, rules: rulesNext },
+      script: `*${a.table}\n${line}\nCOMMIT\n`,
+      shown: [chain],
+      summary: `add rule to ${label(a)} ${chain} at position ${index + 1}: ${r.text}`,
+      okReason: '',
+    };
+  }
+  if (!hits.length) return { current, next: current, script: '', shown: [], summary: '', okReason: `${label(a)}: rule is not in ${chain}` };
+  rulesNext.set(chain, have.filter((_, i) => !hits.includes(i)));
+  return {
+    current,
+    next: { name: a.table, chains: current.chains, rules: rulesNext },
+    // delete each copy by the host's own text of it
+    script: `*${a.table}\n${hits.map((i) => `-D ${chain} ${have[i]}`).join('\n')}\nCOMMIT\n`,
+    shown: [chain],
+    summary: `remove rule from ${label(a)} ${chain}${hits.length > 1 ? ` (${hits.length} copies)` : ''}: ${r.text}`,
+    okReason: '',
+  };
+}
+
+function sortChains<T extends { name: string }>(chains: T[], builtins: readonly string[]): T[] {
+  const b = builtins.map((n) => chains.find((c) => c.name === n)).filter((c): c is T => c !== undefined);
+  const user = chains.filter((c) => !builtins.includes(c.name)).sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+  return [...b, ...user];
+}
+
+/** The save fact as it will read once the plan is applied (other tables unchanged). */
+export function predictSave(save: IptablesSave, next: TableModel): IptablesSave {
+  const table: IptablesTable = {
+    name: next.name,
+    chains: next.chains,
+    rules: next.chains.flatMap((c) => (next.rules.get(c.name) ?? []).map((spec) => ({ chain: c.name, spec }))),
+  };
+  const tables = { ...save.tables, [next.name]: table };
+  const order = Object.keys(tables).sort();
+  return { ...save, available: true, tables, raw: renderSave(order.map((n) => tables[n] as IptablesTable)) };
+}
+
+/** Why applying would cut a new SSH connection from `access`, or undefined. */
+export function lockoutReason(a: IptablesArgs, next: TableModel, access: AccessInfo, serverIp: string | undefined): string | undefined {
+  const version = ipVersionOf(access.clientIp);
+  // our connection does not cross this family's rules
+  if (version === undefined || version !== a.ip_version) return undefined;
+  const server = serverIp && ipVersionOf(serverIp) === version ? serverIp : undefined;
+  for (const [chain, packet] of sshPaths(a.table, { clientIp: access.clientIp, ...(server ? { serverIp: server } : {}), serverPort: access.serverPort, version })) {
+    const res = simulate(next, chain, packet);
+    if (res.verdict === 'accept') continue;
+    const what =
+      chain === 'OUTPUT' || chain === 'POSTROUTING'
+        ? `our SSH replies (tcp from port ${access.serverPort} to ${access.clientIp})`
+        : `a new SSH connection (tcp/${access.serverPort} from ${access.clientIp})`;
+    if (res.rule) return `${label(a)}: rule \`${res.rule}\` would drop ${what}`;
+    return `${label(a)}: policy DROP of ${chain} and no rule accepts ${what}`;
+  }
+  return undefined;
+}
+
+function diffFor(a: IptablesArgs, p: TablePlan): Diff {
+  return { label: `${label(a)}`, before: chainLines(p.current, p.shown), after: chainLines(p.next, p.shown) };
+}
+
+export const iptables = defineTask({
+  name: 'iptables',
+  description: 'Own whole iptables/ip6tables chains (policy + rules, one atomic iptables-restore) or ensure one rule; lockout pre-flight',
+  schema: argsSchema,
+  facts: (a) => ({ save: iptablesSave(a.ip_version as IpVersion) }),
+  plan(a, f, ctx: TaskContext): Plan {
+    const save = f.save;
+    if (!save.available && !ctx.check) {
+      throw new TaskError(`${tools(a.ip_version).save} is not installed on ${ctx.host.hostname || 'the host'}: install the iptables package first`);
+    }
+    const p = planTable(a, save);
+    if (!p.script) return ok(p.okReason);
+    const t = tools(a.ip_version);
+    // iptables-nft warns when iptables-legacy tables exist too: their rules still filter and are not managed here
+    const note = save.legacyTablesPresent ? ' (note: iptables-legacy tables are also present; they are not managed by this task)' : '';
+    return change(p.summary + note, [{ command: `PATH="$PATH:/usr/sbin:/sbin" ${t.restore} --noflush`, stdin: p.script }], {
+      diffs: [diffFor(a, p)],
+      predictions: [{ request: iptablesSave(a.ip_version as IpVersion), value: predictSave(save, p.next) }],
+      risk: 'access',
+    });
+  },
+  lockout(a, f, access, ctx) {
+    let p: TablePlan;
+    try {
+      p = planTable(a, f.save);
+    } catch {
+      return undefined; // the plan itself fails with a clearer message
+    }
+    if (!p.script) return undefined;
+    return lockoutReason(a, p.next, access, ctx.host.ssh?.serverIp);
+  },
+});
