@@ -216,6 +216,9 @@ export function writeFileSteps(opts: WriteFileOptions): Step[] {
     `trap 'rm -f "$tmp"' EXIT`,
     `trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM`,
     `cat > "$tmp" || exit 1`,
+    // A connection lost mid-transfer ends stdin early: never rename a short file into place.
+    `[ "$(wc -c < "$tmp")" -eq ${Buffer.byteLength(content)} ] || { echo 'incomplete content received; file left unchanged' >&2; exit 1; }`,
+    `if command -v sha256sum >/dev/null 2>&1; then [ "$(sha256sum < "$tmp" | cut -d' ' -f1)" = ${sha256Hex(content)} ] || { echo 'content checksum mismatch; file left unchanged' >&2; exit 1; }; fi`,
   ];
   if (opts.owner === undefined || opts.group === undefined) {
     // Keep what is not given from the existing file.

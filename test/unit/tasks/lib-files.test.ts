@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -87,6 +88,8 @@ describe('writeFileSteps', () => {
           `trap 'rm -f "$tmp"' EXIT`,
           `trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM`,
           'cat > "$tmp" || exit 1',
+          `[ "$(wc -c < "$tmp")" -eq 8 ] || { echo 'incomplete content received; file left unchanged' >&2; exit 1; }`,
+          `if command -v sha256sum >/dev/null 2>&1; then [ "$(sha256sum < "$tmp" | cut -d' ' -f1)" = ${createHash('sha256').update('Port 22\n').digest('hex')} ] || { echo 'content checksum mismatch; file left unchanged' >&2; exit 1; }; fi`,
           'chown root:root "$tmp" || exit 1',
           'chmod 0600 "$tmp" || exit 1',
           `if ! ( /usr/sbin/sshd -t -f "$tmp" ) </dev/null; then echo 'validation failed: /usr/sbin/sshd -t -f %s' >&2; exit 1; fi`,
@@ -156,5 +159,22 @@ describe('writeFileSteps', () => {
       expect(r.status).toBe(1);
       expect(readdirSync(dir)).toEqual([]);
     });
+  });
+});
+
+describe('writeFileSteps against a truncated transfer', () => {
+  it('never renames a short file into place', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { mkdtempSync, readFileSync, writeFileSync, readdirSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'provision-trunc-'));
+    const target = join(dir, 'app.conf');
+    writeFileSync(target, 'old\n');
+    const [step] = writeFileSteps({ path: target, content: 'new content that is longer\n' });
+    // the connection dropped after 5 bytes: stdin ends early
+    expect(() => execFileSync('/bin/sh', ['-c', step!.command], { input: 'new c', stdio: ['pipe', 'pipe', 'pipe'] })).toThrow(/incomplete content/);
+    expect(readFileSync(target, 'utf8')).toBe('old\n');
+    expect(readdirSync(dir)).toEqual(['app.conf']);
   });
 });
