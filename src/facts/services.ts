@@ -39,8 +39,14 @@ export function unitName(name: string): string {
   return /\.(service|socket|timer|path|mount|target)$/.test(name) ? name : `${name}.service`;
 }
 
+/** Services whose daemon has another process name (Debian's `ssh` service runs `sshd`). */
+const PROCESS_OF: Record<string, string> = { ssh: 'sshd' };
+
 /** The process name for `pgrep -x` when there is no init system: a unit name without its suffix. */
-export const processName = (name: string): string => name.replace(/\.service$/, '');
+export const processName = (name: string): string => {
+  const base = name.replace(/\.service$/, '');
+  return PROCESS_OF[base] ?? base;
+};
 
 function script(args: ServiceArgs): string {
   switch (args.manager) {
