@@ -48,6 +48,8 @@ export interface ConnectionSpec {
   hostKeyPolicy: 'strict' | 'accept-new';
   jump: JumpSpec[];
   connectTimeoutMs: number;
+  /** Host-side sshd port → port to dial from the control node (NAT / port forwarding). */
+  portMap: Record<number, number>;
 }
 
 export interface HostSpec {
@@ -320,6 +322,7 @@ function buildConnection(
     hostKeyPolicy: r.vars.host_key_policy === 'accept-new' ? 'accept-new' : 'strict',
     jump: [],
     connectTimeoutMs: typeof timeout?.value === 'number' ? Math.round(timeout.value * 1000) : DEFAULT_CONNECT_TIMEOUT_MS,
+    portMap: Object.fromEntries(Object.entries((pick(r, ['port_map'])?.value ?? {}) as Record<string, number>).map(([k, v]) => [Number(k), v])),
   };
   if (user) spec.user = user.value;
   if (identity) spec.identityFile = expandPath(identity.value, ctx.baseDir, ctx.env);

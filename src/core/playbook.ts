@@ -67,6 +67,12 @@ export interface PlayDef {
   serial?: (number | string)[];
   maxFailPercentage?: number;
   tags: string[];
+  /** Commit-confirmed application of access-risky tasks (default true). */
+  lockoutProtection: boolean;
+  /** Seconds until an unconfirmed change is rolled back on the host (default 120). */
+  rollbackTimeout: number;
+  /** Skip the pre-flight refusal (default false). */
+  allowLockout: boolean;
   location: SourceLocation;
 }
 
@@ -267,6 +273,9 @@ class Loader {
       tasks: okTasks,
       handlers: okHandlers,
       tags: list(d.tags, true),
+      lockoutProtection: d.lockout_protection ?? true,
+      rollbackTimeout: d.rollback_timeout ?? 120,
+      allowLockout: d.allow_lockout ?? false,
       location: this.loc(path),
     };
     if (d.serial !== undefined) play.serial = Array.isArray(d.serial) ? d.serial : [d.serial];

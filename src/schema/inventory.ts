@@ -55,6 +55,11 @@ export const connectionVarShape = {
     .union([z.string(), z.array(jumpHostSchema).min(1)])
     .describe('Jump host(s), in order: `user@host:port` strings (a single string may list hops separated by commas) or {host, port, user, identity_file} objects.'),
   connect_timeout: z.number().positive().max(3600).describe('Connection timeout in seconds (default 10).'),
+  port_map: z
+    .record(z.string().regex(/^[0-9]+$/, 'keys are port numbers'), port)
+    .describe(
+      'For hosts behind NAT/port forwarding: the port to dial from here for each port sshd listens on at the host, e.g. {22: 2201, 2222: 2202}. Used when a play moves sshd to another port.',
+    ),
   ansible_host: z.string().min(1).describe('Ansible alias of `host`.'),
   ansible_port: port.describe('Ansible alias of `port`.'),
   ansible_user: z.string().min(1).describe('Ansible alias of `user`.'),

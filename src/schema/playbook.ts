@@ -86,6 +86,23 @@ export const playCommonShape = {
     .optional(),
   max_fail_percentage: z.number().min(0).max(100).describe('Stop the play when more than this % of a batch failed.').optional(),
   tags: stringList.describe('Tags added to every task of the play.').optional(),
+  lockout_protection: z
+    .boolean()
+    .describe(
+      'Apply tasks that can cut SSH access (firewall, sshd, the login user) commit-confirmed: snapshot, armed rollback, confirm over a NEW connection (default true).',
+    )
+    .optional(),
+  rollback_timeout: z
+    .number()
+    .int()
+    .min(10)
+    .max(3600)
+    .describe('Seconds after which the host restores its snapshot by itself unless a new connection confirmed the change (default 120).')
+    .optional(),
+  allow_lockout: z
+    .boolean()
+    .describe('Apply even when the pre-flight finds that a change would cut the current SSH connection (default false). Rollback still guards it.')
+    .optional(),
 };
 
 export const PLAY_KEYS: readonly string[] = [...Object.keys(playCommonShape), 'tasks', 'handlers'];

@@ -3,9 +3,12 @@ import { command } from './command.js';
 import { copy } from './copy.js';
 import { file } from './file.js';
 import { lineinfile } from './lineinfile.js';
+import { packageTask } from './package.js';
+import { serviceTask } from './service.js';
+import { userTask } from './user.js';
 import { shell } from './shell.js';
 
-export const registry = { command, shell, file, copy, lineinfile } as const;
+export const registry = { command, shell, file, copy, lineinfile, package: packageTask, service: serviceTask, user: userTask } as const;
 
 export type TaskName = keyof typeof registry;
 

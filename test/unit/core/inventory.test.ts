@@ -77,6 +77,7 @@ describe('loadInventory (YAML file)', () => {
       hostKeyPolicy: 'strict',
       jump: [],
       connectTimeoutMs: 10000,
+      portMap: {},
     });
   });
 
@@ -91,6 +92,7 @@ describe('loadInventory (YAML file)', () => {
       hostKeyPolicy: 'strict',
       jump: [],
       connectTimeoutMs: 10000,
+      portMap: {},
     });
     expect(host('web4.example.com').connection.identityFile).toBe(join(fixtures, 'keys/web4'));
     expect(host('db2').connection.jump).toEqual([

@@ -138,7 +138,7 @@ describe('play validation', () => {
       'pb.yaml:1:3 [0].hosts: required (expected string or list)',
       'pb.yaml:2:11 [0].serial: must be a percentage like "30%" (1% to 100%)',
       'pb.yaml:3:24 [0].max_fail_percentage: must be at most 100, got 101',
-      'pb.yaml:4:3 [0]: unknown key "becom" (did you mean "become"? allowed: name, hosts, vars, become, become_user, gather_facts, serial, max_fail_percentage, tags, tasks, handlers)',
+      'pb.yaml:4:3 [0]: unknown key "becom" (did you mean "become"? allowed: name, hosts, vars, become, become_user, gather_facts, serial, max_fail_percentage, tags, lockout_protection, rollback_timeout, allow_lockout, tasks, handlers)',
     ]);
   });
 
