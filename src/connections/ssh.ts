@@ -47,6 +47,11 @@ export interface SshOptions extends SshHop {
   attempts?: number;
   /** ssh-agent socket (default: SSH_AUTH_SOCK). */
   agent?: string;
+  /**
+   * A host key already verified on another connection to this host (sshd moved
+   * port): accepted and recorded in known_hosts for the new address.
+   */
+  trustKey?: Buffer;
 }
 
 const DEFAULT_KEYS = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
@@ -104,6 +109,7 @@ function connectHop(
   hop: SshHop,
   hopName: string,
   sock: Duplex | undefined,
+  onHostKey: (blob: Buffer) => void = () => {},
 ): Promise<Client> {
   const username = hop.user ?? opts.user ?? userInfo().username;
   const knownFiles = [join(homedir(), '.ssh', 'known_hosts'), ...(opts.knownHostsFile ? [expandHome(opts.knownHostsFile)] : [])];
@@ -128,9 +134,14 @@ function connectHop(
       keepaliveCountMax: 3,
       authHandler: methods as unknown as AuthenticationType[],
       hostVerifier: (blob: Buffer) => {
+        onHostKey(blob);
         const verdict = judgeHostKey(known, blob);
         const fp = fingerprint(blob);
         if (verdict.kind === 'known') return true;
+        if (verdict.kind === 'unknown' && hop === opts && opts.trustKey?.equals(blob)) {
+          appendKnownHost(opts.knownHostsFile ? expandHome(opts.knownHostsFile) : knownFiles[0]!, khName, blob);
+          return true;
+        }
         if (verdict.kind === 'changed') {
           hostKeyProblem = new HostKeyError(
             hopName,
@@ -187,7 +198,7 @@ function forward(client: Client, host: string, port: number, name: string): Prom
   });
 }
 
-async function connectChain(opts: SshOptions): Promise<{ client: Client; hops: Client[] }> {
+async function connectChain(opts: SshOptions): Promise<{ client: Client; hops: Client[]; hostKey: Buffer | undefined }> {
   const hops: Client[] = [];
   try {
     // each hop is reached through a channel forwarded by the previous one; the target through the last
@@ -198,8 +209,9 @@ async function connectChain(opts: SshOptions): Promise<{ client: Client; hops: C
       hops.push(prev);
     }
     const sock = prev ? await forward(prev, opts.host, opts.port, opts.name) : undefined;
-    const client = await connectHop(opts, opts, opts.name, sock);
-    return { client, hops };
+    let hostKey: Buffer | undefined;
+    const client = await connectHop(opts, opts, opts.name, sock, (k) => (hostKey = k));
+    return { client, hops, hostKey };
   } catch (err) {
     for (const h of hops) h.end();
     throw err;
@@ -216,6 +228,8 @@ export class SshConnection implements Connection {
     readonly name: string,
     private readonly client: Client,
     private readonly hops: Client[],
+    /** The verified host key blob of the target. */
+    readonly hostKey: Buffer | undefined,
   ) {
     client.on('close', () => {
       if (!this.closed) this.lost = new ConnectionError(name, 'connection lost');
@@ -230,8 +244,8 @@ export class SshConnection implements Connection {
     let lastErr: unknown;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
-        const { client, hops } = await connectChain(opts);
-        const conn = new SshConnection(opts.name, client, hops);
+        const { client, hops, hostKey } = await connectChain(opts);
+        const conn = new SshConnection(opts.name, client, hops, hostKey);
         // TCP + version exchange + key exchange + auth: about four round trips per hop
         conn.stats.roundTrips += 4 * (1 + hops.length);
         return conn;

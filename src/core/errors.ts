@@ -100,6 +100,17 @@ export class TaskError extends ProvisionError {
   }
 }
 
+/**
+ * Lockout protection: `E_LOCKOUT` when the pre-flight refuses a change that
+ * would cut our SSH access; `E_ROLLED_BACK` when a change cut it and the host
+ * restored its snapshot.
+ */
+export class LockoutError extends ProvisionError {
+  constructor(code: 'E_LOCKOUT' | 'E_ROLLED_BACK', message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
 /** The run was interrupted (Ctrl-C). */
 export class InterruptedError extends ProvisionError {
   constructor() {

@@ -19,22 +19,43 @@ export interface RunAs {
 export interface ExecRequest extends RunAs {
   stdin?: string;
   timeoutMs?: number;
+  /** How long after the remote timeout the local side gives up (default 10 s). */
+  graceMs?: number;
 }
 
 export class HostSession {
   private readonly cache = new Map<string, unknown>();
   facts!: HostFacts;
+  /** The sshd port on the host side our access goes through (moves when a play changes Port). */
+  accessPort = 22;
 
   constructor(
     readonly name: string,
-    readonly connection: Connection,
+    public connection: Connection,
     private readonly becomePassword: string | undefined,
   ) {}
+
+  /** A session on another connection to the same host, sharing the gathered facts. */
+  sibling(connection: Connection): HostSession {
+    const s = new HostSession(this.name, connection, this.becomePassword);
+    s.facts = this.facts;
+    s.accessPort = this.accessPort;
+    return s;
+  }
+
+  /** Continue on `connection` (e.g. after sshd moved port); returns the old one. */
+  swap(connection: Connection): Connection {
+    const old = this.connection;
+    this.connection = connection;
+    this.cache.clear();
+    return old;
+  }
 
   /** Gather the host facts: one round trip. */
   async gather(): Promise<HostFacts> {
     const res = await this.connection.exec(hostFacts.command(null));
     this.facts = hostFacts.parse(res.stdout, null, res.code ?? -1);
+    if (this.facts.ssh) this.accessPort = this.facts.ssh.serverPort;
     return this.facts;
   }
 
@@ -52,7 +73,7 @@ export class HostSession {
     // the local timeout is a safety net behind the remote one
     const res = await this.connection.exec(wrapped.command, {
       ...(stdin !== undefined ? { stdin } : {}),
-      ...(req.timeoutMs ? { timeoutMs: req.timeoutMs + 10_000 } : {}),
+      ...(req.timeoutMs ? { timeoutMs: req.timeoutMs + (req.graceMs ?? 10_000) } : {}),
     });
     if (req.become && res.code === 1 && /sudo: (a password is required|a terminal is required)/.test(res.stderr)) {
       throw new CommandError(command, res.code, res.stderr, `become: sudo on ${this.name} needs a password; set become_password_env in the inventory`);

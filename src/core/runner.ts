@@ -8,14 +8,16 @@ import { dirname } from 'node:path';
 import pLimit from 'p-limit';
 import type { z } from 'zod';
 import { LocalConnection } from '../connections/local.js';
-import { connectSsh } from '../connections/ssh.js';
+import { SshConnection, connectSsh } from '../connections/ssh.js';
 import type { Connection, ExecResult } from '../connections/types.js';
 import type { HostFacts } from '../facts/host.js';
 import type { FactRequest } from '../facts/types.js';
-import { CommandError, ConnectionError, ProvisionError, ValidationError, errorMessage } from './errors.js';
+import { CommandError, ConnectionError, HostKeyError, LockoutError, ProvisionError, TaskError, TimeoutError, ValidationError, errorMessage } from './errors.js';
+import { ROLLBACK_ROOT, armScript, dialPort, disarmScript, extendScript, newGuardId, rolledBackScript } from './guard.js';
+import { quote } from './quote.js';
 import { HostSession, type RunAs } from './host.js';
 import type { HostSpec, Inventory } from './inventory.js';
-import type { Diff, Plan, TaskContext, TaskModule } from './module.js';
+import type { AccessInfo, Diff, Plan, TaskContext, TaskModule } from './module.js';
 import { selectHosts } from './patterns.js';
 import type { PlayDef, Playbook, TaskDef } from './playbook.js';
 import { Secrets } from './secrets.js';
@@ -97,8 +99,10 @@ export interface RunOptions {
   /** Abort to stop starting new tasks (Ctrl-C): running ones finish, the recap is produced. */
   signal?: AbortSignal;
   /** Replace how hosts are connected (tests). */
-  connect?: (spec: HostSpec) => Promise<Connection>;
+  connect?: (spec: HostSpec, extra?: ConnectExtra) => Promise<Connection>;
   secrets?: Secrets;
+  /** Overrides of the plays' lockout options (command line). */
+  lockout?: { protection?: boolean; rollbackTimeoutSec?: number; allowLockout?: boolean };
 }
 
 export const EXIT = {
@@ -110,8 +114,13 @@ export const EXIT = {
   INTERRUPTED: 130,
 } as const;
 
+export interface ConnectExtra {
+  /** Host key verified on the previous connection (sshd moved port). */
+  trustKey?: Buffer;
+}
+
 /** The default way to reach a host described by the inventory. */
-export function connectHost(spec: HostSpec): Promise<Connection> {
+export function connectHost(spec: HostSpec, extra: ConnectExtra = {}): Promise<Connection> {
   const c = spec.connection;
   if (c.connection === 'local') return Promise.resolve(new LocalConnection(spec.name));
   return connectSsh({
@@ -126,6 +135,7 @@ export function connectHost(spec: HostSpec): Promise<Connection> {
     hostKeyPolicy: c.hostKeyPolicy,
     jump: c.jump,
     connectTimeoutMs: c.connectTimeoutMs,
+    ...(extra.trustKey ? { trustKey: extra.trustKey } : {}),
   });
 }
 
@@ -379,7 +389,7 @@ export async function run(options: RunOptions): Promise<RunSummary> {
     for (const item of items ?? [undefined]) {
       const vars = items ? { ...baseVars, [task.loopVar]: item } : baseVars;
       const name = items ? `${task.name} (${task.loopVar}=${typeof item === 'object' ? JSON.stringify(item) : String(item)})` : task.name;
-      const outcome = await runOne(task, vars, session, play);
+      const outcome = await runOne(task, vars, state, session, play);
       const result: TaskResult = { ...base, task: name, ...outcome.result, ...(items ? { item } : {}) };
       if (result.status === 'failed' && task.ignoreErrors) result.ignored = true;
       record(state, result);
@@ -399,9 +409,102 @@ export async function run(options: RunOptions): Promise<RunSummary> {
     return stop;
   }
 
+  /**
+   * Commit-confirmed apply (see guard.ts): snapshot + armed rollback, the steps
+   * (each pushes the deadline back first), then a NEW connection with the
+   * post-change port must disarm the rollback. Otherwise the host restores
+   * itself and the task fails with E_ROLLED_BACK.
+   */
+  async function applyConfirmed(
+    state: HostState,
+    session: HostSession,
+    taskName: string,
+    sshPort: number | undefined,
+    timeoutSec: number,
+    runSteps: (prefix: string, timeoutMs: number | undefined) => Promise<void>,
+    timeoutMs: number | undefined,
+  ): Promise<void> {
+    const root: RunAs = { become: true, becomeUser: 'root' };
+    const id = newGuardId();
+    const label = `${taskName} (${new Date().toISOString()})`;
+    const armed = await session.exec(armScript({ id, timeoutSec, init: session.facts.init, loginUser: session.facts.user, label }), root);
+    if (armed.code !== 0) throw new TaskError(`cannot arm the rollback on the host, so the change was not applied: ${armed.stderr.trim() || `exit ${armed.code}`}`);
+    let armedAt = Date.now();
+    const extend = `{ ${extendScript(id, timeoutSec)}; } >/dev/null 2>&1\n`;
+    // a step that loses the connection must not hang the run: bound it well inside the rollback window
+    const stepTimeout = Math.min(timeoutMs || Number.POSITIVE_INFINITY, (timeoutSec * 1000) / 2);
+    try {
+      await runSteps(extend, stepTimeout);
+      armedAt = Date.now();
+    } catch (err) {
+      if (!(err instanceof ConnectionError) && !(err instanceof TimeoutError)) {
+        // the change failed half-way: restore the snapshot now rather than at the deadline
+        await session.exec(`echo 0 > ${quote(`${ROLLBACK_ROOT}/${id}/deadline`)}`, root).catch(() => undefined);
+        for (let i = 0; i < 20; i++) {
+          const r = await session.exec(rolledBackScript(id), root).catch(() => undefined);
+          if (r?.code === 0) break;
+          await sleep(500);
+        }
+        throw err;
+      }
+      // connection lost during the steps: the confirm below decides
+    }
+    const spec = state.spec;
+    const port = sshPort !== undefined ? dialPort(sshPort, spec.connection.portMap, sshPort) : spec.connection.port;
+    const confirmBy = armedAt + timeoutSec * 1000 - 3000;
+    let confirmError: unknown;
+    while (Date.now() < confirmBy) {
+      try {
+        const trustKey = session.connection instanceof SshConnection ? session.connection.hostKey : undefined;
+        const conn = await connect(
+          { ...spec, connection: { ...spec.connection, port, connectTimeoutMs: Math.max(2000, Math.min(10_000, confirmBy - Date.now())) } },
+          trustKey ? { trustKey } : {},
+        );
+        const probe = session.sibling(conn);
+        const res = await probe.exec(disarmScript(id), { ...root, timeoutMs: 10_000 });
+        if (res.code === 0) {
+          spec.connection.port = port;
+          if (sshPort !== undefined) session.accessPort = sshPort;
+          await session.swap(conn).close();
+          return;
+        }
+        await conn.close();
+        confirmError = new TaskError(res.stderr.trim() || `disarm exit ${res.code}`);
+        break;
+      } catch (err) {
+        confirmError = err;
+        if (err instanceof HostKeyError) break;
+        await sleep(1000);
+      }
+    }
+    // no confirmation: the host restores its snapshot at the deadline; then check with the old parameters
+    await sleep(Math.max(0, armedAt + timeoutSec * 1000 + 3000 - Date.now()));
+    let restored = false;
+    for (let i = 0; i < 10 && !restored; i++) {
+      try {
+        const conn = await connect(spec);
+        const probe = session.sibling(conn);
+        const marker = await probe.exec(rolledBackScript(id), root);
+        restored = marker.code === 0;
+        await session.swap(conn).close();
+        if (!restored) await sleep(1000);
+      } catch {
+        await sleep(1000);
+      }
+    }
+    throw new LockoutError(
+      'E_ROLLED_BACK',
+      restored
+        ? `rolled back: access lost after ${taskName}; the host restored its previous firewall/sshd/user state (${errorMessage(confirmError)})`
+        : `access lost after ${taskName} and the host did not answer after its rollback deadline (${errorMessage(confirmError)})`,
+      { cause: confirmError },
+    );
+  }
+
   async function runOne(
     task: TaskDef,
     vars: Record<string, unknown>,
+    state: HostState,
     session: HostSession,
     play: PlayDef,
   ): Promise<{ result: Omit<TaskResult, 'host' | 'play' | 'module' | 'location' | 'ignored' | 'handler' | 'task'> & { diffs: Diff[] }; registered: Record<string, unknown>; unreachable?: unknown }> {
@@ -445,21 +548,42 @@ export async function run(options: RunOptions): Promise<RunSummary> {
       if (plan.kind === 'ok') return done('ok', plan.reason);
       if (plan.kind === 'skip') return done('skipped', plan.reason);
       const diffs = [...(plan.diffs ?? [])];
+      const lockout = { protection: play.lockoutProtection, rollbackTimeoutSec: play.rollbackTimeout, allowLockout: play.allowLockout, ...options.lockout };
+      const guarded = plan.risk === 'access' && session.connection.kind === 'ssh' && session.facts.ssh !== null;
+      let warning = '';
+      if (guarded && module.lockout) {
+        const reason = module.lockout(args, facts as never, accessOf(state, session), ctx);
+        if (reason && !lockout.allowLockout) {
+          throw new LockoutError(
+            'E_LOCKOUT',
+            `refused: ${reason}; this would cut the SSH access this run depends on (set allow_lockout: true on the play or pass --allow-lockout to apply it anyway; the rollback still guards it)`,
+          );
+        }
+        if (reason) warning = ` (pre-flight warning overridden: ${reason})`;
+      }
       // Opaque tasks (command, shell) cannot be predicted: check mode skips them unless check_mode: false
       const execute = !check || task.checkMode === false;
       if (!execute) {
         if (module.opaque) return done('skipped', `check mode: would run: ${plan.summary}`);
         for (const p of plan.predictions ?? []) session.predict(p.request, p.value, as);
-        return done('changed', plan.summary, { diffs });
+        if (plan.sshPort !== undefined) session.accessPort = plan.sshPort;
+        return done('changed', plan.summary + warning, { diffs });
       }
       let last: ExecResult | undefined;
       const timeoutMs = task.timeoutMs ?? options.taskTimeoutMs;
-      for (const step of plan.steps) {
-        const stepTimeout = step.timeoutMs ?? timeoutMs;
-        last = await session.exec(step.command, { ...as, ...(step.stdin !== undefined ? { stdin: step.stdin } : {}), ...(stepTimeout ? { timeoutMs: stepTimeout } : {}) });
-        if (!(step.okCodes ?? [0]).includes(last.code ?? -1) && !(module.opaque && task.failedWhen !== undefined)) {
-          throw new CommandError(step.command, last.code, last.stderr, `${plan.summary}: exit ${last.code ?? 'by signal'}${last.stderr.trim() ? `: ${last.stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`);
+      const runSteps = async (prefix: string, defaultTimeoutMs: number | undefined) => {
+        for (const step of plan.steps) {
+          const stepTimeout = step.timeoutMs ?? defaultTimeoutMs;
+          last = await session.exec(prefix + step.command, { ...as, ...(step.stdin !== undefined ? { stdin: step.stdin } : {}), ...(stepTimeout ? { timeoutMs: stepTimeout } : {}) });
+          if (!(step.okCodes ?? [0]).includes(last.code ?? -1) && !(module.opaque && task.failedWhen !== undefined)) {
+            throw new CommandError(step.command, last.code, last.stderr, `${plan.summary}: exit ${last.code ?? 'by signal'}${last.stderr.trim() ? `: ${last.stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`);
+          }
         }
+      };
+      if (guarded && lockout.protection) {
+        await applyConfirmed(state, session, task.name, plan.sshPort, lockout.rollbackTimeoutSec, runSteps, timeoutMs);
+      } else {
+        await runSteps('', timeoutMs);
       }
       session.invalidate();
       const io = last ? { rc: last.code, stdout: last.stdout.replace(/\n$/, ''), stderr: last.stderr.replace(/\n$/, '') } : {};
@@ -468,7 +592,7 @@ export async function run(options: RunOptions): Promise<RunSummary> {
       const condVars = task.register ? { ...vars, [task.register]: probe, ...probe } : { ...vars, ...probe };
       if (task.changedWhen !== undefined) status = evalCondition(task.changedWhen, condVars) ? 'changed' : 'ok';
       if (task.failedWhen !== undefined && evalCondition(task.failedWhen, condVars)) status = 'failed';
-      return done(status, status === 'failed' ? `failed_when is true: ${plan.summary}` : plan.summary, { ...io, diffs });
+      return done(status, status === 'failed' ? `failed_when is true: ${plan.summary}` : plan.summary + warning, { ...io, diffs });
     } catch (err) {
       if (err instanceof ConnectionError) return { ...done('failed', errorMessage(err), { code: err.code }), unreachable: err };
       const extra: Partial<TaskResult> = { code: codeOf(err) };
@@ -477,6 +601,19 @@ export async function run(options: RunOptions): Promise<RunSummary> {
     }
   }
 }
+
+/** How this session reaches the host, as the host sees it. */
+function accessOf(state: { spec: HostSpec }, session: HostSession): AccessInfo {
+  const c = state.spec.connection;
+  return {
+    user: session.facts.user,
+    clientIp: session.facts.ssh?.clientIp ?? '',
+    serverPort: session.accessPort,
+    auth: c.password !== undefined && c.identityFile === undefined ? 'password' : 'publickey',
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function codeOf(err: unknown): string {
   return err instanceof ProvisionError ? err.code : 'E_INTERNAL';
