@@ -2,12 +2,20 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { ValidationError } from '../core/errors.js';
 import type { RunSummary } from '../core/runner.js';
+import { htmlReport } from './html.js';
 import { jsonReport, type ReportMeta } from './json.js';
+import { junitReport } from './junit.js';
+import { markdownReport } from './markdown.js';
+import { sarifReport } from './sarif.js';
 
 export type ReportRenderer = (summary: RunSummary, meta: ReportMeta) => string;
 
 export const reportFormats: Readonly<Record<string, ReportRenderer>> = {
   json: jsonReport,
+  junit: junitReport,
+  sarif: sarifReport,
+  markdown: markdownReport,
+  html: htmlReport,
 };
 
 export interface ReportTarget {
