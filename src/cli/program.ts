@@ -68,6 +68,9 @@ interface RunFlags {
   hostKeyPolicy?: 'strict' | 'accept-new';
   listHosts?: boolean;
   listTasks?: boolean;
+  lockoutProtection: boolean;
+  rollbackTimeout?: number;
+  allowLockout?: boolean;
 }
 
 export interface Io {
@@ -115,6 +118,9 @@ function runOptions(cmd: Command): Command {
     .option('--private-key <file>', 'identity file where the inventory gives none')
     .option('-b, --become', 'run tasks with sudo where the play does not say')
     .addOption(new Option('--host-key-policy <policy>', 'unknown SSH host keys: refuse (strict) or record on first use (accept-new); changed keys are always refused').choices(['strict', 'accept-new']))
+    .option('--no-lockout-protection', 'apply firewall/sshd/login-user changes directly, without snapshot, armed rollback and confirmation over a new connection')
+    .option('--rollback-timeout <seconds>', 'seconds after which a host restores its snapshot unless a new connection confirmed the change (default: the play\'s, 120)', intArg(10, 3600))
+    .option('--allow-lockout', 'apply changes the pre-flight says would cut the current SSH connection (the rollback still guards them)')
     .option('--list-hosts', 'print the hosts each play selects, then exit')
     .option('--list-tasks', 'print the tasks of each play, then exit');
 }
@@ -235,6 +241,11 @@ async function runCommand(playbookFiles: string[], flags: RunFlags, io: Io): Pro
       ...(flags.skipTags ? { skipTags: flags.skipTags } : {}),
       extraVars,
       taskTimeoutMs: flags.timeout * 1000,
+      lockout: {
+        ...(flags.lockoutProtection === false ? { protection: false } : {}),
+        ...(flags.rollbackTimeout !== undefined ? { rollbackTimeoutSec: flags.rollbackTimeout } : {}),
+        ...(flags.allowLockout ? { allowLockout: true } : {}),
+      },
       signal: controller.signal,
       secrets,
       events: fanOut(
