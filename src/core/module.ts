@@ -89,6 +89,8 @@ export interface TaskModule<S extends z.ZodType = z.ZodType, F extends Record<st
   readonly name: string;
   /** One line for --help and the README. */
   readonly description: string;
+  /** A playbook snippet (YAML task list) shown in the README's task reference. */
+  readonly example?: string;
   readonly schema: S;
   /** Facts the planner needs for these arguments; read in one batch. */
   facts(args: z.output<S>, ctx: TaskContext): F;

@@ -1,0 +1,54 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { defineTask, ok } from '../../../src/core/module.js';
+import { DOCS_BEGIN, DOCS_END, renderTaskDoc, renderTaskReference, spliceReference } from '../../../src/schema/docs.js';
+import { registry } from '../../../src/tasks/index.js';
+
+describe('task reference', () => {
+  it('renders arguments with type, default, required and description', () => {
+    const t = defineTask({
+      name: 'demo',
+      description: 'A demo task.',
+      example: '- demo: { path: /x }',
+      schema: z.union([
+        z.string(),
+        z.strictObject({
+          path: z.string().describe('Where | what.'),
+          state: z.enum(['present', 'absent']).default('present').describe('Wanted state.'),
+          tags: z.array(z.string()).optional(),
+        }),
+      ]),
+      facts: () => ({}),
+      plan: () => ok('fine'),
+    });
+    expect(renderTaskDoc(t)).toBe(
+      [
+        '### `demo`',
+        '',
+        'A demo task.',
+        '',
+        'Short form: `demo: <string>`.',
+        '',
+        '| argument | type | default | description |',
+        '|---|---|---|---|',
+        '| `path` | string | **required** | Where \\| what. |',
+        '| `state` | `present` \\| `absent` | `"present"` | Wanted state. |',
+        '| `tags` | list of string |  |  |',
+        '',
+        '```yaml',
+        '- demo: { path: /x }',
+        '```',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('README.md carries the current reference of every task type (run npm run docs)', () => {
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    expect(readme).toContain(DOCS_BEGIN);
+    expect(readme).toContain(DOCS_END);
+    expect(spliceReference(readme, renderTaskReference(registry))).toBe(readme);
+    for (const name of Object.keys(registry)) expect(readme).toContain(`### \`${name}\``);
+  });
+});
