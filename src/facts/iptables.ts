@@ -121,7 +121,9 @@ export function parseIptablesFact(stdout: string, ipVersion: 4 | 6, exitCode = 0
   const backend: IptablesBackend = /nf_tables/.test(version) ? 'nft' : /legacy/.test(version) || /v1\.[0-6]\./.test(version) ? 'legacy' : /v\d/.test(version) ? 'legacy' : 'unknown';
   const v = /v(\d+\.\d+(?:\.\d+)?)/.exec(version)?.[1] ?? '';
   const { tables, legacyTablesPresent } = parseSaveText(raw);
-  return { ipVersion, available: true, backend, version: v, tables, legacyTablesPresent, raw };
+  // the warning comes from stderr (captured to see it): keep `raw` what iptables-save writes to a file
+  const clean = raw.replace(/^# Warning: iptables-legacy tables present.*\n/gm, '');
+  return { ipVersion, available: true, backend, version: v, tables, legacyTablesPresent, raw: clean };
 }
 
 export const iptablesSaveFact: Fact<IptablesArgs, IptablesSave> = {

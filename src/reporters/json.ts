@@ -12,6 +12,8 @@ export interface ReportMeta {
   inventory: string[];
   /** --shard K/N, when given. */
   shard?: { index: number; count: number };
+  /** Set by `provision report merge`: how many reports were combined, and their shards. */
+  merged?: { reports: number; shards: { index: number; count: number }[] };
 }
 
 export function jsonReport(s: RunSummary, meta: ReportMeta): string {
@@ -26,6 +28,7 @@ export function jsonReport(s: RunSummary, meta: ReportMeta): string {
     playbooks: meta.playbooks,
     inventory: meta.inventory,
     ...(meta.shard ? { shard: meta.shard } : {}),
+    ...(meta.merged ? { merged: meta.merged } : {}),
     totals: {
       hosts: s.hosts.length,
       ok: sum(s, 'ok'),

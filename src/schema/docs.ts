@@ -12,7 +12,7 @@ export const DOCS_BEGIN = '<!-- BEGIN TASK REFERENCE (npm run docs) -->';
 export const DOCS_END = '<!-- END TASK REFERENCE -->';
 
 function typeOf(s: Json): string {
-  if (Array.isArray(s.enum)) return (s.enum as unknown[]).map((v) => `\`${String(v)}\``).join(' \\| ');
+  if (Array.isArray(s.enum)) return (s.enum as unknown[]).map((v) => `\`${String(v)}\``).join(' | ');
   if (s.const !== undefined) return `\`${String(s.const)}\``;
   const anyOf = (s.anyOf ?? s.oneOf) as Json[] | undefined;
   if (anyOf) return [...new Set(anyOf.map(typeOf))].join(' or ');

@@ -57,6 +57,7 @@ describe('iptables_save fact (recorded outputs)', () => {
     const f = parseIptablesFact(wrap('iptables v1.8.9 (nf_tables)', fixture('debian12-legacy-warning.v4.txt')), 4);
     expect(f.legacyTablesPresent).toBe(true);
     expect(f.tables.filter).toBeDefined();
+    expect(f.raw).not.toMatch(/Warning/);
   });
 
   it('iptables not installed', () => {

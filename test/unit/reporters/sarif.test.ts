@@ -1,11 +1,16 @@
 import { readFileSync } from 'node:fs';
-import Ajv from 'ajv-draft-04';
-import addFormats from 'ajv-formats';
+import AjvDraft04 from 'ajv-draft-04';
+import ajvFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { sarifReport } from '../../../src/reporters/sarif.js';
 import { fleetRun, mixedRun, summary } from './_summary.js';
 
 const schema = JSON.parse(readFileSync(new URL('../../fixtures/sarif/sarif-schema-2.1.0.json', import.meta.url), 'utf8'));
+// CommonJS packages: under NodeNext the default import is module.exports, whose .default is the export
+type AjvCtor = typeof AjvDraft04.default;
+type AddFormats = typeof ajvFormats.default;
+const Ajv: AjvCtor = (AjvDraft04 as unknown as { default?: AjvCtor }).default ?? (AjvDraft04 as unknown as AjvCtor);
+const addFormats: AddFormats = (ajvFormats as unknown as { default?: AddFormats }).default ?? (ajvFormats as unknown as AddFormats);
 const ajv = new Ajv({ allErrors: true, strict: false, unicodeRegExp: false }) // the schema's language pattern is not valid with the u flag;
 addFormats(ajv);
 const validate = ajv.compile(schema);
