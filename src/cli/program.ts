@@ -9,8 +9,11 @@ import { createLogger, logEvents } from '../core/log.js';
 import { selectHosts, unmatchedPatterns } from '../core/patterns.js';
 import { EXIT, run as runPlays } from '../core/runner.js';
 import { Secrets } from '../core/secrets.js';
-import { humanReporter } from '../reporters/human.js';
+import { parseShard, restrictInventory, shardHosts, type Shard } from '../core/shard.js';
+import { humanReporter, verdict } from '../reporters/human.js';
 import { parseReportTarget, reportFormats, writeReports, type ReportTarget } from '../reporters/index.js';
+import { loadJsonReport, mergeReports } from '../reporters/merge.js';
+import { progressReporter } from '../reporters/progress.js';
 import { colorWanted, makeStyle } from '../reporters/style.js';
 
 const EXIT_CODES_HELP = `
@@ -71,12 +74,15 @@ interface RunFlags {
   lockoutProtection: boolean;
   rollbackTimeout?: number;
   allowLockout?: boolean;
+  // reports/shard/progress
+  shard?: Shard;
+  progress?: 'auto' | 'live' | 'lines';
 }
 
 export interface Io {
   out: (s: string) => void;
   err: (s: string) => void;
-  stdout: { isTTY?: boolean };
+  stdout: { isTTY?: boolean; columns?: number };
   env: NodeJS.ProcessEnv;
   /** Installs a Ctrl-C handler; returns a remover. */
   onInterrupt: (handler: () => void) => () => void;
@@ -122,7 +128,14 @@ function runOptions(cmd: Command): Command {
     .option('--rollback-timeout <seconds>', 'seconds after which a host restores its snapshot unless a new connection confirmed the change (default: the play\'s, 120)', intArg(10, 3600))
     .option('--allow-lockout', 'apply changes the pre-flight says would cut the current SSH connection (the rollback still guards them)')
     .option('--list-hosts', 'print the hosts each play selects, then exit')
-    .option('--list-tasks', 'print the tasks of each play, then exit');
+    .option('--list-tasks', 'print the tasks of each play, then exit')
+    // reports/shard/progress
+    .option('--shard <k/n>', 'run only slice K of N of the selected hosts (sorted names, round-robin); merge the JSON reports with "provision report merge"', (v: string) => parseShard(v))
+    .addOption(
+      new Option('--progress <mode>', 'output while running: live (redrawn status lines), lines (a line per task), auto (live on a terminal unless --verbose, --diff or --quiet)')
+        .choices(['auto', 'live', 'lines'])
+        .default('auto'),
+    );
 }
 
 export async function run(argv: readonly string[], io: Io = defaultIo): Promise<number> {
@@ -155,6 +168,25 @@ export async function run(argv: readonly string[], io: Io = defaultIo): Promise<
       if (flags.inventory) loadInventories(flags.inventory, io.env);
       io.out(`valid: ${[...playbooks, ...(flags.inventory ?? [])].join(', ')}\n`);
       exitCode = 0;
+    });
+
+  // reports/shard/progress: report merge
+  program
+    .command('report')
+    .description('work with JSON reports')
+    .command('merge')
+    .description('combine JSON reports (e.g. of --shard runs) into OUT; one exit code as if one run: 0 ok, 2 failed, 3 drift, 4 unreachable, 130 interrupted')
+    .argument('<out>', 'merged JSON report to write')
+    .argument('<reports...>', 'JSON reports (provision-report/1) to merge')
+    .addOption(new Option('--report <format=file>', `also render the merged result; repeatable; formats: ${Object.keys(reportFormats).join(', ')}`).argParser(collect))
+    .option('--no-color', 'no colours')
+    .action((out: string, inputs: string[], flags: { report?: string[]; color?: boolean }) => {
+      const targets = [{ format: 'json', file: out }, ...(flags.report ?? []).map(parseReportTarget)];
+      const merged = mergeReports(inputs.map(loadJsonReport));
+      for (const w of merged.warnings) io.err(`warning: ${w}\n`);
+      writeReports(targets, merged.summary, merged.meta);
+      io.out(`${verdict(merged.summary, makeStyle(colorWanted(io.stdout, io.env, flags.color)))}\n`);
+      exitCode = merged.summary.exitCode;
     });
 
   program.addHelpText('after', `${EXAMPLES}\n${EXIT_CODES_HELP}`);
@@ -202,6 +234,12 @@ async function runCommand(playbookFiles: string[], flags: RunFlags, io: Io): Pro
   for (const play of playbook.plays) {
     for (const p of unmatchedPatterns(play.hosts, inventory)) io.err(`warning: play "${play.name}": host pattern "${p}" matches no host\n`);
   }
+  if (flags.shard) {
+    // reports/shard: slice the hosts the plays select (after --limit), so shards are balanced over what runs
+    const limited = flags.limit ? new Set(selectHosts(flags.limit, inventory)) : undefined;
+    const selected = playbook.plays.flatMap((p) => selectHosts(p.hosts, inventory)).filter((h) => !limited || limited.has(h));
+    restrictInventory(inventory, new Set(shardHosts(selected, flags.shard)));
+  }
   if (flags.listHosts || flags.listTasks) {
     for (const play of playbook.plays) {
       const hosts = selectHosts(play.hosts, inventory).filter((h) => !flags.limit || selectHosts(flags.limit, inventory).includes(h));
@@ -248,15 +286,27 @@ async function runCommand(playbookFiles: string[], flags: RunFlags, io: Io): Pro
       },
       signal: controller.signal,
       secrets,
-      events: fanOut(
-        humanReporter({ write: (s) => io.out(secrets.mask(s)), style, check: flags.check ?? false, diff: flags.diff ?? false, verbosity }),
-        logEvents(log),
-      ),
+      events: fanOut(progressView(flags, io, secrets, style, verbosity), logEvents(log)),
     });
-    writeReports(reports, summary, { playbooks: playbookFiles, inventory: flags.inventory });
+    writeReports(reports, summary, { playbooks: playbookFiles, inventory: flags.inventory, ...(flags.shard ? { shard: flags.shard } : {}) });
     return summary.exitCode;
   } finally {
     removeHandler();
     log.flush();
   }
+}
+
+/**
+ * reports/shard/progress: live progress on a terminal; a line per task
+ * otherwise, and whenever the user asked for per-task output (--verbose
+ * reasons/stdout, --diff diffs, --quiet's drift lines), which a redrawn area
+ * would hide.
+ */
+function progressView(flags: RunFlags, io: Io, secrets: Secrets, style: ReturnType<typeof makeStyle>, verbosity: 0 | 1 | 2) {
+  const write = (s: string) => io.out(secrets.mask(s));
+  const check = flags.check ?? false;
+  const mode = flags.progress ?? 'auto';
+  const live = mode === 'live' || (mode === 'auto' && Boolean(io.stdout.isTTY) && io.env.TERM !== 'dumb' && !flags.verbose && !flags.diff && !flags.quiet);
+  if (live) return progressReporter({ write, style, check, columns: () => io.stdout.columns ?? 80 });
+  return humanReporter({ write, style, check, diff: flags.diff ?? false, verbosity });
 }
