@@ -170,7 +170,9 @@ function connectHop(
       ...(sock ? { sock } : {}),
     };
     client.once('ready', () => resolve(client));
-    client.once('error', (err: Error & { level?: string }) => {
+    // on, not once: ssh2 can emit a second error for the same failure (ECONNRESET, then
+    // "Connection lost before handshake" on close), and an unheard 'error' kills the process
+    client.on('error', (err: Error & { level?: string }) => {
       client.end();
       if (hostKeyProblem) return reject(hostKeyProblem);
       const auth = err.level === 'client-authentication';
