@@ -1,14 +1,17 @@
 /**
  * SSH connection over ssh2: one TCP connection per host for the whole run,
- * one channel per command. Host keys are checked against known_hosts files;
+ * and one long-lived shell channel on it that runs the commands in turn (a
+ * channel per command when the shell is busy, or for huge stdin). Host keys are checked against known_hosts files;
  * jump hosts are chained with `forwardOut`.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import ssh2, { type AuthenticationType, type Client as ClientType, type ConnectConfig, type ParsedKey } from 'ssh2';
+import ssh2, { type AuthenticationType, type ClientChannel, type Client as ClientType, type ConnectConfig, type ParsedKey } from 'ssh2';
 import { ConnectionError, HostKeyError, TimeoutError, errorMessage } from '../core/errors.js';
+import { quote } from '../core/quote.js';
 import type { Connection, ConnectionStats, ExecOptions, ExecResult } from './types.js';
 // ssh2 is CommonJS: its named exports are not visible to Node's ESM loader
 const { Client, utils } = ssh2;
@@ -102,7 +105,9 @@ function authMethods(name: string, opts: SshHop & { passphrase?: string; passwor
   return methods;
 }
 
-const TRANSIENT = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|Timed out while waiting for handshake|socket hang up/i;
+// "Connection lost before handshake": the server closed before its banner (sshd re-executing
+// after SIGHUP or restarting, MaxStartups throttling, a port proxy with no backend yet)
+const TRANSIENT = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|Timed out while waiting for handshake|Connection lost before handshake|socket hang up/i;
 
 function connectHop(
   opts: SshOptions,
@@ -110,6 +115,7 @@ function connectHop(
   hopName: string,
   sock: Duplex | undefined,
   onHostKey: (blob: Buffer) => void = () => {},
+  meter?: TurnMeter,
 ): Promise<Client> {
   const username = hop.user ?? opts.user ?? userInfo().username;
   const knownFiles = [join(homedir(), '.ssh', 'known_hosts'), ...(opts.knownHostsFile ? [expandHome(opts.knownHostsFile)] : [])];
@@ -184,6 +190,9 @@ function connectHop(
       );
     });
     client.connect(config);
+    // ssh2 keeps its transport (the TCP socket, or the forwarded channel) here
+    const transport = (client as unknown as { _sock?: Duplex })._sock;
+    if (meter && transport) meter.attach(transport, !sock);
   });
 }
 
@@ -200,7 +209,7 @@ function forward(client: Client, host: string, port: number, name: string): Prom
   });
 }
 
-async function connectChain(opts: SshOptions): Promise<{ client: Client; hops: Client[]; hostKey: Buffer | undefined }> {
+async function connectChain(opts: SshOptions, meter?: TurnMeter): Promise<{ client: Client; hops: Client[]; hostKey: Buffer | undefined }> {
   const hops: Client[] = [];
   try {
     // each hop is reached through a channel forwarded by the previous one; the target through the last
@@ -212,11 +221,222 @@ async function connectChain(opts: SshOptions): Promise<{ client: Client; hops: C
     }
     const sock = prev ? await forward(prev, opts.host, opts.port, opts.name) : undefined;
     let hostKey: Buffer | undefined;
-    const client = await connectHop(opts, opts, opts.name, sock, (k) => (hostKey = k));
+    const client = await connectHop(opts, opts, opts.name, sock, (k) => (hostKey = k), meter);
     return { client, hops, hostKey };
   } catch (err) {
     for (const h of hops) h.end();
     throw err;
+  }
+}
+
+/**
+ * Counts network round trips for real, on the transport under ssh2 (the TCP
+ * socket, or the forwarded channel of a jump host): a turn starts each time we
+ * send after having received something since our last send. The first send
+ * counts, and a direct TCP connect adds one for the SYN/SYN-ACK. A latency proxy
+ * that counts the same direction changes (bench/latency-proxy.ts) is the ground
+ * truth this is checked against. Non-blocking replies (e.g. our CHANNEL_CLOSE
+ * answering the server's) are counted too, as they are turns on the wire.
+ */
+export class TurnMeter {
+  turns = 0;
+  private received = true;
+
+  attach(sock: Duplex, tcp: boolean): void {
+    if (tcp) this.turns++;
+    const write = sock.write.bind(sock) as (...args: unknown[]) => boolean;
+    (sock as { write: (...args: unknown[]) => boolean }).write = (...args: unknown[]) => {
+      if (this.received) {
+        this.turns++;
+        this.received = false;
+      }
+      return write(...args);
+    };
+    sock.on('data', () => {
+      this.received = true;
+    });
+  }
+}
+
+/** A growable byte buffer with O(n) appends, for framing command output. */
+class ByteBuf {
+  private buf = Buffer.allocUnsafe(4096);
+  len = 0;
+
+  push(d: Buffer): void {
+    if (this.len + d.length > this.buf.length) {
+      const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + d.length));
+      this.buf.copy(next, 0, 0, this.len);
+      this.buf = next;
+    }
+    d.copy(this.buf, this.len);
+    this.len += d.length;
+  }
+
+  indexOf(needle: Buffer, from: number): number {
+    const i = this.buf.subarray(0, this.len).indexOf(needle, Math.max(0, from));
+    return i;
+  }
+
+  slice(a: number, b: number): Buffer {
+    return Buffer.from(this.buf.subarray(a, b));
+  }
+
+  /** Drop the first n bytes. */
+  drop(n: number): void {
+    this.buf.copy(this.buf, 0, n, this.len);
+    this.len -= n;
+    if (this.len === 0 && this.buf.length > 1 << 20) this.buf = Buffer.allocUnsafe(4096);
+  }
+}
+
+/** Output of one stream (stdout or stderr) of the command running in the shell, between its markers. */
+class Framed {
+  private begun = false;
+  private scanned = 0;
+  body: Buffer | undefined;
+  /** Exit code text after the end marker (stdout only). */
+  rc: string | undefined;
+
+  constructor(
+    private readonly begin: Buffer,
+    private readonly end: Buffer,
+    private readonly withRc: boolean,
+  ) {}
+
+  /** Consume what belongs to this command from `b`; true when complete. */
+  feed(b: ByteBuf): boolean {
+    if (this.body) return true;
+    if (!this.begun) {
+      const i = b.indexOf(this.begin, 0);
+      if (i < 0) {
+        // stray output (e.g. of a background process of an earlier command): drop all but a possible marker prefix
+        if (b.len > this.begin.length) b.drop(b.len - this.begin.length);
+        return false;
+      }
+      b.drop(i + this.begin.length);
+      this.begun = true;
+      this.scanned = 0;
+    }
+    const j = b.indexOf(this.end, this.scanned - this.end.length);
+    if (j < 0) {
+      this.scanned = b.len;
+      return false;
+    }
+    const nl = b.indexOf(NL, j + this.end.length);
+    if (nl < 0) return false;
+    this.body = b.slice(0, j);
+    if (this.withRc) this.rc = b.slice(j + this.end.length, nl).toString('latin1').trim();
+    b.drop(nl + 1);
+    return true;
+  }
+}
+
+const NL = Buffer.from('\n');
+/** Stdin above this size is streamed over its own channel instead of a base64 heredoc. */
+const SHELL_STDIN_MAX = 4 << 20;
+
+interface InShell {
+  out: Framed;
+  err: Framed;
+  noB64: Buffer;
+  done: (r: ExecResult | 'no-base64' | Error) => void;
+}
+
+/**
+ * One long-lived `/bin/sh` per host that runs the commands one after another:
+ * each command is one write and one answer, instead of opening a channel
+ * (channel open + exec request: two more round trips). Each command runs in a
+ * fresh `$SHELL -c` like sshd's exec would, with stdin from a base64 heredoc
+ * (never argv) or /dev/null; its output is framed by markers carrying a random
+ * nonce per command, so output cannot forge the frame.
+ */
+class RemoteShell {
+  private readonly out = new ByteBuf();
+  private readonly err = new ByteBuf();
+  private current: InShell | undefined;
+  dead = false;
+  private prelude = true;
+
+  constructor(private readonly stream: ClientChannel) {
+    stream.on('data', (d: Buffer) => {
+      this.out.push(d);
+      this.pump();
+    });
+    stream.stderr.on('data', (d: Buffer) => {
+      this.err.push(d);
+      this.pump();
+    });
+    stream.on('close', () => {
+      this.dead = true;
+      const c = this.current;
+      this.current = undefined;
+      c?.done(new Error('the remote shell ended while running the command'));
+    });
+  }
+
+  get busy(): boolean {
+    return this.current !== undefined;
+  }
+
+  static open(client: Client): Promise<RemoteShell> {
+    return new Promise((resolve, reject) => {
+      client.exec('exec /bin/sh', (err, stream) => (err ? reject(err) : resolve(new RemoteShell(stream))));
+    });
+  }
+
+  run(command: string, stdin: Buffer | undefined, done: InShell['done']): number {
+    const nonce = randomBytes(9).toString('hex');
+    const b = Buffer.from(`__PVB_${nonce}\n`);
+    const outEnd = Buffer.from(`__PVE_${nonce} `);
+    const errEnd = Buffer.from(`__PVE_${nonce}\n`);
+    const noB64 = Buffer.from(`__PVE_${nonce} nob64`);
+    let run: string;
+    if (stdin === undefined) {
+      run = `"$__pv_sh" -c ${quote(command)} </dev/null`;
+    } else {
+      const b64 = stdin.toString('base64').replace(/.{1,76}/g, '$&\n');
+      run =
+        `if command -v base64 >/dev/null 2>&1; then base64 -d <<'__PVI_${nonce}' | "$__pv_sh" -c ${quote(command)}\n${b64}__PVI_${nonce}\n` +
+        `else printf '__PVE_%s nob64\\n' ${nonce}; fi`;
+    }
+    const text =
+      (this.prelude ? '__pv_sh=${SHELL:-/bin/sh}\n' : '') +
+      `printf '__PVB_%s\\n' ${nonce}; printf '__PVB_%s\\n' ${nonce} >&2\n` +
+      `${run}\n__pv=$?; printf '__PVE_%s %s\\n' ${nonce} "$__pv"; printf '__PVE_%s\\n' ${nonce} >&2\n`;
+    this.prelude = false;
+    this.current = { out: new Framed(b, outEnd, true), err: new Framed(b, errEnd, false), noB64, done };
+    this.stream.write(text);
+    return Buffer.byteLength(text);
+  }
+
+  /** Give up on the running command: the shell is closed (a new one is opened when needed). */
+  abort(): void {
+    this.dead = true;
+    this.current = undefined;
+    this.stream.close();
+  }
+
+  private pump(): void {
+    const c = this.current;
+    if (!c) {
+      // nothing running: whatever arrives is stray output of an earlier command's background process
+      return;
+    }
+    const outDone = c.out.feed(this.out);
+    const errDone = c.err.feed(this.err);
+    if (outDone && c.out.rc === 'nob64') {
+      this.current = undefined;
+      return c.done('no-base64');
+    }
+    if (!outDone || !errDone) return;
+    this.current = undefined;
+    const code = Number(c.out.rc);
+    c.done({
+      stdout: c.out.body!.toString('utf8'),
+      stderr: c.err.body!.toString('utf8'),
+      code: Number.isInteger(code) ? code : null,
+    });
   }
 }
 
@@ -225,6 +445,11 @@ export class SshConnection implements Connection {
   readonly stats: ConnectionStats = { commands: 0, roundTrips: 0, bytesIn: 0, bytesOut: 0 };
   private closed = false;
   private lost: ConnectionError | undefined;
+  private shell: RemoteShell | undefined;
+  private shellOpening: Promise<RemoteShell | undefined> | undefined;
+  private noBase64 = false;
+  /** Run commands in one long-lived shell (default); false: one channel per command, as before. */
+  useShell = process.env.PROVISION_SSH_SHELL !== '0';
 
   private constructor(
     readonly name: string,
@@ -232,6 +457,7 @@ export class SshConnection implements Connection {
     private readonly hops: Client[],
     /** The verified host key blob of the target. */
     readonly hostKey: Buffer | undefined,
+    private readonly meter: TurnMeter,
   ) {
     client.on('close', () => {
       if (!this.closed) this.lost = new ConnectionError(name, 'connection lost');
@@ -239,6 +465,7 @@ export class SshConnection implements Connection {
     client.on('error', (err) => {
       this.lost = new ConnectionError(name, `connection lost: ${err.message}`, { cause: err });
     });
+    Object.defineProperty(this.stats, 'roundTrips', { enumerable: true, get: () => meter.turns });
   }
 
   static async connect(opts: SshOptions): Promise<SshConnection> {
@@ -246,11 +473,9 @@ export class SshConnection implements Connection {
     let lastErr: unknown;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
-        const { client, hops, hostKey } = await connectChain(opts);
-        const conn = new SshConnection(opts.name, client, hops, hostKey);
-        // TCP + version exchange + key exchange + auth: about four round trips per hop
-        conn.stats.roundTrips += 4 * (1 + hops.length);
-        return conn;
+        const meter = new TurnMeter();
+        const { client, hops, hostKey } = await connectChain(opts, meter);
+        return new SshConnection(opts.name, client, hops, hostKey, meter);
       } catch (err) {
         lastErr = err;
         const transient = err instanceof ConnectionError && err.code === 'E_UNREACHABLE' && TRANSIENT.test(errorMessage(err));
@@ -261,11 +486,75 @@ export class SshConnection implements Connection {
     throw lastErr;
   }
 
-  exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
-    if (this.lost) return Promise.reject(this.lost);
-    if (this.closed) return Promise.reject(new ConnectionError(this.name, 'connection is closed'));
+  async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    if (this.lost) throw this.lost;
+    if (this.closed) throw new ConnectionError(this.name, 'connection is closed');
+    const stdin = options.stdin === undefined ? undefined : Buffer.isBuffer(options.stdin) ? options.stdin : Buffer.from(options.stdin);
+    const shellable = this.useShell && !command.includes('\0') && (stdin === undefined || (!this.noBase64 && stdin.length <= SHELL_STDIN_MAX));
+    if (shellable && !this.shell?.busy) {
+      const shell = await this.openShell();
+      if (shell && !shell.busy && !shell.dead) {
+        const res = await this.execInShell(shell, command, stdin, options.timeoutMs);
+        if (res !== 'no-base64') return res;
+        this.noBase64 = true;
+      }
+    }
+    return this.execChannel(command, options);
+  }
+
+  private openShell(): Promise<RemoteShell | undefined> {
+    if (this.shell && !this.shell.dead) return Promise.resolve(this.shell);
+    this.shellOpening ??= RemoteShell.open(this.client).then(
+      (s) => {
+        this.shellOpening = undefined;
+        this.shell = s;
+        return s;
+      },
+      () => {
+        // no shell (e.g. a forced command): one channel per command
+        this.shellOpening = undefined;
+        this.useShell = false;
+        return undefined;
+      },
+    );
+    return this.shellOpening;
+  }
+
+  private execInShell(shell: RemoteShell, command: string, stdin: Buffer | undefined, timeoutMs: number | undefined): Promise<ExecResult | 'no-base64'> {
     this.stats.commands++;
-    this.stats.roundTrips += 2; // channel open, exec request (+ output, which rides on the same trip)
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (fn: () => void) => {
+        if (settled) return;
+        settled = true;
+        if (timer) clearTimeout(timer);
+        this.client.off('close', onLost);
+        fn();
+      };
+      const onLost = () => finish(() => reject(this.lost ?? new ConnectionError(this.name, 'connection lost')));
+      this.client.once('close', onLost);
+      if (timeoutMs) {
+        timer = setTimeout(() => {
+          finish(() => reject(new TimeoutError(command, timeoutMs)));
+          shell.abort();
+        }, timeoutMs);
+      }
+      this.stats.bytesOut += stdin?.length ?? 0;
+      shell.run(command, stdin, (r) => {
+        if (r instanceof Error) {
+          // the shell ended: the connection may be going away; decide once its close event had a chance to run
+          setImmediate(() => finish(() => (this.lost ? reject(this.lost) : resolve({ stdout: '', stderr: `${r.message}\n`, code: null }))));
+          return;
+        }
+        if (r !== 'no-base64') this.stats.bytesIn += Buffer.byteLength(r.stdout) + Buffer.byteLength(r.stderr);
+        finish(() => resolve(r));
+      });
+    });
+  }
+
+  private execChannel(command: string, options: ExecOptions): Promise<ExecResult> {
+    this.stats.commands++;
     return new Promise((resolve, reject) => {
       let settled = false;
       let timer: NodeJS.Timeout | undefined;
