@@ -193,7 +193,7 @@ export const firewallPersist = defineTask({
       }
       if (savedMatches(file, save)) continue;
       const content = save.raw.endsWith('\n') || save.raw === '' ? save.raw : `${save.raw}\n`;
-      steps.push({ command: `mkdir -p ${quote(path.slice(0, path.lastIndexOf('/')))}` });
+      if (!file.exists) steps.push({ command: `mkdir -p ${quote(path.slice(0, path.lastIndexOf('/')))}` });
       steps.push(...writeFileSteps({ path, content, mode: l.mode, owner: 'root', group: 'root', backup: file.exists }));
       what.push(`${file.exists ? 'update' : 'write'} ${path}`);
       diffs.push({ label: path, before: beforeText(file), after: content });
