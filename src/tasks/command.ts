@@ -48,7 +48,9 @@ export function guardReason(a: { creates?: string; removes?: string }, facts: Re
 
 /** Wrap a command with `cd` and stdin handling into one step. */
 export function runStep(command: string, a: { chdir?: string; stdin?: string }): Step {
-  const cd = a.chdir !== undefined ? `cd ${quote(a.chdir)} && ` : '';
+  // `./` keeps a relative directory from being read as an option (`-P`, `-`) or searched in CDPATH
+  const dir = a.chdir !== undefined && !a.chdir.startsWith('/') ? `./${a.chdir}` : a.chdir;
+  const cd = dir !== undefined ? `cd ${quote(dir)} && ` : '';
   if (a.stdin !== undefined) return { command: `${cd}${command}`, stdin: a.stdin };
   return { command: `${cd}${command} </dev/null` };
 }
