@@ -89,13 +89,13 @@ export function buildMatrix(s: RunSummary): Matrix {
 }
 
 const CSS = `
-:root{--ok:#2da44e;--changed:#bf8700;--drift:#d4a72c;--failed:#cf222e;--ignored:#e8a5aa;--skipped:#8c959f;--unreachable:#8250df;--none:#f6f8fa;--line:#d0d7de;--fg:#1f2328;--muted:#656d76;--bg:#fff}
+:root{--ok:#8fd19e;--changed:#bf8700;--drift:#d4a72c;--failed:#cf222e;--ignored:#e8a5aa;--skipped:#c4cad1;--unreachable:#8250df;--none:#f6f8fa;--line:#d0d7de;--fg:#1f2328;--muted:#656d76;--bg:#fff}
 *{box-sizing:border-box}
 body{margin:0;font:13px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg);display:flex;flex-direction:column;height:100vh}
 header{padding:10px 16px 8px;border-bottom:1px solid var(--line)}
 h1{font-size:16px;margin:0 0 4px}
 .verdict{font-weight:600}
-.verdict.v0{color:var(--ok)}.verdict.v3{color:#9a6700}.verdict.vbad{color:var(--failed)}
+.verdict.v0{color:#1a7f37}.verdict.v3{color:#9a6700}.verdict.vbad{color:var(--failed)}
 .meta{color:var(--muted);font-size:12px;margin-top:2px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .badges{display:flex;gap:6px;flex-wrap:wrap;margin-top:6px}
 .badge{border-radius:10px;padding:1px 8px;font-size:12px;color:#fff}
@@ -108,7 +108,7 @@ table{border-collapse:separate;border-spacing:0}
 th,td{padding:0}
 thead th{position:sticky;top:0;background:#fff;z-index:2;border-bottom:1px solid var(--line);vertical-align:bottom}
 thead th.col{width:20px;min-width:20px;max-width:20px}
-thead th.col div{writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap;overflow:hidden;text-overflow:ellipsis;max-height:13em;padding:4px 2px;font-weight:500;font-size:11.5px;cursor:default}
+thead th.col div{writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap;overflow:hidden;text-overflow:ellipsis;max-height:16em;padding:4px 2px;font-weight:500;font-size:11.5px;cursor:default}
 thead th.col.handler div{font-style:italic;color:var(--muted)}
 thead th.corner{left:0;z-index:3;text-align:left;padding:4px 8px;font-size:11px;color:var(--muted);font-weight:400;min-width:10em}
 tbody th{position:sticky;left:0;background:#fff;z-index:1;text-align:left;font-weight:400;padding:0 8px;white-space:nowrap;max-width:22em;overflow:hidden;text-overflow:ellipsis;border-right:1px solid var(--line);font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px}
@@ -116,11 +116,11 @@ tbody th .tag{font-family:system-ui,sans-serif;font-size:10px;color:#fff;backgro
 tbody tr:hover th{background:#eaeef2}
 td{width:20px;height:18px;min-width:20px;text-align:center;font-size:11px;line-height:16px;color:#fff;border:1px solid #fff;border-radius:3px;cursor:pointer}
 td.s-none{background:var(--none);cursor:default}
-td.s-ok{background:var(--ok)}td.s-changed{background:var(--changed)}td.s-drift{background:var(--drift);color:#3d2e00}td.s-failed{background:var(--failed)}
+td.s-ok{background:var(--ok)}td.s-skipped{color:#57606a}td.s-changed{background:var(--changed)}td.s-drift{background:var(--drift);color:#3d2e00}td.s-failed{background:var(--failed)}
 td.s-ignored{background:var(--ignored)}td.s-skipped{background:var(--skipped)}td.s-unreachable{background:var(--unreachable);opacity:.55;cursor:default}
 td.sel{outline:2px solid var(--fg);outline-offset:-1px}
 tr.hidden{display:none}
-#detail{position:fixed;top:0;right:0;bottom:0;width:min(50em,60vw);background:#fff;border-left:1px solid var(--line);box-shadow:-4px 0 16px rgba(0,0,0,.12);display:flex;flex-direction:column;z-index:10}
+#detail{position:fixed;top:0;right:0;bottom:0;width:min(46em,50vw);background:#fff;border-left:1px solid var(--line);box-shadow:-4px 0 16px rgba(0,0,0,.12);display:flex;flex-direction:column;z-index:10}
 #detail[hidden]{display:none}
 #detail header{display:flex;align-items:flex-start;gap:8px}
 #detail h2{font-size:14px;margin:0;flex:1;word-break:break-all}
@@ -304,7 +304,7 @@ export function htmlReport(s: RunSummary, meta: ReportMeta): string {
 <h1>${escapeHtml(title)}</h1>
 <div class="verdict ${vClass}" id="verdict">${escapeHtml(verdict(s, makeStyle(false)))}</div>
 <div class="meta" title="${escapeHtml(metaLine)}">${escapeHtml(metaLine)}</div>
-<div class="badges">${badges.map(([k, n]) => `<span class="badge" style="background:var(--${k === 'drift' ? 'drift' : k})">${n} ${k}</span>`).join('')}</div>
+<div class="badges">${badges.map(([k, n]) => `<span class="badge" style="background:var(--${k});color:${k === 'failed' || k === 'unreachable' ? '#fff' : '#1f2328'}">${n} ${k}</span>`).join('')}</div>
 </header>
 <div class="controls">
 <label>host <input type="search" id="f-host" placeholder="filter hosts" autocomplete="off"></label>
