@@ -635,6 +635,8 @@ function fail(rule: string, why: string): never {
  * reliably (host names, comma lists of addresses, single quotes).
  */
 export function parseRule(spec: string, version: IpVersion): Rule {
+  // one rule is one line of the restore script: a newline would smuggle in another command (-F, COMMIT...)
+  if (/[\x00-\x08\x0a-\x1f\x7f]/.test(spec)) fail(spec, 'control characters (newlines) are not allowed in a rule');
   const tokens = tokenize(spec);
   const v6 = version === 6;
   let src: Rule['src'] = null;

@@ -99,6 +99,9 @@ describe('tokens, quoting, addresses', () => {
     expect(() => parseRule('--dport 22 -j ACCEPT', 4)).toThrow(/outside of a match/);
     expect(() => parseRule('-m conntrack --ctstate BOGUS -j ACCEPT', 4)).toThrow(TaskError);
     expect(() => parseRule('-p tcp --dport nosuchservice -j ACCEPT', 4)).toThrow(/write the number/);
+    // a newline would inject another line into the restore script
+    expect(() => parseRule('-m comment --comment "x\nCOMMIT\n*filter\n-F OTHER" -j ACCEPT', 4)).toThrow(/control characters/);
+    expect(() => iptables.plan(args({ chains: { INPUT: { rules: ['-j ACCEPT\n-F DOCKER'] } } }), { save: empty }, ctx)).toThrow(/control characters/);
   });
 
   it('unknown matches and targets pass through verbatim', () => {
