@@ -18,7 +18,11 @@ export class Secrets {
   add(...values: readonly (string | undefined | null)[]): void {
     for (const v of values) {
       // one-character "secrets" would blank out ordinary text; two is the floor
-      if (typeof v === 'string' && v.length >= 2 && !this.values.includes(v)) this.values.push(v);
+      if (typeof v !== 'string' || v.length < 2) continue;
+      // messages show values as they appear in commands ('it'\''s') and as JSON strings ("a\"b"): mask those forms too
+      for (const form of [v, v.replace(/'/g, `'\\''`), JSON.stringify(v).slice(1, -1)]) {
+        if (!this.values.includes(form)) this.values.push(form);
+      }
     }
     this.values.sort((a, b) => b.length - a.length);
   }
