@@ -1,14 +1,35 @@
-/** Every task type a playbook can use, by its key. Later tasks are added here. */
+/** Every task type a playbook can use, by its key. */
 import { command } from './command.js';
 import { copy } from './copy.js';
+import { fail2ban } from './fail2ban.js';
 import { file } from './file.js';
+import { firewallPersist } from './firewall_persist.js';
+import { iptables } from './iptables.js';
 import { lineinfile } from './lineinfile.js';
+import { listeners } from './listeners.js';
 import { packageTask } from './package.js';
 import { serviceTask } from './service.js';
-import { userTask } from './user.js';
 import { shell } from './shell.js';
+import { sshd_config } from './sshd_config.js';
+import { unattended_upgrades } from './unattended_upgrades.js';
+import { userTask } from './user.js';
 
-export const registry = { command, shell, file, copy, lineinfile, package: packageTask, service: serviceTask, user: userTask } as const;
+export const registry = {
+  command,
+  shell,
+  file,
+  copy,
+  lineinfile,
+  package: packageTask,
+  service: serviceTask,
+  user: userTask,
+  sshd_config,
+  iptables,
+  firewall_persist: firewallPersist,
+  fail2ban,
+  unattended_upgrades,
+  listeners,
+} as const;
 
 export type TaskName = keyof typeof registry;
 
