@@ -51,6 +51,7 @@ export function jsonReport(s: RunSummary, meta: ReportMeta): string {
       durationMs: r.durationMs,
       ...(r.code ? { code: r.code } : {}),
       ...(r.rc !== undefined ? { rc: r.rc } : {}),
+      ...(r.status === 'failed' && r.stderr ? { stderr: r.stderr } : {}),
       diffs: r.diffs.map((d) => ({ label: d.label, before: d.before, after: d.after, unified: unifiedDiff(d) })),
     })),
     stats: s.stats,

@@ -60,6 +60,7 @@ export function parseJsonReport(text: string, file = '<report>'): LoadedReport {
       durationMs: Number(r.durationMs ?? 0),
       ...(typeof r.code === 'string' ? { code: r.code } : {}),
       ...(r.rc !== undefined ? { rc: r.rc as number | null } : {}),
+      ...(typeof r.stderr === 'string' ? { stderr: r.stderr } : {}),
       diffs: (Array.isArray(r.diffs) ? (r.diffs as Record<string, unknown>[]) : []).map((d) => ({ label: String(d.label ?? ''), before: String(d.before ?? ''), after: String(d.after ?? '') })),
     }),
   );

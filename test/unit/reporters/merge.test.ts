@@ -26,6 +26,8 @@ describe('report merge', () => {
     expect(back.summary.hosts).toEqual(s.hosts);
     expect(back.summary.results.map((r) => [r.host, r.task, r.status, r.diffs])).toEqual(s.results.map((r) => [r.host, r.task, r.status, r.diffs]));
     expect(back.summary.exitCode).toBe(s.exitCode);
+    // a failure's stderr survives, so merged junit/markdown still show it
+    expect(back.summary.results.find((r) => r.status === 'failed' && !r.ignored)!.stderr).toContain('bad <script>');
   });
 
   it('merging shards gives the totals and exit code of the whole run', () => {
