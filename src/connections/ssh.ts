@@ -323,7 +323,8 @@ class Framed {
       this.scanned = b.len;
       return false;
     }
-    const nl = b.indexOf(NL, j + this.end.length);
+    // stderr's end marker already ends with the newline; stdout's is followed by the exit code and one
+    const nl = this.withRc ? b.indexOf(NL, j + this.end.length) : j + this.end.length - 1;
     if (nl < 0) return false;
     this.body = b.slice(0, j);
     if (this.withRc) this.rc = b.slice(j + this.end.length, nl).toString('latin1').trim();
