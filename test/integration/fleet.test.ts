@@ -1,56 +1,31 @@
 /**
  * Smoke test of the test fleet itself: each selected image that is built locally
- * starts, takes an SSH login with the fleet key, verifies the host key against the
+ * starts, takes an SSH login with the fleet key over the project's own ssh connection, verifies the host key against the
  * fleet's known_hosts, and runs iptables (NET_ADMIN). Images not built are skipped.
  */
-import { readFile } from 'node:fs/promises';
-import { Client } from 'ssh2';
+import { connectSsh } from '../../src/connections/ssh.js';
+import type { ExecResult } from '../../src/connections/types.js';
+import { hostFacts, parseHostFacts } from '../../src/facts/host.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IMAGE_OS_ID, fleetImages, startFleet, type Fleet, type FleetHost } from './fleet.js';
 
-/** Plain ssh2 exec; the project's own connection (src/connections/ssh.ts) will replace this. */
-async function sshExec(
-  fleet: Fleet,
-  host: FleetHost,
-  command: string,
-  user = 'root',
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const privateKey = await readFile(fleet.identityFile);
-  const known = (await readFile(fleet.knownHostsFile, 'utf8'))
-    .split('\n')
-    .find((l) => l.startsWith(`[${host.host}]:${host.port} `));
-  const expectedKey = known?.split(' ')[2];
-  if (!expectedKey) throw new Error(`no known_hosts line for ${host.name}`);
-  return new Promise((resolve, reject) => {
-    const conn = new Client();
-    conn
-      .on('ready', () => {
-        conn.exec(command, (err, stream) => {
-          if (err) {
-            conn.end();
-            reject(err);
-            return;
-          }
-          let stdout = '';
-          let stderr = '';
-          stream.on('data', (d: Buffer) => (stdout += d.toString()));
-          stream.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-          stream.on('close', (code: number | null) => {
-            conn.end();
-            resolve({ code, stdout, stderr });
-          });
-        });
-      })
-      .on('error', reject)
-      .connect({
-        host: host.host,
-        port: host.port,
-        username: user,
-        privateKey,
-        readyTimeout: 20_000,
-        hostVerifier: (key: Buffer) => key.toString('base64') === Buffer.from(expectedKey, 'base64').toString('base64'),
-      });
+/** One command over the project's own ssh connection, host key checked against the fleet's known_hosts. */
+async function sshExec(fleet: Fleet, host: FleetHost, command: string, user = 'root'): Promise<ExecResult> {
+  const conn = await connectSsh({
+    name: host.name,
+    host: host.host,
+    port: host.port,
+    user,
+    identityFile: fleet.identityFile,
+    knownHostsFile: fleet.knownHostsFile,
+    hostKeyPolicy: 'strict',
+    connectTimeoutMs: 20_000,
   });
+  try {
+    return await conn.exec(command);
+  } finally {
+    await conn.close();
+  }
 }
 
 const images = await fleetImages();
@@ -73,6 +48,10 @@ describe.each(images)('fleet image $name', ({ name, present }) => {
     expect(os.code).toBe(0);
     const id = /^ID=(.*)$/m.exec(os.stdout)?.[1]?.replace(/"/g, '');
     expect(id).toBe(IMAGE_OS_ID[name]);
+    const facts = parseHostFacts((await sshExec(f, host, hostFacts.command(null))).stdout);
+    expect(facts.os.family).toBe(IMAGE_OS_ID[name] === 'debian' || IMAGE_OS_ID[name] === 'ubuntu' ? 'debian' : 'rhel');
+    expect(facts).toMatchObject({ uid: 0, user: 'root', container: true });
+    expect(facts.ssh?.serverPort).toBe(22);
     const ipt = await sshExec(f, host, 'iptables -S');
     expect(ipt.stderr).toBe('');
     expect(ipt.code).toBe(0);
