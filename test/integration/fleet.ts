@@ -106,6 +106,8 @@ export interface StartFleetOptions {
   systemd?: boolean;
   /** Startup timeout per container in ms (default 60 000). */
   startupTimeoutMs?: number;
+  /** tmpfs mounts, e.g. `{ '/mnt/small': 'rw,size=64k' }` (a tiny file system to fill up). */
+  tmpfs?: Record<string, string>;
 }
 
 /** Never pull: images are built locally by docker/build.sh and no registry may be reachable. */
@@ -267,6 +269,7 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<Fleet> {
       .withWaitStrategy(systemd ? Wait.forListeningPorts() : Wait.forLogMessage(/Server listening on \S+ port 22/))
       .withStartupTimeout(opts.startupTimeoutMs ?? 60_000);
     if (opts.privileged) c = c.withPrivilegedMode();
+    if (opts.tmpfs) c = c.withTmpFs(opts.tmpfs);
     if (systemd) {
       const v2 = hostHasCgroupV2();
       c = c
