@@ -185,6 +185,14 @@ function toBool(v: unknown): boolean {
   return false;
 }
 
+function asList(v: unknown, filter: string): unknown[] {
+  strict(v);
+  if (Array.isArray(v)) return v;
+  if (typeof v === 'string') return [...v];
+  if (v && typeof v === 'object') return Object.keys(v);
+  throw new Error(`${filter}: expected a list, got ${typeof v}`);
+}
+
 const FILTERS: Record<string, (...args: never[]) => unknown> = {
   bool: toBool,
   int: (v: unknown, def: unknown = 0, base: unknown = 10) => {
@@ -252,6 +260,24 @@ const FILTERS: Record<string, (...args: never[]) => unknown> = {
   ternary: (v: unknown, whenTrue: unknown, whenFalse: unknown, whenNone?: unknown) => {
     if (v === null && whenNone !== undefined) return whenNone;
     return truthy(v) ? whenTrue : whenFalse;
+  },
+  // Ansible's list and dict helpers, for building rule lists and settings from variables
+  map: (v: unknown, ...rest: unknown[]) => {
+    const { args, kw } = splitKeywords(rest);
+    const items = asList(v, 'map');
+    if (kw.attribute !== undefined) return items.map((i) => (i && typeof i === 'object' ? (i as Record<string, unknown>)[pyStr(kw.attribute)] : undefined));
+    const [name, ...fargs] = args;
+    const fn = FILTERS[pyStr(name)] as ((...a: unknown[]) => unknown) | undefined;
+    if (!fn) throw new Error(`map: unknown filter ${JSON.stringify(name)}`);
+    return items.map((i) => fn(i, ...fargs));
+  },
+  list: (v: unknown) => asList(v, 'list'),
+  flatten: (v: unknown) => asList(v, 'flatten').flat(Number.POSITIVE_INFINITY),
+  union: (v: unknown, other: unknown) => [...new Set([...asList(v, 'union'), ...asList(other, 'union')])],
+  combine: (v: unknown, ...others: unknown[]) => {
+    const isDict = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === 'object' && !Array.isArray(x) && !isUndef(x);
+    if (!isDict(v)) throw new Error('combine: expected a mapping');
+    return Object.assign({}, v, ...others.filter(isDict));
   },
   __pv_capture: (v: unknown) => {
     strict(v);

@@ -44,7 +44,14 @@ const CHAIN_NAME = /^[A-Za-z0-9_.+-]{1,28}$/;
 const chainSchema = z
   .object({
     policy: z.enum(['ACCEPT', 'DROP']).optional().describe('Policy of a built-in chain'),
-    rules: z.array(z.string().min(1)).default([]).describe('Rules in iptables-save syntax without -A CHAIN, e.g. "-i lo -j ACCEPT"'),
+    rules: z
+      .preprocess(
+        // an item may be a list (a template that renders to several rules): flattened in place
+        (v) => (Array.isArray(v) ? v.flat(Number.POSITIVE_INFINITY) : v),
+        z.array(z.string().min(1)),
+      )
+      .default([])
+      .describe('Rules in iptables-save syntax without -A CHAIN, e.g. "-i lo -j ACCEPT"; an item that is a list is spliced in'),
   })
   .strict();
 

@@ -159,3 +159,15 @@ describe('evalCondition', () => {
     expect(() => c('')).toThrow('empty condition');
   });
 });
+
+describe('list and dict filters (Ansible)', () => {
+  it('map, list, flatten, union, combine', () => {
+    const vars = { ports: [80, 443], base: { A: 'x' } };
+    expect(renderValue("{{ ports | map('string') | map('regex_replace', '^(.*)$', '--dport \\\\1') | list }}", vars)).toEqual(['--dport 80', '--dport 443']);
+    expect(renderValue('{{ [[1, [2]], 3] | flatten }}', vars)).toEqual([1, 2, 3]);
+    expect(renderValue('{{ ports | union([443, 22]) }}', vars)).toEqual([80, 443, 22]);
+    expect(renderValue("{{ base | combine({'B': 'y'}) }}", vars)).toEqual({ A: 'x', B: 'y' });
+    expect(renderValue("{{ [{'n': 1}, {'n': 2}] | map(attribute='n') | list }}", vars)).toEqual([1, 2]);
+    expect(() => renderValue("{{ ports | map('nope') }}", vars)).toThrow(/unknown filter "nope"/);
+  });
+});
