@@ -260,7 +260,10 @@ export async function run(options: RunOptions): Promise<RunSummary> {
   const record = (state: HostState, r: TaskResult): void => {
     const masked: TaskResult = secrets.maskDeep(r);
     results.push(masked);
-    if (r.status === 'failed' && r.ignored) state.recap.ignored++;
+    // a task cut off by a lost connection makes the host unreachable, not failed (like Ansible)
+    if (r.code === 'E_UNREACHABLE') {
+      /* counted by markUnreachable */
+    } else if (r.status === 'failed' && r.ignored) state.recap.ignored++;
     else state.recap[r.status]++;
     events.taskEnd?.(masked);
   };
