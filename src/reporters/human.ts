@@ -37,7 +37,8 @@ export function humanReporter(o: HumanOptions): RunEvents {
       const interesting = r.status === 'failed' || r.status === 'changed';
       if (o.verbosity === 0 && !interesting) return;
       const word = statusWord(r.status, o.check) + (r.ignored ? ' (ignored)' : '');
-      const showMessage = interesting || o.verbosity === 2;
+      // why something changed, failed or was skipped is always worth a glance; why it is ok, on -v
+      const showMessage = r.status !== 'ok' || o.verbosity === 2;
       const msg = showMessage && r.message && r.message !== r.task ? style.dim(` — ${r.message}`) : '';
       const handler = r.handler ? style.dim('handler ') : '';
       line(`  ${paintStatus(style, r.status, pad(word, 8))} ${pad(r.host, hostWidth)}  ${handler}${r.task}${msg}`);
