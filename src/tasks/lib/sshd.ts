@@ -402,7 +402,8 @@ export const SSHD = 'PATH="$PATH:/usr/sbin:/sbin" sshd';
  * after `sshd -t` (a daemon re-reading a broken file exits: with sshd as PID 1
  * that ends the container). systemd: reload (of a running unit only; Debian
  * names it ssh, RHEL sshd: the other name is the fallback); sysv: `service`;
- * no init: SIGHUP to the listener, after checking the pid is still sshd.
+ * no init: SIGHUP to the listener, after checking the pid is still sshd, then
+ * a second to re-execute and listen again (and a check that it did).
  * Undefined when there is nothing to reload (no init and no sshd running).
  */
 export function reloadStep(host: HostFacts, pid: number | null): Step | undefined {
@@ -419,5 +420,6 @@ export function reloadStep(host: HostFacts, pid: number | null): Step | undefine
   }
   if (pid === null) return undefined;
   const p = quote(pid);
-  return { command: `${check} && [ "$(cat /proc/${p}/comm 2>/dev/null)" = sshd ] && kill -HUP ${p}` };
+  // sshd re-executes itself on SIGHUP: give it a moment to listen again before the next connection
+  return { command: `${check} && [ "$(cat /proc/${p}/comm 2>/dev/null)" = sshd ] && kill -HUP ${p} && sleep 1 && [ "$(cat /proc/${p}/comm 2>/dev/null)" = sshd ]` };
 }

@@ -170,7 +170,7 @@ describe('sshd_config planner: algorithm filtering', () => {
 describe('sshd_config planner: reload, ports, accumulating options', () => {
   it('no init, sshd is PID 1 (recorded): SIGHUP after sshd -t and a comm check', () => {
     const p = changed(plan({ MaxAuthTries: 3 }, sshd('debian12/fact-pid1.out'), containerCtx));
-    expect(p.steps[1]).toEqual({ command: 'PATH="$PATH:/usr/sbin:/sbin" sshd -t && [ "$(cat /proc/1/comm 2>/dev/null)" = sshd ] && kill -HUP 1' });
+    expect(p.steps[1]).toEqual({ command: 'PATH="$PATH:/usr/sbin:/sbin" sshd -t && [ "$(cat /proc/1/comm 2>/dev/null)" = sshd ] && kill -HUP 1 && sleep 1 && [ "$(cat /proc/1/comm 2>/dev/null)" = sshd ]' });
   });
 
   it('no init and no sshd running: no reload step, said so', () => {
