@@ -458,7 +458,7 @@ export class SshConnection implements Connection {
     private readonly hops: Client[],
     /** The verified host key blob of the target. */
     readonly hostKey: Buffer | undefined,
-    private readonly meter: TurnMeter,
+    meter: TurnMeter,
   ) {
     client.on('close', () => {
       if (!this.closed) this.lost = new ConnectionError(name, 'connection lost');
