@@ -117,6 +117,8 @@ export const EXIT = {
 export interface ConnectExtra {
   /** Host key verified on the previous connection (sshd moved port). */
   trustKey?: Buffer;
+  /** Connect attempts (the guard's own loop retries, so it asks for one). */
+  attempts?: number;
 }
 
 /** The default way to reach a host described by the inventory. */
@@ -136,6 +138,7 @@ export function connectHost(spec: HostSpec, extra: ConnectExtra = {}): Promise<C
     jump: c.jump,
     connectTimeoutMs: c.connectTimeoutMs,
     ...(extra.trustKey ? { trustKey: extra.trustKey } : {}),
+    ...(extra.attempts ? { attempts: extra.attempts } : {}),
   });
 }
 
@@ -424,7 +427,7 @@ export async function run(options: RunOptions): Promise<RunSummary> {
     taskName: string,
     sshPort: number | undefined,
     timeoutSec: number,
-    runSteps: (prefix: string, timeoutMs: number | undefined) => Promise<void>,
+    runSteps: (prefix: string, timeoutMs: number | undefined, graceMs?: number) => Promise<void>,
     timeoutMs: number | undefined,
   ): Promise<void> {
     const root: RunAs = { become: true, becomeUser: 'root' };
@@ -437,7 +440,8 @@ export async function run(options: RunOptions): Promise<RunSummary> {
     // a step that loses the connection must not hang the run: bound it well inside the rollback window
     const stepTimeout = Math.min(timeoutMs || Number.POSITIVE_INFINITY, (timeoutSec * 1000) / 2);
     try {
-      await runSteps(extend, stepTimeout);
+      // a connection the change cut answers nothing: give up on it soon after the remote timeout
+      await runSteps(extend, stepTimeout, 2000);
       armedAt = Date.now();
     } catch (err) {
       if (!(err instanceof ConnectionError) && !(err instanceof TimeoutError)) {
@@ -461,7 +465,7 @@ export async function run(options: RunOptions): Promise<RunSummary> {
         const trustKey = session.connection instanceof SshConnection ? session.connection.hostKey : undefined;
         const conn = await connect(
           { ...spec, connection: { ...spec.connection, port, connectTimeoutMs: Math.max(2000, Math.min(10_000, confirmBy - Date.now())) } },
-          trustKey ? { trustKey } : {},
+          { attempts: 1, ...(trustKey ? { trustKey } : {}) },
         );
         const probe = session.sibling(conn);
         const res = await probe.exec(disarmScript(id), { ...root, timeoutMs: 10_000 });
@@ -483,9 +487,10 @@ export async function run(options: RunOptions): Promise<RunSummary> {
     // no confirmation: the host restores its snapshot at the deadline; then check with the old parameters
     await sleep(Math.max(0, armedAt + timeoutSec * 1000 + 3000 - Date.now()));
     let restored = false;
-    for (let i = 0; i < 10 && !restored; i++) {
+    const giveUpAt = Date.now() + 30_000;
+    while (!restored && Date.now() < giveUpAt) {
       try {
-        const conn = await connect(spec);
+        const conn = await connect({ ...spec, connection: { ...spec.connection, connectTimeoutMs: 5000 } }, { attempts: 1 });
         const probe = session.sibling(conn);
         const marker = await probe.exec(rolledBackScript(id), root);
         restored = marker.code === 0;
@@ -574,10 +579,15 @@ export async function run(options: RunOptions): Promise<RunSummary> {
       }
       let last: ExecResult | undefined;
       const timeoutMs = task.timeoutMs ?? options.taskTimeoutMs;
-      const runSteps = async (prefix: string, defaultTimeoutMs: number | undefined) => {
+      const runSteps = async (prefix: string, defaultTimeoutMs: number | undefined, graceMs?: number) => {
         for (const step of plan.steps) {
           const stepTimeout = step.timeoutMs ?? defaultTimeoutMs;
-          last = await session.exec(prefix + step.command, { ...as, ...(step.stdin !== undefined ? { stdin: step.stdin } : {}), ...(stepTimeout ? { timeoutMs: stepTimeout } : {}) });
+          last = await session.exec(prefix + step.command, {
+            ...as,
+            ...(step.stdin !== undefined ? { stdin: step.stdin } : {}),
+            ...(stepTimeout ? { timeoutMs: stepTimeout } : {}),
+            ...(graceMs !== undefined ? { graceMs } : {}),
+          });
           if (!(step.okCodes ?? [0]).includes(last.code ?? -1) && !(module.opaque && task.failedWhen !== undefined)) {
             throw new CommandError(step.command, last.code, last.stderr, `${plan.summary}: exit ${last.code ?? 'by signal'}${last.stderr.trim() ? `: ${last.stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`);
           }

@@ -77,6 +77,6 @@ export function verdict(s: RunSummary, style: Style): string {
   if (failed) parts.push(style.red(`${failed} host${failed > 1 ? 's' : ''} failed`));
   if (unreachable) parts.push(style.magenta(`${unreachable} unreachable`));
   if (s.check) parts.push(drifted ? style.yellow(`${drifted} host${drifted > 1 ? 's' : ''} drifted`) : style.green('no drift'));
-  else parts.push(drifted ? style.yellow(`${drifted} host${drifted > 1 ? 's' : ''} changed`) : style.green('nothing to change'));
+  else parts.push(drifted ? style.yellow(`${drifted} host${drifted > 1 ? 's' : ''} changed`) : style.green('no host changed'));
   return `${parts.join(', ')} · ${s.hosts.length} host${s.hosts.length === 1 ? '' : 's'} in ${secs} s · exit ${s.exitCode}`;
 }

@@ -61,6 +61,8 @@ export interface FleetHost {
   image: string;
   host: '127.0.0.1';
   port: number;
+  /** Container port → published port on 127.0.0.1, for 22 and every `extraPorts` entry. */
+  ports: Record<number, number>;
   container: StartedTestContainer;
 }
 
@@ -108,6 +110,8 @@ export interface StartFleetOptions {
   startupTimeoutMs?: number;
   /** tmpfs mounts, e.g. `{ '/mnt/small': 'rw,size=64k' }` (a tiny file system to fill up). */
   tmpfs?: Record<string, string>;
+  /** More container ports to publish on 127.0.0.1 (e.g. 2222 for an sshd port move); see FleetHost.ports. */
+  extraPorts?: number[];
 }
 
 /** Never pull: images are built locally by docker/build.sh and no registry may be reachable. */
@@ -262,7 +266,7 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<Fleet> {
   const startOne = async (i: number): Promise<FleetHost> => {
     let c = new LoopbackContainer(ref)
       .withPullPolicy(neverPull)
-      .withExposedPorts(22)
+      .withExposedPorts(22, ...(opts.extraPorts ?? []))
       .withAddedCapabilities('NET_ADMIN', 'NET_RAW')
       .withEnvironment({ AUTHORIZED_KEYS: publicKey })
       .withLabels({ ...labels, 'provision-fleet.host': `${prefix}-${i}` })
@@ -279,7 +283,8 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<Fleet> {
       if (v2) c = c.withHostCgroupNamespace();
     }
     const container = await c.start();
-    return { name: `${prefix}-${i}`, image: short, host: '127.0.0.1', port: container.getMappedPort(22), container };
+    const ports = Object.fromEntries([22, ...(opts.extraPorts ?? [])].map((p) => [p, container.getMappedPort(p)]));
+    return { name: `${prefix}-${i}`, image: short, host: '127.0.0.1', port: container.getMappedPort(22), ports, container };
   };
 
   const results = await Promise.allSettled(Array.from({ length: count }, (_, i) => startOne(i + 1)));
