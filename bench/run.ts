@@ -74,14 +74,16 @@ function runTimed(cmd: string, argv: string[], env: NodeJS.ProcessEnv, label: st
 }
 
 let seq = 0;
-async function provision(inv: string, extra: string, check: boolean, forks: number, label: string, report?: string): Promise<Timed> {
+async function provision(inv: string, extra: string, check: boolean, forks: number, label: string, report?: string): Promise<Timed & { eld?: { maxMs: number; p99Ms: number; meanMs: number } }> {
   const rss = join(work, `rss-${++seq}`);
+  const eld = join(work, `eld-${seq}.json`);
   const argv = ['-r', join(root, 'bench/maxrss.cjs'), CLI, 'run', '-i', inv, '-e', `@${extra}`, '-f', String(forks), '-q', '--no-color'];
   if (check) argv.push('--check');
   if (report) argv.push('--report', `json=${report}`);
   argv.push(PLAYBOOK);
-  const r = await runTimed(process.execPath, argv, { PROVISION_BENCH_RSS: rss }, `${label}-${seq}`);
+  const r: Timed & { eld?: { maxMs: number; p99Ms: number; meanMs: number } } = await runTimed(process.execPath, argv, { PROVISION_BENCH_RSS: rss, PROVISION_BENCH_ELD: eld }, `${label}-${seq}`);
   if (existsSync(rss)) r.rssKiB = Number(readFileSync(rss, 'utf8'));
+  if (existsSync(eld)) r.eld = JSON.parse(readFileSync(eld, 'utf8')) as NonNullable<typeof r.eld>;
   // 0: no drift/ok; 3: drift in check mode (expected on an audit of fresh hosts only)
   if (r.code !== 0 && !(check && r.code === 3)) console.error(`  ! provision ${label} exited ${r.code}; see ${r.log}`);
   return r;
@@ -154,6 +156,8 @@ async function benchSize(n: number, last: boolean): Promise<void> {
   console.log(`\n== ${n} hosts (${IMAGE}) ==`);
   const t0 = performance.now();
   const [fleetP, fleetA] = await Promise.all([startFleet({ count: n, image: IMAGE, namePrefix: 'p' }), WITH_ANSIBLE ? startFleet({ count: n, image: IMAGE, namePrefix: 'a' }) : undefined]);
+  const stopAll = () => void Promise.all([fleetP.stop(), fleetA?.stop()]).finally(() => process.exit(130));
+  process.once('SIGINT', stopAll).once('SIGTERM', stopAll);
   console.log(`  fleets up in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   try {
     const inv = join(work, `inv-${n}.yaml`);
@@ -181,6 +185,7 @@ async function benchSize(n: number, last: boolean): Promise<void> {
     if (WITH_WAN && last) await wan(fleetP, extra, n);
     if (last && MEM_HOSTS > 0) await memory(fleetP, extra);
   } finally {
+    process.off('SIGINT', stopAll).off('SIGTERM', stopAll);
     await Promise.all([fleetP.stop(), fleetA?.stop()]);
   }
 }
@@ -247,6 +252,7 @@ async function memory(fleet: Fleet, extra: string): Promise<void> {
   rows.push({ hosts: MEM_HOSTS, scenario: `check-mode audit (${fleet.hosts.length} containers)`, provision: many.seconds, rssMiB: (many.rssKiB ?? 0) / 1024 });
   notes.push(
     `memory: peak RSS ${((one.rssKiB ?? 0) / 1024).toFixed(1)} MiB with 1 host, ${((many.rssKiB ?? 0) / 1024).toFixed(1)} MiB with ${MEM_HOSTS} hosts connected at once: ${perHost.toFixed(2)} MiB per additional host (${((many.rssKiB ?? 0) / 1024 / MEM_HOSTS).toFixed(2)} MiB per host all included)`,
+    `event loop with ${MEM_HOSTS} hosts: max delay ${many.eld?.maxMs.toFixed(1) ?? '?'} ms, p99 ${many.eld?.p99Ms.toFixed(1) ?? '?'} ms, mean ${many.eld?.meanMs.toFixed(1) ?? '?'} ms`,
   );
 }
 
