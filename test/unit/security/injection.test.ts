@@ -9,7 +9,10 @@
  * never run. Invalid values must be refused by the schema with a clear message.
  *
  * Runs as root on the dev box: every path a step touches is inside the sandbox
- * (a path component without `/`, executed with the sandbox as cwd).
+ * (a path component without `/`, executed with the sandbox as cwd). Tasks that
+ * write fixed system paths (fail2ban, firewall_persist, unattended_upgrades)
+ * run with mktemp/mv/cp/chmod/mkdir stubbed as well (SYS_STUBS): the temporary
+ * file is made in the sandbox and read back, nothing under /etc is touched.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,6 +34,17 @@ import { splitWords } from '../../../src/tasks/lib/args.js';
 import { editLines } from '../../../src/tasks/lineinfile.js';
 import { registry } from '../../../src/tasks/index.js';
 import { sshd_config } from '../../../src/tasks/sshd_config.js';
+import { TaskError } from '../../../src/core/errors.js';
+import { parseHostFacts } from '../../../src/facts/host.js';
+import { parseIptablesFact, type IptablesSave } from '../../../src/facts/iptables.js';
+import { parseListeners } from '../../../src/facts/listeners.js';
+import { parseSshdFact, type SshdFacts } from '../../../src/facts/sshd.js';
+import { iptables } from '../../../src/tasks/iptables.js';
+import { saveString, tokenize } from '../../../src/tasks/lib/iptables.js';
+import { BLOCK_BEGIN, BLOCK_END, renderBlock } from '../../../src/tasks/lib/sshd.js';
+import { listeners as listenersTask } from '../../../src/tasks/listeners.js';
+import { AUTO_UPGRADES, AUTO_UPGRADES_CONTENT, DNF_AUTOMATIC, PROVISION_UU, editIni } from '../../../src/tasks/unattended_upgrades.js';
+import { fixture as sshdFixture } from '../../fixtures/facts/sshd/fact-output.js';
 import { ctx as baseCtx, dirInfo, fileWith, host as debianHost } from '../tasks/_helpers.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 40);
@@ -43,6 +57,7 @@ let bin: string;
 let canary: string;
 let rec: string;
 let fakeHome: string;
+let sysbin: string;
 let work: string;
 let counter = 0;
 const savedPath = process.env.PATH;
@@ -52,9 +67,21 @@ const STUBS = [
   'recorder', 'useradd', 'usermod', 'userdel', 'gpasswd', 'chpasswd', 'chown', 'chgrp', 'apt-get', 'dpkg', 'dnf', 'yum',
   'systemctl', 'service', 'update-rc.d', 'chkconfig', 'pkill', 'iptables-restore', 'iptables', 'ip6tables-restore',
   'restorecon', 'selinuxenabled', 'sshd', 'visudo', 'fail2ban-client', 'ufw', 'firewall-cmd', 'netfilter-persistent',
+  'debconf-set-selections', 'iptables-save', 'ip6tables-save',
 ];
+/** Stubs that take stdin (the restore script, debconf answers, passwords). */
+const STDIN_STUBS = ['recorder', 'chpasswd', 'iptables-restore', 'ip6tables-restore', 'debconf-set-selections'];
+/**
+ * File tools for the tasks that write fixed system paths (/etc/fail2ban/jail.local,
+ * /etc/iptables/rules.v4, /etc/apt/apt.conf.d/...): in a separate directory, first
+ * in PATH only for those properties. mktemp records its template and makes the
+ * temporary file in the work dir instead; mv, cp, chmod, mkdir only record, so
+ * nothing under /etc of the dev box is touched and the file the step would have
+ * renamed into place stays in the work dir to be read.
+ */
+const SYS_STUBS = ['mv', 'cp', 'chmod', 'mkdir'];
 const HEAD = `#!/bin/sh
-d=$(mktemp -d "$REC_DIR/call.XXXXXX") || exit 99
+d=$(PATH=/usr/bin:/bin mktemp -d "$REC_DIR/call.XXXXXX") || exit 99
 printf '%s' "\${0##*/}" > "$d/name"
 for a in "$@"; do printf '%s\\0' "$a"; done > "$d/argv"
 pwd > "$d/cwd"
@@ -67,9 +94,18 @@ function setupSandbox(): void {
   rec = join(root, 'rec');
   fakeHome = join(root, 'home');
   canary = join(root, 'CANARY-RAN');
-  for (const d of [bin, rec, fakeHome]) mkdirSync(d, { recursive: true });
-  // only the recorder and chpasswd take stdin: a stub that swallowed it would hide what later commands get
-  for (const s of STUBS) writeFileSync(join(bin, s), (s === 'recorder' || s === 'chpasswd' ? RECORD : HEAD) + (s === 'selinuxenabled' ? 'exit 1\n' : 'exit 0\n'), { mode: 0o755 });
+  sysbin = join(root, 'sysbin');
+  for (const d of [bin, rec, fakeHome, sysbin]) mkdirSync(d, { recursive: true });
+  // only these take stdin: a stub that swallowed it would hide what later commands get
+  for (const s of STUBS) writeFileSync(join(bin, s), (STDIN_STUBS.includes(s) ? RECORD : HEAD) + (s === 'selinuxenabled' ? 'exit 1\n' : 'exit 0\n'), { mode: 0o755 });
+  // iptables-save prints what the test put in $IPT_SAVE_OUT (the rules "running" at apply time)
+  for (const s of ['iptables-save', 'ip6tables-save']) writeFileSync(join(bin, s), `${HEAD}cat "$IPT_SAVE_OUT" 2>/dev/null\nexit 0\n`, { mode: 0o755 });
+  for (const s of SYS_STUBS) writeFileSync(join(sysbin, s), `${HEAD}exit 0\n`, { mode: 0o755 });
+  writeFileSync(
+    join(sysbin, 'mktemp'),
+    `${HEAD}if [ "$1" = -d ]; then PATH=/usr/bin:/bin exec mktemp -d "$SYS_TMP/tmpd.XXXXXX"; fi\nPATH=/usr/bin:/bin exec mktemp "$SYS_TMP/tmpf.XXXXXX"\n`,
+    { mode: 0o755 },
+  );
   // getent passwd NAME: every user lives in the sandbox home; id -gn: a fixed group
   writeFileSync(join(bin, 'getent'), `${HEAD}printf '%s:x:1000:1000::%s:/bin/sh\\n' "$2" "$FAKE_HOME"\n`, { mode: 0o755 });
   writeFileSync(join(bin, 'id'), `#!/bin/sh\necho users\n`, { mode: 0o755 });
@@ -108,12 +144,24 @@ function calls(): Call[] {
     });
 }
 
-const env = () => ({ ...process.env, PATH: `${bin}:${savedPath}`, CANARY: canary, REC_DIR: rec, FAKE_HOME: fakeHome, LC_ALL: 'C.UTF-8' });
+const env = (sys = false) => ({
+  ...process.env,
+  PATH: `${sys ? `${sysbin}:` : ''}${bin}:${savedPath}`,
+  CANARY: canary,
+  REC_DIR: rec,
+  FAKE_HOME: fakeHome,
+  SYS_TMP: work,
+  IPT_SAVE_OUT: join(work, 'iptables-save.out'),
+  LC_ALL: 'C.UTF-8',
+});
 
-/** Run every step as the runner would (stdin, then the next step), with cwd = the work dir. */
-function execSteps(steps: readonly Step[]): { code: number | null; stderr: string }[] {
+/**
+ * Run every step as the runner would (stdin, then the next step), with cwd = the work dir.
+ * `sys`: with the file-tool stubs first in PATH (steps that write fixed /etc paths).
+ */
+function execSteps(steps: readonly Step[], sys = false): { code: number | null; stderr: string }[] {
   return steps.map((s) => {
-    const r = spawnSync('/bin/sh', ['-c', s.command], { cwd: work, env: env(), input: s.stdin ?? '', encoding: 'utf8', timeout: 20_000 });
+    const r = spawnSync('/bin/sh', ['-c', s.command], { cwd: work, env: env(sys), input: s.stdin ?? '', encoding: 'utf8', timeout: 20_000 });
     return { code: r.status, stderr: r.stderr };
   });
 }
@@ -162,6 +210,12 @@ function planOf(m: AnyModule, raw: unknown, facts: Record<string, unknown>, host
   return { plan: m.plan(parsed.data as never, facts as never, { ...baseCtx, host }) };
 }
 
+/** Schema only: the refusal message, or undefined when the arguments are accepted. */
+function invalidOf(m: AnyModule, raw: unknown): string | undefined {
+  const parsed = m.schema.safeParse(raw);
+  return parsed.success ? undefined : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+}
+
 function stepsOf(p: { plan?: Plan; invalid?: string }): readonly Step[] {
   if (p.invalid !== undefined) throw new Error(`unexpectedly invalid: ${p.invalid}`);
   if (p.plan?.kind !== 'change') throw new Error(`expected a change, got ${JSON.stringify(p.plan)}`);
@@ -190,10 +244,11 @@ beforeEach(() => {
 
 describe('shell injection: every registered task type', () => {
   it('has an injection property below (new task types must be added here)', () => {
-    const covered = ['command', 'shell', 'file', 'copy', 'lineinfile', 'package', 'service', 'user'];
-    // registered after this test was written; their schemas refuse control characters, but no executed property yet (TODO)
-    const pending = ['sshd_config', 'iptables', 'firewall_persist', 'fail2ban', 'unattended_upgrades', 'listeners'];
-    const missing = Object.keys(registry).filter((k) => !covered.includes(k) && !pending.includes(k));
+    const covered = [
+      'command', 'shell', 'file', 'copy', 'lineinfile', 'package', 'service', 'user',
+      'sshd_config', 'iptables', 'firewall_persist', 'fail2ban', 'unattended_upgrades', 'listeners',
+    ];
+    const missing = Object.keys(registry).filter((k) => !covered.includes(k));
     expect(missing, `task types without an injection property in ${import.meta.url}`).toEqual([]);
   });
 
@@ -375,6 +430,314 @@ describe('shell injection: every registered task type', () => {
       params,
     );
   }, SLOW);
+});
+
+// ---- the hardening tasks ------------------------------------------------------------
+
+/** Hostile text that a "no control characters" schema accepts. */
+const printable = hostile.map((s) => s.replace(/[\u0000-\u001f\u007f]/g, '')).filter((s) => s.length > 0);
+const CONTROL = /[\u0000-\u001f\u007f]/;
+/** A step command with the content's size and checksum blanked: what is left must not depend on the content. */
+const skeleton = (steps: readonly Step[]): string[] => steps.map((s) => s.command.replace(/-eq \d+/g, '-eq N').replace(/\b[0-9a-f]{64}\b/g, 'SHA'));
+/** The file a recording `mv -f -- TMP DEST` would have put at DEST (the temp file stays in the work dir). */
+function movedTo(dest: string): string | undefined {
+  const mv = calls().filter((c) => c.name === 'mv' && c.argv.at(-1) === dest);
+  expect(mv.length, `mv to ${dest}`).toBeLessThanOrEqual(1);
+  const tmp = mv[0]?.argv.at(-2);
+  if (tmp === undefined) return undefined;
+  expect(tmp.startsWith(`${work}/tmpf.`), `temp file in the sandbox: ${tmp}`).toBe(true);
+  return readFileSync(tmp, 'utf8');
+}
+/** argv of every call of `name`, in a stable order (recording directories are not chronological). */
+const argvsOf = (name: string): string[][] => sortArgvs(calls().filter((c) => c.name === name).map((c) => c.argv));
+const sortArgvs = (l: string[][]): string[][] => [...l].sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
+const allOk = (res: { code: number | null; stderr: string }[]) => expect(res.map((r) => r.code), res.map((r) => r.stderr).join('\n')).toEqual(res.map(() => 0));
+const hostOf = (os: string[], kv: string[]): HostFacts =>
+  parseHostFacts(['__osrelease_begin', ...os, '__osrelease_end', 'ssh_connection=10.0.0.1 50000 10.0.0.2 22', 'uid=0', 'user=root', 'hostname=h', ...kv].join('\n'));
+const rockyHost = hostOf(['ID="rocky"', 'ID_LIKE="rhel centos fedora"', 'VERSION_ID="9.4"'], ['init=systemd', 'pm=dnf']);
+const svcState = (active: boolean, enabled: boolean) => ({ manager: 'systemd', exists: true, active, enabled });
+const iptFixture = (name: string): string => readFileSync(new URL(`../../fixtures/facts/iptables/${name}`, import.meta.url), 'utf8');
+const iptFact = (text: string, v: 4 | 6 = 4): IptablesSave => parseIptablesFact(`__version=iptables v1.8.9 (nf_tables)\n__save_begin\n${text}__save_rc=0\n`, v);
+/** Planning must end in a plan or a TaskError, never in another exception. */
+function planOrTaskError(run: () => Plan): { plan?: Plan; error?: TaskError } {
+  try {
+    return { plan: run() };
+  } catch (err) {
+    expect(err, String(err)).toBeInstanceOf(TaskError);
+    return { error: err as TaskError };
+  }
+}
+
+describe('shell injection: hardening tasks', () => {
+  /**
+   * sshd_config: a hostile main file path (a component in the work dir, which the
+   * task writes itself) and hostile values the schema accepts (Banner: any text
+   * without control characters or outer whitespace; AllowUsers and Ciphers items:
+   * no whitespace, comma or control character). The write (mktemp beside it,
+   * `sshd -t -f TMP`, rename) and the reload step run for real with sshd and
+   * systemctl stubbed: the file holds the values literally, one line each, in
+   * the managed block at the top; sshd -t got the temp file as one argv word;
+   * nothing ran. Raw hostile Banner values with control characters (newlines
+   * would inject config lines) are refused by the schema.
+   */
+  it('sshd_config: hostile path and setting values land literally in the managed block; sshd -t gets the temp file', () => {
+    const base = parseSshdFact(sshdFixture('debian12/fact.out'), '/etc/ssh/sshd_config');
+    const item = hostile.map((s) => s.replace(/[\s,\u0000-\u001f\u007f]/g, '')).filter((s) => s.length > 0);
+    const scalarValue = printable.map((s) => s.trim()).filter((s) => s.length > 0);
+    fc.assert(
+      fc.property(component, scalarValue, fc.array(item, { minLength: 1, maxLength: 3 }), fc.array(item, { minLength: 1, maxLength: 3 }), hostile, (name, banner, users, ciphers, raw) => {
+        freshWork();
+        const path = join(work, name);
+        const text = base.main.text as string;
+        writeFileSync(path, text);
+        const relocate = (p: string) => (p === base.main.path ? path : p);
+        const facts: SshdFacts = {
+          ...base,
+          main: { path, text },
+          files: Object.fromEntries(Object.entries(base.files).map(([k, v]) => [relocate(k), { ...v, path: relocate(k) }])),
+          order: base.order.map((e) => ({ ...e, path: relocate(e.path), ...(e.includedFrom ? { includedFrom: { ...e.includedFrom, path: relocate(e.includedFrom.path) } } : {}) })),
+        };
+        const args = { path, settings: { Banner: banner, AllowUsers: users, Ciphers: ciphers }, filter_algorithms: false };
+        const steps = stepsOf(planOf(mod('sshd_config'), args, { sshd: facts, file: fileWith(text) }));
+        allOk(execSteps(steps));
+        const written = readFileSync(path, 'utf8');
+        expect(written).toBe(steps[0]?.stdin);
+        expect(written.split('\n').slice(0, 6)).toEqual([BLOCK_BEGIN, renderBlock({})[1], `Banner ${banner}`, `AllowUsers ${users.join(' ')}`, `Ciphers ${ciphers.join(',')}`, BLOCK_END]);
+        expect(written.endsWith(text)).toBe(true);
+        const sshd = argvsOf('sshd');
+        // `sshd -t -f TMP` before the rename, `sshd -t` before the reload
+        expect(sshd.map((a) => a.length).sort()).toEqual([1, 3]);
+        expect(sshd.find((a) => a.length === 1)).toEqual(['-t']);
+        const validate = sshd.find((a) => a.length === 3) ?? [];
+        expect(validate.slice(0, 2)).toEqual(['-t', '-f']);
+        expect(validate[2]?.startsWith(join(work, `.${name}.provision-`))).toBe(true);
+        expect(argvsOf('systemctl')).toEqual(sortArgvs([['cat', 'ssh.service'], ['reload-or-try-restart', 'ssh.service']]));
+        expect(readdirSync(work).filter((f) => f.includes('.provision-'))).toEqual([]);
+        const bad = invalidOf(mod('sshd_config'), { path, settings: { Banner: raw } });
+        if (CONTROL.test(raw)) expect(bad).toMatch(/must not contain newlines or other control characters/);
+        else if (raw.trim() !== raw) expect(bad).toMatch(/must not start or end with whitespace/);
+        assertNoCanary();
+      }),
+      params,
+    );
+  }, SLOW);
+
+  /**
+   * iptables: hostile `-m comment --comment "..."` and `-j LOG --log-prefix "..."`
+   * texts (escaped for iptables-save syntax: backslash before `"` and `\`). The
+   * only step is a constant `iptables-restore --noflush` command; the rules reach
+   * it on stdin, run for real against the stub: the recorded stdin is the planned
+   * script, and read back with the iptables-restore tokenizer each text is ONE
+   * word, equal to the original. Texts with control characters (a newline would
+   * add a line such as `-F OTHER` or `COMMIT` to the script) and unquoted texts
+   * with a single quote are refused with a clear TaskError; any other refusal of
+   * an unquoted hostile word is a TaskError too, never a crash.
+   */
+  it('iptables: hostile comment and log-prefix texts reach iptables-restore on stdin as one word each; control chars refused', () => {
+    const empty = iptFact(iptFixture('debian12-empty.v4.txt'));
+    const esc = (s: string) => s.replace(/["\\]/g, '\\$&');
+    fc.assert(
+      fc.property(hostile, hostile, hostile, (comment, prefix, bare) => {
+        freshWork();
+        const rules = [`-m comment --comment "${esc(comment)}" -j ACCEPT`, `-j LOG --log-prefix "${esc(prefix)}"`];
+        const args = iptables.schema.parse({ chains: { INPUT: { rules } } });
+        const r = planOrTaskError(() => iptables.plan(args, { save: empty }, baseCtx));
+        if (/[\x00-\x08\x0a-\x1f\x7f]/.test(comment + prefix)) {
+          expect(r.error?.message).toMatch(/control characters \(newlines\) are not allowed in a rule/);
+        } else {
+          const steps = stepsOf({ plan: r.plan as Plan });
+          expect(steps.map((s) => s.command)).toEqual(['PATH="$PATH:/usr/sbin:/sbin" iptables-restore --noflush']);
+          allOk(execSteps(steps));
+          const restore = calls().filter((c) => c.name === 'iptables-restore');
+          expect(restore).toMatchObject([{ argv: ['--noflush'], stdin: steps[0]?.stdin }]);
+          const lines = (restore[0]?.stdin ?? '').split('\n');
+          expect(lines[0]).toBe('*filter');
+          expect(lines.filter((l) => l === 'COMMIT')).toHaveLength(1);
+          const words = lines.filter((l) => l.startsWith('-A INPUT ')).map((l) => tokenize(l));
+          expect(words).toHaveLength(2);
+          expect(words[0]?.slice(0, 5)).toEqual(['-A', 'INPUT', '-m', 'comment', '--comment']);
+          expect(words[0]?.slice(5)).toEqual([comment, '-j', 'ACCEPT']);
+          expect(words[1]).toEqual(['-A', 'INPUT', '-j', 'LOG', '--log-prefix', prefix]);
+        }
+        // unquoted: whitespace splits words, so only a whitespace-free word is one value
+        const word = bare.replace(/[\s"]/g, '') || 'x';
+        const b = planOrTaskError(() => iptables.plan(iptables.schema.parse({ chains: { INPUT: { rules: [`-m comment --comment ${word} -j ACCEPT`] } } }), { save: empty }, baseCtx));
+        if (/[\x00-\x08\x0a-\x1f\x7f]/.test(word)) expect(b.error?.message).toMatch(/control characters/);
+        else if (word.includes("'")) expect(b.error?.message).toMatch(/use double quotes \(iptables-save syntax\), not single quotes/);
+        else if (b.plan) {
+          const line = (stepsOf(b).at(0)?.stdin ?? '').split('\n').find((l) => l.startsWith('-A INPUT '));
+          expect(tokenize(line ?? '')).toContain(word);
+        }
+        assertNoCanary();
+      }),
+      params,
+    );
+  }, SLOW);
+
+  /**
+   * firewall_persist: its arguments are booleans; the hostile input is the host's
+   * own ruleset (a rule comment as iptables-save prints it, newlines and all),
+   * which the task saves to /etc/iptables/rules.v4. That path is fixed, so the
+   * steps run with mktemp/mv/cp/chmod/mkdir stubbed (the temp file is made in the
+   * work dir and read back after the recorded `mv` to the real path). Proves: the
+   * ruleset travels only as stdin content (every command is the same as for a
+   * benign ruleset, size and checksum aside), ends up in the file byte for byte,
+   * and nothing ran. With ufw active the rules are saved at apply time instead:
+   * iptables-save's (hostile) output is redirected into the file, never evaluated.
+   */
+  it('firewall_persist: a hostile running ruleset is saved byte for byte, only ever on stdin', () => {
+    const gone = { manager: 'systemd', exists: false, active: false, enabled: false };
+    const withRule = (text: string) => iptFixture('debian12-empty.v4.txt').replace('COMMIT\n', `-A INPUT -m comment --comment ${saveString(text)} -j ACCEPT\nCOMMIT\n`);
+    fc.assert(
+      fc.property(hostile, fc.boolean(), fc.boolean(), fc.boolean(), (text, fileExists, installed, ufwActive) => {
+        freshWork();
+        const facts = (save4: IptablesSave) => ({
+          packages: { 'iptables-persistent': installed ? { version: '1.0.20' } : null },
+          save4,
+          file4: fileExists ? fileWith('old\n') : ({ exists: false } as FileInfo),
+          boot4: svcState(false, true),
+          firewalld: gone,
+          ufw: ufwActive ? svcState(true, true) : gone,
+        });
+        const args = { ipv6: false };
+        const save = iptFact(withRule(text));
+        const steps = stepsOf(planOf(mod('firewall_persist'), args, facts(save)));
+        expect(skeleton(steps)).toEqual(skeleton(stepsOf(planOf(mod('firewall_persist'), args, facts(iptFact(withRule('x')))))));
+        writeFileSync(join(work, 'iptables-save.out'), save.raw);
+        allOk(execSteps(steps, true));
+        expect(movedTo('/etc/iptables/rules.v4')).toBe(save.raw);
+        expect(calls().find((c) => c.name === 'mktemp')?.argv.at(-1)).toMatch(/^\/etc\/iptables\/(\.rules\.v4|rules\.v4)\.provision-XXXXXX$/);
+        if (ufwActive) expect(argvsOf('ufw')).toEqual([['--force', 'disable']]);
+        if (!installed) expect(calls().find((c) => c.name === 'debconf-set-selections')?.stdin).toMatch(/autosave_v4 boolean false/);
+        assertNoCanary();
+      }),
+      params,
+    );
+  }, SLOW);
+
+  /**
+   * fail2ban: the string arguments (ignoreip items, bantime, findtime, banaction)
+   * are checked by the schema: hostile text is refused with a clear message
+   * unless it fits the narrow pattern; values that fit (generated from the
+   * patterns, e.g. `-x`, `a[b= -c]`) go only into /etc/fail2ban/jail.local, on
+   * stdin. The steps (install, write with `fail2ban-client -t` validation on a
+   * copy, enable, restart) run with apt-get, fail2ban-client, systemctl and the
+   * file tools stubbed: the file holds each value literally on its line, every
+   * command is the same as for benign values (size and checksum aside), and
+   * nothing ran.
+   */
+  it('fail2ban: values the schema accepts land literally in jail.local via stdin; hostile ones are refused', () => {
+    const ip = fc.stringMatching(/^[0-9A-Za-z:./_-]{1,30}$/);
+    const tm = fc.stringMatching(/^(-1|(\d{1,3}(\.\d)?(s|m|h|d|w|mo|y|sec|min|hour|day|week|month|year)?){1,3})$/);
+    const action = fc.stringMatching(/^[A-Za-z0-9_.-]{1,20}(\[[A-Za-z0-9_=,. -]{0,20}\])?$/);
+    fc.assert(
+      fc.property(fc.array(ip, { maxLength: 3 }), tm, tm, action, hostile, fc.boolean(), (ignoreip, bantime, findtime, banaction, bad, installed) => {
+        freshWork();
+        const facts = {
+          packages: installed ? { fail2ban: { version: '1' }, 'python3-systemd': { version: '1' } } : { fail2ban: null, 'python3-systemd': null },
+          jail: fileWith('old\n'),
+          authLog: { exists: false },
+          service: svcState(true, true),
+        };
+        const args = { sshd_port: 22, ignoreip, bantime, findtime, banaction };
+        const steps = stepsOf(planOf(mod('fail2ban'), args, facts));
+        const benign = { sshd_port: 22, ignoreip: ignoreip.map(() => '10.0.0.1'), bantime: '1h', findtime: '1h', banaction: 'x' };
+        expect(skeleton(steps)).toEqual(skeleton(stepsOf(planOf(mod('fail2ban'), benign, facts))));
+        allOk(execSteps(steps, true));
+        const jail = movedTo('/etc/fail2ban/jail.local') ?? '';
+        expect(jail).toBe(steps.find((s) => s.stdin !== undefined)?.stdin);
+        const lines = jail.split('\n');
+        expect(lines).toContain(`bantime = ${bantime}`);
+        expect(lines).toContain(`findtime = ${findtime}`);
+        expect(lines).toContain(`banaction = ${banaction}`);
+        expect(lines).toContain(`ignoreip = ${['127.0.0.1/8', '::1', ...ignoreip.filter((i) => i !== '127.0.0.1/8' && i !== '::1')].join(' ')}`);
+        const client = calls().filter((c) => c.name === 'fail2ban-client');
+        expect(client.map((c) => c.argv.slice(0, 1).concat(c.argv.slice(2)))).toEqual([['-c', '-t']]);
+        expect(client[0]?.argv[1]?.startsWith(`${work}/tmpd.`)).toBe(true);
+        expect(argvsOf('systemctl')).toEqual(sortArgvs([['enable', '--', 'fail2ban.service'], ['restart', '--', 'fail2ban.service']]));
+        if (!/^[0-9A-Za-z:./_-]+$/.test(bad)) expect(invalidOf(mod('fail2ban'), { ignoreip: [bad] })).toMatch(/ignoreip\.0: an address, CIDR or host name/);
+        if (!/^[A-Za-z0-9_.-]+(\[[A-Za-z0-9_=,. -]*\])?$/.test(bad)) expect(invalidOf(mod('fail2ban'), { banaction: bad })).toMatch(/banaction: an action name/);
+        if (!/^(-1|(\d+(\.\d+)?(s|m|h|d|w|mo|y|sec|min|hour|day|week|month|year)?)+)$/.test(bad)) {
+          expect(invalidOf(mod('fail2ban'), { bantime: bad, findtime: bad })).toMatch(/bantime: a fail2ban time like .*findtime: a fail2ban time like/);
+        }
+        assertNoCanary();
+      }),
+      params,
+    );
+  }, SLOW);
+
+  /**
+   * unattended_upgrades: `reboot_time` is the only string argument; hostile ones
+   * are refused ("a time like '02:00'"), valid ones land literally in
+   * 52provision-unattended-upgrades (Debian). On RHEL the host's own
+   * /etc/dnf/automatic.conf (hostile text from the fact) is edited by the pure
+   * editIni and written back on stdin. Steps run with apt-get/dnf/systemctl and
+   * the file tools stubbed: the files hold exactly the planned content, the
+   * commands do not depend on it (size and checksum aside), nothing ran.
+   */
+  it('unattended_upgrades: reboot_time and a hostile dnf automatic.conf travel as file content only', () => {
+    const time = fc.stringMatching(/^(([01]\d|2[0-3]):[0-5]\d|now)$/);
+    fc.assert(
+      fc.property(time, hostile, hostile, fc.boolean(), fc.boolean(), (rebootTime, bad, conf, rhel, installed) => {
+        freshWork();
+        if (rhel) {
+          const current = `[commands]\n${conf}\n`;
+          const facts = (text: string) => ({ packages: { 'dnf-automatic': installed ? { version: '4' } : null }, conf: fileWith(text), timer: svcState(false, false) });
+          const args = { reboot: true, reboot_time: rebootTime };
+          const steps = stepsOf(planOf(mod('unattended_upgrades'), args, facts(current), rockyHost));
+          expect(skeleton(steps)).toEqual(skeleton(stepsOf(planOf(mod('unattended_upgrades'), args, facts('[commands]\nx\n'), rockyHost))));
+          const edited = editIni(current, 'commands', [['upgrade_type', 'security'], ['download_updates', 'yes'], ['apply_updates', 'yes'], ['reboot', 'when-needed']]);
+          allOk(execSteps(steps, true));
+          expect(movedTo(DNF_AUTOMATIC)).toBe(edited);
+          expect(argvsOf('systemctl')).toEqual(sortArgvs([['enable', '--', 'dnf-automatic.timer'], ['start', '--', 'dnf-automatic.timer']]));
+        } else {
+          const facts = { packages: { 'unattended-upgrades': installed ? { version: '2' } : null }, auto: { exists: false }, conf: fileWith(conf) };
+          const steps = stepsOf(planOf(mod('unattended_upgrades'), { reboot: true, reboot_time: rebootTime }, facts));
+          expect(skeleton(steps)).toEqual(skeleton(stepsOf(planOf(mod('unattended_upgrades'), { reboot: true, reboot_time: '02:00' }, facts))));
+          allOk(execSteps(steps, true));
+          expect(movedTo(AUTO_UPGRADES)).toBe(AUTO_UPGRADES_CONTENT);
+          expect(movedTo(PROVISION_UU)?.split('\n')).toContain(`Unattended-Upgrade::Automatic-Reboot-Time "${rebootTime}";`);
+          if (!installed) expect(calls().find((c) => c.name === 'apt-get' && c.argv.includes('install'))?.argv.at(-1)).toBe('unattended-upgrades');
+        }
+        if (!/^(([01]\d|2[0-3]):[0-5]\d|now)$/.test(bad)) expect(invalidOf(mod('unattended_upgrades'), { reboot_time: bad })).toMatch(/reboot_time: a time like '02:00' \(or 'now'\)/);
+        assertNoCanary();
+      }),
+      params,
+    );
+  }, SLOW);
+
+  /**
+   * listeners: no steps, nothing runs on the host. Hostile process names in the
+   * `ss` output (no newline: ss prints one socket per line; no `"` or `\`, which
+   * the users:(("...")) syntax cannot carry unambiguously) and hostile allow
+   * entries: planning ends in ok, a check-mode change without steps, or a
+   * TaskError (an allow entry with whitespace or `/`, or E_LISTENERS), and every
+   * unexpected listener's name appears literally in the message.
+   */
+  it('listeners: hostile process names and allow entries give ok/change/TaskError naming them literally', () => {
+    const procName = noNewline.map((s) => s.replace(/["\\]/g, '')).filter((s) => s.length > 0);
+    fc.assert(
+      fc.property(fc.array(procName, { minLength: 1, maxLength: 3 }), fc.array(hostile, { maxLength: 3 }), fc.constantFrom('report', 'fail'), fc.boolean(), (names, allow, state, check) => {
+        const out = names.map((n, i) => `tcp LISTEN 0 128 0.0.0.0:${8000 + i} 0.0.0.0:* users:(("${n}",pid=${100 + i},fd=3))`);
+        const info = parseListeners(`__tool=ss\n${out.join('\n')}\n`);
+        expect(info.listeners.map((l) => l.process)).toEqual(names);
+        const args = listenersTask.schema.parse({ allow, state });
+        const r = planOrTaskError(() => listenersTask.plan(args, { info }, { ...baseCtx, check }));
+        const badEntry = allow.find((e) => !/^\d{1,5}(\/(tcp|udp))?$/i.test(e.trim()) && /[\s/]/.test(e));
+        const unexpected = names.filter((n, i) => !allow.some((e) => e === n || (/^\d{1,5}(\/tcp)?$/i.test(e.trim()) && Number(e.trim().split('/')[0]) === 8000 + i)));
+        const text = r.error?.message ?? (r.plan?.kind === 'change' ? r.plan.summary : r.plan && 'reason' in r.plan ? r.plan.reason : '');
+        if (badEntry !== undefined) {
+          expect(r.error?.message).toContain(JSON.stringify(badEntry));
+          return;
+        }
+        if (r.error) expect(r.error.code).toBe('E_LISTENERS');
+        if (r.plan?.kind === 'change') expect(r.plan.steps).toEqual([]);
+        for (const n of unexpected) expect(text).toContain(`(${n} pid `);
+        if (unexpected.length === 0) expect(r.plan?.kind).toBe('ok');
+      }),
+      params,
+    );
+  });
 });
 
 describe('shell injection: through the runner\'s exec path (sudo + timeout wrapping, fact scripts)', () => {
