@@ -9,7 +9,7 @@
 # (FROM ubuntu:..., rockylinux:9, centos:7) and only build where one is reachable.
 #
 # Caching: every image is tagged provision-test/NAME:<hash12>, the hash being over
-# its inputs (Dockerfile, entrypoint, this script, release); if that tag exists the
+# its inputs (Dockerfile, entrypoints, shared setup scripts, this script, release); if that tag exists the
 # image is not rebuilt. The imported rootfs is cached the same way as
 # provision-test/rootfs-NAME:<hash12> (release, mirror, package list), so editing
 # the Dockerfile does not debootstrap again. NAME:latest points at the newest build.
@@ -120,7 +120,7 @@ build_image() { # name
   esac
 
   local hash tag
-  hash="$( { cat "$dockerfile" "$here/entrypoint.sh" "$here/entrypoint-systemd.sh"; echo "$script_hash"; echo "$name $release"; } | hash_of)"
+  hash="$( { cat "$dockerfile" "$here/entrypoint.sh" "$here/entrypoint-systemd.sh" "$here/fleet-setup.sh" "$here/install-keys.sh"; echo "$script_hash"; echo "$name $release"; } | hash_of)"
   tag="provision-test/$name:$hash"
   if image_exists "$tag"; then
     docker tag "$tag" "provision-test/$name:latest"
