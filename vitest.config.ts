@@ -22,8 +22,9 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
-          testTimeout: 180_000,
-          hookTimeout: 300_000,
+          // apt installs inside the hosts dominate; generous so a busy machine is slow, not red
+          testTimeout: 600_000,
+          hookTimeout: 600_000,
           // Containers are shared across a file; files run one after another so two
           // cores are not oversubscribed by parallel fleets.
           fileParallelism: false,
