@@ -58,6 +58,7 @@ export function runStep(command: string, a: { chdir?: string; stdin?: string }):
 export const command = defineTask({
   name: 'command',
   description: 'Run a program without a shell (no pipes or variable expansion); creates/removes make it idempotent',
+  example: "- name: Generate the DH parameters once\n  command:\n    cmd: openssl dhparam -out /etc/ssl/dhparam.pem 2048\n    creates: /etc/ssl/dhparam.pem\n- name: Read the kernel version\n  command: uname -r\n  register: kernel\n  changed_when: false\n  check_mode: false",
   opaque: true,
   schema: shortForm('cmd', argsSchema),
   facts: (a) => guardFacts(a),

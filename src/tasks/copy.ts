@@ -61,6 +61,7 @@ function destPath(a: CopyArgs): string {
 export const copy = defineTask({
   name: 'copy',
   description: 'Write a text file from inline content or a local file, atomically, with diff, backup and validation',
+  example: "- name: nginx site\n  copy:\n    dest: /etc/nginx/sites-available/default\n    src: files/site.conf          # relative to the playbook\n    backup: true\n    validate: nginx -t -c %s\n  notify: reload nginx\n- name: motd\n  copy: { dest: /etc/motd, content: \"Managed by provision\\n\", mode: \"0644\" }",
   schema: argsSchema,
   async prepare(a, ctx) {
     if (a.src === undefined) return a;

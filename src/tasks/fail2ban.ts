@@ -130,6 +130,7 @@ export const VALIDATE =
 export const fail2ban = defineTask({
   name: 'fail2ban',
   description: 'Install fail2ban with an sshd jail that follows the sshd port (journal backend where sshd logs there)',
+  example: "- name: fail2ban on sshd\n  fail2ban: { maxretry: 5, bantime: 1h, ignoreip: [203.0.113.0/24] }",
   schema: argsSchema,
   facts: (args, ctx) => ({
     packages: packagesInstalled(ctx.host.os.family === 'rhel' ? ['fail2ban', 'python3-systemd', 'epel-release'] : ['fail2ban', 'python3-systemd']),

@@ -91,6 +91,7 @@ function predictNew(type: 'file' | 'directory' | 'link', a: FileArgs, before: Fi
 export const file = defineTask({
   name: 'file',
   description: 'Manage a path: regular file attributes, directory, symlink, touch, or absent',
+  example: "- name: Config directory\n  file: { path: /etc/myapp, state: directory, owner: root, group: myapp, mode: \"0750\" }\n- name: Current release\n  file: { path: /opt/myapp/current, state: link, src: /opt/myapp/releases/42 }",
   schema: argsSchema,
   facts: (a) => ({ path: fileAt(normPath(a.path)) }),
   plan(a, facts) {

@@ -123,6 +123,7 @@ type Facts = {
 export const firewallPersist = defineTask({
   name: 'firewall_persist',
   description: 'Persist the running iptables/ip6tables rules across reboots (iptables-persistent / iptables-services); disable ufw and firewalld',
+  example: "- name: Firewall rules survive a reboot\n  firewall_persist: { ipv4: true, ipv6: true }",
   schema: argsSchema,
   facts(a, ctx) {
     const l = layoutOf(ctx.host);

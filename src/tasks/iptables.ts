@@ -281,6 +281,7 @@ function diffFor(a: IptablesArgs, p: TablePlan): Diff {
 export const iptables = defineTask({
   name: 'iptables',
   description: 'Own whole iptables/ip6tables chains (policy + rules, one atomic iptables-restore) or ensure one rule; lockout pre-flight',
+  example: "- name: IPv4 INPUT with default drop\n  iptables:\n    ip_version: 4\n    chains:\n      INPUT:\n        policy: DROP\n        rules:\n          - -i lo -j ACCEPT\n          - -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n          - -p tcp -m tcp --dport 2222 -m conntrack --ctstate NEW -j ACCEPT\n- name: Allow HTTPS before the final rule of a chain someone else owns\n  iptables: { chain: INPUT, rule: \"-p tcp -m tcp --dport 443 -j ACCEPT\", position: before_last }",
   schema: argsSchema,
   facts: (a) => ({ save: iptablesSave(a.ip_version as IpVersion) }),
   plan(a, f, ctx: TaskContext): Plan {

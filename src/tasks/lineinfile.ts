@@ -111,6 +111,7 @@ export function editLines(text: string, a: LineInFileArgs): EditResult {
 export const lineinfile = defineTask({
   name: 'lineinfile',
   description: 'Ensure a line is present in a file (replacing the last regexp match) or absent; atomic write with diff',
+  example: "- name: No core dumps for setuid programs\n  lineinfile:\n    path: /etc/sysctl.d/90-local.conf\n    regexp: '^fs\\.suid_dumpable'\n    line: fs.suid_dumpable = 0\n    create: true",
   schema: argsSchema,
   facts: (a) => ({ file: fileAt(a.path) }),
   plan(a, facts) {

@@ -82,6 +82,7 @@ export function describeListeners(ls: readonly Listener[]): string[] {
 export const listeners = defineTask({
   name: 'listeners',
   description: 'Check that only allowed services listen (ss/netstat); unexpected listeners fail the task, or are reported',
+  example: "- name: Nothing listens but sshd and the web server\n  listeners: { allow: [\"2222/tcp\", \"80/tcp\", \"443/tcp\"] }",
   schema: argsSchema,
   facts: () => ({ info: listenersFact() }),
   plan(a, f, ctx): Plan {

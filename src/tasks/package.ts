@@ -71,6 +71,7 @@ const PLANNED = '(planned)';
 export const packageTask = defineTask({
   name: 'package',
   description: 'Install, upgrade or remove OS packages (apt, dnf, yum), or upgrade the system (security fixes or all)',
+  example: "- name: Web server and tools\n  package: { name: [nginx, curl], state: present, update_cache: true }\n- name: Security fixes now\n  package: { upgrade: security }",
   schema: argsSchema,
   facts(args: PackageArgs): PackageFacts {
     const names = namesOf(args);

@@ -45,6 +45,7 @@ export type ServiceArgs = z.output<typeof argsSchema>;
 export const serviceTask = defineTask({
   name: 'service',
   description: 'Start, stop, restart or reload a service and enable or disable it at boot (systemd, sysv)',
+  example: "- name: nginx running and started at boot\n  service: { name: nginx, state: started, enabled: true }",
   schema: argsSchema,
   facts: (args, ctx) => ({ svc: serviceState(args.name, ctx.host.init) }),
   plan(args, facts, ctx) {

@@ -21,6 +21,7 @@ export type ShellArgs = z.output<typeof argsSchema>;
 export const shell = defineTask({
   name: 'shell',
   description: 'Run a shell script (pipes, redirections and variables work); creates/removes make it idempotent',
+  example: "- name: Rotate the app log when it is large\n  shell: \"[ $(stat -c %s /var/log/app.log) -lt 10000000 ] || logrotate -f /etc/logrotate.d/app\"\n- name: Database initialised once\n  shell: { cmd: \"myapp-init --db /var/lib/myapp && touch /var/lib/myapp/.initialised\", creates: /var/lib/myapp/.initialised }",
   opaque: true,
   schema: shortForm('cmd', argsSchema),
   facts: (a) => guardFacts(a),

@@ -114,6 +114,7 @@ function accumulatingConflicts(settings: Settings, facts: SshdFacts): string[] {
 export const sshd_config = defineTask({
   name: 'sshd_config',
   description: 'Enforce effective sshd options: managed block first in sshd_config, validated with sshd -t, reloaded; lockout-checked',
+  example: "- name: Keys only, no root\n  sshd_config:\n    settings:\n      PermitRootLogin: \"no\"\n      PasswordAuthentication: false\n      Port: 2222                # moved in one run, with the firewall rule below",
   schema: argsSchema,
   facts: (args) => ({ sshd: sshdAt(args.path), file: fileAt(args.path) }),
   plan(args, facts, ctx) {

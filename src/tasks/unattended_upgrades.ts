@@ -176,6 +176,7 @@ export function dnfSettings(args: UnattendedArgs, current: string | undefined): 
 export const unattended_upgrades = defineTask({
   name: 'unattended_upgrades',
   description: 'Automatic security updates: unattended-upgrades (Debian family) or dnf-automatic (RHEL family)',
+  example: "- name: Automatic security updates, no automatic reboot\n  unattended_upgrades: { security_only: true, reboot: false }",
   schema: argsSchema,
   facts: (_args, ctx): Record<string, FactRequest> =>
     ctx.host.os.family === 'rhel'

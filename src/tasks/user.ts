@@ -189,6 +189,7 @@ function describeUser(u: UserInfo, passwordNote?: string): string {
 export const userTask = defineTask({
   name: 'user',
   description: 'Manage a local user: uid, shell, home, groups, admin rights, password hash, lock, SSH authorized keys',
+  example: "- name: Admin with my key\n  user:\n    name: deploy\n    shell: /bin/bash\n    admin: true                 # sudo on Debian/Ubuntu, wheel on RHEL\n    authorized_keys: [\"ssh-ed25519 AAAAC3Nz... me@laptop\"]\n    exclusive: true",
   schema: argsSchema,
   facts: (a, ctx) => ({ user: userInfo(a.name, a.state === 'present' ? groupsToCheck(a, ctx) : []) }),
   plan(a, facts, ctx) {

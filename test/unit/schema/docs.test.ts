@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineTask, ok } from '../../../src/core/module.js';
 import { DOCS_BEGIN, DOCS_END, renderTaskDoc, renderTaskReference, spliceReference } from '../../../src/schema/docs.js';
+import { parsePlaybook } from '../../../src/core/playbook.js';
 import { registry } from '../../../src/tasks/index.js';
 
 describe('task reference', () => {
@@ -50,5 +51,14 @@ describe('task reference', () => {
     expect(readme).toContain(DOCS_END);
     expect(spliceReference(readme, renderTaskReference(registry))).toBe(readme);
     for (const name of Object.keys(registry)) expect(readme).toContain(`### \`${name}\``);
+  });
+
+  it('every task type has an example, and every example is a valid playbook', () => {
+    for (const module of Object.values(registry)) {
+      expect(module.example, `${module.name} has no example`).toBeTruthy();
+      const tasks = module.example!.replace(/^/gm, '    ');
+      const handlers = tasks.includes('notify: reload nginx') ? '  handlers:\n    - name: reload nginx\n      service: { name: nginx, state: reloaded }\n' : '';
+      expect(() => parsePlaybook(`- hosts: all\n  tasks:\n${tasks}\n${handlers}`, `${module.name}-example.yaml`, registry)).not.toThrow();
+    }
   });
 });
