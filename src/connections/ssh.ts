@@ -521,22 +521,31 @@ export class SshConnection implements Connection {
     return this.shellOpening;
   }
 
+  /**
+   * One command's promise settles once: by its result, its timeout, or the loss of
+   * the connection (watched only while the command runs).
+   */
+  private settleOnce(reject: (err: unknown) => void): { finish: (fn: () => void) => void; setTimer: (fn: () => void, ms: number) => void } {
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      if (timer) clearTimeout(timer);
+      this.client.off('close', onLost);
+      fn();
+    };
+    const onLost = () => finish(() => reject(this.lost ?? new ConnectionError(this.name, 'connection lost')));
+    this.client.once('close', onLost);
+    return { finish, setTimer: (fn, ms) => (timer = setTimeout(fn, ms)) };
+  }
+
   private execInShell(shell: RemoteShell, command: string, stdin: Buffer | undefined, timeoutMs: number | undefined): Promise<ExecResult | 'no-base64'> {
     this.stats.commands++;
     return new Promise((resolve, reject) => {
-      let settled = false;
-      let timer: NodeJS.Timeout | undefined;
-      const finish = (fn: () => void) => {
-        if (settled) return;
-        settled = true;
-        if (timer) clearTimeout(timer);
-        this.client.off('close', onLost);
-        fn();
-      };
-      const onLost = () => finish(() => reject(this.lost ?? new ConnectionError(this.name, 'connection lost')));
-      this.client.once('close', onLost);
+      const { finish, setTimer } = this.settleOnce(reject);
       if (timeoutMs) {
-        timer = setTimeout(() => {
+        setTimer(() => {
           finish(() => reject(new TimeoutError(command, timeoutMs)));
           shell.abort();
         }, timeoutMs);
@@ -557,17 +566,7 @@ export class SshConnection implements Connection {
   private execChannel(command: string, options: ExecOptions): Promise<ExecResult> {
     this.stats.commands++;
     return new Promise((resolve, reject) => {
-      let settled = false;
-      let timer: NodeJS.Timeout | undefined;
-      const onLost = () => finish(() => reject(this.lost ?? new ConnectionError(this.name, 'connection lost')));
-      const finish = (fn: () => void) => {
-        if (settled) return;
-        settled = true;
-        if (timer) clearTimeout(timer);
-        this.client.off('close', onLost);
-        fn();
-      };
-      this.client.once('close', onLost);
+      const { finish, setTimer } = this.settleOnce(reject);
       this.client.exec(command, (err, stream) => {
         if (err) return finish(() => reject(new ConnectionError(this.name, `cannot open a channel: ${err.message}`, { cause: err })));
         const out: Buffer[] = [];
@@ -590,7 +589,7 @@ export class SshConnection implements Connection {
           );
         });
         if (options.timeoutMs) {
-          timer = setTimeout(() => {
+          setTimer(() => {
             finish(() => reject(new TimeoutError(command, options.timeoutMs!)));
             stream.close();
           }, options.timeoutMs);

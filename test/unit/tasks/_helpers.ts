@@ -47,3 +47,17 @@ export function fileWith(content: string, over: Partial<PresentFile> = {}): Pres
 export function dirInfo(over: Partial<PresentFile> = {}): PresentFile {
   return { exists: true, type: 'directory', mode: '0755', owner: 'root', group: 'root', uid: 0, gid: 0, size: 4096, ...over };
 }
+
+/** A host of either family for planner tests, with overrides. */
+export function hostOf(kind: 'debian' | 'rhel', over: Partial<HostFacts> = {}): HostFacts {
+  const debian = kind === 'debian';
+  return {
+    os: debian
+      ? { id: 'debian', idLike: [], family: 'debian', versionId: '12', major: 12, prettyName: 'Debian GNU/Linux 12 (bookworm)' }
+      : { id: 'rocky', idLike: ['rhel'], family: 'rhel', versionId: '9.4', major: 9, prettyName: 'Rocky Linux 9.4' },
+    init: 'systemd', packageManager: debian ? 'apt' : 'dnf', uid: 0, user: 'root', sudo: true, sudoNoPassword: true,
+    container: false, hostname: 'web1', arch: 'x86_64', kernel: '6.1.0', ssh: null, ...over,
+  };
+}
+
+export const ctxOf = (host: HostFacts): TaskContext => ({ host, check: false, become: true, baseDir: '/tmp' });

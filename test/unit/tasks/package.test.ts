@@ -4,20 +4,8 @@ import { packageTask } from '../../../src/tasks/package.js';
 import { parsePackagesFact, parseUpgradableFact, type PackagesInfo, type UpgradableInfo } from '../../../src/facts/packages.js';
 import { installSteps, removeSteps, upgradeSteps } from '../../../src/tasks/lib/packages.js';
 import { TaskError } from '../../../src/core/errors.js';
-import type { HostFacts } from '../../../src/facts/host.js';
-import type { TaskContext } from '../../../src/core/module.js';
 
-function hostOf(kind: 'debian' | 'rhel', over: Partial<HostFacts> = {}): HostFacts {
-  const debian = kind === 'debian';
-  return {
-    os: debian
-      ? { id: 'debian', idLike: [], family: 'debian', versionId: '12', major: 12, prettyName: 'Debian GNU/Linux 12 (bookworm)' }
-      : { id: 'rocky', idLike: ['rhel'], family: 'rhel', versionId: '9.4', major: 9, prettyName: 'Rocky Linux 9.4' },
-    init: 'systemd', packageManager: debian ? 'apt' : 'dnf', uid: 0, user: 'root', sudo: true, sudoNoPassword: true,
-    container: false, hostname: 'web1', arch: 'x86_64', kernel: '6.1.0', ssh: null, ...over,
-  };
-}
-const ctxOf = (host: HostFacts): TaskContext => ({ host, check: false, become: true, baseDir: '/tmp' });
+import { ctxOf, hostOf } from './_helpers.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/facts/${name}.txt`, import.meta.url), 'utf8');
 const deb = hostOf('debian');

@@ -3,20 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { serviceTask } from '../../../src/tasks/service.js';
 import { parseServiceFact } from '../../../src/facts/services.js';
 import { serviceSteps, signalReloadSteps } from '../../../src/tasks/lib/services.js';
-import type { HostFacts } from '../../../src/facts/host.js';
-import type { TaskContext } from '../../../src/core/module.js';
 
-function hostOf(kind: 'debian' | 'rhel', over: Partial<HostFacts> = {}): HostFacts {
-  const debian = kind === 'debian';
-  return {
-    os: debian
-      ? { id: 'debian', idLike: [], family: 'debian', versionId: '12', major: 12, prettyName: 'Debian GNU/Linux 12 (bookworm)' }
-      : { id: 'rocky', idLike: ['rhel'], family: 'rhel', versionId: '9.4', major: 9, prettyName: 'Rocky Linux 9.4' },
-    init: 'systemd', packageManager: debian ? 'apt' : 'dnf', uid: 0, user: 'root', sudo: true, sudoNoPassword: true,
-    container: false, hostname: 'web1', arch: 'x86_64', kernel: '6.1.0', ssh: null, ...over,
-  };
-}
-const ctxOf = (host: HostFacts): TaskContext => ({ host, check: false, become: true, baseDir: '/tmp' });
+import { ctxOf, hostOf } from './_helpers.js';
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/facts/service-${name}.txt`, import.meta.url), 'utf8');
 const sysd = hostOf('debian');
 const sysv = hostOf('debian', { init: 'sysv' });
