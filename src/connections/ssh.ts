@@ -46,7 +46,7 @@ export interface SshOptions extends SshHop {
   /** Bastions to go through, in order. */
   jump?: readonly SshHop[];
   connectTimeoutMs: number;
-  /** Connect attempts for transient network errors (default 3). */
+  /** Connect attempts for transient network errors (default 5; a handshake timeout is retried once). */
   attempts?: number;
   /** ssh-agent socket (default: SSH_AUTH_SOCK). */
   agent?: string;
@@ -470,7 +470,7 @@ export class SshConnection implements Connection {
   }
 
   static async connect(opts: SshOptions): Promise<SshConnection> {
-    const attempts = opts.attempts ?? 3;
+    const attempts = opts.attempts ?? 5;
     let lastErr: unknown;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
@@ -479,9 +479,14 @@ export class SshConnection implements Connection {
         return new SshConnection(opts.name, client, hops, hostKey, meter);
       } catch (err) {
         lastErr = err;
-        const transient = err instanceof ConnectionError && err.code === 'E_UNREACHABLE' && TRANSIENT.test(errorMessage(err));
-        if (!transient || attempt === attempts) break;
-        await new Promise((r) => setTimeout(r, 250 * 4 ** (attempt - 1)));
+        const message = errorMessage(err);
+        const transient = err instanceof ConnectionError && err.code === 'E_UNREACHABLE' && TRANSIENT.test(message);
+        // a silent host costs a full timeout per try: once more is enough
+        const limit = /Timed out/i.test(message) ? Math.min(attempts, 2) : attempts;
+        if (!transient || attempt >= limit) break;
+        // sshd's MaxStartups drops connections at random when many arrive at once: back off with
+        // jitter so the retries of 100 hosts do not arrive together again
+        await new Promise((r) => setTimeout(r, 200 * 2 ** (attempt - 1) + Math.random() * 400));
       }
     }
     throw lastErr;
