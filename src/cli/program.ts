@@ -241,8 +241,9 @@ async function runCommand(playbookFiles: string[], flags: RunFlags, io: Io): Pro
     restrictInventory(inventory, new Set(shardHosts(selected, flags.shard)));
   }
   if (flags.listHosts || flags.listTasks) {
+    const limited = flags.limit ? new Set(selectHosts(flags.limit, inventory)) : undefined;
     for (const play of playbook.plays) {
-      const hosts = selectHosts(play.hosts, inventory).filter((h) => !flags.limit || selectHosts(flags.limit, inventory).includes(h));
+      const hosts = selectHosts(play.hosts, inventory).filter((h) => !limited || limited.has(h));
       io.out(`play ${play.name} (${hosts.length} hosts)\n`);
       if (flags.listHosts) for (const h of hosts) io.out(`  ${h}\n`);
       if (flags.listTasks) for (const t of play.tasks) io.out(`  ${t.name}  [${t.module}]${t.tags.length ? `  tags: ${t.tags.join(',')}` : ''}\n`);
@@ -250,9 +251,8 @@ async function runCommand(playbookFiles: string[], flags: RunFlags, io: Io): Pro
     return EXIT.OK;
   }
 
+  // shared with the logger; the runner registers the inventory's and the variables' secrets in it
   const secrets = new Secrets();
-  secrets.add(...inventory.secrets);
-  secrets.addFromVars(extraVars);
   const log = createLogger({ secrets, ...(flags.logLevel ? { level: flags.logLevel } : {}), ...(flags.logFile ? { file: flags.logFile } : {}) });
   const controller = new AbortController();
   let interrupts = 0;

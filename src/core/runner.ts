@@ -235,6 +235,7 @@ export async function run(options: RunOptions): Promise<RunSummary> {
   const check = options.check ?? false;
   const secrets = options.secrets ?? new Secrets();
   secrets.add(...options.inventory.secrets);
+  secrets.addFromVars(options.extraVars ?? {});
   const connect = options.connect ?? connectHost;
   const events = options.events ?? {};
   const limit = pLimit(options.forks ?? 256);
