@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { ValidationError } from './core/errors.js';
+import { ValidationError } from './contract/errors.js';
 import { loadInventory, type Inventory } from './core/inventory.js';
 import { loadPlaybook, type Playbook } from './core/playbook.js';
 import { run, type RunEvents, type RunOptions, type RunSummary } from './core/runner.js';

@@ -4,7 +4,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { fanOut, loadInventories, loadPlaybooks, parseExtraVars, registry } from '../api.js';
-import { ProvisionError, ValidationError, errorMessage } from '../core/errors.js';
+import { ProvisionError, ValidationError, errorMessage } from '../contract/errors.js';
 import { createLogger, logEvents } from '../core/log.js';
 import { selectHosts, unmatchedPatterns } from '../core/patterns.js';
 import { EXIT, run as runPlays } from '../core/runner.js';

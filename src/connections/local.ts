@@ -1,6 +1,6 @@
 /** Runs commands on the control machine itself with /bin/sh. */
 import { spawn } from 'node:child_process';
-import { TimeoutError } from '../core/errors.js';
+import { TimeoutError } from '../contract/errors.js';
 import type { Connection, ConnectionStats, ExecOptions, ExecResult } from './types.js';
 
 export class LocalConnection implements Connection {

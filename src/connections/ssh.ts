@@ -10,8 +10,8 @@ import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import ssh2, { type AuthenticationType, type ClientChannel, type Client as ClientType, type ConnectConfig, type ParsedKey } from 'ssh2';
-import { ConnectionError, HostKeyError, TimeoutError, errorMessage } from '../core/errors.js';
-import { quote } from '../core/quote.js';
+import { ConnectionError, HostKeyError, TimeoutError, errorMessage } from '../contract/errors.js';
+import { quote } from '../contract/quote.js';
 import type { Connection, ConnectionStats, ExecOptions, ExecResult } from './types.js';
 // ssh2 is CommonJS: its named exports are not visible to Node's ESM loader
 const { Client, utils } = ssh2;

@@ -2,7 +2,7 @@
  * Privilege escalation as one pure function above the connections: turns a
  * command into its sudo form. A sudo password travels on stdin, never argv.
  */
-import { quote } from './quote.js';
+import { quote } from '../contract/quote.js';
 
 export interface BecomeOptions {
   become: boolean;

@@ -15,8 +15,8 @@
  * the runner executes them.
  */
 import { randomBytes } from 'node:crypto';
-import type { InitSystem } from '../facts/host.js';
-import { quote } from './quote.js';
+import type { InitSystem } from '../contract/host-facts.js';
+import { quote } from '../contract/quote.js';
 
 export const ROLLBACK_ROOT = '/var/lib/provision/rollback';
 export const ROLLED_BACK_DIR = '/var/lib/provision/rolled-back';

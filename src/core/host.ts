@@ -5,11 +5,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Connection, ExecResult } from '../connections/types.js';
-import { hostFacts, type HostFacts } from '../facts/host.js';
-import type { FactRequest } from '../facts/types.js';
+import type { HostFacts } from '../contract/host-facts.js';
+import { hostFacts } from '../facts/host.js';
+import type { FactRequest } from '../contract/fact.js';
 import { wrapBecome } from './become.js';
-import { CommandError, FactError, errorMessage } from './errors.js';
-import { quote } from './quote.js';
+import { CommandError, FactError, errorMessage } from '../contract/errors.js';
+import { quote } from '../contract/quote.js';
 
 export interface RunAs {
   become: boolean;

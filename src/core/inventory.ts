@@ -21,7 +21,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { ValidationError, type ValidationIssue } from './errors.js';
+import { ValidationError, type ValidationIssue } from '../contract/errors.js';
 import { parseYaml, loadYamlFile, type YamlDoc, type YamlPath } from '../schema/yaml.js';
 import { formatPath, validateWith } from '../schema/validate.js';
 import { inventorySchema, JUMP_STRING_RE, type GroupInput } from '../schema/inventory.js';

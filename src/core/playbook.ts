@@ -11,8 +11,8 @@
  * common task keys are not templated (booleans must be booleans).
  */
 import { dirname, resolve } from 'node:path';
-import { ValidationError, type SourceLocation, type ValidationIssue } from './errors.js';
-import type { TaskModule } from './module.js';
+import { ValidationError, type SourceLocation, type ValidationIssue } from '../contract/errors.js';
+import type { TaskModule } from '../contract/task.js';
 import { loadYamlFile, parseYaml, type YamlDoc, type YamlPath } from '../schema/yaml.js';
 import { checkWith, describeType, didYouMean, formatPath, sortIssues } from '../schema/validate.js';
 import {

@@ -9,7 +9,7 @@
  * or removing a host can move others to another shard (fine for per-run CI
  * matrices; do not use shard numbers as a long-lived host assignment).
  */
-import { ValidationError } from './errors.js';
+import { ValidationError } from '../contract/errors.js';
 import type { Inventory } from './inventory.js';
 
 export interface Shard {

@@ -19,8 +19,8 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import nunjucks from 'nunjucks';
-import { TemplateError } from './errors.js';
-import { quote } from './quote.js';
+import { TemplateError } from '../contract/errors.js';
+import { quote } from '../contract/quote.js';
 
 const require = createRequire(import.meta.url);
 

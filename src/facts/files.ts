@@ -4,9 +4,9 @@
  * transport) and its sha256. One command: POSIX `test`, GNU `stat -c`,
  * `base64`, `sha256sum` (coreutils on every Debian and RHEL host).
  */
-import { FactError } from '../core/errors.js';
-import { sh } from '../core/quote.js';
-import { req, type Fact, type FactRequest } from './types.js';
+import { FactError } from '../contract/errors.js';
+import { sh } from '../contract/quote.js';
+import { req, type Fact, type FactRequest } from '../contract/fact.js';
 
 export type FileType = 'file' | 'directory' | 'link' | 'other';
 
@@ -128,6 +128,4 @@ export const fileFact: Fact<FileArgs, FileInfo> = {
 /** The fact request for one path. */
 export const fileAt = (path: string): FactRequest<FileInfo> => req(fileFact, { path });
 
-export const pathExists = (info: FileInfo): info is PresentFile => info.exists;
-export const isRegularFile = (info: FileInfo): info is PresentFile => info.exists && info.type === 'file';
 export const isDirectory = (info: FileInfo): info is PresentFile => info.exists && info.type === 'directory';

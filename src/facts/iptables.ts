@@ -9,8 +9,8 @@
  * Recorded outputs: test/fixtures/facts/iptables/ (Debian 11/12/13 all use
  * the nf_tables backend by default).
  */
-import { FactError } from '../core/errors.js';
-import { req, type Fact, type FactRequest } from './types.js';
+import { FactError } from '../contract/errors.js';
+import { req, type Fact, type FactRequest } from '../contract/fact.js';
 
 export type IptablesBackend = 'nft' | 'legacy' | 'unknown';
 

@@ -6,8 +6,8 @@
  *
  * Recorded outputs: test/fixtures/facts/ss/ (Debian 11/12/13, root and nobody).
  */
-import { FactError } from '../core/errors.js';
-import { req, type Fact, type FactRequest } from './types.js';
+import { FactError } from '../contract/errors.js';
+import { req, type Fact, type FactRequest } from '../contract/fact.js';
 
 export interface Listener {
   readonly proto: 'tcp' | 'udp';

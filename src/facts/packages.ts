@@ -4,9 +4,9 @@
  * it tests for `dpkg-query` first, then `rpm`, and says which it used on the
  * first line (`mgr=dpkg|rpm|none`), so the pure parsers know the format.
  */
-import { FactError } from '../core/errors.js';
-import { quote } from '../core/quote.js';
-import { req, type Fact, type FactRequest } from './types.js';
+import { FactError } from '../contract/errors.js';
+import { quote } from '../contract/quote.js';
+import { req, type Fact, type FactRequest } from '../contract/fact.js';
 
 export interface PackagesArgs {
   readonly names: readonly string[];

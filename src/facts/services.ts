@@ -7,10 +7,10 @@
  * - none (a container whose PID 1 is sshd or a shell): `pgrep -x NAME`; nothing
  *   starts at boot, so `enabled` is null.
  */
-import { FactError } from '../core/errors.js';
-import { sh } from '../core/quote.js';
-import type { InitSystem } from './host.js';
-import { req, type Fact, type FactRequest } from './types.js';
+import { FactError } from '../contract/errors.js';
+import { sh } from '../contract/quote.js';
+import type { InitSystem } from '../contract/host-facts.js';
+import { req, type Fact, type FactRequest } from '../contract/fact.js';
 
 export interface ServiceArgs {
   readonly name: string;

@@ -16,9 +16,9 @@
  * The parser rebuilds the order in which sshd reads the files (`order`), so
  * the planner can tell which occurrence of an option comes first.
  */
-import { FactError } from '../core/errors.js';
-import { sh } from '../core/quote.js';
-import { req, type Fact, type FactRequest } from './types.js';
+import { FactError } from '../contract/errors.js';
+import { sh } from '../contract/quote.js';
+import { req, type Fact, type FactRequest } from '../contract/fact.js';
 
 export const DEFAULT_SSHD_CONFIG = '/etc/ssh/sshd_config';
 

@@ -9,9 +9,9 @@
  * (enough to compare with a requested hash), never the hash itself.
  */
 import { createHash } from 'node:crypto';
-import { FactError } from '../core/errors.js';
-import { sh } from '../core/quote.js';
-import { req, type Fact, type FactRequest } from './types.js';
+import { FactError } from '../contract/errors.js';
+import { sh } from '../contract/quote.js';
+import { req, type Fact, type FactRequest } from '../contract/fact.js';
 
 export interface UserArgs {
   readonly name: string;

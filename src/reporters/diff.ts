@@ -1,6 +1,6 @@
 /** Unified diffs of a task's before/after, as `--diff` shows them and reports embed them. */
 import { createTwoFilesPatch } from 'diff';
-import type { Diff } from '../core/module.js';
+import type { Diff } from '../contract/task.js';
 import type { Style } from './style.js';
 
 export function unifiedDiff(d: Diff): string {

@@ -1,6 +1,6 @@
 /** Report formats for `--report FORMAT=FILE`; each renders a finished run to text. */
 import { renameSync, writeFileSync } from 'node:fs';
-import { ValidationError } from '../core/errors.js';
+import { ValidationError } from '../contract/errors.js';
 import type { RunSummary } from '../core/runner.js';
 import { htmlReport } from './html.js';
 import { jsonReport, type ReportMeta } from './json.js';

@@ -6,7 +6,7 @@
  * same shard); all inputs must be of the same mode (check or apply).
  */
 import { readFileSync } from 'node:fs';
-import { ValidationError } from '../core/errors.js';
+import { ValidationError } from '../contract/errors.js';
 import { exitCodeOf, type HostRecap, type RunSummary, type TaskResult } from '../core/runner.js';
 import { JSON_REPORT_SCHEMA, type ReportMeta } from './json.js';
 

@@ -4,7 +4,7 @@
  * test fails when the README falls behind.
  */
 import { z } from 'zod';
-import type { TaskModule } from '../core/module.js';
+import type { TaskModule } from '../contract/task.js';
 
 type Json = { [k: string]: unknown };
 

@@ -8,7 +8,7 @@
  * into one union (one variant per task type) for JSON Schema / editor completion.
  */
 import { z } from 'zod';
-import type { TaskModule } from '../core/module.js';
+import type { TaskModule } from '../contract/task.js';
 
 export const IDENTIFIER_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 

@@ -5,7 +5,7 @@
  * and the allowed keys, numeric bounds are spelled out.
  */
 import { z } from 'zod';
-import { ValidationError, type ValidationIssue } from '../core/errors.js';
+import { ValidationError, type ValidationIssue } from '../contract/errors.js';
 import type { YamlDoc, YamlPath } from './yaml.js';
 
 export interface ValidateOptions {

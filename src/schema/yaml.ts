@@ -10,7 +10,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
-import { ValidationError, errorMessage, type SourceLocation } from '../core/errors.js';
+import { ValidationError, errorMessage, type SourceLocation } from '../contract/errors.js';
 
 export type YamlPath = readonly (string | number)[];
 

@@ -4,10 +4,10 @@
  * words and every word is quoted). `creates`/`removes` make it idempotent.
  */
 import { z } from 'zod';
-import { change, defineTask, ok, type Step } from '../core/module.js';
-import { quote } from '../core/quote.js';
-import { TaskError } from '../core/errors.js';
-import type { FactRequest } from '../facts/types.js';
+import { change, defineTask, ok, type Step } from '../contract/task.js';
+import { quote } from '../contract/quote.js';
+import { TaskError } from '../contract/errors.js';
+import type { FactRequest } from '../contract/fact.js';
 import { fileAt, type FileInfo } from '../facts/files.js';
 import { shortForm, splitWords } from './lib/args.js';
 

@@ -6,8 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import { posix, resolve } from 'node:path';
 import { z } from 'zod';
-import { TaskError } from '../core/errors.js';
-import { change, defineTask, ok } from '../core/module.js';
+import { TaskError } from '../contract/errors.js';
+import { change, defineTask, ok } from '../contract/task.js';
 import { fileAt } from '../facts/files.js';
 import {
   attrChanges,

@@ -24,10 +24,10 @@
  *   plan says so.
  */
 import { z } from 'zod';
-import { TaskError } from '../core/errors.js';
-import { change, defineTask, ok, type Diff, type Prediction, type Step } from '../core/module.js';
+import { TaskError } from '../contract/errors.js';
+import { change, defineTask, ok, type Diff, type Prediction, type Step } from '../contract/task.js';
 import { fileAt, type FileInfo } from '../facts/files.js';
-import type { HostFacts } from '../facts/host.js';
+import type { HostFacts } from '../contract/host-facts.js';
 import { packagesInstalled, type PackagesInfo } from '../facts/packages.js';
 import { serviceState, type ServiceInfo } from '../facts/services.js';
 import { sshdAt, type SshdFacts } from '../facts/sshd.js';

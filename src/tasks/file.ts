@@ -3,9 +3,9 @@
  * `touch` creates a file or updates its times (always a change, as in Ansible).
  */
 import { z } from 'zod';
-import { TaskError } from '../core/errors.js';
-import { change, defineTask, ok, type Diff, type Step } from '../core/module.js';
-import { quote } from '../core/quote.js';
+import { TaskError } from '../contract/errors.js';
+import { change, defineTask, ok, type Diff, type Step } from '../contract/task.js';
+import { quote } from '../contract/quote.js';
 import { fileAt, type FileInfo, type PresentFile } from '../facts/files.js';
 import { aliased } from './lib/args.js';
 import { attrChanges, attrDiff, attrSteps, diffOf, modeArg, normaliseMode, predictId, withAttrs } from './lib/files.js';

@@ -20,11 +20,11 @@
  * stopped (iptables-save at apply time), not from the fact.
  */
 import { z } from 'zod';
-import { TaskError } from '../core/errors.js';
-import { change, defineTask, ok, type Diff, type Plan, type Prediction, type Step } from '../core/module.js';
-import { quote } from '../core/quote.js';
+import { TaskError } from '../contract/errors.js';
+import { change, defineTask, ok, type Diff, type Plan, type Prediction, type Step } from '../contract/task.js';
+import { quote } from '../contract/quote.js';
 import { fileAt, type FileInfo } from '../facts/files.js';
-import type { HostFacts } from '../facts/host.js';
+import type { HostFacts } from '../contract/host-facts.js';
 import { iptablesSave, normaliseSave, tools, type IptablesSave } from '../facts/iptables.js';
 import { packagesInstalled, type PackagesInfo } from '../facts/packages.js';
 import { serviceState, type ServiceInfo } from '../facts/services.js';

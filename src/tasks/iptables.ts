@@ -26,8 +26,8 @@
  * that would cut it.
  */
 import { z } from 'zod';
-import { TaskError } from '../core/errors.js';
-import { change, defineTask, ok, type AccessInfo, type Diff, type Plan, type TaskContext } from '../core/module.js';
+import { TaskError } from '../contract/errors.js';
+import { change, defineTask, ok, type AccessInfo, type Diff, type Plan, type TaskContext } from '../contract/task.js';
 import {
   BUILTIN_CHAINS,
   iptablesSave,

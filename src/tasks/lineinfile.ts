@@ -4,8 +4,8 @@
  * the new content is computed by the pure planner and written atomically.
  */
 import { z } from 'zod';
-import { TaskError } from '../core/errors.js';
-import { change, defineTask, ok } from '../core/module.js';
+import { TaskError } from '../contract/errors.js';
+import { change, defineTask, ok } from '../contract/task.js';
 import { fileAt } from '../facts/files.js';
 import { aliased } from './lib/args.js';
 import { attrChanges, attrDiff, attrSteps, beforeText, diffOf, predictWrittenFile, withAttrs, writeFileSteps } from './lib/files.js';

@@ -16,8 +16,8 @@
  * Listeners on 127.0.0.0/8 and ::1 are fine unless `localhost_ok: false`.
  */
 import { z } from 'zod';
-import { TaskError } from '../core/errors.js';
-import { change, defineTask, ok, type Plan } from '../core/module.js';
+import { TaskError } from '../contract/errors.js';
+import { change, defineTask, ok, type Plan } from '../contract/task.js';
 import { isLoopback, listeners as listenersFact, type Listener } from '../facts/listeners.js';
 
 const entrySchema = z.union([

@@ -16,9 +16,9 @@
  *   are empty it is always a change (nothing is known until `apt-get update`).
  */
 import { z } from 'zod';
-import { TaskError } from '../core/errors.js';
-import { change, defineTask, ok, type Prediction, type Step } from '../core/module.js';
-import type { FactRequest } from '../facts/types.js';
+import { TaskError } from '../contract/errors.js';
+import { change, defineTask, ok, type Prediction, type Step } from '../contract/task.js';
+import type { FactRequest } from '../contract/fact.js';
 import {
   packagesInstalled,
   upgradablePackages,

@@ -20,8 +20,8 @@
  *   `enabled: true`, naming `systemctl unmask`.
  */
 import { z } from 'zod';
-import { TaskError } from '../core/errors.js';
-import { change, defineTask, ok, type Prediction, type Step } from '../core/module.js';
+import { TaskError } from '../contract/errors.js';
+import { change, defineTask, ok, type Prediction, type Step } from '../contract/task.js';
 import { serviceState, type ServiceInfo } from '../facts/services.js';
 import { noInitMessage, serviceSteps, signalReloadSteps, type ServiceAction } from './lib/services.js';
 

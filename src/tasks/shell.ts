@@ -3,8 +3,8 @@
  * redirections and variables work. The script is passed as one quoted word.
  */
 import { z } from 'zod';
-import { change, defineTask, ok } from '../core/module.js';
-import { quote } from '../core/quote.js';
+import { change, defineTask, ok } from '../contract/task.js';
+import { quote } from '../contract/quote.js';
 import { guardFacts, guardFields, guardReason, runStep } from './command.js';
 import { shortForm } from './lib/args.js';
 

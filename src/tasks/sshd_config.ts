@@ -24,8 +24,8 @@
  * refuse the current session.
  */
 import { z } from 'zod';
-import { TaskError } from '../core/errors.js';
-import { change, defineTask, ok, skip, type Diff, type Prediction, type Step } from '../core/module.js';
+import { TaskError } from '../contract/errors.js';
+import { change, defineTask, ok, skip, type Diff, type Prediction, type Step } from '../contract/task.js';
 import { fileAt } from '../facts/files.js';
 import { DEFAULT_SSHD_CONFIG, sshdAt, type SshdFacts } from '../facts/sshd.js';
 import { beforeText, diffOf, predictWrittenFile, writeFileSteps, attrSteps } from './lib/files.js';

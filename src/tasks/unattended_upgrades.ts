@@ -24,12 +24,12 @@
  * yum hosts (CentOS 7, yum-cron) are not supported: a TaskError says so.
  */
 import { z } from 'zod';
-import { TaskError } from '../core/errors.js';
-import { change, defineTask, ok, skip, type Diff, type Prediction, type Step } from '../core/module.js';
-import { quote } from '../core/quote.js';
+import { TaskError } from '../contract/errors.js';
+import { change, defineTask, ok, skip, type Diff, type Prediction, type Step } from '../contract/task.js';
+import { quote } from '../contract/quote.js';
 import { fileAt, type FileInfo } from '../facts/files.js';
-import type { HostFacts } from '../facts/host.js';
-import type { FactRequest } from '../facts/types.js';
+import type { HostFacts } from '../contract/host-facts.js';
+import type { FactRequest } from '../contract/fact.js';
 import { packagesInstalled, type PackagesInfo } from '../facts/packages.js';
 import { serviceState, type ServiceInfo } from '../facts/services.js';
 import { beforeText, diffOf, predictWrittenFile, sameContent, writeFileSteps } from './lib/files.js';

@@ -18,10 +18,10 @@
  *   certainly cut us off.
  */
 import { z } from 'zod';
-import { TaskError } from '../core/errors.js';
-import { change, defineTask, ok, type AccessInfo, type Diff, type Prediction, type Step, type TaskContext } from '../core/module.js';
-import { sh } from '../core/quote.js';
-import type { HostFacts } from '../facts/host.js';
+import { TaskError } from '../contract/errors.js';
+import { change, defineTask, ok, type AccessInfo, type Diff, type Prediction, type Step, type TaskContext } from '../contract/task.js';
+import { sh } from '../contract/quote.js';
+import type { HostFacts } from '../contract/host-facts.js';
 import { sha256, userInfo, type PresentUser, type UserInfo } from '../facts/users.js';
 
 export const USER_NAME = /^[a-z_][a-z0-9_-]*[$]?$/;

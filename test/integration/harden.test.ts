@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run as cli, type Io } from '../../src/cli/program.js';
 import { connectSsh } from '../../src/connections/ssh.js';
-import { ConnectionError } from '../../src/core/errors.js';
+import { ConnectionError } from '../../src/contract/errors.js';
 import { fleetImages, startFleet, type Fleet, type FleetHost } from './fleet.js';
 import { converge, keysOf } from './harness.js';
 

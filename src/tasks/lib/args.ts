@@ -4,7 +4,7 @@
  * POSIX-shell-like word splitter for `command`'s free-form string.
  */
 import { z } from 'zod';
-import { TaskError } from '../../core/errors.js';
+import { TaskError } from '../../contract/errors.js';
 
 /**
  * `task: "text"` means `task: { [key]: "text" }`. A union (not a preprocess)

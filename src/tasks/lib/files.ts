@@ -7,9 +7,9 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { z } from 'zod';
-import { TaskError } from '../../core/errors.js';
-import type { Diff, Step } from '../../core/module.js';
-import { quote } from '../../core/quote.js';
+import { TaskError } from '../../contract/errors.js';
+import type { Diff, Step } from '../../contract/task.js';
+import { quote } from '../../contract/quote.js';
 import type { FileInfo, PresentFile } from '../../facts/files.js';
 import { MAX_CONTENT_BYTES } from '../../facts/files.js';
 

@@ -14,7 +14,7 @@
  * (only their quoting is normalised): they compare exactly as written, so
  * write them the way iptables-save prints them.
  */
-import { TaskError } from '../../core/errors.js';
+import { TaskError } from '../../contract/errors.js';
 
 export type IpVersion = 4 | 6;
 

@@ -3,10 +3,10 @@
  * firewall...): install, remove, upgrade, for apt, dnf and yum. Non-interactive,
  * keep existing config files, long timeouts. Never `sudo`: the runner wraps.
  */
-import type { Step } from '../../core/module.js';
-import { TaskError } from '../../core/errors.js';
-import { quote } from '../../core/quote.js';
-import type { HostFacts, PackageManager } from '../../facts/host.js';
+import type { Step } from '../../contract/task.js';
+import { TaskError } from '../../contract/errors.js';
+import { quote } from '../../contract/quote.js';
+import type { HostFacts, PackageManager } from '../../contract/host-facts.js';
 import { APT_SECURITY_FILTER, type UpgradeKind } from '../../facts/packages.js';
 
 /** Package operations download and unpack: 15 minutes per step. */

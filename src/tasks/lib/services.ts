@@ -5,10 +5,10 @@
  * services: those calls throw a TaskError that says so; daemons that reload
  * their configuration on a signal can still be told with `signalReloadSteps`.
  */
-import type { Step } from '../../core/module.js';
-import { TaskError } from '../../core/errors.js';
-import { sh } from '../../core/quote.js';
-import type { HostFacts } from '../../facts/host.js';
+import type { Step } from '../../contract/task.js';
+import { TaskError } from '../../contract/errors.js';
+import { sh } from '../../contract/quote.js';
+import type { HostFacts } from '../../contract/host-facts.js';
 import { processName, unitName } from '../../facts/services.js';
 
 export type ServiceAction = 'start' | 'stop' | 'restart' | 'reload' | 'enable' | 'disable';

@@ -10,10 +10,10 @@
  * HostKey, AllowUsers, ...). A `Match` line starts a conditional block that
  * lasts to the next `Match` or the end of the file.
  */
-import { TaskError } from '../../core/errors.js';
-import type { AccessInfo, Step } from '../../core/module.js';
-import { quote } from '../../core/quote.js';
-import type { HostFacts } from '../../facts/host.js';
+import { TaskError } from '../../contract/errors.js';
+import type { AccessInfo, Step } from '../../contract/task.js';
+import { quote } from '../../contract/quote.js';
+import type { HostFacts } from '../../contract/host-facts.js';
 import { parseConfigLine, type SshdFacts } from '../../facts/sshd.js';
 
 export type SettingValue = string | number | boolean | ReadonlyArray<string | number>;

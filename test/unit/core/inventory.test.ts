@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ValidationError } from '../../../src/core/errors.js';
+import { ValidationError } from '../../../src/contract/errors.js';
 import { loadInventory, parseInventory, type Inventory } from '../../../src/core/inventory.js';
 
 const fixtures = resolve(dirname(fileURLToPath(import.meta.url)), '../../fixtures/inventories');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ValidationError } from '../../../src/core/errors.js';
+import { ValidationError } from '../../../src/contract/errors.js';
 import { defaultTaskName, loadPlaybook, parsePlaybook } from '../../../src/core/playbook.js';
 import { fakeRegistry } from '../schema/registry.fixture.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { evalCondition, renderValue } from '../../../src/core/template.js';
-import { TemplateError } from '../../../src/core/errors.js';
+import { TemplateError } from '../../../src/contract/errors.js';
 
 const vars = {
   port: 22,

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { fileAt, fileFact, parseFileFact } from '../../../src/facts/files.js';
-import { FactError } from '../../../src/core/errors.js';
+import { FactError } from '../../../src/contract/errors.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/facts/file-${name}.txt`, import.meta.url), 'utf8');
 const parse = (name: string) => parseFileFact(fixture(name), '/x');

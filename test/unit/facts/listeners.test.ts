@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { FactError } from '../../../src/core/errors.js';
+import { FactError } from '../../../src/contract/errors.js';
 import { isLoopback, listeners, parseListeners, splitAddress } from '../../../src/facts/listeners.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/facts/ss/${name}.txt`, import.meta.url), 'utf8');

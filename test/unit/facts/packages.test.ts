@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { packagesFact, parsePackagesFact, parseUpgradableFact } from '../../../src/facts/packages.js';
-import { FactError } from '../../../src/core/errors.js';
+import { FactError } from '../../../src/contract/errors.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/facts/${name}.txt`, import.meta.url), 'utf8');
 const NAMES = ['openssh-server', 'sudo', 'nosuchpkg', 'libc6:amd64', 'logrotate', 'curl'];

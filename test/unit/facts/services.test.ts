@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseServiceFact, serviceFact, unitName } from '../../../src/facts/services.js';
-import type { InitSystem } from '../../../src/facts/host.js';
+import type { InitSystem } from '../../../src/contract/host-facts.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/facts/service-${name}.txt`, import.meta.url), 'utf8');
 const parse = (name: string, svc: string, manager: InitSystem) => parseServiceFact(fixture(name), { name: svc, manager });

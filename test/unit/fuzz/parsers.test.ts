@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../../../src/core/errors.js';
+import { ValidationError } from '../../../src/contract/errors.js';
 import { parseInventory } from '../../../src/core/inventory.js';
 import { parsePlaybook } from '../../../src/core/playbook.js';
 import { registry } from '../../../src/tasks/index.js';

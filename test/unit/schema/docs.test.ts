@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { defineTask, ok } from '../../../src/core/module.js';
+import { defineTask, ok } from '../../../src/contract/task.js';
 import { DOCS_BEGIN, DOCS_END, renderTaskDoc, renderTaskReference, spliceReference } from '../../../src/schema/docs.js';
 import { parsePlaybook } from '../../../src/core/playbook.js';
 import { registry } from '../../../src/tasks/index.js';

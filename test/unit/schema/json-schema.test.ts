@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { TaskModule } from '../../../src/core/module.js';
+import type { TaskModule } from '../../../src/contract/task.js';
 import { inventoryJsonSchema } from '../../../src/schema/inventory.js';
 import { buildPlaybookSchema, playbookJsonSchema } from '../../../src/schema/playbook.js';
 import { fakeRegistry } from './registry.fixture.js';

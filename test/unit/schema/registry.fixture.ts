@@ -1,6 +1,6 @@
 /** A tiny fake task registry for schema/playbook tests (the real one lives in src/tasks). */
 import { z } from 'zod';
-import type { TaskModule } from '../../../src/core/module.js';
+import type { TaskModule } from '../../../src/contract/task.js';
 
 const mk = (name: string, schema: z.ZodType): TaskModule =>
   ({ name, description: `${name} (test module)`, schema, facts: () => ({}), plan: () => ({ kind: 'ok', reason: 'test' }) }) as TaskModule;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ValidationError, type ValidationIssue } from '../../../src/core/errors.js';
+import { ValidationError, type ValidationIssue } from '../../../src/contract/errors.js';
 import { checkWith, didYouMean, formatPath, validateWith } from '../../../src/schema/validate.js';
 import { parseYaml } from '../../../src/schema/yaml.js';
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ValidationError } from '../../../src/core/errors.js';
+import { ValidationError } from '../../../src/contract/errors.js';
 import { loadYamlFile, MAX_YAML_BYTES, parseYaml } from '../../../src/schema/yaml.js';
 
 function errorOf(fn: () => unknown): ValidationError {

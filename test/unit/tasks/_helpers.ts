@@ -1,5 +1,6 @@
-import type { TaskContext } from '../../../src/core/module.js';
-import { parseHostFacts, type HostFacts } from '../../../src/facts/host.js';
+import type { TaskContext } from '../../../src/contract/task.js';
+import type { HostFacts } from '../../../src/contract/host-facts.js';
+import { parseHostFacts } from '../../../src/facts/host.js';
 import type { FileInfo, PresentFile } from '../../../src/facts/files.js';
 import { sha256Hex } from '../../../src/tasks/lib/files.js';
 

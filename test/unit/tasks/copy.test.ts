@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copy } from '../../../src/tasks/copy.js';
 import { fileFact, parseFileFact } from '../../../src/facts/files.js';
 import { writeFileSteps } from '../../../src/tasks/lib/files.js';
-import type { Plan, Step } from '../../../src/core/module.js';
+import type { Plan, Step } from '../../../src/contract/task.js';
 import { absent, ctx, dirInfo, fileWith } from './_helpers.js';
 
 const parse = (v: unknown) => copy.schema.parse(v);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Plan, TaskContext } from '../../../src/core/module.js';
+import type { Plan, TaskContext } from '../../../src/contract/task.js';
 import { parseHostFacts } from '../../../src/facts/host.js';
 import type { PackagesInfo } from '../../../src/facts/packages.js';
 import type { ServiceInfo } from '../../../src/facts/services.js';

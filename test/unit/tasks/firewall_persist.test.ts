@@ -3,9 +3,10 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Plan, TaskContext } from '../../../src/core/module.js';
+import type { Plan, TaskContext } from '../../../src/contract/task.js';
 import type { FileInfo } from '../../../src/facts/files.js';
-import { parseHostFacts, type HostFacts } from '../../../src/facts/host.js';
+import type { HostFacts } from '../../../src/contract/host-facts.js';
+import { parseHostFacts } from '../../../src/facts/host.js';
 import { parseIptablesFact, type IptablesSave } from '../../../src/facts/iptables.js';
 import type { ServiceInfo } from '../../../src/facts/services.js';
 import { DEBCONF_PRESEED, firewallPersist, saveRunningSteps, savedMatches } from '../../../src/tasks/firewall_persist.js';

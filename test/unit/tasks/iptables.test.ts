@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { TaskError } from '../../../src/core/errors.js';
-import type { AccessInfo } from '../../../src/core/module.js';
+import { TaskError } from '../../../src/contract/errors.js';
+import type { AccessInfo } from '../../../src/contract/task.js';
 import { parseIptablesFact, type IptablesSave } from '../../../src/facts/iptables.js';
 import { iptables, planTable, predictSave, type IptablesArgs } from '../../../src/tasks/iptables.js';
 import { canonical, cidrContains, parseCidr, cidrToText, parseRule, ruleKey, saveString, tokenize } from '../../../src/tasks/lib/iptables.js';

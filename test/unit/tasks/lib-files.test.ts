@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { attrDiff, attrSteps, modeArg, normaliseMode, predictWrittenFile, writeFileSteps } from '../../../src/tasks/lib/files.js';
-import type { Step } from '../../../src/core/module.js';
+import type { Step } from '../../../src/contract/task.js';
 import { absent, fileWith } from './_helpers.js';
 
 describe('normaliseMode', () => {

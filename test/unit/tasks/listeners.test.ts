@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { TaskError } from '../../../src/core/errors.js';
+import { TaskError } from '../../../src/contract/errors.js';
 import { parseListeners, type ListenersInfo } from '../../../src/facts/listeners.js';
 import { describeListeners, listeners } from '../../../src/tasks/listeners.js';
 import { ctx } from './_helpers.js';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { packageTask } from '../../../src/tasks/package.js';
 import { parsePackagesFact, parseUpgradableFact, type PackagesInfo, type UpgradableInfo } from '../../../src/facts/packages.js';
 import { installSteps, removeSteps, upgradeSteps } from '../../../src/tasks/lib/packages.js';
-import { TaskError } from '../../../src/core/errors.js';
+import { TaskError } from '../../../src/contract/errors.js';
 
 import { ctxOf, hostOf } from './_helpers.js';
 

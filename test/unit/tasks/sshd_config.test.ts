@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { TaskError } from '../../../src/core/errors.js';
-import type { AccessInfo, Plan, TaskContext } from '../../../src/core/module.js';
+import { TaskError } from '../../../src/contract/errors.js';
+import type { AccessInfo, Plan, TaskContext } from '../../../src/contract/task.js';
 import { parseHostFacts } from '../../../src/facts/host.js';
 import { parseSshdFact, type SshdFacts } from '../../../src/facts/sshd.js';
 import { sshd_config } from '../../../src/tasks/sshd_config.js';

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Plan, TaskContext } from '../../../src/core/module.js';
+import type { Plan, TaskContext } from '../../../src/contract/task.js';
 import { parseHostFacts } from '../../../src/facts/host.js';
 import type { ServiceInfo } from '../../../src/facts/services.js';
 import { writeFileSteps } from '../../../src/tasks/lib/files.js';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { mergeKeys, parseKeyLine, userTask } from '../../../src/tasks/user.js';
 import { parseUserFact, type UserInfo } from '../../../src/facts/users.js';
-import type { AccessInfo } from '../../../src/core/module.js';
+import type { AccessInfo } from '../../../src/contract/task.js';
 
 import { ctxOf, hostOf } from './_helpers.js';
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/facts/user-${name}.txt`, import.meta.url), 'utf8');

@@ -13,27 +13,16 @@ export function quote(value: string | number): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** A fragment of shell that is already safe and must not be quoted again. */
-export class Raw {
-  constructor(readonly text: string) {}
-  toString(): string {
-    return this.text;
-  }
-}
-
-export const raw = (text: string): Raw => new Raw(text);
-
-type ShValue = string | number | Raw | ReadonlyArray<string | number | Raw>;
+type ShValue = string | number | ReadonlyArray<string | number>;
 
 function render(value: ShValue): string {
-  if (value instanceof Raw) return value.text;
-  if (Array.isArray(value)) return value.map((v) => render(v as ShValue)).join(' ');
+  if (Array.isArray(value)) return value.map((v) => quote(v as string | number)).join(' ');
   return quote(value as string | number);
 }
 
 /**
  * zx-style tagged template: `sh\`useradd -m ${name}\`` quotes every interpolation;
- * arrays become several words; `raw()` passes trusted shell through.
+ * arrays become several words.
  */
 export function sh(strings: TemplateStringsArray, ...values: ShValue[]): string {
   let out = strings[0] ?? '';

@@ -5,8 +5,8 @@
  * Only the runner does I/O; check mode stops after planning.
  */
 import type { z } from 'zod';
-import type { FactRequest, FactValues } from '../facts/types.js';
-import type { HostFacts } from '../facts/host.js';
+import type { FactRequest, FactValues } from './fact.js';
+import type { HostFacts } from './host-facts.js';
 
 export interface TaskContext {
   /** Facts gathered at connect time (OS family, init system, package manager, ...). */

@@ -111,13 +111,6 @@ export class LockoutError extends ProvisionError {
   }
 }
 
-/** The run was interrupted (Ctrl-C). */
-export class InterruptedError extends ProvisionError {
-  constructor() {
-    super('E_INTERRUPTED', 'interrupted');
-  }
-}
-
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
