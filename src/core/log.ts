@@ -4,7 +4,7 @@
  * redacted by name as well.
  */
 import { pino, type Logger } from 'pino';
-import type { RunEvents } from './runner.js';
+import type { RunEvents } from './results.js';
 import type { Secrets } from './secrets.js';
 
 export interface LogOptions {

@@ -6,7 +6,7 @@
  * messages, diffs): markup is escaped, and the details travel as JSON that the
  * page only ever puts into the DOM as text.
  */
-import type { RunSummary, TaskResult } from '../core/runner.js';
+import type { RunSummary, TaskResult } from '../core/results.js';
 import { unifiedDiff } from './diff.js';
 import { verdict } from './human.js';
 import type { ReportMeta } from './json.js';

@@ -4,7 +4,7 @@
  * table per host and a one-line verdict.
  */
 import type { PlayDef } from '../core/playbook.js';
-import type { RunEvents, RunSummary, TaskResult } from '../core/runner.js';
+import type { RunEvents, RunSummary, TaskResult } from '../core/results.js';
 import { paintDiff, unifiedDiff } from './diff.js';
 import { paintStatus, statusWord, type Style } from './style.js';
 

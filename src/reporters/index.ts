@@ -1,7 +1,7 @@
 /** Report formats for `--report FORMAT=FILE`; each renders a finished run to text. */
 import { renameSync, writeFileSync } from 'node:fs';
 import { ValidationError } from '../contract/errors.js';
-import type { RunSummary } from '../core/runner.js';
+import type { RunSummary } from '../core/results.js';
 import { htmlReport } from './html.js';
 import { jsonReport, type ReportMeta } from './json.js';
 import { junitReport } from './junit.js';

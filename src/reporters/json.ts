@@ -2,7 +2,7 @@
  * The JSON report (`--report json=FILE`). Versioned: `schema` changes its
  * number whenever a field changes meaning or disappears; new fields may be added.
  */
-import type { RunSummary } from '../core/runner.js';
+import type { RunSummary } from '../core/results.js';
 import { unifiedDiff } from './diff.js';
 
 export const JSON_REPORT_SCHEMA = 'provision-report/1';

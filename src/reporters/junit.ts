@@ -5,7 +5,7 @@
  * playbook), is a <failure>; skipped is <skipped/>; an unreachable host is one
  * failed testcase. Follows the Jenkins/Ant junit-10 schema.
  */
-import type { RunSummary, TaskResult } from '../core/runner.js';
+import type { RunSummary, TaskResult } from '../core/results.js';
 import { unifiedDiff } from './diff.js';
 import type { ReportMeta } from './json.js';
 

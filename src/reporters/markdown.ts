@@ -4,7 +4,7 @@
  * drift and failures with their diffs folded in <details>. GitHub renders
  * HTML inside Markdown, so every value is HTML-escaped as well.
  */
-import type { RunSummary, TaskResult } from '../core/runner.js';
+import type { RunSummary, TaskResult } from '../core/results.js';
 import { unifiedDiff } from './diff.js';
 import { verdict } from './human.js';
 import type { ReportMeta } from './json.js';

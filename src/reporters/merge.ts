@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ValidationError } from '../contract/errors.js';
-import { exitCodeOf, type HostRecap, type RunSummary, type TaskResult } from '../core/runner.js';
+import { exitCodeOf, type HostRecap, type RunSummary, type TaskResult } from '../core/results.js';
 import { JSON_REPORT_SCHEMA, type ReportMeta } from './json.js';
 
 export interface LoadedReport {

@@ -9,7 +9,7 @@
  * (see cli/program.ts); the renderer is a pure function of the state.
  */
 import type { PlayDef, TaskDef } from '../core/playbook.js';
-import type { RunEvents, RunSummary, TaskResult } from '../core/runner.js';
+import type { RunEvents, RunSummary, TaskResult } from '../core/results.js';
 import { humanReporter } from './human.js';
 import type { Style } from './style.js';
 

@@ -5,7 +5,7 @@
  * at the task in the playbook, with the host as logical location. An
  * unreachable host is an error result of the rule `provision/unreachable`.
  */
-import type { RunSummary, TaskResult } from '../core/runner.js';
+import type { RunSummary, TaskResult } from '../core/results.js';
 import { unifiedDiff } from './diff.js';
 import type { ReportMeta } from './json.js';
 import { baseTaskName, problemOf, splitLocation } from './junit.js';

@@ -1,5 +1,5 @@
 /** Terminal colours: on for TTYs, off when piped, with NO_COLOR, or --no-color. */
-import type { TaskStatus } from '../core/runner.js';
+import type { TaskStatus } from '../core/results.js';
 
 export type Paint = (text: string) => string;
 

@@ -1,5 +1,5 @@
 /** Synthetic finished runs for the report format tests (and the HTML e2e test). */
-import { exitCodeOf, type HostRecap, type RunSummary, type TaskResult } from '../../../src/core/runner.js';
+import { exitCodeOf, type HostRecap, type RunSummary, type TaskResult } from '../../../src/core/results.js';
 
 export const NASTY = `<script>alert("x")</script> & ]]> ' | \`code\` \u0001 *em* --> <!--`;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EXIT, exitCodeOf } from '../../../src/core/runner.js';
+import { EXIT, exitCodeOf } from '../../../src/core/results.js';
 import { jsonReport } from '../../../src/reporters/json.js';
 import { mergeReports, parseJsonReport, type LoadedReport } from '../../../src/reporters/merge.js';
 import { fleetRun, mixedRun, result, summary } from './_summary.js';

@@ -1,0 +1,37 @@
+/**
+ * The default way to reach a host described by the inventory: the local
+ * connection, or SSH with the inventory's settings.
+ */
+import { LocalConnection } from '../connections/local.js';
+import { connectSsh } from '../connections/ssh.js';
+import type { Connection } from '../connections/types.js';
+import type { HostSpec } from './inventory.js';
+
+export interface ConnectExtra {
+  /** Host key verified on the previous connection (sshd moved port). */
+  trustKey?: Buffer;
+  /** Connect attempts (the guard's own loop retries, so it asks for one). */
+  attempts?: number;
+}
+
+export type Connector = (spec: HostSpec, extra?: ConnectExtra) => Promise<Connection>;
+
+export function connectHost(spec: HostSpec, extra: ConnectExtra = {}): Promise<Connection> {
+  const c = spec.connection;
+  if (c.connection === 'local') return Promise.resolve(new LocalConnection(spec.name));
+  return connectSsh({
+    name: spec.name,
+    host: c.host,
+    port: c.port,
+    ...(c.user !== undefined ? { user: c.user } : {}),
+    ...(c.identityFile !== undefined ? { identityFile: c.identityFile } : {}),
+    ...(c.passphrase !== undefined ? { passphrase: c.passphrase } : {}),
+    ...(c.password !== undefined ? { password: c.password } : {}),
+    ...(c.knownHostsFile !== undefined ? { knownHostsFile: c.knownHostsFile } : {}),
+    hostKeyPolicy: c.hostKeyPolicy,
+    jump: c.jump,
+    connectTimeoutMs: c.connectTimeoutMs,
+    ...(extra.trustKey ? { trustKey: extra.trustKey } : {}),
+    ...(extra.attempts ? { attempts: extra.attempts } : {}),
+  });
+}

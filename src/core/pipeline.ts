@@ -1,0 +1,198 @@
+/**
+ * One task on one host, for one loop item: evaluate `when`, render and
+ * validate the arguments, read the facts the module asks for, plan, run the
+ * lockout pre-flight, then predict (check mode) or apply, and build the
+ * registered result. All host I/O goes through the session it is given, so
+ * the pipeline can be driven by a fake session in tests.
+ */
+import { dirname } from 'node:path';
+import type { z } from 'zod';
+import type { ExecResult } from '../connections/types.js';
+import { CommandError, ConnectionError, LockoutError, ProvisionError, ValidationError, errorMessage } from '../contract/errors.js';
+import type { FactRequest } from '../contract/fact.js';
+import type { HostFacts } from '../contract/host-facts.js';
+import type { AccessInfo, Diff, Plan, TaskContext, TaskModule } from '../contract/task.js';
+import type { ConfirmRequest, StepRunner } from './confirm.js';
+import type { ExecRequest, RunAs } from './host.js';
+import type { PlayDef, TaskDef, TaskRegistry } from './playbook.js';
+import type { TaskResult, TaskStatus } from './results.js';
+import { evalCondition, renderValue } from './template.js';
+
+/** What the pipeline needs of a host session (HostSession, or a fake in tests). */
+export interface PipelineSession {
+  readonly facts: HostFacts;
+  readonly connection: { readonly kind: string };
+  /** The sshd port on the host side our access goes through. */
+  accessPort: number;
+  readFacts(requests: readonly FactRequest[], as: RunAs): Promise<Map<string, unknown>>;
+  exec(command: string, req: ExecRequest): Promise<ExecResult>;
+  predict(request: FactRequest, value: unknown, as: RunAs): void;
+  invalidate(): void;
+}
+
+export interface LockoutOverrides {
+  protection?: boolean;
+  rollbackTimeoutSec?: number;
+  allowLockout?: boolean;
+}
+
+export interface PipelineEnv {
+  readonly registry: TaskRegistry;
+  readonly check: boolean;
+  /** Default per-step timeout in ms (0 or undefined: none). */
+  readonly taskTimeoutMs?: number;
+  /** Command-line overrides of the play's lockout options. */
+  readonly lockout?: LockoutOverrides;
+  readonly session: PipelineSession;
+  /** How we reach the host right now, as the host sees it. */
+  access(): AccessInfo;
+  /** Apply an access-risky change commit-confirmed (confirm.ts). */
+  applyConfirmed(req: ConfirmRequest): Promise<void>;
+}
+
+/** The part of a TaskResult the pipeline decides; the runner adds host, play, task name. */
+export type ItemResult = Pick<TaskResult, 'status' | 'message' | 'durationMs' | 'rc' | 'stdout' | 'stderr' | 'code'> & { diffs: Diff[] };
+
+export interface ItemOutcome {
+  result: ItemResult;
+  /** What `register:` stores for this item. */
+  registered: Record<string, unknown>;
+  /** Set when the connection was lost: the host is unreachable from now on. */
+  unreachable?: unknown;
+}
+
+export function codeOf(err: unknown): string {
+  return err instanceof ProvisionError ? err.code : 'E_INTERNAL';
+}
+
+/** The result as `register:` stores it (Ansible's names). */
+export function registeredOf(result: Pick<ItemResult, 'status' | 'message' | 'rc' | 'stdout' | 'stderr'>): Record<string, unknown> {
+  return {
+    changed: result.status === 'changed',
+    failed: result.status === 'failed',
+    skipped: result.status === 'skipped',
+    msg: result.message,
+    ...(result.rc !== undefined ? { rc: result.rc } : {}),
+    ...(result.stdout !== undefined
+      ? { stdout: result.stdout, stdout_lines: result.stdout.split('\n').filter((l, i, a) => l !== '' || i < a.length - 1) }
+      : {}),
+    ...(result.stderr !== undefined ? { stderr: result.stderr } : {}),
+  };
+}
+
+interface Prepared {
+  module: TaskModule;
+  args: z.output<z.ZodType>;
+  as: RunAs;
+  ctx: TaskContext;
+}
+
+/** Render the arguments, validate them with the module's schema, and run its local preparation. */
+async function prepare(task: TaskDef, play: PlayDef, vars: Record<string, unknown>, env: PipelineEnv): Promise<Prepared> {
+  const module = env.registry[task.module];
+  if (!module) throw new ProvisionError('E_UNKNOWN_TASK', `unknown task type ${task.module}`);
+  const parsed = module.schema.safeParse(renderValue(task.args, vars));
+  if (!parsed.success) {
+    throw new ValidationError(
+      parsed.error.issues.map((i) => ({ location: task.location, path: [task.module, ...i.path.map(String)].join('.'), message: i.message })),
+    );
+  }
+  const as: RunAs = { become: task.become ?? play.become, becomeUser: task.becomeUser ?? play.becomeUser };
+  const ctx: TaskContext = { host: env.session.facts, check: env.check, become: as.become, baseDir: dirname(task.location.file) };
+  const args = module.prepare ? await module.prepare(parsed.data, ctx) : parsed.data;
+  return { module, args, as, ctx };
+}
+
+/** Read the module's facts in one round trip and plan. */
+async function planTask(p: Prepared, env: PipelineEnv): Promise<{ plan: Plan; facts: Record<string, unknown> }> {
+  const requests = p.module.facts(p.args, p.ctx) as Record<string, FactRequest>;
+  const values = await env.session.readFacts(Object.values(requests), p.as);
+  const facts = Object.fromEntries(Object.entries(requests).map(([k, r]) => [k, values.get(r.id)]));
+  return { plan: p.module.plan(p.args, facts as never, p.ctx), facts };
+}
+
+/** Refuse a change that would cut our own access, unless allowed; returns a warning to show when allowed. */
+function preflight(p: Prepared, facts: Record<string, unknown>, allowLockout: boolean, env: PipelineEnv): string {
+  const reason = p.module.lockout?.(p.args, facts as never, env.access(), p.ctx);
+  if (!reason) return '';
+  if (!allowLockout) {
+    throw new LockoutError(
+      'E_LOCKOUT',
+      `refused: ${reason}; this would cut the SSH access this run depends on (set allow_lockout: true on the play or pass --allow-lockout to apply it anyway; the rollback still guards it)`,
+    );
+  }
+  return ` (pre-flight warning overridden: ${reason})`;
+}
+
+/** The steps of a plan, in order, as the task's user; a step outside its ok codes fails the task. */
+function stepRunner(task: TaskDef, p: Prepared, plan: Extract<Plan, { kind: 'change' }>, env: PipelineEnv, last: { res?: ExecResult }): StepRunner {
+  return async (prefix, defaultTimeoutMs, graceMs) => {
+    for (const step of plan.steps) {
+      const stepTimeout = step.timeoutMs ?? defaultTimeoutMs;
+      const res = await env.session.exec(prefix + step.command, {
+        ...p.as,
+        ...(step.stdin !== undefined ? { stdin: step.stdin } : {}),
+        ...(stepTimeout ? { timeoutMs: stepTimeout } : {}),
+        ...(graceMs !== undefined ? { graceMs } : {}),
+      });
+      last.res = res;
+      if (!(step.okCodes ?? [0]).includes(res.code ?? -1) && !(p.module.opaque && task.failedWhen !== undefined)) {
+        const stderr = res.stderr.trim();
+        throw new CommandError(step.command, res.code, res.stderr, `${plan.summary}: exit ${res.code ?? 'by signal'}${stderr ? `: ${stderr.split('\n').slice(-3).join(' | ')}` : ''}`);
+      }
+    }
+  };
+}
+
+export async function runTaskItem(task: TaskDef, play: PlayDef, vars: Record<string, unknown>, env: PipelineEnv): Promise<ItemOutcome> {
+  const t0 = Date.now();
+  const done = (status: TaskStatus, message: string, extra: Partial<ItemResult> = {}): ItemOutcome => {
+    const result: ItemResult = { status, message, durationMs: Date.now() - t0, ...extra, diffs: extra.diffs ?? [] };
+    return { result, registered: registeredOf(result) };
+  };
+  try {
+    if (task.when !== undefined && !evalCondition(task.when, vars)) return done('skipped', 'condition is false (when)');
+    const p = await prepare(task, play, vars, env);
+    const { plan, facts } = await planTask(p, env);
+    if (plan.kind === 'ok') return done('ok', plan.reason);
+    if (plan.kind === 'skip') return done('skipped', plan.reason);
+    const diffs = [...(plan.diffs ?? [])];
+    const lockout = { protection: play.lockoutProtection, rollbackTimeoutSec: play.rollbackTimeout, allowLockout: play.allowLockout, ...env.lockout };
+    const session = env.session;
+    const guarded = plan.risk === 'access' && session.connection.kind === 'ssh' && session.facts.ssh !== null;
+    const warning = guarded ? preflight(p, facts, lockout.allowLockout, env) : '';
+    // Opaque tasks (command, shell) cannot be predicted: check mode skips them unless check_mode: false
+    if (env.check && task.checkMode !== false) {
+      if (p.module.opaque) return done('skipped', `check mode: would run: ${plan.summary}`);
+      for (const pr of plan.predictions ?? []) session.predict(pr.request, pr.value, p.as);
+      if (plan.sshPort !== undefined) session.accessPort = plan.sshPort;
+      return done('changed', plan.summary + warning, { diffs });
+    }
+    const last: { res?: ExecResult } = {};
+    const timeoutMs = task.timeoutMs ?? env.taskTimeoutMs;
+    const runSteps = stepRunner(task, p, plan, env, last);
+    if (guarded && lockout.protection) {
+      await env.applyConfirmed({ taskName: task.name, sshPort: plan.sshPort, timeoutSec: lockout.rollbackTimeoutSec, runSteps, timeoutMs });
+    } else {
+      await runSteps('', timeoutMs);
+    }
+    session.invalidate();
+    const io = last.res ? { rc: last.res.code, stdout: last.res.stdout.replace(/\n$/, ''), stderr: last.res.stderr.replace(/\n$/, '') } : {};
+    const status = evaluateStatus(task, vars, registeredOf({ status: 'changed', message: plan.summary, ...io }));
+    return done(status, status === 'failed' ? `failed_when is true: ${plan.summary}` : plan.summary + warning, { ...io, diffs });
+  } catch (err) {
+    if (err instanceof ConnectionError) return { ...done('failed', errorMessage(err), { code: err.code }), unreachable: err };
+    const extra: Partial<ItemResult> = { code: codeOf(err) };
+    if (err instanceof CommandError) Object.assign(extra, { rc: err.exitCode, stderr: err.stderr });
+    return done('failed', errorMessage(err), extra);
+  }
+}
+
+/** `changed_when` / `failed_when` over the result (also under the `register` name). */
+function evaluateStatus(task: TaskDef, vars: Record<string, unknown>, probe: Record<string, unknown>): TaskStatus {
+  const condVars = task.register ? { ...vars, [task.register]: probe, ...probe } : { ...vars, ...probe };
+  let status: TaskStatus = 'changed';
+  if (task.changedWhen !== undefined) status = evalCondition(task.changedWhen, condVars) ? 'changed' : 'ok';
+  if (task.failedWhen !== undefined && evalCondition(task.failedWhen, condVars)) status = 'failed';
+  return status;
+}

@@ -1,0 +1,76 @@
+/**
+ * The variables a task sees on a host, lowest precedence first: inventory
+ * (host and group vars), play vars, extra vars (-e), the host's facts, results
+ * registered by earlier tasks, then the magic variables.
+ */
+import type { HostFacts } from '../contract/host-facts.js';
+import type { HostSpec, Inventory } from './inventory.js';
+import { renderValue } from './template.js';
+
+/** Variables an Ansible user expects to find about the host. */
+export function factVars(f: HostFacts): Record<string, unknown> {
+  const distribution: Record<string, string> = { debian: 'Debian', ubuntu: 'Ubuntu', rocky: 'Rocky', centos: 'CentOS', rhel: 'RedHat', almalinux: 'AlmaLinux', fedora: 'Fedora' };
+  return {
+    facts: f,
+    os_family: f.os.family,
+    ansible_os_family: f.os.family === 'debian' ? 'Debian' : f.os.family === 'rhel' ? 'RedHat' : 'Unknown',
+    ansible_distribution: distribution[f.os.id] ?? f.os.id,
+    ansible_distribution_version: f.os.versionId,
+    ansible_distribution_major_version: String(Number.isNaN(f.os.major) ? '' : f.os.major),
+    ansible_hostname: f.hostname,
+    ansible_architecture: f.arch,
+    ansible_user_id: f.user,
+    ansible_service_mgr: f.init,
+    ansible_pkg_mgr: f.packageManager,
+  };
+}
+
+/** Render variables that refer to other variables until they settle (Ansible renders lazily). */
+export function settleVars(vars: Record<string, unknown>): Record<string, unknown> {
+  let current = vars;
+  for (let pass = 0; pass < 8; pass++) {
+    let changed = false;
+    const next: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(current)) {
+      if (!JSON.stringify(v ?? null).includes('{{')) {
+        next[k] = v;
+        continue;
+      }
+      try {
+        next[k] = renderValue(v, current);
+        if (JSON.stringify(next[k]) !== JSON.stringify(v)) changed = true;
+      } catch {
+        next[k] = v; // refers to something defined later (e.g. a registered result): rendered when used
+      }
+    }
+    current = next;
+    if (!changed) break;
+  }
+  return current;
+}
+
+export interface HostVarsInput {
+  spec: HostSpec;
+  inventory: Inventory;
+  playVars: Record<string, unknown>;
+  extraVars: Record<string, unknown>;
+  facts: HostFacts;
+  registered: Record<string, unknown>;
+  check: boolean;
+}
+
+/** Every variable of one host for the next task, rendered where it can be. */
+export function hostVars(i: HostVarsInput): Record<string, unknown> {
+  return settleVars({
+    ...i.spec.vars,
+    ...i.playVars,
+    ...i.extraVars,
+    ...factVars(i.facts),
+    ...i.registered,
+    inventory_hostname: i.spec.name,
+    group_names: i.spec.groups.filter((g) => g !== 'all'),
+    groups: Object.fromEntries([...i.inventory.groups].map(([g, hs]) => [g, [...hs]])),
+    ansible_check_mode: i.check,
+    check_mode: i.check,
+  });
+}

@@ -1,0 +1,173 @@
+/**
+ * One task's pipeline (render, validate, facts, plan, pre-flight, predict or
+ * apply, register) driven by a fake session: no host, no shell. The module is
+ * a hand-made test double whose plan is decided by its arguments.
+ */
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { ExecResult } from '../../../src/connections/types.js';
+import { ConnectionError } from '../../../src/contract/errors.js';
+import { req, type Fact, type FactRequest } from '../../../src/contract/fact.js';
+import { change, defineTask, ok, type AccessInfo } from '../../../src/contract/task.js';
+import type { ConfirmRequest } from '../../../src/core/confirm.js';
+import type { ExecRequest, RunAs } from '../../../src/core/host.js';
+import { runTaskItem, type PipelineEnv, type PipelineSession } from '../../../src/core/pipeline.js';
+import { parsePlaybook, type PlayDef } from '../../../src/core/playbook.js';
+import { host } from '../tasks/_helpers.js';
+
+const stateFact: Fact<{ path: string }, string> = {
+  name: 'state',
+  command: ({ path }) => `cat ${path}`,
+  parse: (stdout) => stdout.trim(),
+};
+
+/** Wants `path` to hold `value`; `risky` marks the change access-risky; `refuse` makes the pre-flight object. */
+const fake = defineTask({
+  name: 'fake',
+  description: 'test double',
+  schema: z.strictObject({ path: z.string(), value: z.string(), risky: z.boolean().default(false), refuse: z.string().optional() }),
+  facts: (a) => ({ current: req(stateFact, { path: a.path }) }),
+  plan: (a, f) =>
+    f.current === a.value
+      ? ok(`${a.path} holds ${a.value}`)
+      : change(`set ${a.path} to ${a.value}`, [{ command: `write ${a.value}` }], {
+          diffs: [{ label: a.path, before: f.current, after: a.value }],
+          predictions: [{ request: req(stateFact, { path: a.path }), value: a.value }],
+          ...(a.risky ? { risk: 'access' as const } : {}),
+        }),
+  lockout: (a) => a.refuse,
+});
+const registry = { fake };
+
+class FakeSession implements PipelineSession {
+  readonly facts = { ...host, ssh: { clientIp: '10.0.0.1', clientPort: 50000, serverIp: '10.0.0.2', serverPort: 22 } };
+  readonly connection = { kind: 'ssh' };
+  accessPort = 22;
+  readonly execs: { command: string; req: ExecRequest }[] = [];
+  readonly reads: string[][] = [];
+  readonly predicted = new Map<string, unknown>();
+  invalidated = 0;
+  constructor(
+    private readonly state: Record<string, string>,
+    private readonly onExec: (command: string) => ExecResult = () => ({ code: 0, stdout: 'done\n', stderr: '' }),
+  ) {}
+  async readFacts(requests: readonly FactRequest[], _as: RunAs): Promise<Map<string, unknown>> {
+    this.reads.push(requests.map((r) => r.id));
+    return new Map(requests.map((r) => [r.id, this.predicted.get(r.id) ?? this.state[(r.args as { path: string }).path] ?? '']));
+  }
+  async exec(command: string, r: ExecRequest): Promise<ExecResult> {
+    this.execs.push({ command, req: r });
+    return this.onExec(command);
+  }
+  predict(request: FactRequest, value: unknown): void {
+    this.predicted.set(request.id, value);
+  }
+  invalidate(): void {
+    this.invalidated++;
+  }
+}
+
+function setup(taskYaml: string, opts: { check?: boolean; session?: FakeSession; allowLockout?: boolean } = {}) {
+  const book = parsePlaybook(`- hosts: all\n  become: true\n  tasks:\n${taskYaml.replace(/^/gm, '    ')}\n`, '/srv/pb.yaml', registry);
+  const play = book.plays[0] as PlayDef;
+  const session = opts.session ?? new FakeSession({ '/etc/x': 'old' });
+  const confirmed: ConfirmRequest[] = [];
+  const access: AccessInfo = { user: 'admin', clientIp: '10.0.0.1', serverPort: 22, auth: 'publickey' };
+  const env: PipelineEnv = {
+    registry,
+    check: opts.check ?? false,
+    ...(opts.allowLockout ? { lockout: { allowLockout: true } } : {}),
+    session,
+    access: () => access,
+    applyConfirmed: async (r) => {
+      confirmed.push(r);
+      await r.runSteps('PREFIX;', r.timeoutMs);
+    },
+  };
+  const go = (vars: Record<string, unknown> = {}) => runTaskItem(play.tasks[0]!, play, vars, env);
+  return { session, confirmed, go };
+}
+
+describe('task pipeline', () => {
+  it('skips on a false when without reading facts', async () => {
+    const { session, go } = setup('- fake: { path: /etc/x, value: new }\n  when: enabled');
+    const out = await go({ enabled: false });
+    expect(out.result).toMatchObject({ status: 'skipped', message: 'condition is false (when)' });
+    expect(out.registered).toMatchObject({ skipped: true, changed: false });
+    expect(session.reads).toEqual([]);
+  });
+
+  it('says ok with the planner reason when the host already matches', async () => {
+    const { session, go } = setup('- fake: { path: /etc/x, value: "{{ v }}" }');
+    const out = await go({ v: 'old' });
+    expect(out.result).toMatchObject({ status: 'ok', message: '/etc/x holds old' });
+    expect(session.reads).toEqual([['state:{"path":"/etc/x"}']]);
+    expect(session.execs).toEqual([]);
+  });
+
+  it('in check mode predicts the change for later tasks and runs nothing', async () => {
+    const { session, go } = setup('- fake: { path: /etc/x, value: new }', { check: true });
+    const out = await go();
+    expect(out.result).toMatchObject({ status: 'changed', message: 'set /etc/x to new', diffs: [{ label: '/etc/x', before: 'old', after: 'new' }] });
+    expect(session.execs).toEqual([]);
+    expect(session.predicted.get('state:{"path":"/etc/x"}')).toBe('new');
+  });
+
+  it('applies the steps as the play says (become), invalidates the cache and registers the output', async () => {
+    const { session, go } = setup('- fake: { path: /etc/x, value: new }\n  register: r');
+    const out = await go();
+    expect(out.result).toMatchObject({ status: 'changed', rc: 0, stdout: 'done' });
+    expect(session.execs.map((e) => [e.command, e.req.become, e.req.becomeUser])).toEqual([['write new', true, 'root']]);
+    expect(session.invalidated).toBe(1);
+    expect(out.registered).toMatchObject({ changed: true, failed: false, rc: 0, stdout: 'done', stdout_lines: ['done'] });
+  });
+
+  it('a step outside its ok codes fails the task with the command error', async () => {
+    const session = new FakeSession({ '/etc/x': 'old' }, () => ({ code: 3, stdout: '', stderr: 'disk full\n' }));
+    const { go } = setup('- fake: { path: /etc/x, value: new }', { session });
+    const out = await go();
+    expect(out.result).toMatchObject({ status: 'failed', code: 'E_COMMAND', rc: 3, message: 'set /etc/x to new: exit 3: disk full' });
+    expect(out.unreachable).toBeUndefined();
+  });
+
+  it('changed_when and failed_when see the registered result', async () => {
+    expect((await setup('- fake: { path: /etc/x, value: new }\n  register: r\n  changed_when: "\'nothing\' in r.stdout"').go()).result.status).toBe('ok');
+    expect((await setup('- fake: { path: /etc/x, value: new }\n  failed_when: "\'done\' in stdout"').go()).result).toMatchObject({
+      status: 'failed',
+      message: 'failed_when is true: set /etc/x to new',
+    });
+  });
+
+  it('arguments that render invalid fail validation with the task location', async () => {
+    const out = await setup('- fake: { path: /etc/x, value: "{{ v }}" }').go({ v: 42 });
+    expect(out.result).toMatchObject({ status: 'failed', code: 'E_VALIDATION' });
+    expect(out.result.message).toMatch(/^\/srv\/pb\.yaml:4:\d+ fake\.value: /);
+  });
+
+  it('a lost connection marks the outcome unreachable', async () => {
+    const session = new FakeSession({ '/etc/x': 'old' }, () => {
+      throw new ConnectionError('web1', 'connection lost');
+    });
+    const out = await setup('- fake: { path: /etc/x, value: new }', { session }).go();
+    expect(out.result).toMatchObject({ status: 'failed', code: 'E_UNREACHABLE' });
+    expect(out.unreachable).toBeInstanceOf(ConnectionError);
+  });
+
+  it('an access-risky change goes through the confirmed apply, each step prefixed', async () => {
+    const { session, confirmed, go } = setup('- fake: { path: /etc/x, value: new, risky: true }');
+    const out = await go();
+    expect(out.result.status).toBe('changed');
+    expect(confirmed.map((c) => [c.taskName, c.timeoutSec])).toEqual([['fake path=/etc/x value=new risky=true', 120]]);
+    expect(session.execs.map((e) => e.command)).toEqual(['PREFIX;write new']);
+  });
+
+  it('the pre-flight refuses a change that cuts our access, before anything runs; allow_lockout turns it into a warning', async () => {
+    const refused = setup('- fake: { path: /etc/x, value: new, risky: true, refuse: "port 22 dropped" }');
+    const out = await refused.go();
+    expect(out.result).toMatchObject({ status: 'failed', code: 'E_LOCKOUT' });
+    expect(out.result.message).toContain('refused: port 22 dropped');
+    expect(refused.session.execs).toEqual([]);
+    const allowed = setup('- fake: { path: /etc/x, value: new, risky: true, refuse: "port 22 dropped" }', { allowLockout: true });
+    expect((await allowed.go()).result.message).toBe('set /etc/x to new (pre-flight warning overridden: port 22 dropped)');
+  });
+});
