@@ -8,6 +8,8 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          // property tests that run a real shell take seconds; a loaded CI machine must make them slow, not red
+          testTimeout: 60_000,
         },
       },
       {

@@ -6,8 +6,13 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { ValidationError } from './contract/errors.js';
 import { loadInventory, type Inventory } from './core/inventory.js';
-import { loadPlaybook, type Playbook } from './core/playbook.js';
-import { run, type RunEvents, type RunOptions, type RunSummary } from './core/runner.js';
+import { createLogger, logEvents } from './core/log.js';
+import { loadPlaybook, type Playbook, type TaskDef } from './core/playbook.js';
+import type { RunEvents, RunSummary } from './core/results.js';
+import { run, type RunOptions } from './core/runner.js';
+import { Secrets } from './core/secrets.js';
+import { patternWarnings, selectPlays } from './core/selection.js';
+import { writeReports, type ReportTarget } from './reporters/index.js';
 import { registry } from './tasks/index.js';
 
 export { registry };
@@ -58,15 +63,46 @@ export function parseExtraVars(items: readonly string[]): Record<string, unknown
 }
 
 export interface ProvisionOptions extends Omit<RunOptions, 'inventory' | 'playbook' | 'registry'> {
+  /** Inventory files or comma lists; later sources win for the same host. */
   inventory: readonly string[];
   playbooks: readonly string[];
+  /** Where `*_env` inventory variables are read (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Reports written when the run ends (`--report FORMAT=FILE`). */
+  reports?: readonly ReportTarget[];
+  /** Structured JSON logs (pino), masked like every other output. */
+  log?: { level?: string; file?: string };
 }
 
-/** Load, validate and run: what `provision -i INV PLAYBOOK` does, minus the terminal. */
+/** Load, validate and run, then write the reports: what `provision -i INV PLAYBOOK` does, minus the terminal. */
 export async function provision(o: ProvisionOptions): Promise<RunSummary> {
   const playbook = loadPlaybooks(o.playbooks);
-  const inventory = loadInventories(o.inventory);
-  return run({ ...o, inventory, playbook, registry });
+  const inventory = loadInventories(o.inventory, o.env);
+  const secrets = o.secrets ?? new Secrets();
+  const log = o.log?.level !== undefined || o.log?.file !== undefined ? createLogger({ secrets, ...o.log }) : undefined;
+  try {
+    const events = log ? fanOut(o.events ?? {}, logEvents(log)) : o.events;
+    const summary = await run({ ...o, inventory, playbook, registry, secrets, ...(events ? { events } : {}) });
+    writeReports(o.reports ?? [], summary, { playbooks: [...o.playbooks], inventory: [...o.inventory], ...(o.shard ? { shard: o.shard } : {}) });
+    return summary;
+  } finally {
+    log?.flush();
+  }
+}
+
+export interface RunPlan {
+  plays: { name: string; hosts: string[]; tasks: TaskDef[] }[];
+  warnings: string[];
+}
+
+/** What a run would select, without contacting any host (`--list-hosts`, `--list-tasks`). */
+export function planRun(o: Pick<ProvisionOptions, 'inventory' | 'playbooks' | 'env' | 'limit' | 'shard'>): RunPlan {
+  const playbook = loadPlaybooks(o.playbooks);
+  const inventory = loadInventories(o.inventory, o.env);
+  return {
+    plays: selectPlays(playbook, inventory, o).map(({ play, hosts }) => ({ name: play.name, hosts, tasks: play.tasks })),
+    warnings: patternWarnings(playbook, inventory, o),
+  };
 }
 
 /** Fan one event stream out to several subscribers. */
@@ -76,6 +112,7 @@ export function fanOut(...subscribers: RunEvents[]): RunEvents {
     taskStart: (...a) => subscribers.forEach((s) => s.taskStart?.(...a)),
     taskEnd: (...a) => subscribers.forEach((s) => s.taskEnd?.(...a)),
     hostUnreachable: (...a) => subscribers.forEach((s) => s.hostUnreachable?.(...a)),
+    warning: (...a) => subscribers.forEach((s) => s.warning?.(...a)),
     runEnd: (...a) => subscribers.forEach((s) => s.runEnd?.(...a)),
   };
 }

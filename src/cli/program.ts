@@ -2,19 +2,21 @@
  * Thin command line over the library API: parse flags, wire reporters, map
  * errors to exit codes. No provisioning logic lives here.
  */
+import { createRequire } from 'node:module';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { fanOut, loadInventories, loadPlaybooks, parseExtraVars, registry } from '../api.js';
+import { fanOut, loadInventories, loadPlaybooks, parseExtraVars, planRun, provision, registry, type ProvisionOptions } from '../api.js';
 import { ProvisionError, ValidationError, errorMessage } from '../contract/errors.js';
-import { createLogger, logEvents } from '../core/log.js';
-import { selectHosts, unmatchedPatterns } from '../core/patterns.js';
-import { EXIT, run as runPlays } from '../core/runner.js';
+import { EXIT } from '../core/results.js';
 import { Secrets } from '../core/secrets.js';
-import { parseShard, restrictInventory, shardHosts, type Shard } from '../core/shard.js';
+import { parseShard, type Shard } from '../core/shard.js';
 import { humanReporter, verdict } from '../reporters/human.js';
-import { parseReportTarget, reportFormats, writeReports, type ReportTarget } from '../reporters/index.js';
+import { parseReportTarget, reportFormats, writeReports } from '../reporters/index.js';
 import { loadJsonReport, mergeReports } from '../reporters/merge.js';
 import { progressReporter } from '../reporters/progress.js';
 import { colorWanted, makeStyle } from '../reporters/style.js';
+
+/** src/cli/ and dist/cli/ both sit two levels below package.json. */
+const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -74,7 +76,6 @@ interface RunFlags {
   lockoutProtection: boolean;
   rollbackTimeout?: number;
   allowLockout?: boolean;
-  // reports/shard/progress
   shard?: Shard;
   progress?: 'auto' | 'live' | 'lines';
 }
@@ -129,8 +130,7 @@ function runOptions(cmd: Command): Command {
     .option('--allow-lockout', 'apply changes the pre-flight says would cut the current SSH connection (the rollback still guards them)')
     .option('--list-hosts', 'print the hosts each play selects, then exit')
     .option('--list-tasks', 'print the tasks of each play, then exit')
-    // reports/shard/progress
-    .option('--shard <k/n>', 'run only slice K of N of the selected hosts (sorted names, round-robin); merge the JSON reports with "provision report merge"', (v: string) => parseShard(v))
+      .option('--shard <k/n>', 'run only slice K of N of the selected hosts (sorted names, round-robin); merge the JSON reports with "provision report merge"', (v: string) => parseShard(v))
     .addOption(
       new Option('--progress <mode>', 'output while running: live (redrawn status lines), lines (a line per task), auto (live on a terminal unless --verbose, --diff or --quiet)')
         .choices(['auto', 'live', 'lines'])
@@ -145,7 +145,7 @@ export async function run(argv: readonly string[], io: Io = defaultIo): Promise<
       'Agentless provisioning over SSH: bring hosts to the state a YAML playbook describes, changing only what differs.\n\n' +
         'Usage: provision [run] -i INVENTORY [options] PLAYBOOK...   (every flag: provision run --help)',
     )
-    .version('0.1.0')
+    .version(VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err });
@@ -170,7 +170,6 @@ export async function run(argv: readonly string[], io: Io = defaultIo): Promise<
       exitCode = 0;
     });
 
-  // reports/shard/progress: report merge
   program
     .command('report')
     .description('work with JSON reports')
@@ -217,43 +216,26 @@ function handleError(err: unknown, io: Io): number {
   return EXIT.INTERNAL;
 }
 
-async function runCommand(playbookFiles: string[], flags: RunFlags, io: Io): Promise<number> {
-  const reports: ReportTarget[] = (flags.report ?? []).map(parseReportTarget);
-  const extraVars = parseExtraVars(flags.extraVars ?? []);
-  const playbook = loadPlaybooks(playbookFiles);
-  const inventory = loadInventories(flags.inventory, io.env);
-  for (const spec of inventory.hosts.values()) {
-    const c = spec.connection;
-    if (flags.user && c.user === undefined) c.user = flags.user;
-    if (flags.privateKey && c.identityFile === undefined) c.identityFile = flags.privateKey;
-    if (flags.hostKeyPolicy) c.hostKeyPolicy = flags.hostKeyPolicy;
-  }
-  if (flags.become) for (const play of playbook.plays) play.become = true;
-  const style = makeStyle(colorWanted(io.stdout, io.env, flags.color));
-
-  for (const play of playbook.plays) {
-    for (const p of unmatchedPatterns(play.hosts, inventory)) io.err(`warning: play "${play.name}": host pattern "${p}" matches no host\n`);
-  }
-  if (flags.shard) {
-    // reports/shard: slice the hosts the plays select (after --limit), so shards are balanced over what runs
-    const limited = flags.limit ? new Set(selectHosts(flags.limit, inventory)) : undefined;
-    const selected = playbook.plays.flatMap((p) => selectHosts(p.hosts, inventory)).filter((h) => !limited || limited.has(h));
-    restrictInventory(inventory, new Set(shardHosts(selected, flags.shard)));
-  }
+async function runCommand(playbooks: string[], flags: RunFlags, io: Io): Promise<number> {
+  const options: ProvisionOptions = {
+    inventory: flags.inventory,
+    playbooks,
+    env: io.env,
+    ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
+    ...(flags.shard ? { shard: flags.shard } : {}),
+  };
   if (flags.listHosts || flags.listTasks) {
-    const limited = flags.limit ? new Set(selectHosts(flags.limit, inventory)) : undefined;
-    for (const play of playbook.plays) {
-      const hosts = selectHosts(play.hosts, inventory).filter((h) => !limited || limited.has(h));
-      io.out(`play ${play.name} (${hosts.length} hosts)\n`);
-      if (flags.listHosts) for (const h of hosts) io.out(`  ${h}\n`);
+    const plan = planRun(options);
+    for (const w of plan.warnings) io.err(`warning: ${w}\n`);
+    for (const play of plan.plays) {
+      io.out(`play ${play.name} (${play.hosts.length} hosts)\n`);
+      if (flags.listHosts) for (const h of play.hosts) io.out(`  ${h}\n`);
       if (flags.listTasks) for (const t of play.tasks) io.out(`  ${t.name}  [${t.module}]${t.tags.length ? `  tags: ${t.tags.join(',')}` : ''}\n`);
     }
     return EXIT.OK;
   }
-
-  // shared with the logger; the runner registers the inventory's and the variables' secrets in it
   const secrets = new Secrets();
-  const log = createLogger({ secrets, ...(flags.logLevel ? { level: flags.logLevel } : {}), ...(flags.logFile ? { file: flags.logFile } : {}) });
+  const style = makeStyle(colorWanted(io.stdout, io.env, flags.color));
   const controller = new AbortController();
   let interrupts = 0;
   const removeHandler = io.onInterrupt(() => {
@@ -268,36 +250,39 @@ async function runCommand(playbookFiles: string[], flags: RunFlags, io: Io): Pro
   });
   try {
     const verbosity = flags.quiet ? 0 : flags.verbose ? 2 : 1;
-    const summary = await runPlays({
-      inventory,
-      playbook,
-      registry,
+    const summary = await provision({
+      ...options,
+      reports: (flags.report ?? []).map(parseReportTarget),
+      extraVars: parseExtraVars(flags.extraVars ?? []),
       check: flags.check ?? false,
       forks: flags.forks,
-      ...(flags.limit ? { limit: flags.limit } : {}),
       ...(flags.tags ? { tags: flags.tags } : {}),
       ...(flags.skipTags ? { skipTags: flags.skipTags } : {}),
-      extraVars,
       taskTimeoutMs: flags.timeout * 1000,
+      defaults: {
+        ...(flags.user !== undefined ? { user: flags.user } : {}),
+        ...(flags.privateKey !== undefined ? { identityFile: flags.privateKey } : {}),
+        ...(flags.become ? { become: true } : {}),
+      },
+      ...(flags.hostKeyPolicy ? { hostKeyPolicy: flags.hostKeyPolicy } : {}),
       lockout: {
         ...(flags.lockoutProtection === false ? { protection: false } : {}),
         ...(flags.rollbackTimeout !== undefined ? { rollbackTimeoutSec: flags.rollbackTimeout } : {}),
         ...(flags.allowLockout ? { allowLockout: true } : {}),
       },
+      log: { ...(flags.logLevel ? { level: flags.logLevel } : {}), ...(flags.logFile ? { file: flags.logFile } : {}) },
       signal: controller.signal,
       secrets,
-      events: fanOut(progressView(flags, io, secrets, style, verbosity), logEvents(log)),
+      events: fanOut(progressView(flags, io, secrets, style, verbosity), { warning: (w) => io.err(`warning: ${secrets.mask(w)}\n`) }),
     });
-    writeReports(reports, summary, { playbooks: playbookFiles, inventory: flags.inventory, ...(flags.shard ? { shard: flags.shard } : {}) });
     return summary.exitCode;
   } finally {
     removeHandler();
-    log.flush();
   }
 }
 
 /**
- * reports/shard/progress: live progress on a terminal; a line per task
+ * Live progress on a terminal; a line per task
  * otherwise, and whenever the user asked for per-task output (--verbose
  * reasons/stdout, --diff diffs, --quiet's drift lines), which a redrawn area
  * would hide.

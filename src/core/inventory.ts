@@ -41,8 +41,9 @@ export interface ConnectionSpec {
   identityFile?: string;
   passphrase?: string;
   password?: string;
-  become: boolean;
-  becomeUser: string;
+  /** Set only where the inventory says (`become` / `ansible_become`). */
+  become?: boolean;
+  becomeUser?: string;
   becomePassword?: string;
   knownHostsFile?: string;
   hostKeyPolicy: 'strict' | 'accept-new';
@@ -317,13 +318,14 @@ function buildConnection(
     connection,
     host: str(['host', 'ansible_host'])?.value ?? hostName,
     port: typeof port?.value === 'number' ? port.value : 22,
-    become: become?.value === true,
-    becomeUser: str(['become_user', 'ansible_become_user'])?.value ?? 'root',
     hostKeyPolicy: r.vars.host_key_policy === 'accept-new' ? 'accept-new' : 'strict',
     jump: [],
     connectTimeoutMs: typeof timeout?.value === 'number' ? Math.round(timeout.value * 1000) : DEFAULT_CONNECT_TIMEOUT_MS,
     portMap: Object.fromEntries(Object.entries((pick(r, ['port_map'])?.value ?? {}) as Record<string, number>).map(([k, v]) => [Number(k), v])),
   };
+  if (typeof become?.value === 'boolean') spec.become = become.value;
+  const becomeUser = str(['become_user', 'ansible_become_user']);
+  if (becomeUser) spec.becomeUser = becomeUser.value;
   if (user) spec.user = user.value;
   if (identity) spec.identityFile = expandPath(identity.value, ctx.baseDir, ctx.env);
   if (knownHosts) spec.knownHostsFile = expandPath(knownHosts.value, ctx.baseDir, ctx.env);

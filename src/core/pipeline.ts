@@ -36,8 +36,29 @@ export interface LockoutOverrides {
   allowLockout?: boolean;
 }
 
+/** What the inventory (and `-b`, where the inventory is silent) says about becoming on this host. */
+export interface HostBecome {
+  readonly become?: boolean;
+  readonly becomeUser?: string;
+}
+
+/**
+ * Who a task's commands run as. Each setting comes from the first of these that
+ * says it: the task, the play, the host's inventory variables (`become` /
+ * `ansible_become`, `become_user` / `ansible_become_user`, group vars
+ * included), then `-b` (become only). Otherwise no sudo; the user to become
+ * defaults to root.
+ */
+export function runAs(task: Pick<TaskDef, 'become' | 'becomeUser'>, play: Pick<PlayDef, 'become' | 'becomeUser'>, host: HostBecome): RunAs {
+  return {
+    become: task.become ?? play.become ?? host.become ?? false,
+    becomeUser: task.becomeUser ?? play.becomeUser ?? host.becomeUser ?? 'root',
+  };
+}
+
 export interface PipelineEnv {
   readonly registry: TaskRegistry;
+  readonly hostBecome: HostBecome;
   readonly check: boolean;
   /** Default per-step timeout in ms (0 or undefined: none). */
   readonly taskTimeoutMs?: number;
@@ -97,7 +118,7 @@ async function prepare(task: TaskDef, play: PlayDef, vars: Record<string, unknow
       parsed.error.issues.map((i) => ({ location: task.location, path: [task.module, ...i.path.map(String)].join('.'), message: i.message })),
     );
   }
-  const as: RunAs = { become: task.become ?? play.become, becomeUser: task.becomeUser ?? play.becomeUser };
+  const as = runAs(task, play, env.hostBecome);
   const ctx: TaskContext = { host: env.session.facts, check: env.check, become: as.become, baseDir: dirname(task.location.file) };
   const args = module.prepare ? await module.prepare(parsed.data, ctx) : parsed.data;
   return { module, args, as, ctx };

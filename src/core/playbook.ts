@@ -59,8 +59,9 @@ export interface PlayDef {
   name: string;
   hosts: string;
   vars: Record<string, unknown>;
-  become: boolean;
-  becomeUser: string;
+  /** Unset: the host's `become` / `ansible_become`, then `-b`, decide (see pipeline.ts runAs). */
+  become?: boolean;
+  becomeUser?: string;
   gatherFacts: boolean;
   tasks: TaskDef[];
   handlers: TaskDef[];
@@ -267,8 +268,6 @@ class Loader {
       name: d.name ?? hosts,
       hosts,
       vars: d.vars ?? {},
-      become: d.become ?? false,
-      becomeUser: d.become_user ?? 'root',
       gatherFacts: d.gather_facts ?? true,
       tasks: okTasks,
       handlers: okHandlers,
@@ -278,6 +277,8 @@ class Loader {
       allowLockout: d.allow_lockout ?? false,
       location: this.loc(path),
     };
+    if (d.become !== undefined) play.become = d.become;
+    if (d.become_user !== undefined) play.becomeUser = d.become_user;
     if (d.serial !== undefined) play.serial = Array.isArray(d.serial) ? d.serial : [d.serial];
     if (d.max_fail_percentage !== undefined) play.maxFailPercentage = d.max_fail_percentage;
     return play;

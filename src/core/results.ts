@@ -61,6 +61,8 @@ export interface RunEvents {
   taskStart?(host: string, task: TaskDef, index: number, total: number): void;
   taskEnd?(result: TaskResult): void;
   hostUnreachable?(host: string, message: string): void;
+  /** Something the run will not do as written (a host pattern that matches nothing, ...). */
+  warning?(message: string): void;
   runEnd?(summary: RunSummary): void;
 }
 

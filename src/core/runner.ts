@@ -11,26 +11,32 @@ import { applyConfirmed } from './confirm.js';
 import { connectHost, type Connector } from './connect.js';
 import { HostSession } from './host.js';
 import type { HostSpec, Inventory } from './inventory.js';
-import { selectHosts } from './patterns.js';
 import { codeOf, runTaskItem, type LockoutOverrides, type PipelineEnv } from './pipeline.js';
 import type { PlayDef, Playbook, TaskDef, TaskRegistry } from './playbook.js';
 import { exitCodeOf, type HostRecap, type RunEvents, type RunSummary, type TaskResult } from './results.js';
 import { Secrets } from './secrets.js';
+import { patternWarnings, selectPlays, type SelectOptions } from './selection.js';
 import { renderValue } from './template.js';
 import { hostVars } from './vars.js';
 
-export { EXIT, exitCodeOf, type HostRecap, type RunEvents, type RunSummary, type TaskResult, type TaskStatus } from './results.js';
-export { connectHost, type ConnectExtra } from './connect.js';
 
-export interface RunOptions {
+/** Settings that apply where the inventory says nothing (`-u`, `--private-key`, `-b`). */
+export interface HostDefaults {
+  user?: string;
+  identityFile?: string;
+  become?: boolean;
+}
+
+export interface RunOptions extends SelectOptions {
   inventory: Inventory;
   playbook: Playbook;
   registry: TaskRegistry;
   check?: boolean;
   /** Parallel hosts (default 256). */
   forks?: number;
-  /** Extra host pattern every play's hosts are intersected with (--limit). */
-  limit?: string;
+  defaults?: HostDefaults;
+  /** Host key policy for every host, over the inventory's (`--host-key-policy`). */
+  hostKeyPolicy?: 'strict' | 'accept-new';
   tags?: readonly string[];
   skipTags?: readonly string[];
   extraVars?: Record<string, unknown>;
@@ -84,6 +90,22 @@ export function batches(hosts: readonly string[], serial: readonly (number | str
   return out;
 }
 
+/** The inventory's host with the run's defaults filled in where it is silent (a copy: the run may move its port). */
+function withDefaults(spec: HostSpec, o: RunOptions): HostSpec {
+  const c = spec.connection;
+  const d = o.defaults ?? {};
+  return {
+    ...spec,
+    connection: {
+      ...c,
+      ...(c.user === undefined && d.user !== undefined ? { user: d.user } : {}),
+      ...(c.identityFile === undefined && d.identityFile !== undefined ? { identityFile: d.identityFile } : {}),
+      ...(c.become === undefined && d.become !== undefined ? { become: d.become } : {}),
+      ...(o.hostKeyPolicy ? { hostKeyPolicy: o.hostKeyPolicy } : {}),
+    },
+  };
+}
+
 /** How this session reaches the host, as the host sees it. */
 function accessOf(spec: HostSpec, session: HostSession): AccessInfo {
   const c = spec.connection;
@@ -109,7 +131,7 @@ class Run {
   private readonly forks: ReturnType<typeof pLimit>;
   private readonly results: TaskResult[] = [];
   private readonly states = new Map<string, HostState>();
-  private readonly limitHosts: Set<string> | undefined;
+  private readonly selection: Map<PlayDef, string[]>;
 
   constructor(private readonly options: RunOptions) {
     this.check = options.check ?? false;
@@ -119,7 +141,7 @@ class Run {
     this.connect = options.connect ?? connectHost;
     this.events = options.events ?? {};
     this.forks = pLimit(options.forks ?? 256);
-    this.limitHosts = options.limit ? new Set(selectHosts(options.limit, options.inventory)) : undefined;
+    this.selection = new Map(selectPlays(options.playbook, options.inventory, options).map((p) => [p.play, p.hosts]));
   }
 
   private get interrupted(): boolean {
@@ -127,6 +149,7 @@ class Run {
   }
 
   async execute(): Promise<RunSummary> {
+    for (const w of patternWarnings(this.options.playbook, this.options.inventory, this.options)) this.events.warning?.(w);
     for (const play of this.options.playbook.plays) {
       if (this.interrupted) break;
       await this.runPlay(play);
@@ -153,9 +176,7 @@ class Run {
 
   private async runPlay(play: PlayDef): Promise<void> {
     this.secrets.addFromVars(play.vars);
-    const selected = selectHosts(play.hosts, this.options.inventory).filter(
-      (h) => (!this.limitHosts || this.limitHosts.has(h)) && !this.stateOf(h).unreachable && !this.stateOf(h).failed,
-    );
+    const selected = (this.selection.get(play) ?? []).filter((h) => !this.stateOf(h).unreachable && !this.stateOf(h).failed);
     this.events.playStart?.(play, selected);
     for (const batch of batches(selected, play.serial)) {
       if (this.interrupted) break;
@@ -170,7 +191,7 @@ class Run {
   private stateOf(name: string): HostState {
     let s = this.states.get(name);
     if (!s) {
-      const spec = this.options.inventory.hosts.get(name)!;
+      const spec = withDefaults(this.options.inventory.hosts.get(name)!, this.options);
       this.secrets.addFromVars(spec.vars);
       s = {
         spec,
@@ -296,6 +317,7 @@ class Run {
       check: this.check,
       ...(this.options.taskTimeoutMs !== undefined ? { taskTimeoutMs: this.options.taskTimeoutMs } : {}),
       ...(this.options.lockout ? { lockout: this.options.lockout } : {}),
+      hostBecome: { become: state.spec.connection.become, becomeUser: state.spec.connection.becomeUser },
       session,
       access: () => accessOf(state.spec, session),
       applyConfirmed: (req) => applyConfirmed(session, state.spec, this.connect, req),

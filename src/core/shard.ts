@@ -10,7 +10,6 @@
  * matrices; do not use shard numbers as a long-lived host assignment).
  */
 import { ValidationError } from '../contract/errors.js';
-import type { Inventory } from './inventory.js';
 
 export interface Shard {
   /** 1-based. */
@@ -34,10 +33,4 @@ const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 
 export function shardHosts(hosts: Iterable<string>, shard: Shard): string[] {
   const sorted = [...new Set(hosts)].sort(byCodeUnits);
   return sorted.filter((_, i) => i % shard.count === shard.index - 1);
-}
-
-/** Keep only `keep` in the inventory (hosts and group members), in place. */
-export function restrictInventory(inventory: Inventory, keep: ReadonlySet<string>): void {
-  for (const name of [...inventory.hosts.keys()]) if (!keep.has(name)) inventory.hosts.delete(name);
-  for (const members of inventory.groups.values()) for (const m of [...members]) if (!keep.has(m)) members.delete(m);
 }

@@ -1,5 +1,5 @@
 /**
- * The README's task reference, generated from the task modules' zod schemas
+ * The task reference (docs/tasks.md), generated from the task modules' zod schemas
  * (`npm run docs`), so every argument the code accepts is documented and a
  * test fails when the README falls behind.
  */
@@ -65,10 +65,10 @@ export function renderTaskReference(registry: Readonly<Record<string, TaskModule
   return Object.values(registry).map(renderTaskDoc).join('\n');
 }
 
-/** Replace the generated block of a README text. */
+/** Replace the generated block of a reference text. */
 export function spliceReference(readme: string, reference: string): string {
   const a = readme.indexOf(DOCS_BEGIN);
   const b = readme.indexOf(DOCS_END);
-  if (a < 0 || b < a) throw new Error(`README has no ${DOCS_BEGIN} ... ${DOCS_END} block`);
+  if (a < 0 || b < a) throw new Error(`the reference has no ${DOCS_BEGIN} ... ${DOCS_END} block`);
   return `${readme.slice(0, a + DOCS_BEGIN.length)}\n\n${reference}\n${readme.slice(b)}`;
 }

@@ -19,7 +19,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { loadInventories, loadPlaybooks, registry } from '../../src/api.js';
-import { run, type RunOptions, type RunSummary } from '../../src/core/runner.js';
+import type { RunSummary } from '../../src/core/results.js';
+import { run, type RunOptions } from '../../src/core/runner.js';
 import type { Fleet } from './fleet.js';
 
 export interface PlayOptions extends Partial<Omit<RunOptions, 'inventory' | 'playbook' | 'registry'>> {

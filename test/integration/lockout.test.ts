@@ -8,7 +8,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadInventories, loadPlaybooks, registry } from '../../src/api.js';
-import { run, type RunSummary } from '../../src/core/runner.js';
+import type { RunSummary } from '../../src/core/results.js';
+import { run } from '../../src/core/runner.js';
 import { fleetImages, startFleet, type Fleet, type FleetHost } from './fleet.js';
 import { failures, keysOf } from './harness.js';
 

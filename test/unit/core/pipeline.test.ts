@@ -11,7 +11,7 @@ import { req, type Fact, type FactRequest } from '../../../src/contract/fact.js'
 import { change, defineTask, ok, type AccessInfo } from '../../../src/contract/task.js';
 import type { ConfirmRequest } from '../../../src/core/confirm.js';
 import type { ExecRequest, RunAs } from '../../../src/core/host.js';
-import { runTaskItem, type PipelineEnv, type PipelineSession } from '../../../src/core/pipeline.js';
+import { runAs, runTaskItem, type PipelineEnv, type PipelineSession } from '../../../src/core/pipeline.js';
 import { parsePlaybook, type PlayDef } from '../../../src/core/playbook.js';
 import { host } from '../tasks/_helpers.js';
 
@@ -75,6 +75,7 @@ function setup(taskYaml: string, opts: { check?: boolean; session?: FakeSession;
   const access: AccessInfo = { user: 'admin', clientIp: '10.0.0.1', serverPort: 22, auth: 'publickey' };
   const env: PipelineEnv = {
     registry,
+    hostBecome: {},
     check: opts.check ?? false,
     ...(opts.allowLockout ? { lockout: { allowLockout: true } } : {}),
     session,
@@ -169,5 +170,18 @@ describe('task pipeline', () => {
     expect(refused.session.execs).toEqual([]);
     const allowed = setup('- fake: { path: /etc/x, value: new, risky: true, refuse: "port 22 dropped" }', { allowLockout: true });
     expect((await allowed.go()).result.message).toBe('set /etc/x to new (pre-flight warning overridden: port 22 dropped)');
+  });
+});
+
+describe('runAs: who a task runs as', () => {
+  const none = {};
+  it('takes each setting from the first of task, play, host (inventory, then -b) that says it', () => {
+    expect(runAs(none, none, none)).toEqual({ become: false, becomeUser: 'root' });
+    expect(runAs(none, none, { become: true })).toEqual({ become: true, becomeUser: 'root' });
+    expect(runAs(none, { become: false }, { become: true })).toEqual({ become: false, becomeUser: 'root' });
+    expect(runAs({ become: true }, { become: false }, { become: false })).toEqual({ become: true, becomeUser: 'root' });
+    expect(runAs({ becomeUser: 'postgres' }, { becomeUser: 'www' }, { becomeUser: 'app' }).becomeUser).toBe('postgres');
+    expect(runAs(none, { becomeUser: 'www' }, { becomeUser: 'app' }).becomeUser).toBe('www');
+    expect(runAs(none, none, { becomeUser: 'app' }).becomeUser).toBe('app');
   });
 });

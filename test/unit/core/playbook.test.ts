@@ -30,7 +30,6 @@ describe('loadPlaybook', () => {
       name: 'Base setup',
       hosts: 'web:&prod',
       become: true,
-      becomeUser: 'root',
       gatherFacts: true,
       vars: { ssh_port: 2222 },
       serial: [1, '50%'],

@@ -10,7 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { LocalConnection } from '../../../src/connections/local.js';
 import { parseInventory } from '../../../src/core/inventory.js';
 import { parsePlaybook } from '../../../src/core/playbook.js';
-import { batches, run, type RunOptions, type TaskResult } from '../../../src/core/runner.js';
+import type { TaskResult } from '../../../src/core/results.js';
+import { batches, run, type RunOptions } from '../../../src/core/runner.js';
 import { registry } from '../../../src/tasks/index.js';
 
 const INVENTORY = `

@@ -5,7 +5,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { run, type Io } from '../../../src/cli/program.js';
 import { parseInventory } from '../../../src/core/inventory.js';
-import { parseShard, restrictInventory, shardHosts } from '../../../src/core/shard.js';
+import { parsePlaybook } from '../../../src/core/playbook.js';
+import { selectPlays } from '../../../src/core/selection.js';
+import { parseShard, shardHosts } from '../../../src/core/shard.js';
+import { registry } from '../../../src/tasks/index.js';
 
 describe('shard', () => {
   it('parses K/N and rejects the rest', () => {
@@ -36,12 +39,13 @@ describe('shard', () => {
     expect(a).toEqual(['cache-a', 'web10']);
   });
 
-  it('restrictInventory drops other hosts from hosts and groups', () => {
-    const inv = parseInventory('all:\n  children:\n    web:\n      hosts: { w1: {}, w2: {} }\n    db:\n      hosts: { d1: {} }\n', 'inv.yaml');
-    restrictInventory(inv, new Set(['w2', 'd1']));
-    expect([...inv.hosts.keys()]).toEqual(['w2', 'd1']);
-    expect([...inv.groups.get('web')!]).toEqual(['w2']);
-    expect([...inv.groups.get('all')!].sort()).toEqual(['d1', 'w2']);
+  it('a shard is taken over the hosts the plays select after --limit, leaving the inventory whole', () => {
+    const inv = parseInventory('all:\n  children:\n    web:\n      hosts: { w1: {}, w2: {}, w3: {} }\n    db:\n      hosts: { d1: {} }\n', 'inv.yaml');
+    const book = parsePlaybook('- hosts: web\n  tasks: []\n- hosts: all\n  tasks: []\n', 'pb.yaml', registry);
+    const sel = selectPlays(book, inv, { limit: 'all:!w3', shard: { index: 2, count: 2 } });
+    // selected after --limit: d1 w1 w2 (sorted) -> shard 2 of 2 takes w1
+    expect(sel.map((p) => p.hosts)).toEqual([['w1'], ['w1']]);
+    expect([...inv.hosts.keys()]).toEqual(['w1', 'w2', 'w3', 'd1']);
   });
 });
 

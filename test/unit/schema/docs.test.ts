@@ -45,12 +45,17 @@ describe('task reference', () => {
     );
   });
 
-  it('README.md carries the current reference of every task type (run npm run docs)', () => {
+  it('docs/tasks.md carries the current reference of every task type (run npm run docs), and the README names each', () => {
+    const reference = readFileSync(new URL('../../../docs/tasks.md', import.meta.url), 'utf8');
+    expect(reference).toContain(DOCS_BEGIN);
+    expect(reference).toContain(DOCS_END);
+    expect(spliceReference(reference, renderTaskReference(registry))).toBe(reference);
     const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
-    expect(readme).toContain(DOCS_BEGIN);
-    expect(readme).toContain(DOCS_END);
-    expect(spliceReference(readme, renderTaskReference(registry))).toBe(readme);
-    for (const name of Object.keys(registry)) expect(readme).toContain(`### \`${name}\``);
+    const section = readme.slice(readme.indexOf('## Task types'), readme.indexOf('\n## ', readme.indexOf('## Task types') + 1));
+    for (const name of Object.keys(registry)) {
+      expect(reference).toContain(`### \`${name}\``);
+      expect(section, `README's task types section names ${name}`).toContain(`\`${name}\``);
+    }
   });
 
   it('every task type has an example, and every example is a valid playbook', () => {

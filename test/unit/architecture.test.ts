@@ -1,0 +1,44 @@
+/**
+ * The floors of docs/architecture.md, held against the code: every relative
+ * import in src/ points to a lower floor or stays in its own folder.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const SRC = resolve(new URL('../../src', import.meta.url).pathname);
+
+const FLOORS: Record<string, number> = {
+  contract: 0,
+  schema: 1,
+  connections: 1,
+  facts: 1,
+  core: 2,
+  tasks: 3,
+  reporters: 3,
+  'api.ts': 4,
+  'index.ts': 5,
+  cli: 5,
+};
+
+function files(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+}
+
+const room = (file: string): string => relative(SRC, file).split('/')[0] as string;
+
+describe('architecture', () => {
+  it('every import in src/ points down a floor or stays in its folder', () => {
+    const upward: string[] = [];
+    for (const file of files(SRC)) {
+      const from = room(file);
+      expect(FLOORS[from], `${relative(SRC, file)} is on no floor of docs/architecture.md`).toBeDefined();
+      for (const m of readFileSync(file, 'utf8').matchAll(/^(?:import|export)[^'"]*from '(\.{1,2}\/[^']+)'/gm)) {
+        const target = room(resolve(dirname(file), (m[1] as string).replace(/\.js$/, '.ts')));
+        if (target === from) continue;
+        if (!((FLOORS[target] ?? Infinity) < (FLOORS[from] as number))) upward.push(`${relative(SRC, file)} -> ${m[1]}`);
+      }
+    }
+    expect(upward).toEqual([]);
+  });
+});
