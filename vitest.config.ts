@@ -8,6 +8,9 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          // @actions/workflow-parser imports its JSON schema without `with { type: 'json' }`,
+          // which Node refuses (actions/languageservices#387): let vite load it instead.
+          server: { deps: { inline: ['@actions/workflow-parser'] } },
         },
       },
       {
