@@ -5,8 +5,9 @@
 #
 # Debian images start from a rootfs made by `debootstrap --variant=minbase` from
 # the Debian archive (no container registry needed), loaded with `docker import`,
-# then docker/debian/Dockerfile on top. ubuntu*/rocky9/centos7 need a registry
-# (FROM ubuntu:..., rockylinux:9, centos:7) and only build where one is reachable.
+# then docker/debian/Dockerfile on top. ubuntu*/rocky9/centos7 and their -systemd
+# variants need a registry (FROM ubuntu:..., rockylinux:9, centos:7) and only build
+# where one is reachable.
 #
 # Caching: every image is tagged provision-test/NAME:<hash12>, the hash being over
 # its inputs (Dockerfile, entrypoints, shared setup scripts, this script, release); if that tag exists the
@@ -15,7 +16,7 @@
 # the Dockerfile does not debootstrap again. NAME:latest points at the newest build.
 #
 # A Debian image that fails to build fails the script. A registry-based image
-# (ubuntu*, rocky9, centos7) that fails is reported and skipped (the test suites
+# (ubuntu*, rocky9*, centos7) that fails is reported and skipped (the test suites
 # skip images that are not present), unless PROVISION_BUILD_STRICT=1.
 set -euo pipefail
 
@@ -30,6 +31,9 @@ workdir="${PROVISION_FLEET_WORKDIR:-/var/tmp/provision-fleet}"
 debian_packages="openssh-server,openssh-client,sudo,iptables,iproute2,procps,python3,ca-certificates"
 # Extra for the debian*-systemd images (systemd as PID 1, ssh.service).
 debian_systemd_packages="systemd,systemd-sysv,dbus"
+
+# Every name this script builds (the CI matrix and its test check them against this line).
+known_images="debian11 debian12 debian13 debian11-systemd debian12-systemd debian13-systemd ubuntu2204 ubuntu2404 ubuntu2204-systemd ubuntu2404-systemd rocky9 rocky9-systemd centos7"
 
 log() { printf '[build.sh] %s\n' "$*" >&2; }
 now() { date +%s.%N; }
@@ -114,9 +118,12 @@ build_image() { # name
       dockerfile="$here/debian/Dockerfile" ;;
     ubuntu2204) release="22.04"; dockerfile="$here/ubuntu/Dockerfile"; build_args=(--build-arg VERSION=22.04) ;;
     ubuntu2404) release="24.04"; dockerfile="$here/ubuntu/Dockerfile"; build_args=(--build-arg VERSION=24.04) ;;
+    ubuntu2204-systemd) release="22.04"; dockerfile="$here/ubuntu-systemd/Dockerfile"; build_args=(--build-arg VERSION=22.04) ;;
+    ubuntu2404-systemd) release="24.04"; dockerfile="$here/ubuntu-systemd/Dockerfile"; build_args=(--build-arg VERSION=24.04) ;;
     rocky9)     release="rockylinux:9"; dockerfile="$here/rocky/Dockerfile"; build_args=(--build-arg BASE=rockylinux:9) ;;
+    rocky9-systemd) release="rockylinux:9"; dockerfile="$here/rocky-systemd/Dockerfile"; build_args=(--build-arg BASE=rockylinux:9) ;;
     centos7)    release="centos:7"; dockerfile="$here/rocky/Dockerfile"; build_args=(--build-arg BASE=centos:7) ;;
-    *) log "unknown image name '$name' (known: debian11 debian12 debian13 debianNN-systemd ubuntu2204 ubuntu2404 rocky9 centos7)"; return 1 ;;
+    *) log "unknown image name '$name' (known: $known_images)"; return 1 ;;
   esac
 
   local hash tag

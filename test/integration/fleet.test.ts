@@ -69,11 +69,23 @@ describe.each(images)('fleet image $name', ({ name, present }) => {
     expect(withPass).toMatchObject({ code: 0, stdout: '0\n' });
   });
 
-  it.skipIf(!present || !name.endsWith('-systemd'))('boots systemd as PID 1 with ssh.service active', async () => {
+  it.skipIf(!present || !name.endsWith('-systemd'))('boots systemd as PID 1 with the ssh service active', async () => {
     const f = fleet!;
     const host = f.hosts[0]!;
-    const r = await sshExec(f, host, 'ps -p 1 -o comm=; systemctl is-active ssh; timeout 60 systemctl is-system-running --wait');
+    // RHEL family: sshd.service; Debian family: ssh.service (on Ubuntu 24.04 started by ssh.socket on our connection)
+    const unit = IMAGE_OS_ID[name] === 'rocky' ? 'sshd' : 'ssh';
+    const r = await sshExec(f, host, `ps -p 1 -o comm=; systemctl is-active ${unit}; timeout 60 systemctl is-system-running --wait`);
     expect(r.stdout).toBe('systemd\nactive\nrunning\n');
+  });
+
+  it.skipIf(!present || name !== 'ubuntu2404-systemd')('Ubuntu 24.04: sshd is socket-activated, as on a real 24.04 server', async () => {
+    const r = await sshExec(fleet!, fleet!.hosts[0]!, 'systemctl is-enabled ssh.socket; systemctl is-active ssh.socket; systemctl is-enabled ssh.service; true');
+    expect(r.stdout).toBe('enabled\nactive\ndisabled\n');
+  });
+
+  it.skipIf(!present || name !== 'rocky9-systemd')('Rocky 9: firewalld installed, enabled and running, ssh allowed', async () => {
+    const r = await sshExec(fleet!, fleet!.hosts[0]!, 'systemctl is-enabled firewalld; firewall-cmd --state; firewall-cmd --list-services; true');
+    expect(r.stdout).toMatch(/^enabled\nrunning\n.*\bssh\b/);
   });
 });
 

@@ -33,7 +33,19 @@ import { GenericContainer, Wait, type ImagePullPolicy, type StartedTestContainer
 const execFileP = promisify(execFile);
 
 /** Names build.sh knows, in the order suites run them. */
-export const KNOWN_IMAGES = ['debian11', 'debian12', 'debian13', 'debian12-systemd', 'ubuntu2204', 'ubuntu2404', 'rocky9', 'centos7'] as const;
+export const KNOWN_IMAGES = [
+  'debian11',
+  'debian12',
+  'debian13',
+  'debian12-systemd',
+  'ubuntu2204',
+  'ubuntu2404',
+  'ubuntu2204-systemd',
+  'ubuntu2404-systemd',
+  'rocky9',
+  'rocky9-systemd',
+  'centos7',
+] as const;
 export const DEFAULT_IMAGES = ['debian11', 'debian12', 'debian13'];
 /** Docker repository prefix of the built images: provision-test/<name>:latest. */
 export const IMAGE_REPO = 'provision-test';
@@ -50,7 +62,10 @@ export const IMAGE_OS_ID: Record<string, string> = {
   'debian13-systemd': 'debian',
   ubuntu2204: 'ubuntu',
   ubuntu2404: 'ubuntu',
+  'ubuntu2204-systemd': 'ubuntu',
+  'ubuntu2404-systemd': 'ubuntu',
   rocky9: 'rocky',
+  'rocky9-systemd': 'rocky',
   centos7: 'centos',
 };
 
