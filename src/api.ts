@@ -2,8 +2,6 @@
  * The library API the CLI is a thin layer over: load and validate inventories
  * and playbooks, run them, render reports.
  */
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { ValidationError } from './contract/errors.js';
 import { loadInventory, type Inventory } from './core/inventory.js';
 import { createLogger, logEvents } from './core/log.js';
@@ -12,7 +10,8 @@ import type { RunEvents, RunSummary } from './core/results.js';
 import { run, type RunOptions } from './core/runner.js';
 import { Secrets } from './core/secrets.js';
 import { patternWarnings, selectPlays } from './core/selection.js';
-import { writeReports, type ReportTarget } from './reporters/index.js';
+import { checkReportTargets, writeReports, type ReportTarget } from './reporters/index.js';
+import { loadYamlFile, parseYaml } from './schema/yaml.js';
 import { registry } from './tasks/index.js';
 
 export { registry };
@@ -43,16 +42,25 @@ export function loadPlaybooks(files: readonly string[]): Playbook {
  * `-e` values: `key=value` (value parsed as YAML scalar), `@file.yaml|json`, or
  * an inline YAML/JSON mapping.
  */
+/** A `key=value` value: a YAML scalar (`22`, `true`, `[a, b]`), or the text itself when it is not valid YAML. */
+function scalar(text: string): unknown {
+  try {
+    return parseYaml(text, '-e').value ?? '';
+  } catch {
+    return text;
+  }
+}
+
 export function parseExtraVars(items: readonly string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const item of items) {
     let value: unknown;
-    if (item.startsWith('@')) value = parseYaml(readFileSync(item.slice(1), 'utf8'));
-    else if (/^\s*[{]/.test(item)) value = parseYaml(item);
+    if (item.startsWith('@')) value = loadYamlFile(item.slice(1), item.slice(1)).value;
+    else if (/^\s*[{[]/.test(item)) value = parseYaml(item, `-e '${item}'`).value;
     else {
       const eq = item.indexOf('=');
       if (eq <= 0) throw new ValidationError([{ path: '-e', message: `expected key=value, @file or a mapping, got "${item}"` }]);
-      value = { [item.slice(0, eq)]: parseYaml(item.slice(eq + 1)) ?? '' };
+      value = { [item.slice(0, eq)]: scalar(item.slice(eq + 1)) };
     }
     if (!value || typeof value !== 'object' || Array.isArray(value)) {
       throw new ValidationError([{ path: '-e', message: `"${item}" must give a mapping of variables` }]);
@@ -74,17 +82,23 @@ export interface ProvisionOptions extends Omit<RunOptions, 'inventory' | 'playbo
   log?: { level?: string; file?: string };
 }
 
+export interface ProvisionResult extends RunSummary {
+  /** Reports that could not be written (the run's exit code stands). */
+  reportErrors: string[];
+}
+
 /** Load, validate and run, then write the reports: what `provision -i INV PLAYBOOK` does, minus the terminal. */
-export async function provision(o: ProvisionOptions): Promise<RunSummary> {
+export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
   const playbook = loadPlaybooks(o.playbooks);
   const inventory = loadInventories(o.inventory, o.env);
+  checkReportTargets(o.reports ?? []);
   const secrets = o.secrets ?? new Secrets();
   const log = o.log?.level !== undefined || o.log?.file !== undefined ? createLogger({ secrets, ...o.log }) : undefined;
   try {
     const events = log ? fanOut(o.events ?? {}, logEvents(log)) : o.events;
     const summary = await run({ ...o, inventory, playbook, registry, secrets, ...(events ? { events } : {}) });
-    writeReports(o.reports ?? [], summary, { playbooks: [...o.playbooks], inventory: [...o.inventory], ...(o.shard ? { shard: o.shard } : {}) });
-    return summary;
+    const reportErrors = writeReports(o.reports ?? [], summary, { playbooks: [...o.playbooks], inventory: [...o.inventory], ...(o.shard ? { shard: o.shard } : {}) });
+    return { ...summary, reportErrors };
   } finally {
     log?.flush();
   }
@@ -95,13 +109,17 @@ export interface RunPlan {
   warnings: string[];
 }
 
-/** What a run would select, without contacting any host (`--list-hosts`, `--list-tasks`). */
-export function planRun(o: Pick<ProvisionOptions, 'inventory' | 'playbooks' | 'env' | 'limit' | 'shard'>): RunPlan {
+/**
+ * Load and check everything a run would, without contacting any host: what it
+ * would select (`--list-hosts`, `--list-tasks`) and `provision validate`.
+ * Without inventories, only what the playbooks alone can tell is checked.
+ */
+export function planRun(o: Pick<ProvisionOptions, 'playbooks' | 'env' | 'limit' | 'shard'> & { inventory?: readonly string[] }): RunPlan {
   const playbook = loadPlaybooks(o.playbooks);
-  const inventory = loadInventories(o.inventory, o.env);
+  const inventory = loadInventories(o.inventory ?? [], o.env);
   return {
     plays: selectPlays(playbook, inventory, o).map(({ play, hosts }) => ({ name: play.name, hosts, tasks: play.tasks })),
-    warnings: patternWarnings(playbook, inventory, o),
+    warnings: o.inventory && o.inventory.length > 0 ? patternWarnings(playbook, inventory, o) : [],
   };
 }
 

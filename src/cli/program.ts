@@ -4,13 +4,13 @@
  */
 import { createRequire } from 'node:module';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { fanOut, loadInventories, loadPlaybooks, parseExtraVars, planRun, provision, registry, type ProvisionOptions } from '../api.js';
+import { fanOut, parseExtraVars, planRun, provision, registry, type ProvisionOptions } from '../api.js';
 import { ProvisionError, ValidationError, errorMessage } from '../contract/errors.js';
 import { EXIT } from '../core/results.js';
 import { Secrets } from '../core/secrets.js';
 import { parseShard, type Shard } from '../core/shard.js';
 import { humanReporter, verdict } from '../reporters/human.js';
-import { parseReportTarget, reportFormats, writeReports } from '../reporters/index.js';
+import { checkReportTargets, parseReportTarget, reportFormats, writeReports } from '../reporters/index.js';
 import { loadJsonReport, mergeReports } from '../reporters/merge.js';
 import { progressReporter } from '../reporters/progress.js';
 import { colorWanted, makeStyle } from '../reporters/style.js';
@@ -164,8 +164,8 @@ export async function run(argv: readonly string[], io: Io = defaultIo): Promise<
     .argument('<playbook...>', 'playbook files')
     .option('-i, --inventory <source>', 'also validate this inventory; repeatable', collect)
     .action((playbooks: string[], flags: { inventory?: string[] }) => {
-      loadPlaybooks(playbooks);
-      if (flags.inventory) loadInventories(flags.inventory, io.env);
+      const plan = planRun({ playbooks, env: io.env, ...(flags.inventory ? { inventory: flags.inventory } : {}) });
+      for (const w of plan.warnings) io.err(`warning: ${w}\n`);
       io.out(`valid: ${[...playbooks, ...(flags.inventory ?? [])].join(', ')}\n`);
       exitCode = 0;
     });
@@ -181,11 +181,13 @@ export async function run(argv: readonly string[], io: Io = defaultIo): Promise<
     .option('--no-color', 'no colours')
     .action((out: string, inputs: string[], flags: { report?: string[]; color?: boolean }) => {
       const targets = [{ format: 'json', file: out }, ...(flags.report ?? []).map(parseReportTarget)];
+      checkReportTargets(targets);
       const merged = mergeReports(inputs.map(loadJsonReport));
       for (const w of merged.warnings) io.err(`warning: ${w}\n`);
-      writeReports(targets, merged.summary, merged.meta);
+      const errors = writeReports(targets, merged.summary, merged.meta);
+      for (const e of errors) io.err(`error: ${e}\n`);
       io.out(`${verdict(merged.summary, makeStyle(colorWanted(io.stdout, io.env, flags.color)))}\n`);
-      exitCode = merged.summary.exitCode;
+      exitCode = errors.length > 0 ? EXIT.FAILED : merged.summary.exitCode;
     });
 
   program.addHelpText('after', `${EXAMPLES}\n${EXIT_CODES_HELP}`);
@@ -275,6 +277,7 @@ async function runCommand(playbooks: string[], flags: RunFlags, io: Io): Promise
       secrets,
       events: fanOut(progressView(flags, io, secrets, style, verbosity), { warning: (w) => io.err(`warning: ${secrets.mask(w)}\n`) }),
     });
+    for (const e of summary.reportErrors) io.err(`error: ${secrets.mask(e)}\n`);
     return summary.exitCode;
   } finally {
     removeHandler();

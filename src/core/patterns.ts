@@ -138,6 +138,19 @@ export function selectHosts(pattern: string, inv: Inventory): string[] {
   return [...inv.hosts.keys()].filter((h) => selected.has(h));
 }
 
+/** Why each `~regex` part of `pattern` is not a valid regular expression (empty when all are). */
+export function invalidRegexes(pattern: string, inv: Inventory): string[] {
+  return splitPattern(pattern, inv).flatMap((p) => {
+    if (!p.term.startsWith('~')) return [];
+    try {
+      new RegExp(p.term.slice(1));
+      return [];
+    } catch (err) {
+      return [`"${p.raw}" is not a valid regular expression: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`];
+    }
+  });
+}
+
 /** The parts of `pattern` (as written, with `&`/`!`) that match no host, for a CLI warning. */
 export function unmatchedPatterns(pattern: string, inv: Inventory): string[] {
   return splitPattern(pattern, inv)

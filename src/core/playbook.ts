@@ -205,7 +205,8 @@ class Loader {
     if (!ok || !c.ok) return undefined;
     const d = c.data as typeof c.data & { listen?: string | string[] };
     const def: TaskDef = {
-      name: d.name ?? defaultTaskName(moduleName, args),
+      // a no_log task's default name must not show its arguments
+      name: d.name ?? (d.no_log ? `${moduleName} (arguments hidden: no_log)` : defaultTaskName(moduleName, args)),
       module: moduleName,
       args,
       notify: list(d.notify),

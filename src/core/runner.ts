@@ -106,6 +106,44 @@ function withDefaults(spec: HostSpec, o: RunOptions): HostSpec {
   };
 }
 
+/** What a `no_log: true` task shows instead of its output, arguments, diffs and messages. */
+export const NO_LOG = '(output hidden: no_log)';
+
+/**
+ * A `no_log` task's result as every output sees it: status, task name, timing
+ * and error code stay; message, diffs, command output and the loop item go.
+ * (Registered values stay intact for later `when:` expressions, as in Ansible.)
+ */
+function hideOutput(r: TaskResult): TaskResult {
+  return {
+    ...r,
+    message: NO_LOG,
+    diffs: r.diffs.map(() => ({ label: NO_LOG, before: NO_LOG, after: NO_LOG })),
+    ...(r.stdout !== undefined ? { stdout: NO_LOG } : {}),
+    ...(r.stderr !== undefined ? { stderr: NO_LOG } : {}),
+  };
+}
+
+/**
+ * How a loop item is shown: `loop_control.label` rendered with the item when
+ * the task has one (so a loop over records with passwords can show just the
+ * name), the hidden marker for a `no_log` task without one, the item otherwise.
+ */
+function itemLabel(task: TaskDef, item: unknown, vars: Record<string, unknown>): { text: string; item: unknown } {
+  if (task.loopLabel !== undefined) {
+    let label: unknown;
+    try {
+      label = renderValue(task.loopLabel, vars);
+    } catch (err) {
+      label = task.noLog ? NO_LOG : `(label: ${errorMessage(err)})`;
+    }
+    const text = typeof label === 'string' ? label : JSON.stringify(label);
+    return { text, item: label };
+  }
+  if (task.noLog) return { text: NO_LOG, item: NO_LOG };
+  return { text: `${task.loopVar}=${typeof item === 'object' ? JSON.stringify(item) : String(item)}`, item };
+}
+
 /** How this session reaches the host, as the host sees it. */
 function accessOf(spec: HostSpec, session: HostSession): AccessInfo {
   const c = spec.connection;
@@ -290,11 +328,16 @@ class Run {
     let stop = false;
     for (const item of items ?? [undefined]) {
       const itemVars = items ? { ...vars, [task.loopVar]: item } : vars;
-      const name = items ? `${task.name} (${task.loopVar}=${typeof item === 'object' ? JSON.stringify(item) : String(item)})` : task.name;
       const outcome = await runTaskItem(task, play, itemVars, env);
-      const result: TaskResult = { ...base, task: name, ...outcome.result, ...(items ? { item } : {}) };
+      const shown = items ? itemLabel(task, item, itemVars) : undefined;
+      const result: TaskResult = {
+        ...base,
+        task: shown === undefined ? task.name : `${task.name} (${shown.text})`,
+        ...outcome.result,
+        ...(shown ? { item: shown.item } : {}),
+      };
       if (result.status === 'failed' && task.ignoreErrors) result.ignored = true;
-      this.record(state, result);
+      this.record(state, task.noLog ? hideOutput(result) : result);
       if (outcome.unreachable) {
         this.markUnreachable(state, outcome.unreachable);
         return true;

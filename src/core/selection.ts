@@ -5,7 +5,8 @@
  * `--list-hosts`, so both agree.
  */
 import type { Inventory } from './inventory.js';
-import { selectHosts, unmatchedPatterns } from './patterns.js';
+import { ValidationError, type ValidationIssue } from '../contract/errors.js';
+import { invalidRegexes, selectHosts, unmatchedPatterns } from './patterns.js';
 import type { PlayDef, Playbook } from './playbook.js';
 import { shardHosts, type Shard } from './shard.js';
 
@@ -21,7 +22,17 @@ export interface PlaySelection {
   hosts: string[];
 }
 
+/** Refuse host patterns that cannot be evaluated (an invalid `~regex`), naming where they are. */
+function checkPatterns(playbook: Playbook, inventory: Inventory, o: SelectOptions): void {
+  const issues: ValidationIssue[] = playbook.plays.flatMap((play) =>
+    invalidRegexes(play.hosts, inventory).map((message) => ({ location: play.location, path: 'hosts', message: `host pattern ${message}` })),
+  );
+  if (o.limit !== undefined) issues.push(...invalidRegexes(o.limit, inventory).map((message) => ({ path: '--limit', message: `host pattern ${message}` })));
+  if (issues.length > 0) throw new ValidationError(issues);
+}
+
 export function selectPlays(playbook: Playbook, inventory: Inventory, o: SelectOptions = {}): PlaySelection[] {
+  checkPatterns(playbook, inventory, o);
   const limited = o.limit !== undefined ? new Set(selectHosts(o.limit, inventory)) : undefined;
   const perPlay = playbook.plays.map((play) => ({ play, hosts: selectHosts(play.hosts, inventory).filter((h) => !limited || limited.has(h)) }));
   if (!o.shard) return perPlay;

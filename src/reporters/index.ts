@@ -1,6 +1,7 @@
 /** Report formats for `--report FORMAT=FILE`; each renders a finished run to text. */
-import { renameSync, writeFileSync } from 'node:fs';
-import { ValidationError } from '../contract/errors.js';
+import { accessSync, constants, rmSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { ValidationError, errorMessage } from '../contract/errors.js';
 import type { RunSummary } from '../core/results.js';
 import { htmlReport } from './html.js';
 import { jsonReport, type ReportMeta } from './json.js';
@@ -35,13 +36,53 @@ export function parseReportTarget(spec: string): ReportTarget {
   return { format, file };
 }
 
-/** Write a file atomically on the control machine: temp file beside it, then rename. */
-export function writeFileAtomic(file: string, content: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, content);
-  renameSync(tmp, file);
+/**
+ * Refuse report targets that cannot be written before any host is contacted:
+ * the directory must exist and be writable, and the target must not be a directory.
+ */
+export function checkReportTargets(targets: readonly ReportTarget[]): void {
+  const issues = targets.flatMap((t) => {
+    const file = resolve(t.file);
+    const dir = dirname(file);
+    let problem: string | undefined;
+    try {
+      if (!statSync(dir).isDirectory()) problem = `${dir} is not a directory`;
+      else accessSync(dir, constants.W_OK);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      problem = code === 'ENOENT' ? `directory ${dir} does not exist` : code === 'EACCES' || code === 'EROFS' ? `directory ${dir} is not writable` : errorMessage(err);
+    }
+    try {
+      if (!problem && statSync(file).isDirectory()) problem = `${file} is a directory`;
+    } catch {
+      /* does not exist yet: fine */
+    }
+    return problem ? [{ path: '--report', message: `cannot write the ${t.format} report ${t.file}: ${problem}` }] : [];
+  });
+  if (issues.length > 0) throw new ValidationError(issues);
 }
 
-export function writeReports(targets: readonly ReportTarget[], summary: RunSummary, meta: ReportMeta): void {
-  for (const t of targets) writeFileAtomic(t.file, reportFormats[t.format]!(summary, meta));
+/** Write a file atomically on the control machine: temp file beside it, then rename; no temp file is left on failure. */
+export function writeFileAtomic(file: string, content: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, content);
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** Write every report; one that fails does not stop the others. Returns what could not be written. */
+export function writeReports(targets: readonly ReportTarget[], summary: RunSummary, meta: ReportMeta): string[] {
+  const errors: string[] = [];
+  for (const t of targets) {
+    try {
+      writeFileAtomic(t.file, reportFormats[t.format]!(summary, meta));
+    } catch (err) {
+      errors.push(`cannot write the ${t.format} report ${t.file}: ${errorMessage(err)}`);
+    }
+  }
+  return errors;
 }

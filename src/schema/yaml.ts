@@ -83,6 +83,36 @@ function checkValueDepth(value: unknown, file: string): void {
   }
 }
 
+/**
+ * An alias inside the node its anchor names (`vars: &v { self: *v }`) makes a
+ * structure that contains itself: every walk over it would never end. Anchors
+ * are defined before their aliases, so such a cycle always runs through an
+ * ancestor of the alias.
+ */
+function refuseRecursiveAliases(root: Node | null, doc: Document.Parsed, locate: (n: Node) => SourceLocation | undefined, file: string): void {
+  const ancestors = new Set<unknown>();
+  const stack: [unknown, boolean][] = [[root, false]];
+  while (stack.length > 0) {
+    const [n, leaving] = stack.pop() as [unknown, boolean];
+    if (leaving) {
+      ancestors.delete(n);
+      continue;
+    }
+    if (isAlias(n)) {
+      if (ancestors.has(n.resolve(doc))) {
+        const at = locate(n);
+        fail(file, `the alias *${n.source} refers to a node that contains it: a recursive structure cannot be used`, at?.line, at?.column);
+      }
+      continue;
+    }
+    const children = isMap(n) ? n.items.flatMap((p) => [p.key, p.value]) : isSeq(n) ? n.items : [];
+    if (children.length === 0) continue;
+    ancestors.add(n);
+    stack.push([n, true]);
+    for (const c of children) stack.push([c, false]);
+  }
+}
+
 export function parseYaml(text: string, file: string): YamlDoc {
   if (text.length > MAX_YAML_BYTES) fail(file, `file is larger than ${MAX_YAML_BYTES} bytes`);
   const lineCounter = new LineCounter();
@@ -137,6 +167,7 @@ export function parseYaml(text: string, file: string): YamlDoc {
     return { file, line: p.line, column: p.col };
   };
   const deref = (n: unknown): unknown => (isAlias(n) ? n.resolve(doc) : n);
+  refuseRecursiveAliases(root, doc, (n) => toLoc(n.range?.[0]), file);
 
   function locate(path: YamlPath, options?: { key?: boolean }): SourceLocation | undefined {
     let node = deref(root) as Node | null | undefined;

@@ -121,3 +121,71 @@ describe('secrets are masked in every output', () => {
     expect(leaks).toEqual([]);
   });
 });
+
+describe('no_log, loop labels and transformed secrets', () => {
+  it('a no_log task and a labelled loop show no value in any output; a secret is masked after upper, b64encode, quote and a line break', async () => {
+    // names that do not mark these values secret: only no_log and the label keep them out
+    const HASH = '$6$rounds=5000$Salty$hAsHvAlUe0123456789';
+    const PW = { alice: 'alice-Pw-4d5e6f7a', bob: 'bob-Pw-8b9c0d1e' };
+    const TOKEN = 'apitok-Zq8Wx2Lm5Np7';
+    const target = join(dir, 'nolog');
+    const pb = join(dir, 'nolog.yaml');
+    writeFileSync(
+      pb,
+      `- hosts: all
+  vars:
+    admin_hash: '${HASH}'
+    people: [{ name: alice, pw: ${PW.alice} }, { name: bob, pw: ${PW.bob} }]
+    api_token: ${TOKEN}
+  tasks:
+    - copy: { dest: ${target}.conf, content: "hash={{ admin_hash }}\\n" }
+      no_log: true
+    - name: print the hash
+      shell: 'echo "{{ admin_hash }}"; echo "stderr {{ admin_hash }}" >&2; exit 4'
+      no_log: true
+      ignore_errors: true
+    - name: per person
+      command: { argv: ["true", "{{ item.name }}"] }
+      loop: "{{ people }}"
+      loop_control: { label: "{{ item.name }}" }
+    - name: looped and no_log without a label
+      command: { argv: ["true", "{{ item.pw }}"] }
+      loop: "{{ people }}"
+      no_log: true
+    - name: transformed token
+      shell: |
+        echo {{ api_token | upper }}
+        echo {{ api_token | b64encode }}
+        echo {{ api_token | quote }}
+        t={{ api_token }}; printf '%s\\n  %s\\n' "$(echo "$t" | cut -c1-9)" "$(echo "$t" | cut -c10-)"
+`,
+    );
+    const reports = Object.keys(reportFormats).map((f) => ({ f, file: join(dir, `nolog.${f}`) }));
+    const log = join(dir, 'nolog.log');
+    const out: string[] = [];
+    const err: string[] = [];
+    const io: Io = { out: (s) => out.push(s), err: (s) => err.push(s), stdout: { isTTY: false }, env: process.env, onInterrupt: () => () => {} };
+    const code = await run(['-i', 'localhost,', '-v', '--diff', ...reports.flatMap((r) => ['--report', `${r.f}=${r.file}`]), '--log-file', log, '--log-level', 'debug', pb], io);
+    const outputs: Record<string, string> = { stdout: out.join(''), stderr: err.join(''), log: readFileSync(log, 'utf8') };
+    for (const r of reports) outputs[`report ${r.f}`] = readFileSync(r.file, 'utf8');
+
+    // the tasks really ran with the values
+    expect(code, outputs.stdout).toBe(0);
+    expect(readFileSync(`${target}.conf`, 'utf8')).toBe(`hash=${HASH}\n`);
+    // status and names stay visible; the marker stands where the output was
+    expect(outputs.stdout).toMatch(/changed\s+localhost\s+copy \(arguments hidden: no_log\)/);
+    expect(outputs.stdout).toMatch(/failed \(ignored\)\s+localhost\s+print the hash — \(output hidden: no_log\)/);
+    expect(outputs.stdout).toContain('(output hidden: no_log)');
+    expect(outputs.stdout).toMatch(/per person \(alice\)/);
+    expect(outputs.stdout).toMatch(/per person \(bob\)/);
+
+    const values = [HASH, HASH.slice(3, 20), ...Object.values(PW), TOKEN, TOKEN.toUpperCase(), Buffer.from(TOKEN).toString('base64'), TOKEN.slice(0, 9) + '\n  ' + TOKEN.slice(9)];
+    const leaks: string[] = [];
+    for (const [name, text] of Object.entries(outputs)) {
+      for (const v of values) for (const form of forms(v)) if (text.includes(form)) leaks.push(`${name}: ${JSON.stringify(form)}`);
+      // a label shows the name only, never the record (which an unlabelled loop item would show whole)
+      if (/"pw"/.test(text)) leaks.push(`${name}: a loop record`);
+    }
+    expect(leaks).toEqual([]);
+  });
+});
