@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -77,5 +78,25 @@ describe('provision CLI', () => {
     expect(t.err()).toMatch(/FORMAT one of json/);
     const e = io();
     expect(await run(['-i', 'localhost,', '-e', 'novalue', pb], e.io)).toBe(2);
+  });
+
+  // a full disk needs a small filesystem of its own: a tmpfs, which only root can mount (CI runs as root)
+  it.runIf(process.getuid?.() === 0)('a report that cannot be written (full disk) keeps the run\'s exit code, says why, leaves no temp file', async () => {
+    const { dir, pb } = files('- hosts: all\n  tasks:\n    - copy: { dest: DIR/f, content: "x" }\n');
+    const full = join(dir, 'full');
+    mkdirSync(full);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8k', 'tmpfs', full]);
+    try {
+      const check = io();
+      expect(await run(['-i', 'localhost,', '--check', '--report', `html=${join(full, 'r.html')}`, pb], check.io)).toBe(3);
+      expect(check.err()).toMatch(/^error: cannot write the html report .*r\.html: ENOSPC/m);
+      const apply = io();
+      expect(await run(['-i', 'localhost,', '--report', `html=${join(full, 'r.html')}`, '--report', `json=${join(dir, 'r.json')}`, pb], apply.io)).toBe(0);
+      expect(apply.err()).toMatch(/ENOSPC/);
+      expect(JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8')).exitCode).toBe(0); // the other report was written
+      expect(readdirSync(full)).toEqual([]);
+    } finally {
+      execFileSync('umount', [full]);
+    }
   });
 });

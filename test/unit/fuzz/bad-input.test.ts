@@ -49,6 +49,8 @@ describe('bad input corpus as a playbook', () => {
     ['deep-block.yaml', [/deep-block\.yaml: nesting deeper than 100 levels/]],
     ['garbage.bin', [at('garbage.bin', 1, 1), /a playbook is a list of plays/]],
     ['inventory.ini', [at('inventory.ini', 2, 1), /YAML syntax error/]],
+    ['recursive-alias.yaml', [at('recursive-alias.yaml', 4, 11), /the alias \*v refers to a node that contains it/]],
+    ['bad-regex-pattern.yaml', [at('bad-regex-pattern.yaml', 1, 3), /host pattern "~\[x" is not a valid regular expression/]],
   ];
   it.each(cases)('%s', async (name, messages) => {
     const r = await cli(['-i', 'localhost,', f(name)]);
@@ -68,6 +70,21 @@ describe('bad input corpus as a playbook', () => {
   it('a missing playbook, a directory', async () => {
     expectRefused(await cli(['-i', 'localhost,', join(tmp, 'nope.yaml')]), /nope\.yaml: file not found/);
     expectRefused(await cli(['-i', 'localhost,', tmp]), /not a regular file/);
+  });
+});
+
+describe('bad command-line input', () => {
+  it.each([
+    ['-e @file that does not exist', ['-e', `@${join(tmp, 'missing.yaml')}`], /missing\.yaml: file not found/],
+    ['-e with broken YAML', ['-e', '{bad: ['], /-e '\{bad: \[':1:\d+ YAML syntax error/],
+    ['-e that is not a mapping', ['-e', '[1, 2]'], /"\[1, 2\]" must give a mapping of variables/],
+    ['--report into a missing directory', ['--report', 'json=/no/such/dir/r.json'], /--report: cannot write the json report \/no\/such\/dir\/r\.json: directory \/no\/such\/dir does not exist/],
+    ['--report onto a directory', ['--report', `json=${tmp}`], /--report: cannot write the json report .*: .* is a directory/],
+    ['-l with an invalid regex', ['-l', '~[x'], /--limit: host pattern "~\[x" is not a valid regular expression/],
+  ])('%s', async (_name, flags, message) => {
+    const r = await cli(['-i', 'localhost,', ...flags, OK]);
+    expectRefused(r, message);
+    expect(r.out).not.toMatch(/PLAY/); // refused before any host was contacted
   });
 });
 
