@@ -44,10 +44,10 @@ describe('bad input corpus as a playbook', () => {
     ['unknown-key.yaml', [at('unknown-key.yaml', 4, 46), /copy: unknown key "destination" \(allowed: dest, content/]],
     ['duplicate-key.yaml', [at('duplicate-key.yaml', 2, 3), /duplicate key "hosts"/]],
     ['scalar.yaml', [at('scalar.yaml', 1, 1), /a playbook is a list of plays \(- hosts: \.\.\.\), got string/]],
-    ['alias-bomb.yaml', [/alias-bomb\.yaml: too many alias expansions \(more than 1000\): refusing a possible alias bomb/]],
+    ['alias-bomb.yaml', [/alias-bomb\.yaml: aliases expand to more than 100000 extra nodes: refusing a possible alias bomb/]],
     ['deep-nesting.yaml', [at('deep-nesting.yaml', 3, 208), /nesting deeper than 100 levels/]],
-    ['deep-block.yaml', [/deep-block\.yaml: nesting deeper than 100 levels/]],
-    ['garbage.bin', [at('garbage.bin', 1, 1), /a playbook is a list of plays/]],
+    ['deep-block.yaml', [at('deep-block.yaml', 100, 199), /nesting deeper than 100 levels/]],
+    ['garbage.bin', [at('garbage.bin', 2, 139), /YAML syntax error: null byte is not allowed in input/]],
     ['inventory.ini', [at('inventory.ini', 2, 1), /YAML syntax error/]],
     ['recursive-alias.yaml', [at('recursive-alias.yaml', 4, 11), /the alias \*v refers to a node that contains it/]],
     ['bad-regex-pattern.yaml', [at('bad-regex-pattern.yaml', 1, 3), /host pattern "~\[x" is not a valid regular expression/]],
@@ -91,9 +91,9 @@ describe('bad command-line input', () => {
 describe('bad input corpus as an inventory', () => {
   const cases: [string, RegExp][] = [
     ['inventory.ini', /inventory\.ini: looks like an INI inventory; only the YAML inventory layout is supported/],
-    ['garbage.bin', /garbage\.bin:1:1 expected mapping, got string/],
+    ['garbage.bin', /garbage\.bin:2:139 YAML syntax error: null byte is not allowed in input/],
     ['scalar.yaml', /scalar\.yaml:1:1 expected mapping, got string "just a string/],
-    ['alias-bomb.yaml', /too many alias expansions/],
+    ['alias-bomb.yaml', /refusing a possible alias bomb/],
     ['malformed.yaml', /malformed\.yaml:4:44 YAML syntax error/],
     ['deep-nesting.yaml', /nesting deeper than 100 levels/],
   ];

@@ -49,7 +49,18 @@ describe('parseYaml', () => {
     const t0 = Date.now();
     const err = errorOf(() => parseYaml(text, 'bomb.yaml'));
     expect(Date.now() - t0).toBeLessThan(2000);
-    expect(err.message).toBe('bomb.yaml: too many alias expansions (more than 1000): refusing a possible alias bomb');
+    expect(err.message).toBe('bomb.yaml: aliases expand to more than 100000 extra nodes: refusing a possible alias bomb');
+  });
+
+  it('refuses an alias inside the node its anchor names, at the alias', () => {
+    expect(errorOf(() => parseYaml('- hosts: all\n  vars: &v\n    a: 1\n    self: *v\n', 'r.yaml')).message).toBe(
+      'r.yaml:4:11 the alias *v refers to a node that contains it: a recursive structure cannot be used',
+    );
+  });
+
+  it('locates inside an aliased node', () => {
+    const doc = parseYaml('base: &b\n  port: 22\nweb: *b\n', 'a.yaml');
+    expect(doc.locate(['web', 'port'])).toEqual({ file: 'a.yaml', line: 2, column: 9 });
   });
 
   it('still allows ordinary aliases and merge keys', () => {
@@ -61,7 +72,7 @@ describe('parseYaml', () => {
     expect(errorOf(() => parseYaml('['.repeat(100_000), 'deep.yaml')).message).toBe('deep.yaml:1:201 nesting deeper than 100 levels');
     let block = '';
     for (let i = 0; i < 150; i++) block += `${' '.repeat(i)}k:\n`;
-    expect(errorOf(() => parseYaml(block, 'deep2.yaml')).message).toBe('deep2.yaml: nesting deeper than 100 levels');
+    expect(errorOf(() => parseYaml(block, 'deep2.yaml')).message).toBe('deep2.yaml:100:100 nesting deeper than 100 levels');
   });
 
   it('rejects multiple documents', () => {
