@@ -32,6 +32,7 @@ import {
   tuple,
   typeName,
 } from './pyvalues.js';
+import { md5Crypt, randomSalt, shaCrypt } from './crypt.js';
 import { pyCompile, pyEscape, pyFindall, pyGroup, pyMatch, pySearch, pySub } from './pyre.js';
 
 // ---- undefined ---------------------------------------------------------------------
@@ -773,7 +774,11 @@ function toInt(v: unknown, dflt: unknown, base: unknown): unknown {
     const s = pyStrip(v, null, true, true).replace(/(\d)_(?=\d)/g, '$1');
     const digits = b === 16 ? /^[-+]?(0x)?[0-9a-f]+$/i : b === 8 ? /^[-+]?(0o)?[0-7]+$/i : b === 2 ? /^[-+]?(0b)?[01]+$/i : b === 10 ? /^[-+]?\d+$/ : undefined;
     if (!digits) throw new Unsupported(`int with base ${b}`);
-    if (digits.test(s)) return Number.parseInt(s.replace(/^([-+]?)0[xob]/i, '$1'), b);
+    if (digits.test(s)) {
+      const n = Number.parseInt(s.replace(/^([-+]?)0[xob]/i, '$1'), b);
+      if (!Number.isSafeInteger(n)) throw new Unsupported(`int of ${JSON.stringify(s)}, larger than JavaScript numbers hold exactly`);
+      return n;
+    }
     if (b === 10) {
       const fl = toFloat(v, undefined);
       if (fl !== undefined) return Math.trunc(num(fl as number));
@@ -1140,9 +1145,34 @@ const FILTERS: Record<string, AnyFilter> = {
   md5: f([], (v) => hashHex('md5', str(v)), 'md5'),
   sha1: f([], (v) => hashHex('sha1', str(v)), 'sha1'),
   checksum: f([], (v) => hashHex('sha1', str(v)), 'checksum'),
-  password_hash: () => {
-    throw new Unsupported('password_hash (crypt(3) hashes are not computed here: pass a hash made with `openssl passwd -6`)');
-  },
+  password_hash: f([['hashtype', 'sha512'], ['salt', null], ['salt_size', null], ['rounds', null], ['ident', null]], (v, p) => {
+    // ansible-core's crypt(3) path (the one without passlib): glibc's defaults
+    const algos: Record<string, { id: 'sha512' | 'sha256' | 'md5'; saltSize: number; implicitRounds: number | null }> = {
+      sha512_crypt: { id: 'sha512', saltSize: 16, implicitRounds: 656000 },
+      sha256_crypt: { id: 'sha256', saltSize: 16, implicitRounds: 535000 },
+      md5_crypt: { id: 'md5', saltSize: 8, implicitRounds: null },
+    };
+    const names: Record<string, string> = { md5: 'md5_crypt', blowfish: 'bcrypt', sha256: 'sha256_crypt', sha512: 'sha512_crypt' };
+    const type = names[str(p.hashtype)] ?? str(p.hashtype);
+    const algo = algos[type];
+    if (!algo) {
+      if (type === 'bcrypt') throw new Unsupported('password_hash with bcrypt (blowfish)');
+      throw new PyError('AnsibleFilterError', `crypt.crypt does not support '${type}' algorithm`);
+    }
+    if (typeof v !== 'string') throw new PyError('TypeError', `password_hash needs a string, got ${typeName(v)}`);
+    if (p.ident !== null) throw new Unsupported('password_hash with ident=');
+    const saltSize = p.salt_size === null ? algo.saltSize : num(p.salt_size as number);
+    const salt = p.salt === null || p.salt === '' ? randomSalt(saltSize) : str(p.salt);
+    if (/[^./0-9A-Za-z]/.test(salt)) throw new PyError('AnsibleFilterError', 'invalid characters in salt');
+    if (salt.length > algo.saltSize) throw new PyError('AnsibleFilterError', 'invalid salt size');
+    let rounds = p.rounds === null ? undefined : num(p.rounds as number);
+    if (rounds === algo.implicitRounds) rounds = undefined;
+    if (algo.id === 'md5') {
+      if (rounds !== undefined) throw new Unsupported('password_hash md5 with rounds=');
+      return md5Crypt(v, salt);
+    }
+    return shaCrypt(algo.id, v, salt, rounds);
+  }, 'password_hash'),
 };
 FILTERS.d = FILTERS.default as FilterFn;
 FILTERS.count = FILTERS.length as FilterFn;

@@ -274,6 +274,7 @@ export function pyIn(a: unknown, b: unknown): boolean {
 // ---- arithmetic -------------------------------------------------------------------
 
 function numResult(n: number, float: boolean): number | PyFloat {
+  if (!float && !Number.isSafeInteger(n)) throw new Unsupported(`integer arithmetic beyond 2**53 (${n} would not be exact)`);
   return float ? pyFloat(n) : n;
 }
 

@@ -109,6 +109,18 @@ const compilerModule = require('nunjucks/src/compiler.js') as { Compiler: new (n
 const transformer = require('nunjucks/src/transformer.js') as { transform(ast: NjNode, asyncFilters: string[], name: string): NjNode };
 const njNodes = (nunjucks as unknown as { nodes: Record<string, NodeCtor> }).nodes;
 const N = {
+  Add: njNodes.Add as NodeCtor,
+  Sub: njNodes.Sub as NodeCtor,
+  Mul: njNodes.Mul as NodeCtor,
+  Div: njNodes.Div as NodeCtor,
+  FloorDiv: njNodes.FloorDiv as NodeCtor,
+  Mod: njNodes.Mod as NodeCtor,
+  Pow: njNodes.Pow as NodeCtor,
+  Concat: njNodes.Concat as NodeCtor,
+  Neg: njNodes.Neg as NodeCtor,
+  Pos: njNodes.Pos as NodeCtor,
+  Compare: njNodes.Compare as NodeCtor,
+  CompareOperand: njNodes.CompareOperand as NodeCtor,
   FunCall: njNodes.FunCall as NodeCtor,
   Literal: njNodes.Literal as NodeCtor,
   Symbol: njNodes.Symbol as NodeCtor,
@@ -131,6 +143,8 @@ const T = {
   INT: lexer.TOKEN_INT as string,
   FLOAT: lexer.TOKEN_FLOAT as string,
   BOOLEAN: lexer.TOKEN_BOOLEAN as string,
+  PIPE: lexer.TOKEN_PIPE as string,
+  TILDE: lexer.TOKEN_TILDE as string,
   NONE: lexer.TOKEN_NONE as string,
 };
 
@@ -300,22 +314,88 @@ function parse(src: string): NjNode {
     return node;
   };
 
+  // Jinja2's grammar below `not` (nunjucks' precedence differs): comparisons and
+  // `in`/`not in` chain at one level, then + -, then ~, then * / // %, then **,
+  // then unary - +, then filters and tests bound to their operand.
+  const peekOp = (self: NjParser, ...ops: string[]): string | undefined => {
+    const t = self.peekToken();
+    return t && t.type === T.OPERATOR && ops.includes(t.value) ? t.value : undefined;
+  };
+  const binary = (self: NjParser, next: () => NjNode, ops: Record<string, string>, type = T.OPERATOR): NjNode => {
+    let node = next();
+    for (;;) {
+      const t = self.peekToken();
+      if (!t || t.type !== type || !(t.value in ops)) return node;
+      self.nextToken();
+      node = new N[ops[t.value] as keyof typeof N](t.lineno, t.colno, node, next());
+    }
+  };
+  const parseUnaryJ = (self: NjParser, withFilter: boolean): NjNode => {
+    const t = self.peekToken();
+    let node: NjNode;
+    if (peekOp(self, '-')) {
+      self.nextToken();
+      node = new N.Neg(t.lineno, t.colno, parseUnaryJ(self, false));
+    } else if (peekOp(self, '+')) {
+      self.nextToken();
+      node = new N.Pos(t.lineno, t.colno, parseUnaryJ(self, false));
+    } else node = self.parsePrimary();
+    if (!withFilter) return node;
+    for (;;) {
+      const nt = self.peekToken();
+      if (nt && nt.type === T.PIPE) node = (self.parseFilter as (n: NjNode) => NjNode).call(self, node);
+      else if (nt && nt.type === T.SYMBOL && nt.value === 'is') node = parseTest(self, node);
+      else return node;
+    }
+  };
+  const parsePowJ = (self: NjParser) => binary(self, () => parseUnaryJ(self, true), { '**': 'Pow' });
+  const parseMath2 = (self: NjParser) => binary(self, () => parsePowJ(self), { '*': 'Mul', '/': 'Div', '//': 'FloorDiv', '%': 'Mod' });
+  const parseConcatJ = (self: NjParser) => binary(self, () => parseMath2(self), { '~': 'Concat' }, T.TILDE);
+  const parseMath1 = (self: NjParser) => binary(self, () => parseConcatJ(self), { '+': 'Add', '-': 'Sub' });
+  p.parseIn = function (this: NjParser): NjNode {
+    const expr = parseMath1(this);
+    const ops: NjNode[] = [];
+    for (;;) {
+      const t = this.peekToken();
+      if (!t) break;
+      if (t.type === T.OPERATOR && ['==', '!=', '<', '>', '<=', '>='].includes(t.value)) {
+        this.nextToken();
+        ops.push(new N.CompareOperand(t.lineno, t.colno, parseMath1(this), t.value));
+      } else if (t.type === T.SYMBOL && t.value === 'in') {
+        this.nextToken();
+        ops.push(new N.CompareOperand(t.lineno, t.colno, parseMath1(this), 'in'));
+      } else if (t.type === T.SYMBOL && t.value === 'not') {
+        this.nextToken();
+        const t2 = this.peekToken();
+        if (t2 && t2.type === T.SYMBOL && t2.value === 'in') {
+          this.nextToken();
+          ops.push(new N.CompareOperand(t.lineno, t.colno, parseMath1(this), 'notin'));
+        } else {
+          this.pushToken(t);
+          break;
+        }
+      } else if (t.type === T.OPERATOR && (t.value === '===' || t.value === '!==')) {
+        this.fail(`${t.value} is not a Jinja2 operator`, t.lineno, t.colno);
+      } else break;
+    }
+    return ops.length === 0 ? expr : new N.Compare(expr.lineno, expr.colno, expr, ops);
+  };
+
   // `x is test`, `x is test(args)`, `x is test arg` (Jinja2), test names like `in`, `none`, `true`.
-  p.parseIs = function (this: NjParser): NjNode {
-    const node = this.parseCompare();
-    if (!this.skipSymbol('is')) return node;
-    const not = this.skipSymbol('not');
-    const nameTok = this.nextToken();
+  const parseTest = (self: NjParser, node: NjNode): NjNode => {
+    self.nextToken(); // is
+    const not = self.skipSymbol('not');
+    const nameTok = self.nextToken();
     let name: string;
     if (nameTok.type === T.SYMBOL || nameTok.type === T.NONE || nameTok.type === T.BOOLEAN) name = nameTok.value.toLowerCase() === 'none' && nameTok.type === T.NONE ? 'none' : nameTok.value;
     else if (nameTok.type === T.OPERATOR && ['==', '!=', '<', '>', '<=', '>='].includes(nameTok.value)) name = nameTok.value;
-    else this.fail(`expected a test name after "is", got ${nameTok.value}`, nameTok.lineno, nameTok.colno);
+    else self.fail(`expected a test name after "is", got ${nameTok.value}`, nameTok.lineno, nameTok.colno);
     let args: NjNode;
-    const next = this.peekToken();
+    const next = self.peekToken();
     if (next && next.type === T.LEFT_PAREN) {
-      args = this.parseSignature() as NjNode;
+      args = self.parseSignature() as NjNode;
     } else if (next && ([T.SYMBOL, T.STRING, T.INT, T.FLOAT, T.LEFT_BRACKET, T.LEFT_CURLY, T.BOOLEAN, T.NONE].includes(next.type) && !(next.type === T.SYMBOL && ['else', 'or', 'and'].includes(next.value)))) {
-      args = new N.NodeList(next.lineno, next.colno, [this.parsePrimary()]);
+      args = new N.NodeList(next.lineno, next.colno, [self.parsePrimary()]);
     } else {
       args = new N.NodeList(nameTok.lineno, nameTok.colno, []);
     }
@@ -418,6 +498,25 @@ function compiler(): NjCompiler {
       c._emit(']');
     });
     c._emit('])');
+  };
+  // {% set %} binds in the current scope (a for loop's body is its own scope in Jinja2).
+  c.compileSet = (node: NjNode, frame: { lookup(n: string): string | undefined }) => {
+    const ids: string[] = [];
+    for (const target of node.targets as NjNode[]) {
+      const id = (c._tmpid as () => string)();
+      (c._emitLine as (l: string) => void)(`var ${id};`);
+      ids.push(id);
+      void target;
+    }
+    c._emit(`${ids.join(' = ')} = `);
+    if (node.value) c._compileExpression(node.value as NjNode, frame);
+    else c.compile(node.body, frame);
+    (c._emitLine as (l: string) => void)(';');
+    (node.targets as NjNode[]).forEach((target, i) => {
+      const name = JSON.stringify(target.value);
+      (c._emitLine as (l: string) => void)(`frame.set(${name}, ${ids[i]});`);
+      (c._emitLine as (l: string) => void)(`if(frame.topLevel) { context.setVariable(${name}, ${ids[i]}); }`);
+    });
   };
   c.compileKeywordArgs = (node: NjNode, frame: unknown) => {
     c._emit('runtime.makeKeywordArgs({');
@@ -557,7 +656,9 @@ const helpers = {
     let left = strict(first);
     for (let i = 0; i < rest.length; i += 2) {
       const right = strict(rest[i + 1]);
-      if (!pyCompare(rest[i] as string, left, right)) return false;
+      const op = rest[i] as string;
+      const ok = op === 'in' ? pyIn(left, right) : op === 'notin' ? !pyIn(left, right) : pyCompare(op, left, right);
+      if (!ok) return false;
       left = right;
     }
     return true;
@@ -593,6 +694,7 @@ env.addGlobal('__pv_bool', helpers.bool);
 env.addGlobal('__pv_iter', (v: unknown) => {
   strict(v);
   if (typeof v === 'string') return [...v];
+  if (v !== null && typeof v === 'object' && !Array.isArray(v)) return Object.keys(v); // a dict iterates its keys
   return v;
 });
 env.addGlobal('__pv_slice', slice);

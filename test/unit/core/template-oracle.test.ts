@@ -50,11 +50,21 @@ const REFUSED: Record<string, RegExp> = {
   'to-nice-yaml': /not supported: to_nice_yaml/,
   // Ansible's literal_eval turns shlex's 'it'"'"'s ... into 'it's ... (unquoted $(...)): refused
   'quote-hostile': /not supported: a result that Ansible's literal_eval would rewrite/,
-  // crypt(3) hashes are not computed by the template engine
-  'password-hash-sha512': /not supported: password_hash/,
-  'password-hash-sha512-rounds': /not supported: password_hash/,
-  'password-hash-sha256': /not supported: password_hash/,
-  'password-hash-md5': /not supported: password_hash/,
+  // Ansible's literal_eval joins adjacent string literals and re-quotes: '"a" "b"' becomes '"ab"'
+  'literal-eval-adjacent-strings': /not supported: a result that Ansible's literal_eval would rewrite/,
+  // Python ints beyond 2**53 and sets have no exact JavaScript value
+  'literal-eval-big-int': /not supported: the integer 99999999999999999999/,
+  'int-big-power': /not supported: integer arithmetic beyond 2\*\*53/,
+  'int-big-power-in-text': /not supported: integer arithmetic beyond 2\*\*53/,
+  'int-power-20': /not supported: integer arithmetic beyond 2\*\*53/,
+  'float-large-in-text': /not supported: integer arithmetic beyond 2\*\*53/,
+  'int-filter-big': /not supported: int of "99999999999999999999"/,
+  'literal-eval-set': /not supported: a set literal/,
+  // dictionary keys are strings here (a JSON object); {port: 'x'} has the int key 22 in Jinja2
+  'dict-variable-key': /not supported: a dictionary key of type int/,
+  // lookups other than env would run on the control machine (pipe, file, template, ...)
+  'lookup-pipe': /not supported: the lookup plugin "pipe"/,
+  'password-hash-bcrypt': /not supported: password_hash with bcrypt/,
 };
 
 /** Ansible's omit placeholder (fixed by the oracle) stands for our OMIT. */
