@@ -33,6 +33,7 @@ import {
   typeName,
 } from './pyvalues.js';
 import { md5Crypt, randomSalt, shaCrypt } from './crypt.js';
+import { pyYamlDump } from './pyyaml.js';
 import { pyCompile, pyEscape, pyFindall, pyGroup, pyMatch, pySearch, pySub } from './pyre.js';
 
 // ---- undefined ---------------------------------------------------------------------
@@ -1134,11 +1135,14 @@ const FILTERS: Record<string, AnyFilter> = {
     jsonDumps(strictDeep(v), { sortKeys: true, indent: p.indent as number | null }).replace(/[<>&']/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`), 'tojson'),
   from_json: f([], (v) => jsonLoads(str(v)), 'from_json'),
   from_yaml: f([], (v) => (typeof v === 'string' ? yamlLoad(v) : v), 'from_yaml'),
-  to_yaml: () => {
-    throw new Unsupported('to_yaml (PyYAML formatting is not reproduced: use to_json or to_nice_json)');
+  to_yaml: (v, args, kw) => {
+    const { default_flow_style: dfs = null, indent = 2, ...rest } = kw;
+    if (args.length > 0 || Object.keys(rest).length > 0) throw new Unsupported('to_yaml arguments other than default_flow_style and indent');
+    return pyYamlDump(strictDeep(v), dfs === null ? null : pyTruthy(dfs), num(indent as number));
   },
-  to_nice_yaml: () => {
-    throw new Unsupported('to_nice_yaml (PyYAML formatting is not reproduced: use to_nice_json)');
+  to_nice_yaml: (v, args, kw) => {
+    const p = bind('to_nice_yaml', args, kw, [['indent', 4]]);
+    return pyYamlDump(strictDeep(v), false, num(p.indent as number));
   },
   // ---- hashes
   hash: f([['hashtype', 'sha1']], (v, p) => hashHex(str(p.hashtype), str(v)), 'hash'),

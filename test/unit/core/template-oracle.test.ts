@@ -43,11 +43,10 @@ const REFUSED: Record<string, RegExp> = {
   // nunjucks' lexer reads neither; Jinja2 does (1000.0 and 1000)
   'float-literal-exponent': /not supported: the number literal 1e3/,
   'int-literal-underscore': /not supported: the number literal 1_000/,
-  // PyYAML's emitter (flow style, quoting, line width) is not reproduced
-  'to-yaml-dict': /not supported: to_yaml/,
-  'to-yaml-list': /not supported: to_yaml/,
-  'to-yaml-scalar': /not supported: to_yaml/,
-  'to-nice-yaml': /not supported: to_nice_yaml/,
+  // PyYAML's double-quoted and multi-line scalars and its line folding are not reproduced
+  'to-yaml-multiline': /not supported: to_yaml\/to_nice_yaml of the string/,
+  'to-yaml-tab': /not supported: to_yaml\/to_nice_yaml of the string/,
+  'to-yaml-long-line': /not supported: to_yaml\/to_nice_yaml of a value whose YAML line would pass 80 columns/,
   // Ansible's literal_eval turns shlex's 'it'"'"'s ... into 'it's ... (unquoted $(...)): refused
   'quote-hostile': /not supported: a result that Ansible's literal_eval would rewrite/,
   // Ansible's literal_eval joins adjacent string literals and re-quotes: '"a" "b"' becomes '"ab"'
