@@ -19,6 +19,7 @@ import {
   jsonDumps,
   jsonLoads,
   num,
+  orderedDict,
   percentFormat,
   pyCmp,
   pyCompare,
@@ -520,6 +521,8 @@ function flatten(items: unknown[], levels: number | null, skipNulls: boolean): u
 function mergeHash(x: Record<string, unknown>, y: Record<string, unknown>, recursive: boolean, listMerge: string): Record<string, unknown> {
   if (Object.keys(x).length === 0 || pyEq(x, y)) return { ...y };
   const out = { ...x };
+  // Python: x's keys keep their places, y's new keys follow
+  orderedDict([...Object.keys(x), ...Object.keys(y)].map((k) => [k, null] as [string, unknown]));
   if (!recursive && listMerge === 'replace') return Object.assign(out, y);
   for (const [k, yv] of Object.entries(y)) {
     if (!(k in out)) {
@@ -1010,7 +1013,7 @@ const FILTERS: Record<string, AnyFilter> = {
   items2dict: f([['key_name', 'key'], ['value_name', 'value']], (v, p) => {
     strict(v);
     if (!Array.isArray(v)) throw new PyError('AnsibleFilterTypeError', `items2dict requires a list, got ${typeName(v)} instead.`);
-    const out: Record<string, unknown> = {};
+    const pairs: [string, unknown][] = [];
     for (const item of v) {
       if (!isPlainObject(item)) throw new PyError('AnsibleFilterTypeError', 'items2dict requires a list of dictionaries');
       const k = str(p.key_name);
@@ -1018,9 +1021,9 @@ const FILTERS: Record<string, AnyFilter> = {
       if (!(k in item) || !(val in item)) throw new PyError('AnsibleFilterTypeError', `items2dict requires each dictionary in the list to contain the keys '${k}' and '${val}'`);
       const key = item[k];
       if (typeof key !== 'string') throw new Unsupported(`items2dict with a key of type ${typeName(key)}`);
-      out[key] = item[val];
+      pairs.push([key, item[val]]);
     }
-    return out;
+    return orderedDict(pairs);
   }, 'items2dict'),
   combine: (v, args, kw) => {
     const { recursive = false, list_merge: listMerge = 'replace', ...rest } = kw;
@@ -1227,6 +1230,27 @@ export const FILTER_NAMES: readonly string[] = Object.keys(FILTERS);
 export const TEST_NAMES: readonly string[] = Object.keys(TESTS);
 
 // ---- globals ------------------------------------------------------------------------
+
+/** Python's dict(): from pairs and/or keyword arguments. */
+export function pyDict(...rawArgs: unknown[]): Record<string, unknown> {
+  const { args, kw } = splitKeywords(rawArgs);
+  if (args.length > 1) throw new PyError('TypeError', `dict expected at most 1 argument, got ${args.length}`);
+  const pairs: [string, unknown][] = [];
+  if (args.length === 1) {
+    const src = strict(args[0]);
+    if (isPlainObject(src)) pairs.push(...Object.entries(src));
+    else
+      for (const item of iterate(src, 'dict')) {
+        const pair = typeof item === 'string' ? [...item] : item;
+        if (!Array.isArray(pair) || pair.length !== 2) throw new PyError('ValueError', 'dictionary update sequence element has wrong length; 2 is required');
+        const k = strict(pair[0]);
+        if (typeof k !== 'string') throw new Unsupported(`a dictionary key of type ${typeName(k)} (only string keys)`);
+        pairs.push([k, pair[1]]);
+      }
+  }
+  pairs.push(...Object.entries(kw));
+  return orderedDict(pairs);
+}
 
 /** Jinja's range(). */
 export function pyRange(...args: unknown[]): number[] {

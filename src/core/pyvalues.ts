@@ -83,6 +83,27 @@ export function isInt(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v);
 }
 
+const ARRAY_INDEX = /^(?:0|[1-9]\d{0,9})$/;
+
+/**
+ * A dict from key/value pairs in Python's order. JavaScript objects put keys
+ * that look like array indexes ("10", "9") first, in numeric order: where that
+ * would reorder the keys the result is refused, not silently reordered.
+ */
+export function orderedDict(pairs: Iterable<[string, unknown]>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const order: string[] = [];
+  for (const [k, v] of pairs) {
+    if (!Object.prototype.hasOwnProperty.call(out, k)) order.push(k);
+    out[k] = v;
+  }
+  if (order.some((k) => ARRAY_INDEX.test(k))) {
+    const got = Object.keys(out);
+    if (got.some((k, i) => k !== order[i])) throw new Unsupported(`a mapping whose number-like keys (${order.filter((k) => ARRAY_INDEX.test(k)).slice(0, 3).join(', ')}) would lose their order`);
+  }
+  return out;
+}
+
 /** Python's type name, for messages. */
 export function typeName(v: unknown): string {
   if (v === null || v === undefined) return 'NoneType';

@@ -34,6 +34,7 @@ import {
   getitem,
   isUndef,
   lookup,
+  pyDict,
   pyRange,
   resetLastUndefinedUse,
   runTest,
@@ -45,7 +46,7 @@ import {
   truthy,
   type FilterContext,
 } from './filters.js';
-import { PyError, PyFloat, Unsupported, literalEval, resetLastRaised, takeLastRaised, plainValue, pyBinop, pyCompare, pyIn, pyStr, tuple, unicodeEscape } from './pyvalues.js';
+import { PyError, PyFloat, Unsupported, literalEval, orderedDict, resetLastRaised, takeLastRaised, plainValue, pyBinop, pyCompare, pyIn, pyStr, tuple, unicodeEscape } from './pyvalues.js';
 
 export { OMIT, Undefined, dropOmitted, truthy } from './filters.js';
 
@@ -503,6 +504,7 @@ function compiler(): NjCompiler {
   c.compileSet = (node: NjNode, frame: { lookup(n: string): string | undefined }) => {
     const ids: string[] = [];
     for (const target of node.targets as NjNode[]) {
+      if (target.typename !== 'Symbol') throw new Unsupported('{% set x.attr = ... %} (assignment to an attribute, as with namespace())');
       const id = (c._tmpid as () => string)();
       (c._emitLine as (l: string) => void)(`var ${id};`);
       ids.push(id);
@@ -619,6 +621,8 @@ function compiler(): NjCompiler {
 
 // ---- runtime -------------------------------------------------------------------------
 
+const FUNCTION_GLOBALS = new Set(['range', 'lookup', 'query', 'q', 'dict', 'namespace', '__pv_bool', '__pv_iter', '__pv_slice']);
+
 interface Piece {
   value: unknown;
   nativeText: boolean;
@@ -630,18 +634,18 @@ const CONTEXT: FilterContext = { env: process.env };
 class CondUndefined extends Undefined {}
 
 const helpers = {
-  name: (v: unknown, name: string) => (v === undefined ? new Undefined(name, `'${name}' is undefined`) : v),
+  // A missing variable is Undefined; so is a name that only JavaScript's Object.prototype has (constructor, toString).
+  name: (v: unknown, name: string) => (v === undefined || (typeof v === 'function' && !FUNCTION_GLOBALS.has(name)) ? new Undefined(name, `'${name}' is undefined`) : v),
   float: (n: number) => new PyFloat(n),
   tuple: (items: unknown[]) => tuple(items),
-  dict: (pairs: [unknown, unknown][]) => {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of pairs) {
-      strict(k);
-      if (typeof k !== 'string') throw new Unsupported(`a dictionary key of type ${typeof k === 'number' ? 'int' : typeof k} (only string keys)`);
-      out[k] = v;
-    }
-    return out;
-  },
+  dict: (pairs: [unknown, unknown][]) =>
+    orderedDict(
+      pairs.map(([k, v]) => {
+        strict(k);
+        if (typeof k !== 'string') throw new Unsupported(`a dictionary key of type ${typeof k === 'number' ? 'int' : typeof k} (only string keys)`);
+        return [k, v] as [string, unknown];
+      }),
+    ),
   getattr: (obj: unknown, name: unknown) => getattr(obj, name as string),
   getitem: (obj: unknown, key: unknown) => getitem(obj, key),
   binop: (op: string, a: unknown, b: unknown) => pyBinop(op, strict(a), strict(b)),
@@ -690,6 +694,11 @@ env.addGlobal('range', pyRange);
 env.addGlobal('lookup', (...a: unknown[]) => lookup(false, CONTEXT, ...(a as [unknown])));
 env.addGlobal('query', (...a: unknown[]) => lookup(true, CONTEXT, ...(a as [unknown])));
 env.addGlobal('q', (...a: unknown[]) => lookup(true, CONTEXT, ...(a as [unknown])));
+// Ansible: globals['dict'] = dict
+env.addGlobal('dict', (...a: unknown[]) => pyDict(...a));
+env.addGlobal('namespace', () => {
+  throw new Unsupported('namespace() (nunjucks cannot assign ns.attr)');
+});
 env.addGlobal('__pv_bool', helpers.bool);
 env.addGlobal('__pv_iter', (v: unknown) => {
   strict(v);

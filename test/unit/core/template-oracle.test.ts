@@ -61,6 +61,12 @@ const REFUSED: Record<string, RegExp> = {
   'literal-eval-set': /not supported: a set literal/,
   // dictionary keys are strings here (a JSON object); {port: 'x'} has the int key 22 in Jinja2
   'dict-variable-key': /not supported: a dictionary key of type int/,
+  // a JavaScript object would put "9" before "10"; Python keeps the order written
+  'dict-number-like-keys-reordered': /not supported: a mapping whose number-like keys \(10, 9\) would lose their order/,
+  'items2dict-number-like-keys': /not supported: a mapping whose number-like keys/,
+  'combine-number-like-key': /not supported: a mapping whose number-like keys/,
+  // nunjucks cannot assign to an attribute
+  'namespace-counter': /not supported: \{% set x\.attr = \.\.\. %\}/,
   // lookups other than env would run on the control machine (pipe, file, template, ...)
   'lookup-pipe': /not supported: the lookup plugin "pipe"/,
   'password-hash-bcrypt': /not supported: password_hash with bcrypt/,
