@@ -421,7 +421,12 @@ function strictify(node: unknown): void {
   for (const [k, v] of Object.entries(n)) if (k !== 'typename' && typeof v === 'object') strictify(v);
   const wrap = (fn: string, x: NjNode): NjNode => new N.FunCall(x.lineno, x.colno, new N.Symbol(x.lineno, x.colno, fn), new N.NodeList(x.lineno, x.colno, [x]));
   if (n.typename === 'If' || n.typename === 'IfAsync') n.cond = wrap('__pv_bool', n.cond as NjNode);
-  if (n.typename === 'For') n.arr = wrap('__pv_iter', n.arr as NjNode);
+  if (n.typename === 'For') {
+    const arr = n.arr as NjNode;
+    // nunjucks reads `for x in xs if cond` as an inline if around xs
+    if (arr.typename === 'InlineIf' && (arr.else_ === null || arr.else_ === undefined)) throw new Unsupported('{% for ... in ... if ... %} (loop filtering; use | select or selectattr)');
+    n.arr = wrap('__pv_iter', arr);
+  }
 }
 
 // ---- code generation ----------------------------------------------------------------
@@ -704,6 +709,7 @@ env.addGlobal('__pv_iter', (v: unknown) => {
   strict(v);
   if (typeof v === 'string') return [...v];
   if (v !== null && typeof v === 'object' && !Array.isArray(v)) return Object.keys(v); // a dict iterates its keys
+  if (!Array.isArray(v)) throw new PyError('TypeError', `'${v === null ? 'NoneType' : typeof v === 'boolean' ? 'bool' : typeof v === 'number' ? 'int' : typeof v}' object is not iterable`);
   return v;
 });
 env.addGlobal('__pv_slice', slice);
