@@ -843,7 +843,7 @@ function selectFilter(v: unknown, args: unknown[], kw: Record<string, unknown>, 
 }
 
 export interface FilterContext {
-  /** Names of the Ansible lookup plugins that may run (env). */
+  /** The environment that lookup('env', ...) reads. */
   readonly env: NodeJS.ProcessEnv;
 }
 

@@ -32,7 +32,6 @@ import {
   callFilter,
   getattr,
   getitem,
-  isUndef,
   lookup,
   pyDict,
   pyRange,
@@ -46,7 +45,7 @@ import {
   truthy,
   type FilterContext,
 } from './filters.js';
-import { PyError, PyFloat, Unsupported, literalEval, orderedDict, resetLastRaised, takeLastRaised, plainValue, pyBinop, pyCompare, pyIn, pyStr, tuple, unicodeEscape } from './pyvalues.js';
+import { PyError, PyFloat, Unsupported, literalEval, orderedDict, resetLastRaised, takeLastRaised, plainValue, pyBinop, pyCompare, pyIn, tuple, unicodeEscape } from './pyvalues.js';
 
 export { OMIT, Undefined, dropOmitted, truthy } from './filters.js';
 
@@ -273,8 +272,6 @@ function parse(src: string): NjNode {
   floatLiterals.clear();
   const p = new parserModule.Parser(tokenizer(src));
   p.extensions = [];
-  const proto = parserModule.Parser.prototype as unknown as NjParser;
-
   // Subscripts with slices; `.name` (attribute) kept apart from `[key]` (item), as in Jinja2.
   p.parsePostfix = function (this: NjParser, node: NjNode): NjNode {
     let tok = this.peekToken();
@@ -405,7 +402,6 @@ function parse(src: string): NjNode {
     isNode.pvArgs = args;
     return not ? new N.Not(node.lineno, node.colno, isNode) : isNode;
   };
-  void proto;
   return p.parseAsRoot();
 }
 
@@ -513,7 +509,6 @@ function compiler(): NjCompiler {
       const id = (c._tmpid as () => string)();
       (c._emitLine as (l: string) => void)(`var ${id};`);
       ids.push(id);
-      void target;
     }
     c._emit(`${ids.join(' = ')} = `);
     if (node.value) c._compileExpression(node.value as NjNode, frame);
@@ -883,7 +878,3 @@ export function evalCondition(cond: string | boolean | readonly (string | boolea
   if (value === false) return false;
   throw new TemplateError(`unable to evaluate conditional: ${JSON.stringify(text)}`);
 }
-
-// keep the helper list honest for type checking
-void isUndef;
-void pyStr;
