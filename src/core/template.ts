@@ -19,7 +19,11 @@
  *   `x is defined`, `x | default(...)` and `x.y is defined` stay legal;
  * - filters and tests are Ansible's and Jinja2's (src/core/filters.ts); one
  *   that is not supported fails with a TemplateError naming it;
- * - `when:` conditions are evaluated like Ansible's Conditional.
+ * - `when:` conditions are evaluated like Ansible's Conditional;
+ * - `{{ x | default(omit) }}` renders the string OMIT (Ansible's omit
+ *   placeholder). A caller that renders task arguments drops every mapping key
+ *   whose value is exactly OMIT, recursively, before the task sees them:
+ *   `dropOmitted(renderValue(task.args, vars))` (Ansible's remove_omit).
  */
 import { createRequire } from 'node:module';
 import nunjucks from 'nunjucks';
