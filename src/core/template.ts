@@ -276,6 +276,18 @@ function parse(src: string): NjNode {
   floatLiterals.clear();
   const p = new parserModule.Parser(tokenizer(src));
   p.extensions = [];
+  // Adjacent string literals are one string in Jinja2 ('a' 'b' is 'ab').
+  const origPrimary = parserModule.Parser.prototype.parsePrimary as (this: NjParser, noPostfix?: boolean) => NjNode;
+  p.parsePrimary = function (this: NjParser, noPostfix?: boolean): NjNode {
+    const tok = this.peekToken();
+    if (!tok || tok.type !== T.STRING) return origPrimary.call(this, noPostfix);
+    this.nextToken();
+    let value = tok.value;
+    for (let next = this.peekToken(); next && next.type === T.STRING; next = this.peekToken()) value += this.nextToken().value;
+    const node = new N.Literal(tok.lineno, tok.colno, value);
+    return noPostfix ? node : (this.parsePostfix as (n: NjNode) => NjNode).call(this, node);
+  };
+
   // Subscripts with slices; `.name` (attribute) kept apart from `[key]` (item), as in Jinja2.
   p.parsePostfix = function (this: NjParser, node: NjNode): NjNode {
     let tok = this.peekToken();
