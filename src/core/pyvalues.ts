@@ -633,85 +633,92 @@ interface Tok {
   prefix?: string;
 }
 
-function tokenize(src: string): Tok[] {
-  const toks: Tok[] = [];
+const RE_BLANK_LINE = /[ \t\f]*(#[^\n\r]*)?(\r\n|\n|\r|$)/y;
+const RE_STRING_START = /([rRbBuUfF]{0,2})('''|"""|'|")/y;
+const RE_NUMBER = /(?:0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|(?:\d(?:_?\d)*)?\.?(?:\d(?:_?\d)*)?(?:[eE][-+]?\d(?:_?\d)*)?[jJ]?)/y;
+const RE_NAME = /[\p{L}_][\p{L}\p{N}_]*/uy;
+
+/** A lazy Python tokenizer: tokens are made as the parser asks, so a non-literal fails at its first odd token. */
+function tokenizer(src: string): () => Tok {
   let i = 0;
   let depth = 0;
   let lineStart = true;
-  while (i < src.length) {
-    const c = src[i] as string;
-    if (lineStart) {
-      // blank lines and comment lines are skipped; an indented first token is an IndentationError
-      const m = /^[ \t\f]*(#[^\n\r]*)?(\r\n|\n|\r|$)/.exec(src.slice(i));
-      if (m && m[0].length > 0 && depth === 0) {
-        i += m[0].length;
-        continue;
-      }
-      if (depth === 0 && /[ \t\f]/.test(c)) throw new NotLiteral();
-      lineStart = false;
-    }
-    if (c === ' ' || c === '\t' || c === '\f') {
-      i++;
-      continue;
-    }
-    if (c === '\\' && /^\\(\r\n|\n|\r)/.test(src.slice(i))) {
-      i += src[i + 1] === '\r' && src[i + 2] === '\n' ? 3 : 2;
-      continue;
-    }
-    if (c === '#') {
-      while (i < src.length && src[i] !== '\n' && src[i] !== '\r') i++;
-      continue;
-    }
-    if (c === '\n' || c === '\r') {
-      i += c === '\r' && src[i + 1] === '\n' ? 2 : 1;
-      if (depth === 0) {
-        toks.push({ t: 'nl', v: '' });
-        lineStart = true;
-      }
-      continue;
-    }
-    const str = /^([rRbBuUfF]{0,2})('''|"""|'|")/.exec(src.slice(i));
-    if (str && /^(|r|u|b|f|br|rb|fr|rf)$/i.test(str[1] as string)) {
-      const prefix = (str[1] as string).toLowerCase();
-      const q = str[2] as string;
-      let j = i + str[0].length;
-      let body = '';
-      for (;;) {
-        if (j >= src.length) throw new NotLiteral();
-        if (src.startsWith(q, j)) break;
-        const ch = src[j] as string;
-        if (q.length === 1 && (ch === '\n' || ch === '\r')) throw new NotLiteral();
-        if (ch === '\\' && j + 1 < src.length) {
-          body += ch + (src[j + 1] as string);
-          j += 2;
+  const at = (re: RegExp): RegExpExecArray | null => {
+    re.lastIndex = i;
+    return re.exec(src);
+  };
+  return (): Tok => {
+    while (i < src.length) {
+      const c = src[i] as string;
+      if (lineStart) {
+        // blank lines and comment lines are skipped; an indented first token is an IndentationError
+        const m = at(RE_BLANK_LINE);
+        if (m && m[0].length > 0 && depth === 0) {
+          i += m[0].length;
           continue;
         }
-        body += ch;
-        j++;
+        if (depth === 0 && /[ \t\f]/.test(c)) throw new NotLiteral();
+        lineStart = false;
       }
-      toks.push({ t: 'str', v: body, prefix });
-      i = j + q.length;
-      continue;
+      if (c === ' ' || c === '\t' || c === '\f') {
+        i++;
+        continue;
+      }
+      if (c === '\\' && (src[i + 1] === '\n' || src[i + 1] === '\r')) {
+        i += src[i + 1] === '\r' && src[i + 2] === '\n' ? 3 : 2;
+        continue;
+      }
+      if (c === '#') {
+        while (i < src.length && src[i] !== '\n' && src[i] !== '\r') i++;
+        continue;
+      }
+      if (c === '\n' || c === '\r') {
+        i += c === '\r' && src[i + 1] === '\n' ? 2 : 1;
+        if (depth === 0) {
+          lineStart = true;
+          return { t: 'nl', v: '' };
+        }
+        continue;
+      }
+      const str = at(RE_STRING_START);
+      if (str && /^(|r|u|b|f|br|rb|fr|rf)$/i.test(str[1] as string)) {
+        const prefix = (str[1] as string).toLowerCase();
+        const q = str[2] as string;
+        let j = i + str[0].length;
+        let body = '';
+        for (;;) {
+          if (j >= src.length) throw new NotLiteral();
+          if (src.startsWith(q, j)) break;
+          const ch = src[j] as string;
+          if (q.length === 1 && (ch === '\n' || ch === '\r')) throw new NotLiteral();
+          if (ch === '\\' && j + 1 < src.length) {
+            body += ch + (src[j + 1] as string);
+            j += 2;
+            continue;
+          }
+          body += ch;
+          j++;
+        }
+        i = j + q.length;
+        return { t: 'str', v: body, prefix };
+      }
+      const numm = at(RE_NUMBER);
+      if (numm && numm[0] !== '' && numm[0] !== '.' && /\d/.test(numm[0])) {
+        i += numm[0].length;
+        return { t: 'num', v: numm[0] };
+      }
+      const name = at(RE_NAME);
+      if (name) {
+        i += name[0].length;
+        return { t: 'name', v: name[0] };
+      }
+      if ('([{'.includes(c)) depth++;
+      if (')]}'.includes(c)) depth = Math.max(0, depth - 1);
+      i++;
+      return { t: 'op', v: c };
     }
-    const numm = /^(?:0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|(?:\d(?:_?\d)*)?\.?(?:\d(?:_?\d)*)?(?:[eE][-+]?\d(?:_?\d)*)?[jJ]?)/.exec(src.slice(i));
-    if (numm && numm[0] !== '' && numm[0] !== '.' && /\d/.test(numm[0])) {
-      toks.push({ t: 'num', v: numm[0] });
-      i += numm[0].length;
-      continue;
-    }
-    const name = /^[\p{L}_][\p{L}\p{N}_]*/u.exec(src.slice(i));
-    if (name) {
-      toks.push({ t: 'name', v: name[0] });
-      i += name[0].length;
-      continue;
-    }
-    if ('([{'.includes(c)) depth++;
-    if (')]}'.includes(c)) depth = Math.max(0, depth - 1);
-    toks.push({ t: 'op', v: c });
-    i++;
-  }
-  toks.push({ t: 'end', v: '' });
-  return toks;
+    return { t: 'end', v: '' };
+  };
 }
 
 function parseNumber(text: string): number | PyFloat {
@@ -732,16 +739,17 @@ function parseNumber(text: string): number | PyFloat {
  * or `undefined` where Python raises ValueError/SyntaxError (not a literal).
  */
 export function literalEval(src: string): { value: unknown } | undefined {
-  let toks: Tok[];
-  try {
-    toks = tokenize(src);
-  } catch (err) {
-    if (err instanceof NotLiteral) return undefined;
-    throw err;
-  }
-  let p = 0;
-  const peek = () => toks[p] as Tok;
-  const next = () => toks[p++] as Tok;
+  const lex = tokenizer(src);
+  let ahead: Tok | undefined;
+  const peek = (): Tok => {
+    ahead ??= lex();
+    return ahead;
+  };
+  const next = (): Tok => {
+    const t = peek();
+    ahead = undefined;
+    return t;
+  };
   const isOp = (v: string) => peek().t === 'op' && peek().v === v;
 
   const atom = (): unknown => {
