@@ -1,26 +1,57 @@
 /**
- * Jinja2-syntax templating (nunjucks, never `eval` of user input) with Ansible
- * semantics where they matter for playbooks:
+ * Jinja2 templates with Ansible's semantics (ansible-core 2.14 with Jinja2
+ * native types), rendered by nunjucks' parser and code generator, never by
+ * `eval` of user input. Agreement with Ansible is checked case by case against
+ * Ansible itself: test/fixtures/template-oracle (oracle.py, expected.json).
  *
- * - strict undefined variables: `{{ admin_user }}` with no such variable is an
- *   error naming the variable, while `x is defined`, `x | default(...)` and
- *   `x.y is defined` (x undefined) stay legal, like Ansible's AnsibleUndefined;
- * - a string that is exactly one expression (`"{{ ports }}"`) renders to the
- *   NATIVE value (number, bool, list, object) instead of its string form;
- * - conditions (`when:` ...) are bare expressions, a list means AND, and an
- *   undefined variable used as a truth value is an error, not silently true;
- * - Ansible's common filters (`bool`, `quote`, `regex_replace`, `b64encode`, ...).
- *
- * How: expressions are parsed with nunjucks' own parser, the AST gets a few
- * wrapper calls (capture the value, check truth values), then nunjucks compiles
- * it. Variable lookups that miss return an `Undefined` sentinel instead of
- * JavaScript `undefined`; any use of the sentinel as a value throws.
+ * What is Ansible's here, and nunjucks' default is not:
+ * - Ansible doubles the backslashes inside string literals of `{{ }}` before
+ *   Jinja reads them (so `'\1'` in a playbook reaches re.sub as `\1`), and
+ *   Jinja decodes string literals with Python's unicode-escape;
+ * - a template's value is Jinja2's native concatenation: one expression gives
+ *   its value (a number, list, dict...); a string result, or the text of
+ *   several parts, goes through Python's `ast.literal_eval` (so `"{{ '22' }}"`
+ *   is the number 22, and `"{{ version }}"` with version "1.10" is 1.1);
+ * - Python values: `str()` of True is `True`, of a list `['a', 'b']`; `==`
+ *   never coerces (`'1' == 1` is false); `/` gives a float; `[1] + [2]` is a
+ *   list; chained comparisons; truthiness of empty lists and dicts;
+ * - strict undefined variables: using one is an error naming it, while
+ *   `x is defined`, `x | default(...)` and `x.y is defined` stay legal;
+ * - filters and tests are Ansible's and Jinja2's (src/core/filters.ts); one
+ *   that is not supported fails with a TemplateError naming it;
+ * - `when:` conditions are evaluated like Ansible's Conditional;
+ * - `{{ x | default(omit) }}` renders the string OMIT (Ansible's omit
+ *   placeholder). A caller that renders task arguments drops every mapping key
+ *   whose value is exactly OMIT, recursively, before the task sees them:
+ *   `dropOmitted(renderValue(task.args, vars))` (Ansible's remove_omit).
  */
 import { createRequire } from 'node:module';
-import path from 'node:path';
 import nunjucks from 'nunjucks';
 import { TemplateError } from '../contract/errors.js';
-import { quote } from '../contract/quote.js';
+import {
+  OMIT,
+  STRING_TYPE_FILTERS,
+  Undefined,
+  UndefinedUse,
+  callFilter,
+  getattr,
+  getitem,
+  lookup,
+  pyDict,
+  pyRange,
+  resetLastUndefinedUse,
+  runTest,
+  slice,
+  str,
+  strict,
+  strictDeep,
+  takeLastUndefinedUse,
+  truthy,
+  type FilterContext,
+} from './filters.js';
+import { PyError, PyFloat, Unsupported, literalEval, orderedDict, resetLastRaised, takeLastRaised, plainValue, pyBinop, pyCompare, pyIn, tuple, unicodeEscape } from './pyvalues.js';
+
+export { OMIT, Undefined, dropOmitted, truthy } from './filters.js';
 
 const require = createRequire(import.meta.url);
 
@@ -33,299 +64,364 @@ interface NjNode {
   [field: string]: unknown;
 }
 type NodeCtor = new (lineno: number, colno: number, ...fields: unknown[]) => NjNode;
-interface NjNodes {
-  [name: string]: NodeCtor;
+interface NjToken {
+  type: string;
+  value: string;
+  lineno: number;
+  colno: number;
+}
+interface NjTokenizer {
+  str: string;
+  index: number;
+  in_code: boolean;
+  nextToken(): NjToken | null;
+  current(): string;
+  forward(): void;
+  isFinished(): boolean;
+  _extractString(s: string): string | null;
+  _parseString(delimiter: string): string;
+}
+interface NjParser {
+  extensions: unknown[];
+  parseAsRoot(): NjNode;
+  peekToken(): NjToken;
+  nextToken(): NjToken;
+  pushToken(t: NjToken): void;
+  skip(type: string): boolean;
+  skipSymbol(s: string): boolean;
+  skipValue(type: string, v: string): boolean;
+  fail(msg: string, lineno?: number, colno?: number): never;
+  parseExpression(): NjNode;
+  parseSignature(tolerant?: boolean, noParens?: boolean): NjNode | null;
+  parsePrimary(noPostfix?: boolean): NjNode;
+  parseCompare(): NjNode;
+  [m: string]: unknown;
 }
 interface NjCompiler {
-  compile(node: NjNode): void;
+  buffer: string;
+  compile(node: unknown, frame?: unknown): void;
+  _emit(code: string): void;
+  _compileAggregate(node: NjNode, frame: unknown, start?: string, end?: string): void;
+  _compileExpression(node: NjNode, frame: unknown): void;
   getCode(): string;
-}
-interface NjRuntime {
-  contextOrFrameLookup(context: { env: unknown; lookup(name: string): unknown }, frame: unknown, name: string): unknown;
-  memberLookup(obj: unknown, val: unknown): unknown;
+  [m: string]: unknown;
 }
 
-const nj = nunjucks as unknown as {
-  parser: { parse(src: string, extensions?: unknown[], opts?: object): NjNode };
-  compiler: { Compiler: new (name: string, throwOnUndefined: boolean) => NjCompiler };
-  nodes: NjNodes;
-  runtime: NjRuntime;
+const lexer = require('nunjucks/src/lexer.js') as { lex(src: string, opts: object): NjTokenizer; [k: string]: unknown };
+const parserModule = require('nunjucks/src/parser.js') as { Parser: new (tokens: NjTokenizer) => NjParser };
+const compilerModule = require('nunjucks/src/compiler.js') as { Compiler: new (name: string, throwOnUndefined: boolean) => NjCompiler };
+const transformer = require('nunjucks/src/transformer.js') as { transform(ast: NjNode, asyncFilters: string[], name: string): NjNode };
+const njNodes = (nunjucks as unknown as { nodes: Record<string, NodeCtor> }).nodes;
+const N = {
+  Add: njNodes.Add as NodeCtor,
+  Sub: njNodes.Sub as NodeCtor,
+  Mul: njNodes.Mul as NodeCtor,
+  Div: njNodes.Div as NodeCtor,
+  FloorDiv: njNodes.FloorDiv as NodeCtor,
+  Mod: njNodes.Mod as NodeCtor,
+  Pow: njNodes.Pow as NodeCtor,
+  Concat: njNodes.Concat as NodeCtor,
+  Neg: njNodes.Neg as NodeCtor,
+  Pos: njNodes.Pos as NodeCtor,
+  Compare: njNodes.Compare as NodeCtor,
+  CompareOperand: njNodes.CompareOperand as NodeCtor,
+  FunCall: njNodes.FunCall as NodeCtor,
+  Literal: njNodes.Literal as NodeCtor,
+  Symbol: njNodes.Symbol as NodeCtor,
+  NodeList: njNodes.NodeList as NodeCtor,
+  LookupVal: njNodes.LookupVal as NodeCtor,
+  Is: njNodes.Is as NodeCtor,
+  Not: njNodes.Not as NodeCtor,
 };
-const transformer = require('nunjucks/src/transformer.js') as {
-  transform(ast: NjNode, asyncFilters: string[], name: string): NjNode;
-};
-const N = nj.nodes;
-
-// ---- the Undefined sentinel -------------------------------------------------
-
-let lastUndefinedUse: UndefinedUse | undefined;
-
-/** Raised (inside nunjucks) when an undefined value is used; converted to TemplateError. */
-class UndefinedUse extends Error {
-  constructor(readonly variable: string) {
-    super(`undefined variable "${variable}"`);
-    this.name = 'UndefinedUse';
-    // nunjucks re-wraps errors and does not always keep `cause`: remember the last one.
-    lastUndefinedUse = this;
-  }
-}
-
-/** What a lookup of a missing variable or attribute returns while rendering. */
-export class Undefined {
-  readonly #name: string;
-  constructor(name: string) {
-    this.#name = name;
-  }
-  get variableName(): string {
-    return this.#name;
-  }
-  fail(): never {
-    throw new UndefinedUse(this.#name);
-  }
-  [Symbol.toPrimitive](): never {
-    return this.fail();
-  }
-  toString(): string {
-    return this.fail();
-  }
-  toJSON(): never {
-    return this.fail();
-  }
-}
-
-const isUndef = (v: unknown): v is Undefined => v instanceof Undefined;
-
-/** Throw if `v` is undefined; return it otherwise. */
-function strict(v: unknown): unknown {
-  if (isUndef(v)) v.fail();
-  if (v === undefined) throw new UndefinedUse('(undefined value)');
-  return v;
-}
-
-/** Python (Jinja) truthiness: empty lists and dicts are false. Undefined is an error. */
-export function truthy(v: unknown): boolean {
-  strict(v);
-  if (Array.isArray(v)) return v.length > 0;
-  if (v instanceof Map || v instanceof Set) return v.size > 0;
-  if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) return Object.keys(v).length > 0;
-  return Boolean(v);
-}
-
-// ---- the environment ----------------------------------------------------------
-
-const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true });
-
-/** Depth of renders in progress through this module: the lookup hooks only act then. */
-let rendering = 0;
-let captured: { value: unknown } | undefined;
-
-// Hook variable and attribute lookups. The hooks only change behaviour for
-// templates of this environment while this module is rendering.
-const runtime = nj.runtime;
-const origContextLookup = runtime.contextOrFrameLookup;
-const origMemberLookup = runtime.memberLookup;
-runtime.contextOrFrameLookup = function (context, frame, name) {
-  const v = origContextLookup(context, frame, name);
-  if (v === undefined && rendering > 0 && context.env === env) return new Undefined(name);
-  return v;
-};
-runtime.memberLookup = function (obj, val) {
-  if (rendering === 0) return origMemberLookup(obj, val);
-  if (isUndef(obj)) return obj; // Ansible: attributes of an undefined value are undefined too
-  const v = origMemberLookup(obj, val);
-  if (v === undefined && obj !== null && obj !== undefined) return new Undefined(String(val));
-  return v;
+const T = {
+  LEFT_PAREN: lexer.TOKEN_LEFT_PAREN as string,
+  RIGHT_PAREN: lexer.TOKEN_RIGHT_PAREN as string,
+  LEFT_BRACKET: lexer.TOKEN_LEFT_BRACKET as string,
+  RIGHT_BRACKET: lexer.TOKEN_RIGHT_BRACKET as string,
+  LEFT_CURLY: lexer.TOKEN_LEFT_CURLY as string,
+  RIGHT_CURLY: lexer.TOKEN_RIGHT_CURLY as string,
+  COLON: lexer.TOKEN_COLON as string,
+  OPERATOR: lexer.TOKEN_OPERATOR as string,
+  SYMBOL: lexer.TOKEN_SYMBOL as string,
+  STRING: lexer.TOKEN_STRING as string,
+  INT: lexer.TOKEN_INT as string,
+  FLOAT: lexer.TOKEN_FLOAT as string,
+  BOOLEAN: lexer.TOKEN_BOOLEAN as string,
+  PIPE: lexer.TOKEN_PIPE as string,
+  TILDE: lexer.TOKEN_TILDE as string,
+  NONE: lexer.TOKEN_NONE as string,
 };
 
-const pyStr = (v: unknown): string => {
-  strict(v);
-  if (v === null) return '';
-  if (typeof v === 'string') return v;
-  if (typeof v === 'object') return JSON.stringify(v);
-  return String(v);
-};
+// ---- Ansible's backslash doubling --------------------------------------------
 
-/** Python `re` replacement syntax (`\1`, `\g<name>`) to JavaScript's (`$1`, `$<name>`). */
-function pyReplacement(repl: string): string {
-  return repl.replace(/\$/g, '$$$$').replace(/\\(?:(\d+)|g<(\w+)>|(\\))/g, (_m, num: string | undefined, name: string | undefined, bs: string | undefined) => {
-    if (bs) return '\\';
-    if (num !== undefined) return `$${num}`;
-    if (/^\d+$/.test(name ?? '')) return `$${name}`;
-    return `$<${name}>`;
-  });
-}
-
-function regex(pattern: unknown, flags: string, ignorecase: unknown, multiline: unknown): RegExp {
-  let f = flags;
-  if (ignorecase === true) f += 'i';
-  if (multiline === true) f += 'm';
-  // Python's (?P<name>...) named groups.
-  const src = pyStr(pattern).replace(/\(\?P</g, '(?<');
-  try {
-    return new RegExp(src, f);
-  } catch (err) {
-    throw new Error(`invalid regular expression ${JSON.stringify(src)}: ${(err as Error).message}`);
-  }
-}
-
-/** nunjucks passes `name=value` arguments as a trailing object marked `__keywords`. */
-function splitKeywords(args: unknown[]): { args: unknown[]; kw: Record<string, unknown> } {
-  const last = args[args.length - 1] as { __keywords?: boolean } | null | undefined;
-  if (last !== null && typeof last === 'object' && last.__keywords === true) {
-    return { args: args.slice(0, -1), kw: last as Record<string, unknown> };
-  }
-  return { args, kw: {} };
-}
-
-function toBool(v: unknown): boolean {
-  strict(v);
-  if (typeof v === 'boolean') return v;
-  if (typeof v === 'number') return v === 1;
-  if (typeof v === 'string') return ['yes', 'on', '1', 'true', 'y', 't'].includes(v.trim().toLowerCase());
-  return false;
-}
-
-function asList(v: unknown, filter: string): unknown[] {
-  strict(v);
-  if (Array.isArray(v)) return v;
-  if (typeof v === 'string') return [...v];
-  if (v && typeof v === 'object') return Object.keys(v);
-  throw new Error(`${filter}: expected a list, got ${typeof v}`);
-}
-
-const FILTERS: Record<string, (...args: never[]) => unknown> = {
-  bool: toBool,
-  int: (v: unknown, def: unknown = 0, base: unknown = 10) => {
-    strict(v);
-    if (typeof v === 'number') return Math.trunc(v);
-    if (typeof v === 'boolean') return v ? 1 : 0;
-    const s = pyStr(v).trim();
-    const b = Number(base);
-    const ok = b === 16 ? /^[-+]?(0x)?[0-9a-f]+$/i : b === 8 ? /^[-+]?(0o)?[0-7]+$/i : b === 2 ? /^[-+]?(0b)?[01]+$/i : /^[-+]?\d+(\.\d*)?$/;
-    if (!ok.test(s)) return def;
-    const n = Number.parseInt(s.replace(/^([-+]?)0[xob]/i, '$1'), b);
-    return Number.isNaN(n) ? def : n;
-  },
-  float: (v: unknown, def: unknown = 0) => {
-    const n = Number.parseFloat(pyStr(v));
-    return Number.isNaN(n) ? def : n;
-  },
-  string: pyStr,
-  quote: (v: unknown) => quote(typeof v === 'number' ? v : pyStr(v)),
-  regex_replace: (v: unknown, ...rest: unknown[]) => {
-    const { args, kw } = splitKeywords(rest);
-    const [pattern, replacement = kw.replacement ?? '', ignorecase = kw.ignorecase, multiline = kw.multiline] = args;
-    return pyStr(v).replace(regex(pattern ?? kw.pattern, 'g', ignorecase, multiline), pyReplacement(pyStr(replacement)));
-  },
-  regex_search: (v: unknown, ...rest: unknown[]) => {
-    const { args, kw } = splitKeywords(rest);
-    const [pattern, ...groups] = args;
-    const m = regex(pattern ?? kw.pattern, '', kw.ignorecase, kw.multiline).exec(pyStr(v));
-    if (!m) return null;
-    if (groups.length === 0) return m[0];
-    return groups.map((g) => {
-      const spec = pyStr(g);
-      const num = /^\\(\d+)$/.exec(spec);
-      if (num) return m[Number(num[1])] ?? null;
-      const named = /^\\g<(\w+)>$/.exec(spec);
-      if (named) return m.groups?.[named[1] as string] ?? null;
-      throw new Error(`regex_search: unknown group reference ${JSON.stringify(spec)}`);
-    });
-  },
-  b64encode: (v: unknown) => Buffer.from(pyStr(v), 'utf8').toString('base64'),
-  b64decode: (v: unknown) => Buffer.from(pyStr(v), 'base64').toString('utf8'),
-  to_json: (v: unknown) => JSON.stringify(strict(v)),
-  to_nice_json: (v: unknown, indent: unknown = 4) => JSON.stringify(strict(v), null, Number(indent)),
-  from_json: (v: unknown) => {
-    try {
-      return JSON.parse(pyStr(v)) as unknown;
-    } catch (err) {
-      throw new Error(`from_json: ${(err as Error).message}`);
+/**
+ * Ansible's Templar._escape_backslashes: inside `{{ }}`, every backslash of a
+ * string literal is doubled before Jinja reads the template, so playbook
+ * authors write `'\1'` (not `'\\1'`) for a backreference. `{% %}` blocks,
+ * comments and text outside expressions are left alone.
+ */
+export function escapeBackslashes(src: string): string {
+  if (!src.includes('\\') || !src.includes('{{')) return src;
+  let out = '';
+  let i = 0;
+  const n = src.length;
+  const stringAt = (k: number): number => {
+    // end (exclusive) of the Jinja string literal starting at k
+    const q = src[k] as string;
+    let j = k + 1;
+    while (j < n && src[j] !== q) j += src[j] === '\\' ? 2 : 1;
+    return j < n ? j + 1 : -1;
+  };
+  while (i < n) {
+    if (src.startsWith('{#', i)) {
+      const e = src.indexOf('#}', i + 2);
+      const end = e < 0 ? n : e + 2;
+      out += src.slice(i, end);
+      i = end;
+    } else if (src.startsWith('{%', i)) {
+      const raw = /^\{%-?\s*raw\s*-?%\}/.exec(src.slice(i));
+      if (raw) {
+        const m = /\{%-?\s*endraw\s*-?%\}/.exec(src.slice(i + raw[0].length));
+        const end = m ? i + raw[0].length + m.index + m[0].length : n;
+        out += src.slice(i, end);
+        i = end;
+        continue;
+      }
+      let j = i + 2;
+      while (j < n && !src.startsWith('%}', j)) {
+        if (src[j] === "'" || src[j] === '"') {
+          const e = stringAt(j);
+          if (e < 0) break;
+          j = e;
+        } else j++;
+      }
+      const end = Math.min(n, j + 2);
+      out += src.slice(i, end);
+      i = end;
+    } else if (src.startsWith('{{', i)) {
+      out += '{{';
+      let j = i + 2;
+      let depth = 0;
+      while (j < n) {
+        const c = src[j] as string;
+        if (depth === 0 && (src.startsWith('}}', j) || src.startsWith('-}}', j))) break;
+        if (c === "'" || c === '"') {
+          const e = stringAt(j);
+          if (e < 0) {
+            out += src.slice(j);
+            j = n;
+            break;
+          }
+          out += src.slice(j, e).replace(/\\/g, '\\\\');
+          j = e;
+          continue;
+        }
+        if ('([{'.includes(c)) depth++;
+        else if (')]}'.includes(c)) depth = Math.max(0, depth - 1);
+        out += c;
+        j++;
+      }
+      i = j;
+    } else {
+      out += src[i];
+      i++;
     }
-  },
-  basename: (v: unknown) => path.posix.basename(pyStr(v)),
-  dirname: (v: unknown) => path.posix.dirname(pyStr(v)),
-  mandatory: (v: unknown, msg?: unknown) => {
-    if (isUndef(v) || v === undefined) {
-      if (typeof msg === 'string') throw new Error(msg);
-      return strict(v);
-    }
-    return v;
-  },
-  default: (v: unknown, def: unknown = '', boolean: unknown = false) => {
-    if (isUndef(v) || v === undefined) return def;
-    if (boolean === true && !truthy(v)) return def;
-    return v;
-  },
-  ternary: (v: unknown, whenTrue: unknown, whenFalse: unknown, whenNone?: unknown) => {
-    if (v === null && whenNone !== undefined) return whenNone;
-    return truthy(v) ? whenTrue : whenFalse;
-  },
-  // Ansible's list and dict helpers, for building rule lists and settings from variables
-  map: (v: unknown, ...rest: unknown[]) => {
-    const { args, kw } = splitKeywords(rest);
-    const items = asList(v, 'map');
-    if (kw.attribute !== undefined) return items.map((i) => (i && typeof i === 'object' ? (i as Record<string, unknown>)[pyStr(kw.attribute)] : undefined));
-    const [name, ...fargs] = args;
-    const fn = FILTERS[pyStr(name)] as ((...a: unknown[]) => unknown) | undefined;
-    if (!fn) throw new Error(`map: unknown filter ${JSON.stringify(name)}`);
-    return items.map((i) => fn(i, ...fargs));
-  },
-  list: (v: unknown) => asList(v, 'list'),
-  flatten: (v: unknown) => asList(v, 'flatten').flat(Number.POSITIVE_INFINITY),
-  union: (v: unknown, other: unknown) => [...new Set([...asList(v, 'union'), ...asList(other, 'union')])],
-  combine: (v: unknown, ...others: unknown[]) => {
-    const isDict = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === 'object' && !Array.isArray(x) && !isUndef(x);
-    if (!isDict(v)) throw new Error('combine: expected a mapping');
-    return Object.assign({}, v, ...others.filter(isDict));
-  },
-  __pv_capture: (v: unknown) => {
-    strict(v);
-    captured = { value: v };
-    return '';
-  },
-};
-FILTERS.d = FILTERS.default as (typeof FILTERS)[string];
-
-for (const [name, fn] of Object.entries(FILTERS)) env.addFilter(name, fn as (...args: unknown[]) => unknown);
-
-// Every other filter (nunjucks built-ins: upper, join, length, ...) refuses undefined input.
-const LENIENT_FILTERS = new Set(['default', 'd', 'mandatory']);
-{
-  const filters = (env as unknown as { filters: Record<string, (...args: unknown[]) => unknown> }).filters;
-  for (const [name, fn] of Object.entries(filters)) {
-    if (LENIENT_FILTERS.has(name)) continue;
-    filters[name] = function (this: unknown, ...args: unknown[]) {
-      strict(args[0]);
-      return fn.apply(this, args);
-    };
   }
+  return out;
 }
 
-const addTest = (name: string, fn: (v: unknown) => boolean): void => {
-  (env as unknown as { addTest(n: string, f: (v: unknown) => boolean): void }).addTest(name, fn);
-};
-addTest('defined', (v: unknown) => v !== undefined && !isUndef(v));
-addTest('undefined', (v: unknown) => v === undefined || isUndef(v));
-addTest('none', (v: unknown) => v === null);
-addTest('truthy', (v: unknown) => truthy(v));
-addTest('falsy', (v: unknown) => !truthy(v));
-env.addGlobal('True', true);
-env.addGlobal('False', false);
-env.addGlobal('None', null);
-env.addGlobal('__pv_bool', truthy);
-env.addGlobal('__pv_strict', strict);
+// ---- parsing -------------------------------------------------------------------
 
-// ---- compilation ------------------------------------------------------------------
+const floatLiterals = new Set<string>();
 
-/** Wrap `node` in a call to the global function `fn`. */
-function wrapCall(fn: string, node: NjNode): NjNode {
-  const sym = new (N.Symbol as NodeCtor)(node.lineno, node.colno, fn);
-  const args = new (N.NodeList as NodeCtor)(node.lineno, node.colno, [node]);
-  return new (N.FunCall as NodeCtor)(node.lineno, node.colno, sym, args);
+/** A nunjucks tokenizer that reads string literals and `}}` the way Jinja2 does. */
+function tokenizer(src: string): NjTokenizer {
+  const tk = lexer.lex(src, { trimBlocks: true });
+  const origNext = tk.nextToken.bind(tk);
+  const origExtract = tk._extractString.bind(tk);
+  let depth = 0;
+  // Jinja2: `}}` closes the expression only outside brackets ({'a': {'b': 1}}).
+  tk._extractString = (s: string) => (depth > 0 && /^-?(\}\}|%\})$/.test(s) ? null : origExtract(s));
+  // Jinja2 string literals: a backslash escapes any character, the body is decoded with unicode-escape.
+  tk._parseString = function (this: NjTokenizer, delimiter: string): string {
+    this.forward();
+    let body = '';
+    while (!this.isFinished() && this.current() !== delimiter) {
+      const c = this.current();
+      body += c;
+      this.forward();
+      if (c === '\\' && !this.isFinished()) {
+        body += this.current();
+        this.forward();
+      }
+    }
+    this.forward();
+    return unicodeEscape(body.replace(/\r\n?/g, '\n'));
+  };
+  tk.nextToken = () => {
+    const tok = origNext();
+    if (!tok) return tok;
+    if (tok.type === T.LEFT_PAREN || tok.type === T.LEFT_BRACKET || tok.type === T.LEFT_CURLY) depth++;
+    else if (tok.type === T.RIGHT_PAREN || tok.type === T.RIGHT_BRACKET || tok.type === T.RIGHT_CURLY) depth = Math.max(0, depth - 1);
+    else if (tok.type === T.INT || tok.type === T.FLOAT) {
+      if (/^(_\d|[eE][-+]?\d)/.test(tk.str.slice(tk.index))) throw new Unsupported(`the number literal ${tok.value}${/^[_eE][-+]?\d*/.exec(tk.str.slice(tk.index))?.[0] ?? ''} (write it without _ or exponent)`);
+      if (tok.type === T.FLOAT) floatLiterals.add(`${tok.lineno}:${tok.colno}`);
+    }
+    return tok;
+  };
+  return tk;
 }
 
-/** Make truth tests strict and Python-like (`not x`, `if x`, `x if c else y`, `for ... in x`). */
+function parse(src: string): NjNode {
+  floatLiterals.clear();
+  const p = new parserModule.Parser(tokenizer(src));
+  p.extensions = [];
+  // Adjacent string literals are one string in Jinja2 ('a' 'b' is 'ab').
+  const origPrimary = parserModule.Parser.prototype.parsePrimary as (this: NjParser, noPostfix?: boolean) => NjNode;
+  p.parsePrimary = function (this: NjParser, noPostfix?: boolean): NjNode {
+    const tok = this.peekToken();
+    if (!tok || tok.type !== T.STRING) return origPrimary.call(this, noPostfix);
+    this.nextToken();
+    let value = tok.value;
+    for (let next = this.peekToken(); next && next.type === T.STRING; next = this.peekToken()) value += this.nextToken().value;
+    const node = new N.Literal(tok.lineno, tok.colno, value);
+    return noPostfix ? node : (this.parsePostfix as (n: NjNode) => NjNode).call(this, node);
+  };
+
+  // Subscripts with slices; `.name` (attribute) kept apart from `[key]` (item), as in Jinja2.
+  p.parsePostfix = function (this: NjParser, node: NjNode): NjNode {
+    let tok = this.peekToken();
+    while (tok) {
+      if (tok.type === T.LEFT_PAREN) {
+        node = new N.FunCall(tok.lineno, tok.colno, node, this.parseSignature());
+      } else if (tok.type === T.LEFT_BRACKET) {
+        this.nextToken();
+        const parts: (NjNode | null)[] = [null, null, null];
+        let isSlice = false;
+        if (this.peekToken().type !== T.COLON) parts[0] = this.parseExpression();
+        if (this.skip(T.COLON)) {
+          isSlice = true;
+          if (this.peekToken().type !== T.COLON && this.peekToken().type !== T.RIGHT_BRACKET) parts[1] = this.parseExpression();
+          if (this.skip(T.COLON) && this.peekToken().type !== T.RIGHT_BRACKET) parts[2] = this.parseExpression();
+        }
+        if (!this.skip(T.RIGHT_BRACKET)) this.fail('expected ]', tok.lineno, tok.colno);
+        if (isSlice) {
+          const lit = (x: NjNode | null | undefined) => x ?? new N.Literal(tok.lineno, tok.colno, null);
+          node = new N.FunCall(tok.lineno, tok.colno, new N.Symbol(tok.lineno, tok.colno, '__pv_slice'), new N.NodeList(tok.lineno, tok.colno, [node, lit(parts[0]), lit(parts[1]), lit(parts[2])]));
+        } else {
+          node = new N.LookupVal(tok.lineno, tok.colno, node, parts[0]);
+          node.pvItem = true;
+        }
+      } else if (tok.type === T.OPERATOR && tok.value === '.') {
+        this.nextToken();
+        const val = this.nextToken();
+        if (val.type === T.SYMBOL) {
+          node = new N.LookupVal(tok.lineno, tok.colno, node, new N.Literal(val.lineno, val.colno, val.value));
+          node.pvAttr = true;
+        } else if (val.type === T.INT) {
+          node = new N.LookupVal(tok.lineno, tok.colno, node, new N.Literal(val.lineno, val.colno, Number(val.value)));
+          node.pvItem = true;
+        } else this.fail(`expected name as lookup value, got ${val.value}`, val.lineno, val.colno);
+      } else break;
+      tok = this.peekToken();
+    }
+    return node;
+  };
+
+  // Jinja2's grammar below `not` (nunjucks' precedence differs): comparisons and
+  // `in`/`not in` chain at one level, then + -, then ~, then * / // %, then **,
+  // then unary - +, then filters and tests bound to their operand.
+  const peekOp = (self: NjParser, ...ops: string[]): string | undefined => {
+    const t = self.peekToken();
+    return t && t.type === T.OPERATOR && ops.includes(t.value) ? t.value : undefined;
+  };
+  const binary = (self: NjParser, next: () => NjNode, ops: Record<string, string>, type = T.OPERATOR): NjNode => {
+    let node = next();
+    for (;;) {
+      const t = self.peekToken();
+      if (!t || t.type !== type || !(t.value in ops)) return node;
+      self.nextToken();
+      node = new N[ops[t.value] as keyof typeof N](t.lineno, t.colno, node, next());
+    }
+  };
+  const parseUnaryJ = (self: NjParser, withFilter: boolean): NjNode => {
+    const t = self.peekToken();
+    let node: NjNode;
+    if (peekOp(self, '-')) {
+      self.nextToken();
+      node = new N.Neg(t.lineno, t.colno, parseUnaryJ(self, false));
+    } else if (peekOp(self, '+')) {
+      self.nextToken();
+      node = new N.Pos(t.lineno, t.colno, parseUnaryJ(self, false));
+    } else node = self.parsePrimary();
+    if (!withFilter) return node;
+    for (;;) {
+      const nt = self.peekToken();
+      if (nt && nt.type === T.PIPE) node = (self.parseFilter as (n: NjNode) => NjNode).call(self, node);
+      else if (nt && nt.type === T.SYMBOL && nt.value === 'is') node = parseTest(self, node);
+      else return node;
+    }
+  };
+  const parsePowJ = (self: NjParser) => binary(self, () => parseUnaryJ(self, true), { '**': 'Pow' });
+  const parseMath2 = (self: NjParser) => binary(self, () => parsePowJ(self), { '*': 'Mul', '/': 'Div', '//': 'FloorDiv', '%': 'Mod' });
+  const parseConcatJ = (self: NjParser) => binary(self, () => parseMath2(self), { '~': 'Concat' }, T.TILDE);
+  const parseMath1 = (self: NjParser) => binary(self, () => parseConcatJ(self), { '+': 'Add', '-': 'Sub' });
+  p.parseIn = function (this: NjParser): NjNode {
+    const expr = parseMath1(this);
+    const ops: NjNode[] = [];
+    for (;;) {
+      const t = this.peekToken();
+      if (!t) break;
+      if (t.type === T.OPERATOR && ['==', '!=', '<', '>', '<=', '>='].includes(t.value)) {
+        this.nextToken();
+        ops.push(new N.CompareOperand(t.lineno, t.colno, parseMath1(this), t.value));
+      } else if (t.type === T.SYMBOL && t.value === 'in') {
+        this.nextToken();
+        ops.push(new N.CompareOperand(t.lineno, t.colno, parseMath1(this), 'in'));
+      } else if (t.type === T.SYMBOL && t.value === 'not') {
+        this.nextToken();
+        const t2 = this.peekToken();
+        if (t2 && t2.type === T.SYMBOL && t2.value === 'in') {
+          this.nextToken();
+          ops.push(new N.CompareOperand(t.lineno, t.colno, parseMath1(this), 'notin'));
+        } else {
+          this.pushToken(t);
+          break;
+        }
+      } else if (t.type === T.OPERATOR && (t.value === '===' || t.value === '!==')) {
+        this.fail(`${t.value} is not a Jinja2 operator`, t.lineno, t.colno);
+      } else break;
+    }
+    return ops.length === 0 ? expr : new N.Compare(expr.lineno, expr.colno, expr, ops);
+  };
+
+  // `x is test`, `x is test(args)`, `x is test arg` (Jinja2), test names like `in`, `none`, `true`.
+  const parseTest = (self: NjParser, node: NjNode): NjNode => {
+    self.nextToken(); // is
+    const not = self.skipSymbol('not');
+    const nameTok = self.nextToken();
+    let name: string;
+    if (nameTok.type === T.SYMBOL || nameTok.type === T.NONE || nameTok.type === T.BOOLEAN) name = nameTok.value.toLowerCase() === 'none' && nameTok.type === T.NONE ? 'none' : nameTok.value;
+    else if (nameTok.type === T.OPERATOR && ['==', '!=', '<', '>', '<=', '>='].includes(nameTok.value)) name = nameTok.value;
+    else self.fail(`expected a test name after "is", got ${nameTok.value}`, nameTok.lineno, nameTok.colno);
+    let args: NjNode;
+    const next = self.peekToken();
+    if (next && next.type === T.LEFT_PAREN) {
+      args = self.parseSignature() as NjNode;
+    } else if (next && ([T.SYMBOL, T.STRING, T.INT, T.FLOAT, T.LEFT_BRACKET, T.LEFT_CURLY, T.BOOLEAN, T.NONE].includes(next.type) && !(next.type === T.SYMBOL && ['else', 'or', 'and'].includes(next.value)))) {
+      args = new N.NodeList(next.lineno, next.colno, [self.parsePrimary()]);
+    } else {
+      args = new N.NodeList(nameTok.lineno, nameTok.colno, []);
+    }
+    const isNode = new N.Is(node.lineno, node.colno, node, new N.Symbol(nameTok.lineno, nameTok.colno, name));
+    isNode.pvTest = name;
+    isNode.pvArgs = args;
+    return not ? new N.Not(node.lineno, node.colno, isNode) : isNode;
+  };
+  return p.parseAsRoot();
+}
+
+/** Python truthiness for `{% if %}` and `{% for %}` over undefined values. */
 function strictify(node: unknown): void {
   if (node === null || typeof node !== 'object') return;
   if (Array.isArray(node)) {
@@ -335,61 +431,328 @@ function strictify(node: unknown): void {
   const n = node as NjNode;
   if (typeof n.typename !== 'string') return;
   for (const [k, v] of Object.entries(n)) if (k !== 'typename' && typeof v === 'object') strictify(v);
-  switch (n.typename) {
-    case 'Not':
-      n.target = wrapCall('__pv_bool', n.target as NjNode);
-      break;
-    case 'And':
-    case 'Or':
-      n.left = wrapCall('__pv_strict', n.left as NjNode);
-      n.right = wrapCall('__pv_strict', n.right as NjNode);
-      break;
-    case 'If':
-    case 'InlineIf':
-      n.cond = wrapCall('__pv_bool', n.cond as NjNode);
-      break;
-    case 'For':
-      n.arr = wrapCall('__pv_strict', n.arr as NjNode);
-      break;
-    default:
+  const wrap = (fn: string, x: NjNode): NjNode => new N.FunCall(x.lineno, x.colno, new N.Symbol(x.lineno, x.colno, fn), new N.NodeList(x.lineno, x.colno, [x]));
+  if (n.typename === 'If' || n.typename === 'IfAsync') n.cond = wrap('__pv_bool', n.cond as NjNode);
+  if (n.typename === 'For') {
+    const arr = n.arr as NjNode;
+    // nunjucks reads `for x in xs if cond` as an inline if around xs
+    if (arr.typename === 'InlineIf' && (arr.else_ === null || arr.else_ === undefined)) throw new Unsupported('{% for ... in ... if ... %} (loop filtering; use | select or selectattr)');
+    n.arr = wrap('__pv_iter', arr);
   }
 }
 
+// ---- code generation ----------------------------------------------------------------
+
+const UNSUPPORTED_NODES: Record<string, string> = {
+  compileMacro: '{% macro %}',
+  compileCaller: '{% call %}',
+  compileImport: '{% import %}',
+  compileFromImport: '{% from ... import %}',
+  compileInclude: '{% include %}',
+  compileExtends: '{% extends %}',
+  compileBlock: '{% block %}',
+  compileSuper: 'super()',
+  compileCallExtension: 'template extensions',
+  compileCallExtensionAsync: 'template extensions',
+  compileFilterAsync: 'asynchronous filters',
+  compileSwitch: '{% switch %} (not Jinja2)',
+  compileIfAsync: '{% ifAsync %} (not Jinja2)',
+  compileAsyncEach: '{% asyncEach %} (not Jinja2)',
+  compileAsyncAll: '{% asyncAll %} (not Jinja2)',
+};
+
+function compiler(): NjCompiler {
+  const c = new compilerModule.Compiler('template', false);
+  const proto = compilerModule.Compiler.prototype as unknown as Record<string, (this: NjCompiler, ...a: unknown[]) => void>;
+  let captureDepth = 0;
+  const call = (fn: string, parts: (NjNode | string)[], frame: unknown) => {
+    c._emit(`env.__pv.${fn}(`);
+    parts.forEach((p, i) => {
+      if (i > 0) c._emit(', ');
+      if (typeof p === 'string') c._emit(p);
+      else c.compile(p, frame);
+    });
+    c._emit(')');
+  };
+  for (const [m, what] of Object.entries(UNSUPPORTED_NODES)) {
+    c[m] = () => {
+      throw new Unsupported(what);
+    };
+  }
+  c.compileSymbol = (node: NjNode, frame: { lookup(n: string): string | undefined }) => {
+    const name = node.value as string;
+    if (/^\d/.test(name)) throw new Unsupported(`the number literal ${name} (write it without _ or exponent)`);
+    const v = frame.lookup(name);
+    if (v) c._emit(v);
+    else c._emit(`env.__pv.name(runtime.contextOrFrameLookup(context, frame, ${JSON.stringify(name)}), ${JSON.stringify(name)})`);
+  };
+  c.compileLiteral = (node: NjNode) => {
+    const v = node.value;
+    if (typeof v === 'string') c._emit(JSON.stringify(v).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029'));
+    else if (typeof v === 'number') c._emit(floatLiterals.has(`${node.lineno}:${node.colno}`) ? `env.__pv.float(${String(v)})` : String(v));
+    else if (v === null || typeof v === 'boolean') c._emit(String(v));
+    else throw new Unsupported('regular expression literals (r/.../ is not Jinja2)');
+  };
+  c.compileGroup = (node: NjNode, frame: unknown) => {
+    const children = node.children as NjNode[];
+    if (children.length === 1) {
+      c._emit('(');
+      c.compile(children[0], frame);
+      c._emit(')');
+    } else {
+      c._emit('env.__pv.tuple(');
+      c._compileAggregate(node, frame, '[', ']');
+      c._emit(')');
+    }
+  };
+  c.compileDict = (node: NjNode, frame: unknown) => {
+    c._emit('env.__pv.dict([');
+    (node.children as NjNode[]).forEach((pair, i) => {
+      if (i > 0) c._emit(', ');
+      c._emit('[');
+      c.compile(pair.key, frame); // Jinja2: a bare name as key is a variable
+      c._emit(', ');
+      c.compile(pair.value, frame);
+      c._emit(']');
+    });
+    c._emit('])');
+  };
+  // {% set %} binds in the current scope (a for loop's body is its own scope in Jinja2).
+  c.compileSet = (node: NjNode, frame: { lookup(n: string): string | undefined }) => {
+    const ids: string[] = [];
+    for (const target of node.targets as NjNode[]) {
+      if (target.typename !== 'Symbol') throw new Unsupported('{% set x.attr = ... %} (assignment to an attribute, as with namespace())');
+      const id = (c._tmpid as () => string)();
+      (c._emitLine as (l: string) => void)(`var ${id};`);
+      ids.push(id);
+    }
+    c._emit(`${ids.join(' = ')} = `);
+    if (node.value) c._compileExpression(node.value as NjNode, frame);
+    else c.compile(node.body, frame);
+    (c._emitLine as (l: string) => void)(';');
+    (node.targets as NjNode[]).forEach((target, i) => {
+      const name = JSON.stringify(target.value);
+      (c._emitLine as (l: string) => void)(`frame.set(${name}, ${ids[i]});`);
+      (c._emitLine as (l: string) => void)(`if(frame.topLevel) { context.setVariable(${name}, ${ids[i]}); }`);
+    });
+  };
+  c.compileKeywordArgs = (node: NjNode, frame: unknown) => {
+    c._emit('runtime.makeKeywordArgs({');
+    (node.children as NjNode[]).forEach((pair, i) => {
+      if (i > 0) c._emit(', ');
+      const key = pair.key as NjNode;
+      c._emit(`${JSON.stringify(key.value)}: `);
+      c.compile(pair.value, frame);
+    });
+    c._emit('})');
+  };
+  c.compileLookupVal = (node: NjNode, frame: unknown) => call(node.pvAttr ? 'getattr' : 'getitem', [node.target as NjNode, node.val as NjNode], frame);
+  for (const [m, op] of Object.entries({ compileAdd: '+', compileSub: '-', compileMul: '*', compileDiv: '/', compileFloorDiv: '//', compileMod: '%', compilePow: '**' })) {
+    c[m] = (node: NjNode, frame: unknown) => call('binop', [JSON.stringify(op), node.left as NjNode, node.right as NjNode], frame);
+  }
+  c.compileConcat = (node: NjNode, frame: unknown) => call('concat', [node.left as NjNode, node.right as NjNode], frame);
+  c.compileNeg = (node: NjNode, frame: unknown) => call('neg', [node.target as NjNode], frame);
+  c.compilePos = (node: NjNode, frame: unknown) => call('pos', [node.target as NjNode], frame);
+  c.compileNot = (node: NjNode, frame: unknown) => {
+    c._emit('!');
+    call('bool', [node.target as NjNode], frame);
+  };
+  c.compileAnd = (node: NjNode, frame: unknown) => {
+    c._emit('env.__pv.and(');
+    c.compile(node.left, frame);
+    c._emit(', () => (');
+    c.compile(node.right, frame);
+    c._emit('))');
+  };
+  c.compileOr = (node: NjNode, frame: unknown) => {
+    c._emit('env.__pv.or(');
+    c.compile(node.left, frame);
+    c._emit(', () => (');
+    c.compile(node.right, frame);
+    c._emit('))');
+  };
+  c.compileInlineIf = (node: NjNode, frame: unknown) => {
+    c._emit('(env.__pv.bool(');
+    c.compile(node.cond, frame);
+    c._emit(') ? (');
+    c.compile(node.body, frame);
+    c._emit(') : (');
+    if (node.else_ !== null && node.else_ !== undefined) c.compile(node.else_, frame);
+    else c._emit('env.__pv.condUndefined()');
+    c._emit('))');
+  };
+  c.compileCompare = (node: NjNode, frame: unknown) => {
+    c._emit('env.__pv.compare(');
+    c.compile(node.expr, frame);
+    for (const op of node.ops as NjNode[]) {
+      c._emit(`, ${JSON.stringify(op.type)}, `);
+      c.compile(op.expr, frame);
+    }
+    c._emit(')');
+  };
+  c.compileIn = (node: NjNode, frame: unknown) => call('in', [node.left as NjNode, node.right as NjNode], frame);
+  c.compileIs = (node: NjNode, frame: unknown) => {
+    c._emit(`env.__pv.test(${JSON.stringify(node.pvTest)}, `);
+    c.compile(node.left, frame);
+    c._emit(', ');
+    c._compileAggregate(node.pvArgs as NjNode, frame, '[', ']');
+    c._emit(')');
+  };
+  c.compileFilter = (node: NjNode, frame: unknown) => {
+    const name = (node.name as NjNode).value as string;
+    c._emit(`env.__pv.filter(${JSON.stringify(name)}, `);
+    c._compileAggregate(node.args as NjNode, frame, '[', ']');
+    c._emit(')');
+  };
+  c.compileCapture = (node: NjNode, frame: unknown) => {
+    captureDepth++;
+    try {
+      proto.compileCapture?.call(c, node, frame);
+    } finally {
+      captureDepth--;
+    }
+  };
+  c.compileOutput = (node: NjNode, frame: unknown) => {
+    for (const child of node.children as NjNode[]) {
+      if (child.typename === 'TemplateData') {
+        if (!child.value) continue;
+        c._emit(`${c.buffer} += env.__pv.${captureDepth > 0 ? 'text' : 'data'}(${JSON.stringify(child.value)});\n`);
+        continue;
+      }
+      if (captureDepth > 0) {
+        c._emit(`${c.buffer} += env.__pv.text(`);
+        c.compile(child, frame);
+        c._emit(');\n');
+        continue;
+      }
+      // Ansible keeps the result of string-type filters (string, to_json, ...) a string.
+      const nativeText = child.typename === 'Filter' && STRING_TYPE_FILTERS.has((child.name as NjNode).value as string);
+      c._emit(`${c.buffer} += env.__pv.out(`);
+      c.compile(child, frame);
+      c._emit(`, ${nativeText});\n`);
+    }
+  };
+  return c;
+}
+
+// ---- runtime -------------------------------------------------------------------------
+
+const FUNCTION_GLOBALS = new Set(['range', 'lookup', 'query', 'q', 'dict', 'namespace', '__pv_bool', '__pv_iter', '__pv_slice']);
+
+interface Piece {
+  value: unknown;
+  nativeText: boolean;
+}
+let pieces: Piece[] | undefined;
+
+const CONTEXT: FilterContext = { env: process.env };
+
+class CondUndefined extends Undefined {}
+
+const helpers = {
+  // A missing variable is Undefined; so is a name that only JavaScript's Object.prototype has (constructor, toString).
+  name: (v: unknown, name: string) => (v === undefined || (typeof v === 'function' && !FUNCTION_GLOBALS.has(name)) ? new Undefined(name, `'${name}' is undefined`) : v),
+  float: (n: number) => new PyFloat(n),
+  tuple: (items: unknown[]) => tuple(items),
+  dict: (pairs: [unknown, unknown][]) =>
+    orderedDict(
+      pairs.map(([k, v]) => {
+        strict(k);
+        if (typeof k !== 'string') throw new Unsupported(`a dictionary key of type ${typeof k === 'number' ? 'int' : typeof k} (only string keys)`);
+        return [k, v] as [string, unknown];
+      }),
+    ),
+  getattr: (obj: unknown, name: unknown) => getattr(obj, name as string),
+  getitem: (obj: unknown, key: unknown) => getitem(obj, key),
+  binop: (op: string, a: unknown, b: unknown) => pyBinop(op, strict(a), strict(b)),
+  concat: (a: unknown, b: unknown) => str(a) + str(b),
+  neg: (v: unknown) => pyBinop('*', strict(v), -1),
+  pos: (v: unknown) => pyBinop('*', strict(v), 1),
+  bool: (v: unknown) => (v instanceof CondUndefined ? false : truthy(v)),
+  and: (a: unknown, b: () => unknown) => (truthy(a) ? b() : a),
+  or: (a: unknown, b: () => unknown) => (truthy(a) ? a : b()),
+  condUndefined: () => new CondUndefined('(inline if without else)', 'the inline if-expression evaluated to false and no else section was defined'),
+  compare: (first: unknown, ...rest: unknown[]) => {
+    let left = strict(first);
+    for (let i = 0; i < rest.length; i += 2) {
+      const right = strict(rest[i + 1]);
+      const op = rest[i] as string;
+      const ok = op === 'in' ? pyIn(left, right) : op === 'notin' ? !pyIn(left, right) : pyCompare(op, left, right);
+      if (!ok) return false;
+      left = right;
+    }
+    return true;
+  },
+  in: (a: unknown, b: unknown) => pyIn(strict(a), strict(b)),
+  test: (name: string, value: unknown, args: unknown[]) => runTest(name, value, args),
+  filter: (name: string, args: unknown[]) => callFilter(name, args[0], args.slice(1), CONTEXT),
+  out: (value: unknown, nativeText: boolean) => {
+    if (!pieces) throw new Error('template output outside a render');
+    if (!(value instanceof CondUndefined)) strictDeep(value);
+    pieces.push({ value, nativeText });
+    return '';
+  },
+  data: (text: string) => {
+    if (!pieces) throw new Error('template output outside a render');
+    pieces.push({ value: text, nativeText: false });
+    return '';
+  },
+  text: (value: unknown) => (value instanceof CondUndefined ? '' : str(value)),
+};
+
+const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: false, trimBlocks: true });
+(env as unknown as { __pv: typeof helpers }).__pv = helpers;
+env.addGlobal('True', true);
+env.addGlobal('False', false);
+env.addGlobal('None', null);
+env.addGlobal('omit', OMIT);
+env.addGlobal('range', pyRange);
+env.addGlobal('lookup', (...a: unknown[]) => lookup(false, CONTEXT, ...(a as [unknown])));
+env.addGlobal('query', (...a: unknown[]) => lookup(true, CONTEXT, ...(a as [unknown])));
+env.addGlobal('q', (...a: unknown[]) => lookup(true, CONTEXT, ...(a as [unknown])));
+// Ansible: globals['dict'] = dict
+env.addGlobal('dict', (...a: unknown[]) => pyDict(...a));
+env.addGlobal('namespace', () => {
+  throw new Unsupported('namespace() (nunjucks cannot assign ns.attr)');
+});
+env.addGlobal('__pv_bool', helpers.bool);
+env.addGlobal('__pv_iter', (v: unknown) => {
+  strict(v);
+  if (typeof v === 'string') return [...v];
+  if (v !== null && typeof v === 'object' && !Array.isArray(v)) return Object.keys(v); // a dict iterates its keys
+  if (!Array.isArray(v)) throw new PyError('TypeError', `'${v === null ? 'NoneType' : typeof v === 'boolean' ? 'bool' : typeof v === 'number' ? 'int' : typeof v}' object is not iterable`);
+  return v;
+});
+env.addGlobal('__pv_slice', slice);
+// nunjucks' own globals (cycler, joiner) are not Jinja2's: hide them.
+for (const g of ['cycler', 'joiner']) env.addGlobal(g, undefined);
+
+// ---- compilation ------------------------------------------------------------------
+
 interface Compiled {
   readonly template: nunjucks.Template;
-  /** The source is exactly one `{{ expr }}`: render to its native value. */
-  readonly native: boolean;
 }
 
 const cache = new Map<string, Compiled>();
 const CACHE_MAX = 2000;
 
-function compile(src: string): Compiled {
+function compile(src: string, shown: string): Compiled {
   const hit = cache.get(src);
   if (hit) return hit;
   let compiled: Compiled;
   try {
-    const ast = nj.parser.parse(src, [], {});
+    const ast = parse(src);
     strictify(ast);
-    const children = (ast.children as NjNode[]) ?? [];
-    const only = children.length === 1 ? children[0] : undefined;
-    const outChildren = only?.typename === 'Output' ? ((only.children as NjNode[]) ?? []) : [];
-    const native = outChildren.length === 1 && outChildren[0]?.typename !== 'TemplateData';
-    if (native) {
-      const expr = outChildren[0] as NjNode;
-      const name = new (N.Symbol as NodeCtor)(expr.lineno, expr.colno, '__pv_capture');
-      const args = new (N.NodeList as NodeCtor)(expr.lineno, expr.colno, [expr]);
-      outChildren[0] = new (N.Filter as NodeCtor)(expr.lineno, expr.colno, name, args);
-    }
-    const c = new nj.compiler.Compiler('template', true);
+    const c = compiler();
     c.compile(transformer.transform(ast, [], 'template'));
     // nunjucks compiles every template to a JavaScript function this way
     // (src/environment.js); the code is generated from the parsed AST.
     const props = new Function(c.getCode())() as object;
     const template = new nunjucks.Template({ type: 'code', obj: props } as unknown as string, env, 'template');
-    compiled = { template, native };
+    compiled = { template };
   } catch (err) {
-    throw new TemplateError(`syntax error in ${JSON.stringify(src)}: ${cleanMessage(err)}`, { cause: err });
+    if (err instanceof Unsupported) throw new TemplateError(`${JSON.stringify(shown)}: not supported: ${err.message}`, { cause: err });
+    throw new TemplateError(`syntax error in ${JSON.stringify(shown)}: ${cleanMessage(err)}`, { cause: err });
   }
   if (cache.size >= CACHE_MAX) cache.clear();
   cache.set(src, compiled);
@@ -405,37 +768,77 @@ function cleanMessage(err: unknown): string {
   return msg.replace(/^\((?:unknown path|template)\)(?: \[Line \d+, Column \d+\])?\s*/, '').replace(/^\w*Error: /, '').trim();
 }
 
-function undefinedCause(err: unknown): UndefinedUse | undefined {
-  // nunjucks wraps errors (sometimes twice) in its own TemplateError with `cause`.
-  for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    if (e instanceof UndefinedUse) return e;
+function rootCause(err: unknown): unknown {
+  for (let e = err, depth = 0; e && depth < 6; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof UndefinedUse || e instanceof Unsupported || e instanceof PyError || e instanceof TemplateError) return e;
   }
-  if (lastUndefinedUse && err instanceof Error && err.message.includes(lastUndefinedUse.message)) return lastUndefinedUse;
-  return undefined;
+  const msg = err instanceof Error ? err.message : '';
+  const raised = takeLastRaised();
+  if (raised && msg.includes(raised.message)) return raised;
+  const last = takeLastUndefinedUse();
+  if (last && msg.includes(last.message)) return last;
+  return err;
 }
 
-function run(src: string, vars: Record<string, unknown>, shown: string = src): unknown {
-  const { template, native } = compile(src);
-  const saved = captured;
-  captured = undefined;
-  lastUndefinedUse = undefined;
-  rendering++;
+function toTemplateError(err: unknown, shown: string): TemplateError {
+  const cause = rootCause(err);
+  if (cause instanceof TemplateError) return cause;
+  if (cause instanceof UndefinedUse) {
+    const hint = cause.hint && !cause.hint.startsWith(`'${cause.variable}' is undefined`) ? `: ${cause.hint}` : '';
+    return new TemplateError(`undefined variable "${cause.variable}" in ${JSON.stringify(shown)}${hint}`, { cause: err });
+  }
+  if (cause instanceof Unsupported) return new TemplateError(`${JSON.stringify(shown)}: not supported: ${cause.message}`, { cause: err });
+  if (cause instanceof PyError) return new TemplateError(`cannot render ${JSON.stringify(shown)}: ${cause.message}`, { cause: err });
+  return new TemplateError(`cannot render ${JSON.stringify(shown)}: ${cleanMessage(err)}`, { cause: err });
+}
+
+/** Jinja2 native concatenation with Ansible's literal_eval (ansible_native_concat). */
+function nativeConcat(parts: Piece[]): unknown {
+  if (parts.length === 0) return null;
+  let out: string;
+  if (parts.length === 1) {
+    const only = parts[0] as Piece;
+    if (only.value instanceof CondUndefined) return only.value.fail();
+    if (only.nativeText) return only.value;
+    if (typeof only.value !== 'string') return only.value;
+    out = only.value;
+  } else {
+    out = parts.map((p) => (p.value instanceof CondUndefined ? '' : str(p.value))).join('');
+  }
+  const evaled = literalEval(out);
+  if (!evaled) return out;
+  if (typeof evaled.value === 'string') {
+    const requoted = `${out[0]}${evaled.value}${out[0]}`;
+    // Ansible would hand on a different string than the template rendered: for
+    // `{{ x | quote }}` alone, shlex's 'it'"'"'s' becomes 'it's' (unbalanced
+    // quotes, an injection). Refused rather than copied.
+    if (requoted !== out) throw new Unsupported(`a result that Ansible's literal_eval would rewrite from ${JSON.stringify(out)} to ${JSON.stringify(requoted)} (add text around the expression, or | string)`);
+    return requoted;
+  }
+  return evaled.value;
+}
+
+function run(src: string, vars: Record<string, unknown>, shown: string = src, doubleBackslashes = true): unknown {
+  // Jinja2 drops one trailing newline of the template; Ansible puts the newlines back on strings.
+  const dataNewlines = (/\n*$/.exec(src) as RegExpExecArray)[0].length;
+  const body = src.replace(/(\r\n|\n|\r)$/, '');
+  const { template } = compile(doubleBackslashes ? escapeBackslashes(body) : body, shown);
+  const saved = pieces;
+  pieces = [];
+  resetLastUndefinedUse();
+  resetLastRaised();
   try {
-    const out = template.render(vars);
-    if (native) {
-      const got = captured as { value: unknown } | undefined;
-      if (!got) throw new TemplateError(`expression ${JSON.stringify(src)} produced no value`);
-      return got.value;
+    template.render(vars);
+    let value = nativeConcat(pieces);
+    if (typeof value === 'string') {
+      const have = (/\n*$/.exec(value) as RegExpExecArray)[0].length;
+      if (dataNewlines > have) value += '\n'.repeat(dataNewlines - have);
     }
-    return out;
+    return plainValue(value);
   } catch (err) {
-    if (err instanceof TemplateError) throw err;
-    const undef = undefinedCause(err);
-    if (undef) throw new TemplateError(`undefined variable "${undef.variable}" in ${JSON.stringify(shown)}`, { cause: err });
-    throw new TemplateError(`cannot render ${JSON.stringify(shown)}: ${cleanMessage(err)}`, { cause: err });
+    throw toTemplateError(err, shown);
   } finally {
-    rendering--;
-    captured = saved;
+    pieces = saved;
   }
 }
 
@@ -446,7 +849,7 @@ export function isTemplated(s: string): boolean {
   return TEMPLATE_MARK.test(s);
 }
 
-/** Render one string: `"{{ x }}"` alone gives x's native value, anything else a string. */
+/** Render one string like Ansible's Templar.template (native types: `"{{ x }}"` alone gives x's value). */
 export function renderString(src: string, vars: Record<string, unknown>): unknown {
   if (!isTemplated(src)) return src;
   return run(src, vars);
@@ -468,28 +871,26 @@ export function renderValue(value: unknown, vars: Record<string, unknown>): unkn
 }
 
 /**
- * Evaluate a `when:` / `changed_when:` / `failed_when:` condition: a bare
- * expression (`x is defined and x > 2`), a boolean, or a list of them (AND).
- * `{{ }}` around the expression is tolerated.
+ * Evaluate a `when:` / `changed_when:` / `failed_when:` condition like
+ * Ansible's Conditional: a bare expression (`x is defined and x > 2`), a
+ * boolean, or a list of them (AND). A condition with `{{ }}` is rendered first
+ * and its text, if text, is then evaluated as the expression (so
+ * `"{{ flag }}"` with flag "false" is false, while a bare `flag` is a
+ * non-empty string, true).
  */
 export function evalCondition(cond: string | boolean | readonly (string | boolean)[], vars: Record<string, unknown>): boolean {
   if (typeof cond === 'boolean') return cond;
   if (Array.isArray(cond)) return cond.every((c) => evalCondition(c as string | boolean, vars));
-  const text = (cond as string).trim();
-  if (text === '') throw new TemplateError('empty condition');
-  const inner = /^\{\{([\s\S]*)\}\}$/.exec(text);
-  const expr = inner && !/\{\{|\}\}/.test(inner[1] as string) ? (inner[1] as string) : text;
-  const value = run(`{{ ${expr} }}`, vars, text);
-  if (typeof value === 'string') {
-    // A condition that rendered to text (e.g. `{{ x }}` with x = "false").
-    const s = value.trim().toLowerCase();
-    if (['true', 'yes', 'on', '1'].includes(s)) return true;
-    if (['false', 'no', 'off', '0', '', 'none'].includes(s)) return false;
+  const text = cond as string;
+  if (text.trim() === '') throw new TemplateError('empty condition');
+  let expr = text;
+  if (isTemplated(text)) {
+    const first = run(text, vars, text);
+    if (typeof first !== 'string' || first === '') return truthy(first);
+    expr = first;
   }
-  try {
-    return truthy(value);
-  } catch (err) {
-    const undef = undefinedCause(err);
-    throw new TemplateError(`undefined variable "${undef?.variable ?? '?'}" in ${JSON.stringify(text)}`, { cause: err });
-  }
+  const value = run(`{% if ${expr} %}True{% else %}False{% endif %}`, vars, text, false);
+  if (value === true) return true;
+  if (value === false) return false;
+  throw new TemplateError(`unable to evaluate conditional: ${JSON.stringify(text)}`);
 }
