@@ -8,8 +8,9 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
-          // property tests that run a real shell take seconds; a loaded CI machine must make them slow, not red
-          testTimeout: 60_000,
+          // property tests that run a real shell hundreds of times take seconds each, and a minute on a
+          // loaded machine: slow there, never red
+          testTimeout: 300_000,
           // @actions/workflow-parser imports its JSON schema without `with { type: 'json' }`,
           // which Node refuses (actions/languageservices#387): let vite load it instead.
           server: { deps: { inline: ['@actions/workflow-parser'] } },

@@ -2,7 +2,7 @@
  * The library API the CLI is a thin layer over: load and validate inventories
  * and playbooks, run them, render reports.
  */
-import { ValidationError } from './contract/errors.js';
+import { ValidationError, formatIssue } from './contract/errors.js';
 import { loadInventory, type Inventory } from './core/inventory.js';
 import { createLogger, logEvents } from './core/log.js';
 import { loadPlaybook, type Playbook, type TaskDef } from './core/playbook.js';
@@ -10,6 +10,7 @@ import type { RunEvents, RunSummary } from './core/results.js';
 import { run, type RunOptions } from './core/runner.js';
 import { Secrets } from './core/secrets.js';
 import { patternWarnings, selectPlays } from './core/selection.js';
+import { checkVariables } from './core/varcheck.js';
 import { checkReportTargets, writeReports, type ReportTarget } from './reporters/index.js';
 import { loadYamlFile, parseYaml } from './schema/yaml.js';
 import { registry } from './tasks/index.js';
@@ -114,12 +115,19 @@ export interface RunPlan {
  * would select (`--list-hosts`, `--list-tasks`) and `provision validate`.
  * Without inventories, only what the playbooks alone can tell is checked.
  */
-export function planRun(o: Pick<ProvisionOptions, 'playbooks' | 'env' | 'limit' | 'shard'> & { inventory?: readonly string[] }): RunPlan {
+export function planRun(o: Pick<ProvisionOptions, 'playbooks' | 'env' | 'limit' | 'shard' | 'extraVars'> & { inventory?: readonly string[] }): RunPlan {
   const playbook = loadPlaybooks(o.playbooks);
+  const withInventory = o.inventory !== undefined && o.inventory.length > 0;
   const inventory = loadInventories(o.inventory ?? [], o.env);
+  const selection = selectPlays(playbook, inventory, o);
+  const issues = checkVariables({ playbook, inventory, extraVars: o.extraVars ?? {}, hostsOf: (play) => selection.find((p) => p.play === play)?.hosts ?? [] });
+  // without an inventory its variables are unknown: an undefined name may still come from there
+  const errors = withInventory ? issues : issues.filter((i) => !i.message.startsWith('undefined variable'));
+  if (errors.length > 0) throw new ValidationError(errors);
+  const notDefinedHere = withInventory ? [] : issues.filter((i) => i.message.startsWith('undefined variable')).map((i) => `${formatIssue(i)} (unless the inventory defines it)`);
   return {
-    plays: selectPlays(playbook, inventory, o).map(({ play, hosts }) => ({ name: play.name, hosts, tasks: play.tasks })),
-    warnings: o.inventory && o.inventory.length > 0 ? patternWarnings(playbook, inventory, o) : [],
+    plays: selection.map(({ play, hosts }) => ({ name: play.name, hosts, tasks: play.tasks })),
+    warnings: [...(withInventory ? patternWarnings(playbook, inventory, o) : []), ...notDefinedHere],
   };
 }
 

@@ -223,6 +223,7 @@ async function runCommand(playbooks: string[], flags: RunFlags, io: Io): Promise
     inventory: flags.inventory,
     playbooks,
     env: io.env,
+    extraVars: parseExtraVars(flags.extraVars ?? []),
     ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
     ...(flags.shard ? { shard: flags.shard } : {}),
   };
@@ -255,7 +256,6 @@ async function runCommand(playbooks: string[], flags: RunFlags, io: Io): Promise
     const summary = await provision({
       ...options,
       reports: (flags.report ?? []).map(parseReportTarget),
-      extraVars: parseExtraVars(flags.extraVars ?? []),
       check: flags.check ?? false,
       forks: flags.forks,
       ...(flags.tags ? { tags: flags.tags } : {}),

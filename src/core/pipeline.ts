@@ -8,7 +8,7 @@
 import { dirname } from 'node:path';
 import type { z } from 'zod';
 import type { ExecResult } from '../connections/types.js';
-import { CommandError, ConnectionError, LockoutError, ProvisionError, ValidationError, errorMessage } from '../contract/errors.js';
+import { CommandError, ConnectionError, LockoutError, ProvisionError, TemplateError, ValidationError, errorMessage, formatIssue } from '../contract/errors.js';
 import type { FactRequest } from '../contract/fact.js';
 import type { HostFacts } from '../contract/host-facts.js';
 import type { AccessInfo, Diff, Plan, TaskContext, TaskModule } from '../contract/task.js';
@@ -16,7 +16,7 @@ import type { ConfirmRequest, StepRunner } from './confirm.js';
 import type { ExecRequest, RunAs } from './host.js';
 import type { PlayDef, TaskDef, TaskRegistry } from './playbook.js';
 import type { TaskResult, TaskStatus } from './results.js';
-import { evalCondition, renderValue } from './template.js';
+import { dropOmitted, evalCondition, renderValue } from './template.js';
 
 /** What the pipeline needs of a host session (HostSession, or a fake in tests). */
 export interface PipelineSession {
@@ -112,7 +112,8 @@ interface Prepared {
 async function prepare(task: TaskDef, play: PlayDef, vars: Record<string, unknown>, env: PipelineEnv): Promise<Prepared> {
   const module = env.registry[task.module];
   if (!module) throw new ProvisionError('E_UNKNOWN_TASK', `unknown task type ${task.module}`);
-  const parsed = module.schema.safeParse(renderValue(task.args, vars));
+  // arguments set to `omit` are left out, as in Ansible
+  const parsed = module.schema.safeParse(dropOmitted(renderValue(task.args, vars)));
   if (!parsed.success) {
     throw new ValidationError(
       parsed.error.issues.map((i) => ({ location: task.location, path: [task.module, ...i.path.map(String)].join('.'), message: i.message })),
@@ -205,7 +206,9 @@ export async function runTaskItem(task: TaskDef, play: PlayDef, vars: Record<str
     if (err instanceof ConnectionError) return { ...done('failed', errorMessage(err), { code: err.code }), unreachable: err };
     const extra: Partial<ItemResult> = { code: codeOf(err) };
     if (err instanceof CommandError) Object.assign(extra, { rc: err.exitCode, stderr: err.stderr });
-    return done('failed', errorMessage(err), extra);
+    // a template that cannot render is a mistake in the playbook: say where
+    const where = err instanceof TemplateError ? `${formatIssue({ location: task.location, path: '', message: '' }).trim()} ` : '';
+    return done('failed', where + errorMessage(err), extra);
   }
 }
 

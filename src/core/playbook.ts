@@ -75,6 +75,8 @@ export interface PlayDef {
   /** Skip the pre-flight refusal (default false). */
   allowLockout: boolean;
   location: SourceLocation;
+  /** Where each play variable is defined (for errors about it). */
+  varLocations: Record<string, SourceLocation>;
 }
 
 export interface Playbook {
@@ -277,6 +279,7 @@ class Loader {
       rollbackTimeout: d.rollback_timeout ?? 120,
       allowLockout: d.allow_lockout ?? false,
       location: this.loc(path),
+      varLocations: Object.fromEntries(Object.keys(d.vars ?? {}).map((k) => [k, this.loc([...path, 'vars', k], true)])),
     };
     if (d.become !== undefined) play.become = d.become;
     if (d.become_user !== undefined) play.becomeUser = d.become_user;

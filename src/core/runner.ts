@@ -5,7 +5,7 @@
  * One task's pipeline is pipeline.ts; commit-confirmed apply is confirm.ts.
  */
 import pLimit from 'p-limit';
-import { ProvisionError, errorMessage } from '../contract/errors.js';
+import { ProvisionError, ValidationError, errorMessage } from '../contract/errors.js';
 import type { AccessInfo } from '../contract/task.js';
 import { applyConfirmed } from './confirm.js';
 import { connectHost, type Connector } from './connect.js';
@@ -15,8 +15,9 @@ import { codeOf, runTaskItem, type LockoutOverrides, type PipelineEnv } from './
 import type { PlayDef, Playbook, TaskDef, TaskRegistry } from './playbook.js';
 import { exitCodeOf, type HostRecap, type RunEvents, type RunSummary, type TaskResult } from './results.js';
 import { Secrets } from './secrets.js';
-import { patternWarnings, selectPlays, type SelectOptions } from './selection.js';
+import { patternWarnings, selectPlays, type PlaySelection, type SelectOptions } from './selection.js';
 import { renderValue } from './template.js';
+import { checkVariables } from './varcheck.js';
 import { hostVars } from './vars.js';
 
 
@@ -156,7 +157,15 @@ function accessOf(spec: HostSpec, session: HostSession): AccessInfo {
 }
 
 export async function run(options: RunOptions): Promise<RunSummary> {
-  return new Run(options).execute();
+  const selection = selectPlays(options.playbook, options.inventory, options);
+  const issues = checkVariables({
+    playbook: options.playbook,
+    inventory: options.inventory,
+    extraVars: options.extraVars ?? {},
+    hostsOf: (play) => selection.find((p) => p.play === play)?.hosts ?? [],
+  });
+  if (issues.length > 0) throw new ValidationError(issues);
+  return new Run(options, selection).execute();
 }
 
 /** One run: per-host state, results, and the play / host / task loops. */
@@ -171,7 +180,10 @@ class Run {
   private readonly states = new Map<string, HostState>();
   private readonly selection: Map<PlayDef, string[]>;
 
-  constructor(private readonly options: RunOptions) {
+  constructor(
+    private readonly options: RunOptions,
+    selection: readonly PlaySelection[],
+  ) {
     this.check = options.check ?? false;
     this.secrets = options.secrets ?? new Secrets();
     this.secrets.add(...options.inventory.secrets);
@@ -179,7 +191,7 @@ class Run {
     this.connect = options.connect ?? connectHost;
     this.events = options.events ?? {};
     this.forks = pLimit(options.forks ?? 256);
-    this.selection = new Map(selectPlays(options.playbook, options.inventory, options).map((p) => [p.play, p.hosts]));
+    this.selection = new Map(selection.map((p) => [p.play, p.hosts]));
   }
 
   private get interrupted(): boolean {

@@ -1,6 +1,6 @@
 /**
- * Jinja2 templates with Ansible's semantics (ansible-core 2.14 with Jinja2
- * native types), rendered by nunjucks' parser and code generator, never by
+ * Jinja2 templates with Ansible's semantics (ansible-core 2.14 as installed,
+ * jinja2_native off), rendered by nunjucks' parser and code generator, never by
  * `eval` of user input. Agreement with Ansible is checked case by case against
  * Ansible itself: test/fixtures/template-oracle (oracle.py, expected.json).
  *
@@ -8,10 +8,10 @@
  * - Ansible doubles the backslashes inside string literals of `{{ }}` before
  *   Jinja reads them (so `'\1'` in a playbook reaches re.sub as `\1`), and
  *   Jinja decodes string literals with Python's unicode-escape;
- * - a template's value is Jinja2's native concatenation: one expression gives
- *   its value (a number, list, dict...); a string result, or the text of
- *   several parts, goes through Python's `ast.literal_eval` (so `"{{ '22' }}"`
- *   is the number 22, and `"{{ version }}"` with version "1.10" is 1.1);
+ * - a template's value (see `concat`): one expression whose value is not a
+ *   string keeps it (a number, list, dict...); otherwise text, read back with
+ *   Python's literal_eval only when it looks like a list, dict, True or False
+ *   (so `"{{ version }}"` with version "1.10" stays "1.10");
  * - Python values: `str()` of True is `True`, of a list `['a', 'b']`; `==`
  *   never coerces (`'1' == 1` is false); `/` gives a float; `[1] + [2]` is a
  *   list; chained comparisons; truthiness of empty lists and dicts;
@@ -792,30 +792,42 @@ function toTemplateError(err: unknown, shown: string): TemplateError {
   return new TemplateError(`cannot render ${JSON.stringify(shown)}: ${cleanMessage(err)}`, { cause: err });
 }
 
-/** Jinja2 native concatenation with Ansible's literal_eval (ansible_native_concat). */
-function nativeConcat(parts: Piece[]): unknown {
-  if (parts.length === 0) return null;
+/**
+ * A template's value, as Ansible (jinja2_native off, its default) makes it,
+ * with one difference. One expression whose value is not a string keeps its
+ * value (`"{{ port }}"` is the number 22, `"{{ users }}"` the list): Ansible
+ * makes text of it and lets each module's argument spec convert it back, and
+ * our task schemas want the value. Everything else is text, None printing as
+ * nothing; text that looks like a list, a dict, True or False is read back
+ * with Python's literal_eval (ansible_eval_concat). So `"{{ version }}"` with
+ * version "1.10" stays the string "1.10".
+ */
+function jsonValue(text: string): { value: unknown } | undefined {
+  try {
+    return { value: JSON.parse(text) as unknown };
+  } catch {
+    return undefined;
+  }
+}
+
+function concat(parts: Piece[]): unknown {
+  if (parts.length === 0) return '';
   let out: string;
   if (parts.length === 1) {
     const only = parts[0] as Piece;
-    if (only.value instanceof CondUndefined) return only.value.fail();
-    if (only.nativeText) return only.value;
-    if (typeof only.value !== 'string') return only.value;
+    // an inline if without else that is false prints nothing, alone or in text
+    if (only.value instanceof CondUndefined) return '';
+    if (only.nativeText || typeof only.value !== 'string') return only.value;
     out = only.value;
   } else {
-    out = parts.map((p) => (p.value instanceof CondUndefined ? '' : str(p.value))).join('');
+    out = parts.map((p) => (p.value instanceof CondUndefined || p.value === null ? '' : str(p.value))).join('');
   }
-  const evaled = literalEval(out);
-  if (!evaled) return out;
-  if (typeof evaled.value === 'string') {
-    const requoted = `${out[0]}${evaled.value}${out[0]}`;
-    // Ansible would hand on a different string than the template rendered: for
-    // `{{ x | quote }}` alone, shlex's 'it'"'"'s' becomes 'it's' (unbalanced
-    // quotes, an injection). Refused rather than copied.
-    if (requoted !== out) throw new Unsupported(`a result that Ansible's literal_eval would rewrite from ${JSON.stringify(out)} to ${JSON.stringify(requoted)} (add text around the expression, or | string)`);
-    return requoted;
+  if (out.startsWith('{') || out.startsWith('[') || out === 'True' || out === 'False') {
+    // Ansible reads JSON's true/false/null as Python's names first (Json2Python)
+    const evaled = literalEval(out) ?? jsonValue(out);
+    if (evaled) return evaled.value;
   }
-  return evaled.value;
+  return out;
 }
 
 function run(src: string, vars: Record<string, unknown>, shown: string = src, doubleBackslashes = true): unknown {
@@ -829,7 +841,7 @@ function run(src: string, vars: Record<string, unknown>, shown: string = src, do
   resetLastRaised();
   try {
     template.render(vars);
-    let value = nativeConcat(pieces);
+    let value = concat(pieces);
     if (typeof value === 'string') {
       const have = (/\n*$/.exec(value) as RegExpExecArray)[0].length;
       if (dataNewlines > have) value += '\n'.repeat(dataNewlines - have);
@@ -893,4 +905,99 @@ export function evalCondition(cond: string | boolean | readonly (string | boolea
   if (value === true) return true;
   if (value === false) return false;
   throw new TemplateError(`unable to evaluate conditional: ${JSON.stringify(text)}`);
+}
+
+/** Names a template reads, and those it only reads behind a guard (`x is defined`, `x | default(...)`). */
+export interface TemplateNames {
+  used: Set<string>;
+  guarded: Set<string>;
+}
+
+const GUARD_FILTERS = new Set(['default', 'd']);
+const GUARD_TESTS = new Set(['defined', 'undefined', 'none']);
+
+/** The variable a lookup chain starts from: `x`, `x.y`, `x['y']`. */
+function rootSymbol(node: NjNode | undefined): string | undefined {
+  let n = node;
+  while (n && n.typename === 'LookupVal') n = n.target as NjNode;
+  return n?.typename === 'Symbol' ? (n.value as string) : undefined;
+}
+
+/**
+ * The variables a template (or, with `condition`, a `when:` expression) refers
+ * to, without rendering it. Names the template binds itself (`{% set %}`,
+ * `{% for %}` targets) and function names are left out.
+ */
+export function templateNames(src: string, condition = false): TemplateNames {
+  const out: TemplateNames = { used: new Set(), guarded: new Set() };
+  const text = condition && !isTemplated(src) ? `{% if ${src} %}{% endif %}` : src;
+  let ast: NjNode;
+  try {
+    ast = parse(escapeBackslashes(text));
+  } catch {
+    return out; // a syntax error is reported when the template is rendered
+  }
+  const bound = new Set<string>();
+  const walk = (node: unknown): void => {
+    if (node === null || typeof node !== 'object') return;
+    if (Array.isArray(node)) {
+      node.forEach(walk);
+      return;
+    }
+    const n = node as NjNode;
+    switch (n.typename) {
+      case 'Symbol':
+        out.used.add(n.value as string);
+        return;
+      case 'Filter': {
+        const name = (n.name as NjNode).value as string;
+        const args = ((n.args as NjNode).children as NjNode[]) ?? [];
+        const root = GUARD_FILTERS.has(name) ? rootSymbol(args[0]) : undefined;
+        if (root) out.guarded.add(root);
+        walk(args);
+        return;
+      }
+      case 'FunCall':
+        if ((n.name as NjNode).typename !== 'Symbol') walk(n.name);
+        walk(n.args);
+        return;
+      case 'Is': {
+        const test = n.right as NjNode;
+        const testName = test.typename === 'Symbol' ? (test.value as string) : ((test.name as NjNode | undefined)?.value as string | undefined);
+        const root = testName && GUARD_TESTS.has(testName) ? rootSymbol(n.left as NjNode) : undefined;
+        if (root) out.guarded.add(root);
+        walk(n.left);
+        if (test.typename === 'FunCall') walk(test.args);
+        return;
+      }
+      case 'LookupVal':
+        walk(n.target);
+        if ((n.val as NjNode).typename !== 'Literal') walk(n.val);
+        return;
+      case 'For':
+      case 'Set':
+        for (const t of [n.name, ...((n.targets as NjNode[]) ?? [])].flat()) collectBound(t as NjNode | undefined, bound);
+        break;
+      default:
+    }
+    for (const [k, v] of Object.entries(n)) if (k !== 'typename' && typeof v === 'object') walk(v);
+  };
+  walk(ast);
+  // the template's own bindings and the environment's constants (True, None, omit) are not variables;
+  // a function's name is one when it is not called (a variable named `q` hides the lookup alias)
+  const globals = (env as unknown as { globals: Record<string, unknown> }).globals;
+  const constant = (name: string) => Object.prototype.hasOwnProperty.call(globals, name) && typeof globals[name] !== 'function';
+  for (const name of [...out.used]) {
+    if (bound.has(name) || constant(name)) {
+      out.used.delete(name);
+      out.guarded.delete(name);
+    }
+  }
+  return out;
+}
+
+function collectBound(node: NjNode | undefined, into: Set<string>): void {
+  if (!node) return;
+  if (node.typename === 'Symbol') into.add(node.value as string);
+  for (const c of (node.children as NjNode[] | undefined) ?? []) collectBound(c, into);
 }

@@ -49,6 +49,30 @@ export function settleVars(vars: Record<string, unknown>): Record<string, unknow
   return current;
 }
 
+/**
+ * Names every host has at run time besides its inventory, play and extra
+ * variables: the magic variables and the facts (see `factVars`).
+ */
+export const RUNTIME_VAR_NAMES: readonly string[] = [
+  'inventory_hostname',
+  'group_names',
+  'groups',
+  'ansible_check_mode',
+  'check_mode',
+  'omit',
+  'facts',
+  'os_family',
+  'ansible_os_family',
+  'ansible_distribution',
+  'ansible_distribution_version',
+  'ansible_distribution_major_version',
+  'ansible_hostname',
+  'ansible_architecture',
+  'ansible_user_id',
+  'ansible_service_mgr',
+  'ansible_pkg_mgr',
+];
+
 export interface HostVarsInput {
   spec: HostSpec;
   inventory: Inventory;

@@ -145,6 +145,13 @@ describe('task pipeline', () => {
     expect(out.result.message).toMatch(/^\/srv\/pb\.yaml:4:\d+ fake\.value: /);
   });
 
+  it('an argument set to omit is left out, as in Ansible', async () => {
+    const out = await setup('- fake: { path: /etc/x, value: new, risky: true, refuse: "{{ reason | default(omit) }}" }').go();
+    expect(out.result).toMatchObject({ status: 'changed', message: 'set /etc/x to new' });
+    const refused = await setup('- fake: { path: /etc/x, value: new, risky: true, refuse: "{{ reason | default(omit) }}" }').go({ reason: 'port 22 dropped' });
+    expect(refused.result.code).toBe('E_LOCKOUT');
+  });
+
   it('a lost connection marks the outcome unreachable', async () => {
     const session = new FakeSession({ '/etc/x': 'old' }, () => {
       throw new ConnectionError('web1', 'connection lost');

@@ -51,6 +51,7 @@ describe('bad input corpus as a playbook', () => {
     ['inventory.ini', [at('inventory.ini', 2, 1), /YAML syntax error/]],
     ['recursive-alias.yaml', [at('recursive-alias.yaml', 4, 11), /the alias \*v refers to a node that contains it/]],
     ['bad-regex-pattern.yaml', [at('bad-regex-pattern.yaml', 1, 3), /host pattern "~\[x" is not a valid regular expression/]],
+    ['recursive-vars.yaml', [at('recursive-vars.yaml', 3, 5), /vars\.a: variable "a" is defined through itself \(a → b → a\)/]],
   ];
   it.each(cases)('%s', async (name, messages) => {
     const r = await cli(['-i', 'localhost,', f(name)]);
@@ -70,6 +71,18 @@ describe('bad input corpus as a playbook', () => {
   it('a missing playbook, a directory', async () => {
     expectRefused(await cli(['-i', 'localhost,', join(tmp, 'nope.yaml')]), /nope\.yaml: file not found/);
     expectRefused(await cli(['-i', 'localhost,', tmp]), /not a regular file/);
+  });
+});
+
+describe('a variable nothing defines', () => {
+  it('is refused before any host with the task location; validate without an inventory warns', async () => {
+    const r = await cli(['-i', 'localhost,', f('undefined-var.yaml')]);
+    expectRefused(r, new RegExp(`${at('undefined-var.yaml', 3, 7).source}command: undefined variable "admin_usr"`));
+    expect(r.out).not.toMatch(/PLAY/);
+    expect((await cli(['-i', 'localhost,', '-e', 'admin_usr=x', '--check', f('undefined-var.yaml')])).code).not.toBe(2);
+    const v = await cli(['validate', f('undefined-var.yaml')]);
+    expect(v.code).toBe(0);
+    expect(v.err).toMatch(/^warning: .*undefined variable "admin_usr".*\(unless the inventory defines it\)/m);
   });
 });
 
