@@ -42,6 +42,14 @@ export async function applyConfirmed(session: HostSession, spec: HostSpec, conne
     if (sshPort !== undefined) session.accessPort = sshPort;
     return;
   }
+  // a confirmation that cannot succeed: roll back now over the old session, which the change did not cut
+  if (certain(confirmError) && (await rollBackNow(session, id))) {
+    throw new LockoutError(
+      'E_ROLLED_BACK',
+      `rolled back at once: a new connection after ${taskName} was refused for certain (${errorMessage(confirmError)}), so the host restored its previous firewall/sshd/user state over the connection still open`,
+      { cause: confirmError },
+    );
+  }
   // no confirmation: the host restores its snapshot at the deadline; then check with the old parameters
   await sleep(Math.max(0, armedAt + timeoutSec * 1000 + 3000 - Date.now()));
   const restored = await awaitRollback(session, spec, connect, id);
@@ -67,19 +75,42 @@ async function applySteps(session: HostSession, id: string, req: ConfirmRequest)
   } catch (err) {
     if (err instanceof ConnectionError || err instanceof TimeoutError) return armedAt; // the confirm decides
     // the change failed half-way: restore the snapshot now rather than at the deadline
-    await session.exec(`echo 0 > ${quote(`${ROLLBACK_ROOT}/${id}/deadline`)}`, ROOT).catch(() => undefined);
-    for (let i = 0; i < 20; i++) {
-      const r = await session.exec(rolledBackScript(id), ROOT).catch(() => undefined);
-      if (r?.code === 0) break;
-      await sleep(500);
-    }
+    await rollBackNow(session, id);
     throw err;
   }
 }
 
+/** Bring the deadline forward so the host restores its snapshot now; true once it says it has. */
+async function rollBackNow(session: HostSession, id: string): Promise<boolean> {
+  const now = await session.exec(`echo 0 > ${quote(`${ROLLBACK_ROOT}/${id}/deadline`)}`, { ...ROOT, timeoutMs: 5000, graceMs: 2000 }).catch(() => undefined);
+  if (now?.code !== 0) return false;
+  for (let i = 0; i < 20; i++) {
+    const r = await session.exec(rolledBackScript(id), { ...ROOT, timeoutMs: 5000, graceMs: 2000 }).catch(() => undefined);
+    if (r?.code === 0) return true;
+    await sleep(500);
+  }
+  return false;
+}
+
+/**
+ * A failed confirmation that waiting cannot mend: the host key changed, the
+ * login was refused, or nothing listens where sshd should (refused for
+ * several seconds in a row: a restarting sshd refuses for a moment).
+ */
+function certain(err: unknown): boolean {
+  if (err instanceof HostKeyError) return true;
+  if (err instanceof ConnectionError && err.code === 'E_AUTH') return true;
+  return err instanceof RefusedError;
+}
+
+/** Connection refused, again and again, for longer than an sshd restart takes. */
+class RefusedError extends ConnectionError {}
+const REFUSED_FOR_MS = 6000;
+
 /** Disarm over a NEW connection before `confirmBy`; on success the session moves to it. Returns the error otherwise. */
 async function confirm(session: HostSession, spec: HostSpec, connect: Connector, id: string, port: number, confirmBy: number): Promise<unknown> {
   let confirmError: unknown = new TaskError('no time left to confirm the change');
+  let refusedSince: number | undefined;
   while (Date.now() < confirmBy) {
     try {
       const trustKey = session.connection instanceof SshConnection ? session.connection.hostKey : undefined;
@@ -96,7 +127,11 @@ async function confirm(session: HostSession, spec: HostSpec, connect: Connector,
       return new TaskError(res.stderr.trim() || `disarm exit ${res.code}`);
     } catch (err) {
       confirmError = err;
-      if (err instanceof HostKeyError) return err;
+      if (certain(err)) return err;
+      if (err instanceof ConnectionError && /ECONNREFUSED/.test(err.message)) {
+        refusedSince ??= Date.now();
+        if (Date.now() - refusedSince >= REFUSED_FOR_MS) return new RefusedError(spec.name, `${err.message.replace(`${spec.name}: `, "")} for ${REFUSED_FOR_MS / 1000} s`);
+      } else refusedSince = undefined;
       await sleep(1000);
     }
   }

@@ -107,6 +107,29 @@ describe.skipIf(!image)(`lockout protection (${image ?? 'no image'})`, () => {
     expect(await leftovers(victim)).toBe('');
   });
 
+  it('a confirmation refused for certain (login refused) rolls back at once over the open session, long before a 120 s timeout', async () => {
+    const t0 = Date.now();
+    const s = await play(
+      fleet,
+      `
+- hosts: ${victim.name}
+  rollback_timeout: 120
+  allow_lockout: true
+  tasks:
+    - name: only nobody may log in
+      sshd_config: { settings: { AllowUsers: nobody } }
+`,
+    );
+    const took = Date.now() - t0;
+    expect(s.results[0]).toMatchObject({ status: 'failed', code: 'E_ROLLED_BACK' });
+    expect(s.results[0]?.message).toMatch(/^rolled back at once: .*authentication failed/);
+    expect(took).toBeLessThan(15_000);
+    // the host says so itself: sshd's effective settings have no AllowUsers, and a new login works
+    expect((await victim.container.exec(['sshd', '-T'])).stdout).not.toMatch(/^allowusers/m);
+    expect(failures(await play(fleet, `- hosts: ${victim.name}\n  tasks:\n    - command: "true"\n`))).toEqual([]);
+    expect(await leftovers(victim)).toBe('');
+  });
+
   it('moves sshd to 2222 and opens it in the firewall in one run; the next run connects on 2222 and changes nothing', async () => {
     const yaml = `
 - hosts: all
