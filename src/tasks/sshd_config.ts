@@ -28,7 +28,8 @@ import { TaskError } from '../contract/errors.js';
 import { change, defineTask, ok, skip, type Diff, type Prediction, type Step } from '../contract/task.js';
 import { fileAt } from '../facts/files.js';
 import { DEFAULT_SSHD_CONFIG, sshdAt, type SshdFacts } from '../facts/sshd.js';
-import { beforeText, diffOf, predictWrittenFile, writeFileSteps, attrSteps } from './lib/files.js';
+import { attrSteps } from './lib/attrs.js';
+import { beforeText, diffOf, predictWrittenFile, writeFileSteps } from './lib/files.js';
 import {
   ACCUMULATING,
   SSHD,
