@@ -23,6 +23,7 @@ import { change, defineTask, ok, type AccessInfo, type Diff, type Prediction, ty
 import { sh } from '../contract/quote.js';
 import type { HostFacts } from '../contract/host-facts.js';
 import { sha256, userInfo, type PresentUser, type UserInfo } from '../facts/users.js';
+import { writeFileSteps } from './lib/files.js';
 
 export const USER_NAME = /^[a-z_][a-z0-9_-]*[$]?$/;
 const GROUP_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*[$]?$/;
@@ -134,28 +135,14 @@ export function mergeKeys(current: string, wanted: readonly string[], exclusive:
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
 }
 
-/** Steps writing authorized_keys of `name` atomically; the home comes from passwd at apply time (the user may be new). */
+/**
+ * Steps writing authorized_keys of `name` atomically through the shared
+ * writer: the home comes from passwd at apply time (the user may be new),
+ * ~/.ssh is made 0700 and owned by the user (a symlinked .ssh is refused),
+ * the file is 0600 and owned by the user and their login group.
+ */
 export function writeKeysSteps(name: string, content: string): Step[] {
-  return [
-    {
-      command: [
-        sh`u=${name}`,
-        `h=$(getent passwd "$u" | cut -d: -f6)`,
-        `if [ -z "$h" ] || [ ! -d "$h" ]; then echo "home directory of $u does not exist ($h): cannot write authorized_keys" >&2; exit 1; fi`,
-        `g=$(id -gn "$u") || exit 1`,
-        `d="$h/.ssh"`,
-        `if [ -L "$d" ]; then echo "$d is a symbolic link: refusing to write through it" >&2; exit 1; fi`,
-        `if [ ! -d "$d" ]; then mkdir -m 0700 "$d" || exit 1; fi`,
-        `chown "$u:$g" "$d" && chmod 0700 "$d" || exit 1`,
-        `t=$(mktemp "$d/.authorized_keys.XXXXXX") || exit 1`,
-        `trap 'rm -f "$t"' EXIT`,
-        `cat > "$t" && chown "$u:$g" "$t" && chmod 0600 "$t" && mv -f "$t" "$d/authorized_keys" || exit 1`,
-        `trap - EXIT`,
-        `if command -v selinuxenabled >/dev/null 2>&1 && selinuxenabled; then restorecon -R "$d" 2>/dev/null || true; fi`,
-      ].join('\n'),
-      stdin: content,
-    },
-  ];
+  return writeFileSteps({ home: name, path: '.ssh/authorized_keys', content, mode: '0600', parent: { mode: '0700' } });
 }
 
 // ---- planning -------------------------------------------------------------------
