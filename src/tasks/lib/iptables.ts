@@ -4,9 +4,11 @@
  *   quote values as iptables-save does;
  * - addresses: IPv4/IPv6 addresses and networks as iptables prints them;
  * - names: protocols, ports, ICMP types, states, flags, rates, log levels;
- * - rules: parse and canonicalise a rule the way `iptables-save` prints it
- *   back (implicit `-m tcp`, `/32` suffixes, conntrack state order, ICMP type
- *   numbers, LOG defaults dropped, ...), and its comparison key;
+ * - rules: parse a rule into selectors, matches and target, canonicalised
+ *   the way `iptables-save` prints it back (implicit `-m tcp`, `/32`
+ *   suffixes, ...), and its comparison key;
+ * - canon: the canonical form of matches and targets (conntrack state
+ *   order, ICMP type numbers, LOG defaults dropped, ...) and the rendering;
  * - restore: the table model of owned chains, their diff and the
  *   `iptables-restore --noflush` script;
  * - simulate: a packet of our SSH connection through a chain, for the

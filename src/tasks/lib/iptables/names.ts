@@ -3,7 +3,7 @@
  * service ports, ICMP/ICMPv6 types, conntrack states, TCP flags, --limit
  * rates, log levels and REJECT aliases, with the canonical form of each.
  */
-import { TaskError } from '../../../contract/errors.js';
+import { fail } from './tokens.js';
 
 /** Protocols iptables prints by name from its own table (the rest come from /etc/protocols, or as numbers). */
 const BUILTIN_PROTOS: Record<string, string> = {
@@ -74,7 +74,7 @@ const SERVICES: Record<string, number> = {
 function port(text: string, rule: string): number {
   if (/^\d+$/.test(text) && Number(text) <= 65535) return Number(text);
   const s = SERVICES[text.toLowerCase()];
-  if (s === undefined) throw new TaskError(`iptables rule ${JSON.stringify(rule)}: unknown port ${JSON.stringify(text)} (write the number)`);
+  if (s === undefined) fail(rule, `unknown port ${JSON.stringify(text)} (write the number)`);
   return s;
 }
 
@@ -175,7 +175,7 @@ export function icmpType(text: string, v6: boolean, rule: string): string {
   const named = table[text] ?? table[text.toLowerCase()];
   if (named) return named;
   const m = /^(\d+)(?:\/(\d+))?$/.exec(text);
-  if (!m) throw new TaskError(`iptables rule ${JSON.stringify(rule)}: unknown ${v6 ? 'ICMPv6' : 'ICMP'} type ${JSON.stringify(text)}`);
+  if (!m) fail(rule, `unknown ${v6 ? 'ICMPv6' : 'ICMP'} type ${JSON.stringify(text)}`);
   return m[2] === undefined ? String(Number(m[1])) : `${Number(m[1])}/${Number(m[2])}`;
 }
 
@@ -183,7 +183,7 @@ const CT_STATES = ['INVALID', 'NEW', 'RELATED', 'ESTABLISHED', 'UNTRACKED', 'SNA
 
 export function stateList(text: string, rule: string): string {
   const want = new Set(text.toUpperCase().split(','));
-  for (const s of want) if (!CT_STATES.includes(s)) throw new TaskError(`iptables rule ${JSON.stringify(rule)}: unknown conntrack state ${s}`);
+  for (const s of want) if (!CT_STATES.includes(s)) fail(rule, `unknown conntrack state ${s}`);
   return CT_STATES.filter((s) => want.has(s)).join(',');
 }
 
@@ -194,7 +194,7 @@ export function flagList(text: string, rule: string): string {
   if (u === 'ALL') return TCP_FLAGS.join(',');
   if (u === 'NONE') return 'NONE';
   const want = new Set(u.split(','));
-  for (const f of want) if (!TCP_FLAGS.includes(f)) throw new TaskError(`iptables rule ${JSON.stringify(rule)}: unknown TCP flag ${f}`);
+  for (const f of want) if (!TCP_FLAGS.includes(f)) fail(rule, `unknown TCP flag ${f}`);
   const out = TCP_FLAGS.filter((f) => want.has(f));
   return out.length ? out.join(',') : 'NONE';
 }
@@ -213,7 +213,7 @@ export function limitRate(text: string, rule: string): string {
   const unit = (m?.[2] ?? 'sec').toLowerCase();
   const mult = unit.startsWith('d') ? RATE_UNITS[0]![1] : unit.startsWith('h') ? RATE_UNITS[1]![1] : unit.startsWith('m') ? RATE_UNITS[2]![1] : unit.startsWith('s') ? RATE_UNITS[3]![1] : 0;
   const r = Number(m?.[1]);
-  if (!m || !mult || !(r > 0)) throw new TaskError(`iptables rule ${JSON.stringify(rule)}: bad --limit ${JSON.stringify(text)}`);
+  if (!m || !mult || !(r > 0)) fail(rule, `bad --limit ${JSON.stringify(text)}`);
   const period = Math.floor(mult / r);
   let i = 1;
   for (; i < RATE_UNITS.length; i++) {

@@ -4,10 +4,10 @@
  * `/32` suffixes, conntrack state order, ICMP type numbers, LOG defaults
  * dropped, ...), and the key rules are compared by.
  */
-import { TaskError } from '../../../contract/errors.js';
 import { cidrToText, parseCidr, type IpVersion } from './addresses.js';
-import { canonProto, flagList, icmpType, limitRate, LOG_LEVELS, portRange, rangeText, REJECT_ALIASES_4, REJECT_ALIASES_6, stateList } from './names.js';
-import { saveString, tokenize } from './tokens.js';
+import { canonMatch, canonTarget, render } from './canon.js';
+import { canonProto } from './names.js';
+import { fail, tokenize } from './tokens.js';
 
 export interface Opt {
   readonly neg: boolean;
@@ -104,14 +104,6 @@ const KNOWN_MATCH_OPTS: Record<string, Record<string, OptSpec>> = {
     '--rdest': { arity: 0, canon: '--rdest' },
   },
 };
-/** Options whose canonical order inside their match is fixed by the extension's save function. */
-const SAVE_ORDER: Record<string, readonly string[]> = {
-  tcp: ['--sport', '--dport', '--tcp-option', '--tcp-flags'],
-  udp: ['--sport', '--dport'],
-  udplite: ['--sport', '--dport'],
-  limit: ['--limit', '--limit-burst'],
-  recent: ['--set', '--rcheck', '--update', '--remove', '--seconds', '--reap', '--hitcount', '--rttl', '--name', '--mask', '--rsource', '--rdest'],
-};
 const KNOWN_TARGET_OPTS: Record<string, Record<string, OptSpec>> = {
   LOG: {
     '--log-level': { arity: 1, canon: '--log-level' },
@@ -127,7 +119,6 @@ const KNOWN_TARGET_OPTS: Record<string, Record<string, OptSpec>> = {
   DROP: {},
   RETURN: {},
 };
-const LOG_ORDER = ['--log-prefix', '--log-level', '--log-tcp-sequence', '--log-tcp-options', '--log-ip-options', '--log-uid', '--log-macdecode'];
 
 /** The protocol whose options (`--dport`, `--icmp-type`) load an implicit match. */
 function implicitModule(proto: string | undefined, v6: boolean): string | undefined {
@@ -141,8 +132,136 @@ function isKnownMatch(module: string): boolean {
   return module in KNOWN_MATCH_OPTS;
 }
 
-function fail(rule: string, why: string): never {
-  throw new TaskError(`iptables rule ${JSON.stringify(rule)}: ${why}`);
+/** A rule's parts while its tokens are read. */
+interface Parsing {
+  readonly spec: string;
+  readonly tokens: readonly string[];
+  readonly version: IpVersion;
+  /** Index of the token being read. */
+  i: number;
+  src: Rule['src'];
+  dst: Rule['dst'];
+  inIface: Rule['inIface'];
+  outIface: Rule['outIface'];
+  proto: Rule['proto'];
+  fragment: Rule['fragment'];
+  readonly matches: Match[];
+  target: { goto: boolean; name: string; opts: Opt[] } | null;
+  /** The explicit match (`-m x`) whose options are being read. */
+  current: Match | undefined;
+}
+
+/** The next token, the value of option `what`. */
+function take(p: Parsing, what: string): string {
+  const v = p.tokens[++p.i];
+  if (v === undefined) fail(p.spec, `${what} needs a value`);
+  return v;
+}
+
+/** Values of an option: its arity if known, else one value when a non-option word follows. */
+function optValues(p: Parsing, name: string, spec: OptSpec | undefined): string[] {
+  const next = p.tokens[p.i + 1];
+  const arity = spec ? spec.arity : next !== undefined && !next.startsWith('-') ? 1 : 0;
+  const values: string[] = [];
+  for (let k = 0; k < arity; k++) values.push(take(p, name));
+  return values;
+}
+
+/** An option after `-j TARGET`. */
+function targetOption(p: Parsing, t: string, neg: boolean): void {
+  const target = p.target as NonNullable<Parsing['target']>;
+  const known = KNOWN_TARGET_OPTS[target.name];
+  const optSpec = known?.[t];
+  if (known && !optSpec) fail(p.spec, `unknown option ${t} for target ${target.name}`);
+  target.opts.push({ neg, name: optSpec?.canon ?? t, values: optValues(p, t, optSpec) });
+}
+
+/** Base selectors, `-m`, `-j`/`-g`; false when `t` is none of them (a match option). */
+function baseOption(p: Parsing, t: string, neg: boolean): boolean {
+  const spec = p.spec;
+  switch (t) {
+    case '-s':
+    case '-d': {
+      const value = take(p, t);
+      if (value.includes(',')) fail(spec, `${t} with a comma list expands to several rules: write one rule per address`);
+      const c = parseCidr(value, p.version);
+      if (!c) fail(spec, `${t} ${value} is not an IPv${p.version} address or network (host names are not resolved)`);
+      const sel = { neg, cidr: cidrToText(c) };
+      if (t === '-s') p.src = sel;
+      else p.dst = sel;
+      p.current = undefined;
+      return true;
+    }
+    case '-i':
+    case '-o': {
+      const sel = { neg, name: take(p, t) };
+      if (t === '-i') p.inIface = sel;
+      else p.outIface = sel;
+      p.current = undefined;
+      return true;
+    }
+    case '-p':
+      p.proto = { neg, name: canonProto(take(p, t)) };
+      p.current = undefined;
+      return true;
+    case '-f':
+      p.fragment = { neg };
+      p.current = undefined;
+      return true;
+    case '-m': {
+      if (neg) fail(spec, '! before -m');
+      let module = take(p, t).toLowerCase();
+      if (module === 'ipv6-icmp' || module === 'icmpv6') module = 'icmp6';
+      // nf_tables (Debian 12+) merges `-m tcp --dport 22 -m tcp --sport 1` into one match, legacy does not: refuse the ambiguity
+      if (isKnownMatch(module) && module !== 'recent' && module !== 'comment' && p.matches.some((m) => m.module === module)) fail(spec, `-m ${module} twice: put its options into one -m ${module}`);
+      p.current = { module, opts: [] };
+      p.matches.push(p.current);
+      return true;
+    }
+    case '-j':
+    case '-g': {
+      if (neg) fail(spec, `! before ${t}`);
+      if (p.target) fail(spec, 'more than one target');
+      p.target = { goto: t === '-g', name: take(p, t), opts: [] };
+      p.current = undefined;
+      return true;
+    }
+    case '-A':
+    case '-I':
+    case '-D':
+    case '-N':
+    case '-F':
+    case '-P':
+      fail(spec, `write the rule without ${t} CHAIN (the chain is the key under chains:)`);
+  }
+  return false;
+}
+
+/** A match option: of the current explicit match, or of the protocol's implicit match. */
+function matchOption(p: Parsing, t: string, neg: boolean): void {
+  const spec = p.spec;
+  if (!t.startsWith('--')) fail(spec, `unexpected ${JSON.stringify(t)}`);
+  const current = p.current;
+  const implicit = implicitModule(p.proto?.name, p.version === 6);
+  const implicitOpt = implicit !== undefined && KNOWN_MATCH_OPTS[implicit]?.[t] !== undefined;
+  let owner: Match | undefined;
+  if (current && isKnownMatch(current.module) && KNOWN_MATCH_OPTS[current.module]?.[t]) owner = current;
+  else if (current && !isKnownMatch(current.module) && !implicitOpt) owner = current;
+  else if (implicitOpt) {
+    owner = p.matches.find((m) => m.module === implicit);
+    if (!owner) {
+      owner = { module: implicit as string, opts: [], implicit: true };
+      p.matches.push(owner);
+    }
+  } else if (current) fail(spec, `unknown option ${t} for -m ${current.module}`);
+  else fail(spec, `option ${t} outside of a match (missing -m or -p?)`);
+  const o = owner as Match;
+  const optSpec = KNOWN_MATCH_OPTS[o.module]?.[t];
+  const values = optValues(p, t, optSpec);
+  // unknown matches may take several words (`--match-set name src`)
+  if (!optSpec) while (p.tokens[p.i + 1] !== undefined && !p.tokens[p.i + 1]!.startsWith('-') && p.tokens[p.i + 1] !== '!') values.push(p.tokens[++p.i] as string);
+  o.opts.push({ neg, name: optSpec?.canon ?? t, values });
+  if (!o.implicit) p.current = o;
 }
 
 /**
@@ -153,25 +272,10 @@ function fail(rule: string, why: string): never {
 export function parseRule(spec: string, version: IpVersion): Rule {
   // one rule is one line of the restore script: a newline would smuggle in another command (-F, COMMIT...)
   if (/[\x00-\x08\x0a-\x1f\x7f]/.test(spec)) fail(spec, 'control characters (newlines) are not allowed in a rule');
-  const tokens = tokenize(spec);
-  const v6 = version === 6;
-  let src: Rule['src'] = null;
-  let dst: Rule['dst'] = null;
-  let inIface: Rule['inIface'] = null;
-  let outIface: Rule['outIface'] = null;
-  let proto: Rule['proto'] = null;
-  let fragment: Rule['fragment'] = null;
-  const matches: Match[] = [];
-  let target: { goto: boolean; name: string; opts: Opt[] } | null = null;
-  let current: Match | undefined;
+  const p: Parsing = { spec, tokens: tokenize(spec), version, i: 0, src: null, dst: null, inIface: null, outIface: null, proto: null, fragment: null, matches: [], target: null, current: undefined };
   let neg = false;
-  const take = (i: number, what: string): string => {
-    const v = tokens[i];
-    if (v === undefined) fail(spec, `${what} needs a value`);
-    return v;
-  };
-  for (let i = 0; i < tokens.length; i++) {
-    let t = tokens[i] as string;
+  for (p.i = 0; p.i < p.tokens.length; p.i++) {
+    let t = p.tokens[p.i] as string;
     if (t === '!') {
       if (neg) fail(spec, 'double negation');
       neg = true;
@@ -180,201 +284,19 @@ export function parseRule(spec: string, version: IpVersion): Rule {
     t = BASE_ALIASES[t] ?? t;
     const n = neg;
     neg = false;
-    if (target && t.startsWith('-') && !['-s', '-d', '-i', '-o', '-p', '-f', '-m'].includes(t)) {
-      // target options
-      const known = KNOWN_TARGET_OPTS[target.name];
-      const optSpec = known?.[t];
-      if (known && !optSpec) fail(spec, `unknown option ${t} for target ${target.name}`);
-      const arity = optSpec ? optSpec.arity : tokens[i + 1] !== undefined && !tokens[i + 1]!.startsWith('-') ? 1 : 0;
-      const values: string[] = [];
-      for (let k = 0; k < arity; k++) values.push(take(++i, t));
-      target.opts.push({ neg: n, name: optSpec?.canon ?? t, values });
-      continue;
-    }
-    switch (t) {
-      case '-s':
-      case '-d': {
-        const value = take(++i, t);
-        if (value.includes(',')) fail(spec, `${t} with a comma list expands to several rules: write one rule per address`);
-        const c = parseCidr(value, version);
-        if (!c) fail(spec, `${t} ${value} is not an IPv${version} address or network (host names are not resolved)`);
-        const sel = { neg: n, cidr: cidrToText(c) };
-        if (t === '-s') src = sel;
-        else dst = sel;
-        current = undefined;
-        continue;
-      }
-      case '-i':
-      case '-o': {
-        const sel = { neg: n, name: take(++i, t) };
-        if (t === '-i') inIface = sel;
-        else outIface = sel;
-        current = undefined;
-        continue;
-      }
-      case '-p':
-        proto = { neg: n, name: canonProto(take(++i, t)) };
-        current = undefined;
-        continue;
-      case '-f':
-        fragment = { neg: n };
-        current = undefined;
-        continue;
-      case '-m': {
-        if (n) fail(spec, '! before -m');
-        let module = take(++i, t).toLowerCase();
-        if (module === 'ipv6-icmp' || module === 'icmpv6') module = 'icmp6';
-        // nf_tables (Debian 12+) merges `-m tcp --dport 22 -m tcp --sport 1` into one match, legacy does not: refuse the ambiguity
-        if (isKnownMatch(module) && module !== 'recent' && module !== 'comment' && matches.some((m) => m.module === module)) fail(spec, `-m ${module} twice: put its options into one -m ${module}`);
-        current = { module, opts: [] };
-        matches.push(current);
-        continue;
-      }
-      case '-j':
-      case '-g': {
-        if (n) fail(spec, `! before ${t}`);
-        if (target) fail(spec, 'more than one target');
-        target = { goto: t === '-g', name: take(++i, t), opts: [] };
-        current = undefined;
-        continue;
-      }
-      case '-A':
-      case '-I':
-      case '-D':
-      case '-N':
-      case '-F':
-      case '-P':
-        fail(spec, `write the rule without ${t} CHAIN (the chain is the key under chains:)`);
-    }
-    if (!t.startsWith('--')) fail(spec, `unexpected ${JSON.stringify(t)}`);
-    // a match option: the current explicit match, or the protocol's implicit match
-    const implicit = implicitModule(proto?.name, v6);
-    const implicitOpt = implicit !== undefined && KNOWN_MATCH_OPTS[implicit]?.[t] !== undefined;
-    let owner: Match | undefined;
-    if (current && isKnownMatch(current.module) && KNOWN_MATCH_OPTS[current.module]?.[t]) owner = current;
-    else if (current && !isKnownMatch(current.module) && !implicitOpt) owner = current;
-    else if (implicitOpt) {
-      owner = matches.find((m) => m.module === implicit);
-      if (!owner) {
-        owner = { module: implicit as string, opts: [], implicit: true };
-        matches.push(owner);
-      }
-    } else if (current) fail(spec, `unknown option ${t} for -m ${current.module}`);
-    else fail(spec, `option ${t} outside of a match (missing -m or -p?)`);
-    const o = owner as Match;
-    const optSpec = KNOWN_MATCH_OPTS[o.module]?.[t];
-    const arity = optSpec ? optSpec.arity : tokens[i + 1] !== undefined && !tokens[i + 1]!.startsWith('-') ? 1 : 0;
-    const values: string[] = [];
-    for (let k = 0; k < arity; k++) values.push(take(++i, t));
-    // unknown matches may take several words (`--match-set name src`)
-    if (!optSpec) while (tokens[i + 1] !== undefined && !tokens[i + 1]!.startsWith('-') && tokens[i + 1] !== '!') values.push(tokens[++i] as string);
-    o.opts.push({ neg: n, name: optSpec?.canon ?? t, values });
-    if (!o.implicit) current = o;
+    if (p.target && t.startsWith('-') && !['-s', '-d', '-i', '-o', '-p', '-f', '-m'].includes(t)) targetOption(p, t, n);
+    else if (!baseOption(p, t, n)) matchOption(p, t, n);
   }
   if (neg) fail(spec, 'dangling !');
-  if (proto && (proto.name === 'all') && !proto.neg) proto = null;
-  if (src && !src.neg && src.cidr.endsWith('/0')) src = null;
-  if (dst && !dst.neg && dst.cidr.endsWith('/0')) dst = null;
-  for (const m of matches) canonMatch(m, spec, v6);
-  if (target) canonTarget(target, spec, v6, proto?.name);
-  const rule = { src, dst, inIface, outIface, proto, fragment, matches, target };
+  const v6 = version === 6;
+  const proto = p.proto && p.proto.name === 'all' && !p.proto.neg ? null : p.proto;
+  const src = p.src && !p.src.neg && p.src.cidr.endsWith('/0') ? null : p.src;
+  const dst = p.dst && !p.dst.neg && p.dst.cidr.endsWith('/0') ? null : p.dst;
+  for (const m of p.matches) canonMatch(m, spec, v6);
+  if (p.target) canonTarget(p.target, spec, v6, proto?.name);
+  const rule = { src, dst, inIface: p.inIface, outIface: p.outIface, proto, fragment: p.fragment, matches: p.matches, target: p.target };
   const text = render(rule);
   return { ...rule, text, key: text };
-}
-
-function canonMatch(m: Match, spec: string, v6: boolean): void {
-  const opts = m.opts;
-  const map = (fn: (o: Opt) => Opt): void => {
-    opts.splice(0, opts.length, ...opts.map(fn));
-  };
-  switch (m.module) {
-    case 'tcp':
-    case 'udp':
-    case 'udplite':
-    case 'sctp':
-      map((o) => {
-        if (o.name === '--sport' || o.name === '--dport') return { ...o, values: [rangeText(portRange(o.values[0] as string, spec))] };
-        if (o.name === '--syn') return { neg: o.neg, name: '--tcp-flags', values: ['FIN,SYN,RST,ACK', 'SYN'] };
-        if (o.name === '--tcp-flags') return { ...o, values: [flagList(o.values[0] as string, spec), flagList(o.values[1] as string, spec)] };
-        return o;
-      });
-      // a port range covering everything is not printed
-      opts.splice(0, opts.length, ...opts.filter((o) => !((o.name === '--sport' || o.name === '--dport') && !o.neg && o.values[0] === '0:65535')));
-      break;
-    case 'icmp':
-    case 'icmp6':
-      map((o) => ({ ...o, values: [icmpType(o.values[0] as string, m.module === 'icmp6', spec)] }));
-      break;
-    case 'multiport':
-      map((o) => ({ ...o, values: [(o.values[0] as string).split(',').map((p) => rangeText(portRange(p, spec))).join(',')] }));
-      break;
-    case 'conntrack':
-    case 'state':
-      map((o) => ({ ...o, values: [stateList(o.values[0] as string, spec)] }));
-      break;
-    case 'limit': {
-      map((o) => (o.name === '--limit' ? { ...o, values: [limitRate(o.values[0] as string, spec)] } : o));
-      if (!opts.some((o) => o.name === '--limit')) opts.unshift({ neg: false, name: '--limit', values: ['3/hour'] });
-      const burst = opts.findIndex((o) => o.name === '--limit-burst');
-      if (burst >= 0 && Number(opts[burst]!.values[0]) === 5) opts.splice(burst, 1);
-      break;
-    }
-    case 'recent': {
-      if (!opts.some((o) => ['--set', '--rcheck', '--update', '--remove'].includes(o.name))) fail(spec, '-m recent needs one of --set, --rcheck, --update, --remove');
-      if (!opts.some((o) => o.name === '--name')) opts.push({ neg: false, name: '--name', values: ['DEFAULT'] });
-      if (!opts.some((o) => o.name === '--mask')) opts.push({ neg: false, name: '--mask', values: [v6 ? 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff' : '255.255.255.255'] });
-      if (!opts.some((o) => o.name === '--rsource' || o.name === '--rdest')) opts.push({ neg: false, name: '--rsource', values: [] });
-      break;
-    }
-  }
-  const order = SAVE_ORDER[m.module];
-  if (order) opts.sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
-}
-
-function canonTarget(t: { name: string; opts: Opt[] }, spec: string, v6: boolean, proto: string | undefined): void {
-  if (t.name === 'LOG') {
-    t.opts = t.opts
-      .map((o) => {
-        if (o.name !== '--log-level') return o;
-        const v = (o.values[0] as string).toLowerCase();
-        const lvl = /^\d+$/.test(v) ? Number(v) : LOG_LEVELS[v];
-        if (lvl === undefined || lvl > 7) fail(spec, `bad --log-level ${v}`);
-        return { ...o, values: [String(lvl)] };
-      })
-      .filter((o) => !(o.name === '--log-level' && o.values[0] === '4') && !(o.name === '--log-prefix' && o.values[0] === ''));
-    t.opts.sort((a, b) => LOG_ORDER.indexOf(a.name) - LOG_ORDER.indexOf(b.name));
-  } else if (t.name === 'REJECT') {
-    const aliases = v6 ? REJECT_ALIASES_6 : REJECT_ALIASES_4;
-    const w = t.opts.find((o) => o.name === '--reject-with');
-    const value = w ? aliases[w.values[0] as string] : v6 ? 'icmp6-port-unreachable' : 'icmp-port-unreachable';
-    if (!value) fail(spec, `unknown --reject-with ${w?.values[0]} for IPv${v6 ? 6 : 4}`);
-    if (value === 'tcp-reset' && proto !== 'tcp') fail(spec, '--reject-with tcp-reset needs -p tcp');
-    t.opts = [{ neg: false, name: '--reject-with', values: [value] }];
-  }
-}
-
-/** Options whose value is free text, printed by iptables with xtables_save_string. */
-const STRING_OPTS = new Set(['--comment', '--log-prefix', '--nflog-prefix', '--ulog-prefix']);
-const PLAIN = /^[^\s"'\\]+$/;
-
-function renderOpt(o: Opt): string {
-  const value = (v: string) => (STRING_OPTS.has(o.name) || !PLAIN.test(v) ? saveString(v) : v);
-  return [...(o.neg ? ['!'] : []), o.name, ...o.values.map(value)].join(' ');
-}
-
-function render(r: Omit<Rule, 'text' | 'key'>): string {
-  const parts: string[] = [];
-  const neg = (b: boolean) => (b ? '! ' : '');
-  if (r.src) parts.push(`${neg(r.src.neg)}-s ${r.src.cidr}`);
-  if (r.dst) parts.push(`${neg(r.dst.neg)}-d ${r.dst.cidr}`);
-  if (r.inIface) parts.push(`${neg(r.inIface.neg)}-i ${saveString(r.inIface.name).replace(/^"(.*)"$/, '$1')}`);
-  if (r.outIface) parts.push(`${neg(r.outIface.neg)}-o ${saveString(r.outIface.name).replace(/^"(.*)"$/, '$1')}`);
-  // /etc/protocols names (gre, ...) are emitted as numbers, which every host accepts
-  if (r.proto) parts.push(`${neg(r.proto.neg)}-p ${r.proto.name}`);
-  if (r.fragment) parts.push(`${neg(r.fragment.neg)}-f`);
-  for (const m of r.matches) parts.push([`-m ${m.module}`, ...m.opts.map(renderOpt)].join(' '));
-  if (r.target) parts.push([`${r.target.goto ? '-g' : '-j'} ${r.target.name}`, ...r.target.opts.map(renderOpt)].join(' '));
-  return parts.join(' ');
 }
 
 /** Canonical text of a rule written by a user or read from iptables-save. */

@@ -4,6 +4,11 @@
  */
 import { TaskError } from '../../../contract/errors.js';
 
+/** The error for a rule iptables would refuse or that cannot be compared reliably. */
+export function fail(rule: string, why: string): never {
+  throw new TaskError(`iptables rule ${JSON.stringify(rule)}: ${why}`);
+}
+
 /**
  * Split a rule the way iptables-restore does: whitespace separates words,
  * double quotes group (a backslash escapes the next character inside quotes),
@@ -37,7 +42,7 @@ export function tokenize(spec: string): string[] {
       inWord = true;
       continue;
     }
-    if (c === "'") throw new TaskError(`iptables rule ${JSON.stringify(spec)}: use double quotes (iptables-save syntax), not single quotes`);
+    if (c === "'") fail(spec, 'use double quotes (iptables-save syntax), not single quotes');
     if (c === ' ' || c === '\t' || c === '\n' || c === '\r') {
       if (inWord) {
         out.push(cur);
@@ -49,7 +54,7 @@ export function tokenize(spec: string): string[] {
     cur += c;
     inWord = true;
   }
-  if (quoted) throw new TaskError(`iptables rule ${JSON.stringify(spec)}: unterminated double quote`);
+  if (quoted) fail(spec, 'unterminated double quote');
   if (inWord) out.push(cur);
   return out;
 }
