@@ -37,13 +37,13 @@ import {
 
   filterAlgorithms,
   includedOccurrences,
-  lockoutReason,
   mismatches,
   predictEffective,
   reloadStep,
   sameOption,
   type Settings,
 } from './lib/sshd.js';
+import { lockoutReason } from './lib/sshd-lockout.js';
 
 /** No control characters (a newline would inject config lines), no NUL. */
 const CONTROL = /[\u0000-\u001f\u007f]/;
