@@ -9,18 +9,8 @@ import { z } from 'zod';
 import { TaskError } from '../contract/errors.js';
 import { change, defineTask, ok } from '../contract/task.js';
 import { fileAt } from '../facts/files.js';
-import {
-  attrChanges,
-  attrDiff,
-  attrSteps,
-  beforeText,
-  diffOf,
-  modeArg,
-  predictWrittenFile,
-  sameContent,
-  withAttrs,
-  writeFileSteps,
-} from './lib/files.js';
+import { attrChanges, attrDiff, attrSteps, modeArg } from './lib/attrs.js';
+import { beforeText, diffOf, predictWrittenFile, sameContent, withAttrs, writeFileSteps } from './lib/files.js';
 
 export const writeFields = {
   mode: modeArg.optional(),

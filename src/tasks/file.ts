@@ -8,7 +8,8 @@ import { change, defineTask, ok, type Diff, type Step } from '../contract/task.j
 import { quote } from '../contract/quote.js';
 import { fileAt, type FileInfo, type PresentFile } from '../facts/files.js';
 import { aliased } from './lib/args.js';
-import { attrChanges, attrDiff, attrSteps, diffOf, modeArg, normaliseMode, predictId, withAttrs } from './lib/files.js';
+import { attrChanges, attrDiff, attrSteps, modeArg, normaliseMode } from './lib/attrs.js';
+import { diffOf, predictId, withAttrs } from './lib/files.js';
 
 const argsSchema = z
   .object({

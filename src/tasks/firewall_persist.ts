@@ -22,7 +22,6 @@
 import { z } from 'zod';
 import { TaskError } from '../contract/errors.js';
 import { change, defineTask, ok, type Diff, type Plan, type Prediction, type Step } from '../contract/task.js';
-import { quote } from '../contract/quote.js';
 import { fileAt, type FileInfo } from '../facts/files.js';
 import type { HostFacts } from '../contract/host-facts.js';
 import { iptablesSave, normaliseSave, tools, type IptablesSave } from '../facts/iptables.js';
@@ -78,28 +77,16 @@ function layoutOf(host: HostFacts): Layout {
 
 const versions = (a: FirewallPersistArgs): (4 | 6)[] => [...(a.ipv4 ? [4 as const] : []), ...(a.ipv6 ? [6 as const] : [])];
 
+/** How a rules file is written, from the fact or from the rules running at apply time: its directory is made when missing. */
+const ruleFile = (mode: string) => ({ mode, owner: 'root', group: 'root', parent: {} }) as const;
+
 /**
  * One step: save the rules running at apply time into `path`, atomically
- * (temp file beside it, rename), after a dated backup of the old file.
+ * (the shared writer: temp file beside it, rename), after a dated backup of
+ * the old file.
  */
 export function saveRunningSteps(path: string, v: 4 | 6, mode: string): Step[] {
-  const dir = path.slice(0, path.lastIndexOf('/')) || '/';
-  const dest = quote(path);
-  return [
-    {
-      command: [
-        'PATH="$PATH:/usr/sbin:/sbin"',
-        `mkdir -p ${quote(dir)} || exit 1`,
-        `tmp=$(mktemp ${quote(`${path}.provision-XXXXXX`)}) || exit 1`,
-        `trap 'rm -f "$tmp"' EXIT`,
-        `${tools(v).save} > "$tmp" || exit 1`,
-        `chmod ${quote(mode)} "$tmp" || exit 1`,
-        `if [ -f ${dest} ]; then cp -p -- ${dest} ${dest}."$(date +%Y%m%dT%H%M%S)".bak || exit 1; fi`,
-        `mv -f -- "$tmp" ${dest} || exit 1`,
-        'trap - EXIT',
-      ].join('\n'),
-    },
-  ];
+  return writeFileSteps({ path, generate: `PATH="$PATH:/usr/sbin:/sbin" ${tools(v).save}`, ...ruleFile(mode), backup: true });
 }
 
 /** Does the saved file hold the running rules (comments and counters aside)? */
@@ -194,8 +181,7 @@ export const firewallPersist = defineTask({
       }
       if (savedMatches(file, save)) continue;
       const content = save.raw.endsWith('\n') || save.raw === '' ? save.raw : `${save.raw}\n`;
-      if (!file.exists) steps.push({ command: `mkdir -p ${quote(path.slice(0, path.lastIndexOf('/')))}` });
-      steps.push(...writeFileSteps({ path, content, mode: l.mode, owner: 'root', group: 'root', backup: file.exists }));
+      steps.push(...writeFileSteps({ path, content, ...ruleFile(l.mode), backup: file.exists }));
       what.push(`${file.exists ? 'update' : 'write'} ${path}`);
       diffs.push({ label: path, before: beforeText(file), after: content });
       predictions.push({ request: fileAt(path), value: predictWrittenFile(file, { content, mode: l.mode, owner: 'root', group: 'root' }) });

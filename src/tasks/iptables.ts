@@ -37,7 +37,7 @@ import {
   type IptablesSave,
   type IptablesTable,
 } from '../facts/iptables.js';
-import { ipVersionOf, parseRule, ruleKey, simulate, sshPaths, type IpVersion, type TableModel } from './lib/iptables.js';
+import { chainLines, diffOwnedChains, ipVersionOf, parseRule, ruleKey, simulate, sshPaths, tableModel, type IpVersion, type TableModel } from './lib/iptables.js';
 
 const CHAIN_NAME = /^[A-Za-z0-9_.+-]{1,28}$/;
 
@@ -94,27 +94,6 @@ export type IptablesArgs = z.output<typeof argsSchema>;
 
 const label = (a: IptablesArgs) => `${tools(a.ip_version).bin} ${a.table}`;
 
-function model(t: IptablesTable): TableModel {
-  const rules = new Map<string, string[]>();
-  for (const c of t.chains) rules.set(c.name, []);
-  for (const r of t.rules) {
-    if (!rules.has(r.chain)) rules.set(r.chain, []);
-    rules.get(r.chain)!.push(r.spec);
-  }
-  return { name: t.name, chains: t.chains, rules };
-}
-
-function chainLines(m: TableModel, chains: readonly string[]): string {
-  const out: string[] = [];
-  for (const name of chains) {
-    const c = m.chains.find((x) => x.name === name);
-    if (!c) continue;
-    out.push(`:${name} ${c.policy ?? '-'}`);
-    for (const spec of m.rules.get(name) ?? []) out.push(`-A ${name} ${spec}`.trimEnd());
-  }
-  return out.length ? `${out.join('\n')}\n` : '';
-}
-
 export interface TablePlan {
   readonly current: TableModel;
   readonly next: TableModel;
@@ -128,119 +107,72 @@ export interface TablePlan {
 
 /** Pure: compare the wanted chains/rule with the host's table and build the restore script. */
 export function planTable(a: IptablesArgs, save: IptablesSave): TablePlan {
-  const v = a.ip_version as IpVersion;
-  const table = tableOf(save, a.table);
-  const current = model(table);
-  const builtins = BUILTIN_CHAINS[a.table] ?? [];
-  const exists = (name: string) => current.chains.some((c) => c.name === name);
-  const rulesNext = new Map<string, string[]>([...current.rules].map(([k, r]) => [k, [...r]]));
-  const chainsNext = current.chains.map((c) => ({ ...c }));
-  const script: string[] = [];
+  const current = tableModel(tableOf(save, a.table));
+  return a.chains ? planChains(a, a.chains, current) : planRule(a, current);
+}
 
-  if (a.chains) {
-    const owned = Object.keys(a.chains);
-    const changed: string[] = [];
-    const heads: string[] = [];
-    const body: string[] = [];
-    for (const [name, spec] of Object.entries(a.chains)) {
-      const builtin = builtins.includes(name);
-      const desired = spec.rules.map((r) => parseRule(r, v));
-      const desiredKeys = new Set(desired.map((r) => r.key));
-      const have = current.rules.get(name) ?? [];
-      const foreign = a.keep_foreign_jumps
-        ? have.filter((s) => {
-            let r;
-            try {
-              r = parseRule(s, v);
-            } catch {
-              return false;
-            }
-            const t = r.target?.name;
-            return t !== undefined && exists(t) && !owned.includes(t) && !desiredKeys.has(r.key);
-          })
-        : [];
-      const final = [...foreign, ...desired.map((r) => r.text)];
-      const policyNow = current.chains.find((c) => c.name === name)?.policy;
-      const policy = builtin ? (spec.policy ?? policyNow ?? 'ACCEPT') : null;
-      const same =
-        exists(name) &&
-        policy === (builtin ? policyNow : null) &&
-        have.length === final.length &&
-        have.every((s, i) => ruleKey(s, v) === ruleKey(final[i] as string, v));
-      if (!exists(name)) chainsNext.push({ name, policy });
-      else chainsNext.find((c) => c.name === name)!.policy = policy;
-      rulesNext.set(name, final);
-      if (same) continue;
-      changed.push(name);
-      heads.push(`:${name} ${builtin ? policy : '-'} [0:0]`);
-      body.push(`-F ${name}`, ...final.map((r) => `-A ${name} ${r}`));
-    }
-    // a rule jumping to a user chain that neither exists nor is owned would make the restore fail: say so now
-    for (const [name, spec] of Object.entries(a.chains)) {
-      for (const r of spec.rules) {
-        const t = parseRule(r, v).target;
-        if (t && /[a-z]/.test(t.name) && !exists(t.name) && !owned.includes(t.name)) {
-          throw new TaskError(`${label(a)} chain ${name}: rule ${JSON.stringify(r)} jumps to chain ${t.name}, which does not exist and is not in chains:`);
-        }
+/** Chains mode: the owned chains exactly as listed. */
+function planChains(a: IptablesArgs, chains: NonNullable<IptablesArgs['chains']>, current: TableModel): TablePlan {
+  const v = a.ip_version as IpVersion;
+  const owned = Object.keys(chains);
+  const diff = diffOwnedChains(current, { table: a.table, version: v, chains, keepForeignJumps: a.keep_foreign_jumps, builtins: BUILTIN_CHAINS[a.table] ?? [] });
+  // a rule jumping to a user chain that neither exists nor is owned would make the restore fail: say so now
+  for (const [name, spec] of Object.entries(chains)) {
+    for (const r of spec.rules) {
+      const t = parseRule(r, v).target;
+      if (t && /[a-z]/.test(t.name) && !current.chains.some((c) => c.name === t.name) && !owned.includes(t.name)) {
+        throw new TaskError(`${label(a)} chain ${name}: rule ${JSON.stringify(r)} jumps to chain ${t.name}, which does not exist and is not in chains:`);
       }
     }
-    if (changed.length) script.push(`*${a.table}`, ...heads, ...body, 'COMMIT');
-    const next: TableModel = { name: a.table, chains: sortChains(chainsNext, builtins), rules: rulesNext };
-    return {
-      current,
-      next,
-      script: script.length ? `${script.join('\n')}\n` : '',
-      shown: changed,
-      summary: `set ${label(a)} chain${changed.length > 1 ? 's' : ''} ${changed.join(', ')}`,
-      okReason: `${label(a)}: chain${owned.length > 1 ? 's' : ''} ${owned.join(', ')} as wanted`,
-    };
   }
+  const changed = diff.changed;
+  return {
+    current,
+    next: diff.next,
+    script: diff.script,
+    shown: changed,
+    summary: `set ${label(a)} chain${changed.length > 1 ? 's' : ''} ${changed.join(', ')}`,
+    okReason: `${label(a)}: chain${owned.length > 1 ? 's' : ''} ${owned.join(', ')} as wanted`,
+  };
+}
 
-  // single-rule mode
+/** Single-rule mode: one rule present (inserted at `position`) or absent (every copy). */
+function planRule(a: IptablesArgs, current: TableModel): TablePlan {
+  const v = a.ip_version as IpVersion;
   const chain = a.chain as string;
   const r = parseRule(a.rule as string, v);
-  if (!exists(chain)) {
-    if (a.state === 'absent') {
-      return { current, next: current, script: '', shown: [], summary: '', okReason: `${label(a)}: chain ${chain} does not exist, so the rule is absent` };
-    }
+  const unchanged = (okReason: string): TablePlan => ({ current, next: current, script: '', shown: [], summary: '', okReason });
+  if (!current.chains.some((c) => c.name === chain)) {
+    if (a.state === 'absent') return unchanged(`${label(a)}: chain ${chain} does not exist, so the rule is absent`);
     throw new TaskError(`${label(a)}: chain ${chain} does not exist (create it with chains: { ${chain}: { rules: [...] } })`);
   }
   const have = current.rules.get(chain) ?? [];
   const hits = have.map((s, i) => (ruleKey(s, v) === r.key ? i : -1)).filter((i) => i >= 0);
+  const withRules = (list: string[]): TableModel => ({ name: a.table, chains: current.chains, rules: new Map([...current.rules, [chain, list]]) });
   if (a.state === 'present') {
-    if (hits.length) return { current, next: current, script: '', shown: [], summary: '', okReason: `${label(a)}: rule is in ${chain} (position ${(hits[0] as number) + 1})` };
+    if (hits.length) return unchanged(`${label(a)}: rule is in ${chain} (position ${(hits[0] as number) + 1})`);
     const n = have.length;
     const index = a.position === 'append' ? n : a.position === 'before_last' ? Math.max(0, n - 1) : Math.min(a.position - 1, n);
     const line = index >= n ? `-A ${chain} ${r.text}` : `-I ${chain} ${index + 1} ${r.text}`;
-    const list = [...have];
-    list.splice(index, 0, r.text);
-    rulesNext.set(chain, list);
     return {
       current,
-      next: { name: a.table, chains: current.chains, rules: rulesNext },
+      next: withRules([...have.slice(0, index), r.text, ...have.slice(index)]),
       script: `*${a.table}\n${line}\nCOMMIT\n`,
       shown: [chain],
       summary: `add rule to ${label(a)} ${chain} at position ${index + 1}: ${r.text}`,
       okReason: '',
     };
   }
-  if (!hits.length) return { current, next: current, script: '', shown: [], summary: '', okReason: `${label(a)}: rule is not in ${chain}` };
-  rulesNext.set(chain, have.filter((_, i) => !hits.includes(i)));
+  if (!hits.length) return unchanged(`${label(a)}: rule is not in ${chain}`);
   return {
     current,
-    next: { name: a.table, chains: current.chains, rules: rulesNext },
+    next: withRules(have.filter((_, i) => !hits.includes(i))),
     // delete each copy by the host's own text of it
     script: `*${a.table}\n${hits.map((i) => `-D ${chain} ${have[i]}`).join('\n')}\nCOMMIT\n`,
     shown: [chain],
     summary: `remove rule from ${label(a)} ${chain}${hits.length > 1 ? ` (${hits.length} copies)` : ''}: ${r.text}`,
     okReason: '',
   };
-}
-
-function sortChains<T extends { name: string }>(chains: T[], builtins: readonly string[]): T[] {
-  const b = builtins.map((n) => chains.find((c) => c.name === n)).filter((c): c is T => c !== undefined);
-  const user = chains.filter((c) => !builtins.includes(c.name)).sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
-  return [...b, ...user];
 }
 
 /** The save fact as it will read once the plan is applied (other tables unchanged). */

@@ -8,7 +8,8 @@ import { TaskError } from '../contract/errors.js';
 import { change, defineTask, ok } from '../contract/task.js';
 import { fileAt } from '../facts/files.js';
 import { aliased } from './lib/args.js';
-import { attrChanges, attrDiff, attrSteps, beforeText, diffOf, predictWrittenFile, withAttrs, writeFileSteps } from './lib/files.js';
+import { attrChanges, attrDiff, attrSteps } from './lib/attrs.js';
+import { beforeText, diffOf, predictWrittenFile, withAttrs, writeFileSteps } from './lib/files.js';
 import { writeFields } from './copy.js';
 
 const argsSchema = z

@@ -28,7 +28,8 @@ import { TaskError } from '../contract/errors.js';
 import { change, defineTask, ok, skip, type Diff, type Prediction, type Step } from '../contract/task.js';
 import { fileAt } from '../facts/files.js';
 import { DEFAULT_SSHD_CONFIG, sshdAt, type SshdFacts } from '../facts/sshd.js';
-import { beforeText, diffOf, predictWrittenFile, writeFileSteps, attrSteps } from './lib/files.js';
+import { attrSteps } from './lib/attrs.js';
+import { beforeText, diffOf, predictWrittenFile, writeFileSteps } from './lib/files.js';
 import {
   ACCUMULATING,
   SSHD,
@@ -36,13 +37,13 @@ import {
 
   filterAlgorithms,
   includedOccurrences,
-  lockoutReason,
   mismatches,
   predictEffective,
   reloadStep,
   sameOption,
   type Settings,
 } from './lib/sshd.js';
+import { lockoutReason } from './lib/sshd-lockout.js';
 
 /** No control characters (a newline would inject config lines), no NUL. */
 const CONTROL = /[\u0000-\u001f\u007f]/;

@@ -143,22 +143,12 @@ export const EDIT_AWK = [
   'END { if (insec) flush(); else if (!seen) { print "[" sec "]"; flush() } }',
 ].join('\n');
 
-/** Step: edit `path` in place with EDIT_AWK, atomically (temp file beside it, mode/owner kept, rename). */
+/** Step: edit `path` in place with EDIT_AWK, atomically (the shared writer: temp file beside it, mode/owner kept, rename). */
 export function awkEditStep(path: string, section: string, settings: IniSettings): Step {
   for (const [k, v] of settings) if (!/^[A-Za-z0-9_]+$/.test(k) || /[|\n]/.test(v)) throw new TaskError(`cannot edit ${k} = ${v}`);
   const kv = settings.map(([k, v]) => `${k}=${v}`).join('|');
-  const dir = path.slice(0, path.lastIndexOf('/')) || '/';
-  const base = path.slice(path.lastIndexOf('/') + 1);
-  return {
-    command: [
-      `tmp=$(mktemp ${quote(`${dir}/.${base}.provision-XXXXXX`)}) || exit 1`,
-      `trap 'rm -f "$tmp"' EXIT`,
-      `awk -v sec=${quote(section)} -v kv=${quote(kv)} ${quote(EDIT_AWK)} ${quote(path)} > "$tmp" || exit 1`,
-      `chmod "$(stat -c %a -- ${quote(path)})" "$tmp" && chown "$(stat -c %u:%g -- ${quote(path)})" "$tmp" || exit 1`,
-      `mv -f -- "$tmp" ${quote(path)} || exit 1`,
-      'trap - EXIT',
-    ].join('\n'),
-  };
+  const [step] = writeFileSteps({ path, generate: `awk -v sec=${quote(section)} -v kv=${quote(kv)} ${quote(EDIT_AWK)} ${quote(path)}` });
+  return step as Step;
 }
 
 /** The [commands] settings for dnf-automatic. */

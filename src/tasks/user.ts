@@ -19,10 +19,12 @@
  */
 import { z } from 'zod';
 import { TaskError } from '../contract/errors.js';
-import { change, defineTask, ok, type AccessInfo, type Diff, type Prediction, type Step, type TaskContext } from '../contract/task.js';
+import { change, defineTask, ok, type AccessInfo, type Diff, type Plan, type Prediction, type Step, type TaskContext } from '../contract/task.js';
+import type { FactRequest } from '../contract/fact.js';
 import { sh } from '../contract/quote.js';
 import type { HostFacts } from '../contract/host-facts.js';
 import { sha256, userInfo, type PresentUser, type UserInfo } from '../facts/users.js';
+import { mergeKeys, parseKeyLine, writeKeysSteps } from './lib/authorized-keys.js';
 
 export const USER_NAME = /^[a-z_][a-z0-9_-]*[$]?$/;
 const GROUP_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*[$]?$/;
@@ -68,96 +70,6 @@ const argsSchema = z
 
 export type UserArgs = z.output<typeof argsSchema>;
 
-// ---- authorized_keys ------------------------------------------------------------
-
-const KEY_TYPE = /^(ssh-(rsa|dss|ed25519|ed448)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com|[a-z0-9-]+-cert-v01@openssh\.com)$/;
-
-export interface KeyLine {
-  readonly options: string | null;
-  readonly type: string;
-  readonly blob: string;
-  readonly comment: string;
-  /** `type blob`: what identifies the key. */
-  readonly id: string;
-}
-
-/** Parse one authorized_keys line (options may contain quoted spaces); null for comments, blanks and garbage. */
-export function parseKeyLine(line: string): KeyLine | null {
-  const text = line.trim();
-  if (text === '' || text.startsWith('#')) return null;
-  let rest = text;
-  let options: string | null = null;
-  const first = text.split(/\s+/)[0] ?? '';
-  if (!KEY_TYPE.test(first)) {
-    let i = 0;
-    let quoted = false;
-    for (; i < text.length; i++) {
-      const c = text[i];
-      if (c === '\\' && quoted) i++;
-      else if (c === '"') quoted = !quoted;
-      else if (!quoted && (c === ' ' || c === '\t')) break;
-    }
-    if (quoted) return null;
-    options = text.slice(0, i);
-    rest = text.slice(i).trim();
-  }
-  const m = /^(\S+)\s+([A-Za-z0-9+/]+={0,3})(?:\s+(.*))?$/.exec(rest);
-  if (!m || !KEY_TYPE.test(m[1] as string)) return null;
-  const type = m[1] as string;
-  const blob = m[2] as string;
-  return { options, type, blob, comment: m[3] ?? '', id: `${type} ${blob}` };
-}
-
-/** The authorized_keys content after applying the requested keys. */
-export function mergeKeys(current: string, wanted: readonly string[], exclusive: boolean): string {
-  const want = new Map<string, string>();
-  for (const w of wanted) {
-    const k = parseKeyLine(w);
-    if (!k || w.includes('\n')) throw new TaskError(`not an SSH public key line: ${JSON.stringify(w.slice(0, 80))}`);
-    if (!want.has(k.id)) want.set(k.id, w.trim());
-  }
-  let lines: string[];
-  if (exclusive) lines = [...want.values()];
-  else {
-    const seen = new Set<string>();
-    lines = current
-      .split('\n')
-      .filter((l, i, all) => !(l === '' && i === all.length - 1))
-      .map((l) => {
-        const k = parseKeyLine(l);
-        if (!k || !want.has(k.id)) return l;
-        seen.add(k.id);
-        return want.get(k.id) as string;
-      });
-    for (const [id, l] of want) if (!seen.has(id)) lines.push(l);
-  }
-  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
-}
-
-/** Steps writing authorized_keys of `name` atomically; the home comes from passwd at apply time (the user may be new). */
-export function writeKeysSteps(name: string, content: string): Step[] {
-  return [
-    {
-      command: [
-        sh`u=${name}`,
-        `h=$(getent passwd "$u" | cut -d: -f6)`,
-        `if [ -z "$h" ] || [ ! -d "$h" ]; then echo "home directory of $u does not exist ($h): cannot write authorized_keys" >&2; exit 1; fi`,
-        `g=$(id -gn "$u") || exit 1`,
-        `d="$h/.ssh"`,
-        `if [ -L "$d" ]; then echo "$d is a symbolic link: refusing to write through it" >&2; exit 1; fi`,
-        `if [ ! -d "$d" ]; then mkdir -m 0700 "$d" || exit 1; fi`,
-        `chown "$u:$g" "$d" && chmod 0700 "$d" || exit 1`,
-        `t=$(mktemp "$d/.authorized_keys.XXXXXX") || exit 1`,
-        `trap 'rm -f "$t"' EXIT`,
-        `cat > "$t" && chown "$u:$g" "$t" && chmod 0600 "$t" && mv -f "$t" "$d/authorized_keys" || exit 1`,
-        `trap - EXIT`,
-        `if command -v selinuxenabled >/dev/null 2>&1 && selinuxenabled; then restorecon -R "$d" 2>/dev/null || true; fi`,
-      ].join('\n'),
-      stdin: content,
-    },
-  ];
-}
-
 // ---- planning -------------------------------------------------------------------
 
 export function adminGroup(host: HostFacts): string {
@@ -186,6 +98,238 @@ function describeUser(u: UserInfo, passwordNote?: string): string {
   ].join('\n') + '\n';
 }
 
+/**
+ * One part of a plan for a present user: its steps and summary phrases, the
+ * account as it will be after them, and whether they can cut the account's
+ * own SSH access (shell, password, lock, keys). Parts are pure and composed
+ * in order, each starting from the `after` of the one before.
+ */
+interface Part {
+  readonly steps: readonly Step[];
+  readonly what: readonly string[];
+  readonly after: PresentUser;
+  readonly risky: boolean;
+  readonly diffs?: readonly Diff[];
+  /** Shown for the password in the account diff instead of its state. */
+  readonly passwordNote?: string;
+}
+
+const unchanged = (after: PresentUser): Part => ({ steps: [], what: [], after, risky: false });
+
+/** `useradd` with everything it can set at once. */
+function createAccount(a: UserArgs, missingGroups: readonly string[], wantGroups: readonly string[]): Part {
+  const opts: (string | number)[] = [];
+  if (a.uid !== undefined) opts.push('-u', a.uid);
+  if (a.shell !== undefined) opts.push('-s', a.shell);
+  if (a.home !== undefined) opts.push('-d', a.home);
+  opts.push(a.create_home ? '-m' : '-M');
+  if (wantGroups.length > 0) opts.push('-G', wantGroups.join(','));
+  const after: PresentUser = {
+    exists: true,
+    name: a.name,
+    uid: a.uid ?? -1,
+    gid: -1,
+    gecos: '',
+    home: a.home ?? `/home/${a.name}`,
+    shell: a.shell ?? '/bin/sh',
+    primaryGroup: a.name,
+    groups: wantGroups,
+    password: { state: 'none', locked: true, hashDigest: null },
+    authorizedKeys: null,
+    keysFile: null,
+    sshDir: null,
+    missingGroups,
+  };
+  return { steps: [{ command: sh`useradd ${opts} ${a.name}` }], what: [`create user ${a.name}`], after, risky: false };
+}
+
+/** usermod arguments for one concern, with the phrases for the summary. */
+interface Mods {
+  readonly args: readonly (string | number)[];
+  readonly changed: readonly string[];
+  readonly after: PresentUser;
+  readonly risky: boolean;
+}
+
+/** uid, shell and home of an existing account. */
+function attributeMods(a: UserArgs, cur: PresentUser): Mods {
+  const uid = a.uid !== undefined && a.uid !== cur.uid;
+  const shell = a.shell !== undefined && a.shell !== cur.shell;
+  const home = a.home !== undefined && a.home !== cur.home;
+  return {
+    args: [...(uid ? ['-u', a.uid as number] : []), ...(shell ? ['-s', a.shell as string] : []), ...(home ? ['-d', a.home as string] : [])],
+    changed: [
+      ...(uid ? [`uid ${cur.uid} → ${a.uid}`] : []),
+      ...(shell ? [`shell ${cur.shell} → ${a.shell}`] : []),
+      ...(home ? [`home ${cur.home} → ${a.home}`] : []),
+    ],
+    after: { ...cur, ...(uid ? { uid: a.uid as number } : {}), ...(shell ? { shell: a.shell as string } : {}), ...(home ? { home: a.home as string } : {}) },
+    risky: shell,
+  };
+}
+
+/** Supplementary groups: exactly `groups` (append: false) or the missing ones added. */
+function groupMods(a: UserArgs, cur: PresentUser, wantGroups: readonly string[], start: PresentUser): Mods {
+  const none = { args: [], changed: [], after: start, risky: false };
+  if (!a.append && a.groups !== undefined) {
+    const target = wantGroups.filter((g) => g !== cur.primaryGroup);
+    if (target.join(',') === cur.groups.join(',')) return none;
+    return {
+      args: ['-G', target.join(',')],
+      changed: [`groups ${cur.groups.join(',') || '(none)'} → ${target.join(',') || '(none)'}`],
+      after: { ...start, groups: target },
+      risky: false,
+    };
+  }
+  const add = wantGroups.filter((g) => !cur.groups.includes(g) && cur.primaryGroup !== g);
+  if (add.length === 0) return none;
+  return { args: ['-a', '-G', add.join(',')], changed: [`add to ${add.join(', ')}`], after: { ...start, groups: [...start.groups, ...add].sort() }, risky: false };
+}
+
+/** admin: false takes the user out of the admin group. */
+function adminRemoval(a: UserArgs, admin: string | undefined, start: PresentUser): Part {
+  if (a.admin !== false || admin === undefined || !start.groups.includes(admin)) return unchanged(start);
+  return {
+    steps: [{ command: sh`gpasswd -d ${a.name} ${admin}` }],
+    what: [`remove ${a.name} from ${admin}`],
+    after: { ...start, groups: start.groups.filter((g) => g !== admin) },
+    risky: false,
+  };
+}
+
+/** One usermod for uid, shell, home and groups of an existing account, then the admin group removal. */
+function modifyAccount(a: UserArgs, cur: PresentUser, wantGroups: readonly string[], admin: string | undefined): Part {
+  const attrs = attributeMods(a, cur);
+  const groups = groupMods(a, cur, wantGroups, attrs.after);
+  const args = [...attrs.args, ...groups.args];
+  const changed = [...attrs.changed, ...groups.changed];
+  const mod: Part = args.length
+    ? { steps: [{ command: sh`usermod ${args} ${a.name}` }], what: [`${a.name}: ${changed.join(', ')}`], after: groups.after, risky: attrs.risky }
+    : unchanged(groups.after);
+  const removal = adminRemoval(a, admin, mod.after);
+  return { steps: [...mod.steps, ...removal.steps], what: [...mod.what, ...removal.what], after: removal.after, risky: mod.risky };
+}
+
+/** A new hash with `chpasswd -e` (on stdin); a lock it would lose is put back unless password_lock says otherwise. */
+function passwordHash(a: UserArgs, cur: UserInfo, start: PresentUser): Part {
+  if (a.password === undefined || start.password?.hashDigest === sha256(a.password)) return unchanged(start);
+  // chpasswd replaces the field: a lock would be lost unless re-applied
+  const relock = cur.exists && (cur.password?.locked ?? false) && cur.password?.state === 'set' && a.password_lock === undefined;
+  return {
+    steps: [{ command: 'chpasswd -e', stdin: `${a.name}:${a.password}\n` }, ...(relock ? [{ command: sh`usermod -L ${a.name}` }] : [])],
+    what: [`${a.name}: (password hash changed)`],
+    after: { ...start, password: { state: 'set', locked: relock, hashDigest: sha256(a.password) } },
+    risky: true,
+    passwordNote: '(password hash changed)',
+  };
+}
+
+/** password_lock: usermod -L / -U; unlocking an account without a hash is refused. */
+function passwordLock(a: UserArgs, start: PresentUser): Part {
+  const locked = start.password?.locked ?? false;
+  if (a.password_lock === true && !locked) {
+    return {
+      steps: [{ command: sh`usermod -L ${a.name}` }],
+      what: [`lock the password of ${a.name}`],
+      after: { ...start, password: { ...(start.password ?? { state: 'none', hashDigest: null }), locked: true } },
+      risky: true,
+    };
+  }
+  if (a.password_lock === false && locked) {
+    if (start.password?.state !== 'set') {
+      throw new TaskError(`cannot unlock ${a.name}: the account has no password hash to unlock (usermod -U would leave it passwordless); give password: too`);
+    }
+    return {
+      steps: [{ command: sh`usermod -U ${a.name}` }],
+      what: [`unlock the password of ${a.name}`],
+      after: { ...start, password: { ...start.password, locked: false } },
+      risky: true,
+    };
+  }
+  return unchanged(start);
+}
+
+/** ~/.ssh/authorized_keys with the listed keys, 0600 in a 0700 ~/.ssh owned by the user. */
+function authorizedKeys(a: UserArgs, cur: UserInfo, start: PresentUser): Part {
+  if (a.authorized_keys === undefined) return unchanged(start);
+  const name = a.name;
+  const currentKeys = cur.exists ? (cur.authorizedKeys ?? '') : '';
+  const next = mergeKeys(currentKeys, a.authorized_keys, a.exclusive);
+  const fileOk = cur.exists && cur.keysFile !== null && cur.keysFile.mode === '0600' && cur.keysFile.owner === name && cur.sshDir?.mode === '0700' && cur.sshDir.owner === name;
+  const noFileNeeded = next === '' && (!cur.exists || cur.authorizedKeys === null);
+  if (noFileNeeded || (next === currentKeys && fileOk)) return unchanged(start);
+  const path = `${start.home}/.ssh/authorized_keys`;
+  return {
+    steps: writeKeysSteps(name, next),
+    what: [next !== currentKeys ? `write ${path}` : `fix owner/mode of ${path}`],
+    diffs: [{ label: path, before: currentKeys, after: next }],
+    after: {
+      ...start,
+      authorizedKeys: next,
+      keysFile: { mode: '0600', owner: name, group: start.primaryGroup },
+      sshDir: { mode: '0700', owner: name, group: start.primaryGroup },
+    },
+    risky: true,
+  };
+}
+
+/** Why nothing changes: what was checked. */
+function okReason(a: UserArgs, wantGroups: readonly string[], admin: string | undefined): string {
+  const parts = [`user ${a.name} exists`];
+  if (a.uid !== undefined) parts.push(`uid ${a.uid}`);
+  if (a.shell !== undefined) parts.push(`shell ${a.shell}`);
+  if (wantGroups.length > 0) parts.push(`in ${wantGroups.join(', ')}`);
+  if (a.admin === false && admin) parts.push(`not in ${admin}`);
+  if (a.password !== undefined) parts.push('password hash as requested');
+  if (a.password_lock !== undefined) parts.push(a.password_lock ? 'password locked' : 'password unlocked');
+  if (a.authorized_keys !== undefined) parts.push(`${a.authorized_keys.length} authorized key${a.authorized_keys.length === 1 ? '' : 's'} present${a.exclusive ? ' (exclusive)' : ''}`);
+  return parts.join(', ');
+}
+
+/** state: absent: userdel (-r with remove_home). */
+function planAbsent(a: UserArgs, cur: UserInfo, request: FactRequest<UserInfo>, connecting: boolean): Plan {
+  if (!cur.exists) return ok(`user ${a.name} does not exist`);
+  return change(
+    `remove user ${a.name}${a.remove_home ? ' and its home directory' : ''}`,
+    [{ command: a.remove_home ? sh`userdel -r ${a.name}` : sh`userdel ${a.name}` }],
+    {
+      diffs: [{ label: `user ${a.name}`, before: describeUser(cur), after: 'state: absent\n' }],
+      predictions: [{ request, value: { exists: false, missingGroups: cur.missingGroups } } as Prediction],
+      ...(connecting ? { risk: 'access' as const } : {}),
+    },
+  );
+}
+
+/** state: present: the account, its password and lock, then its keys. */
+function planPresent(a: UserArgs, cur: UserInfo, request: FactRequest<UserInfo>, ctx: TaskContext): Plan {
+  const wantGroups = groupsToCheck(a, ctx);
+  const missing = cur.missingGroups.filter((g) => wantGroups.includes(g));
+  if (missing.length > 0) throw new TaskError(`group${missing.length > 1 ? 's' : ''} ${missing.join(', ')} do${missing.length > 1 ? '' : 'es'} not exist on ${ctx.host.hostname || 'the host'}: create ${missing.length > 1 ? 'them' : 'it'} first`);
+  const admin = a.admin !== undefined ? adminGroup(ctx.host) : undefined;
+
+  const account = cur.exists ? modifyAccount(a, cur, wantGroups, admin) : createAccount(a, cur.missingGroups, wantGroups);
+  if ((a.password !== undefined || a.password_lock !== undefined) && cur.exists && cur.password === null) {
+    throw new TaskError(`cannot read the password state of ${a.name}: /etc/shadow is unreadable (run the task with become)`);
+  }
+  const hash = passwordHash(a, cur, account.after);
+  const lock = passwordLock(a, hash.after);
+  const accountParts = [account, hash, lock];
+  const accountDiff: Diff[] = accountParts.some((p) => p.steps.length > 0)
+    ? [{ label: `user ${a.name}`, before: describeUser(cur), after: describeUser(lock.after, hash.passwordNote) }]
+    : [];
+  const keys = authorizedKeys(a, cur, lock.after);
+
+  const parts = [...accountParts, keys];
+  const steps = parts.flatMap((p) => p.steps);
+  if (steps.length === 0) return ok(okReason(a, wantGroups, admin));
+  const connecting = ctx.host.user === a.name;
+  return change(parts.flatMap((p) => p.what).join('; '), steps, {
+    diffs: [...accountDiff, ...(keys.diffs ?? [])],
+    predictions: [{ request, value: keys.after } as Prediction],
+    ...(connecting && (parts.some((p) => p.risky) || !cur.exists) ? { risk: 'access' as const } : {}),
+  });
+}
+
 export const userTask = defineTask({
   name: 'user',
   description: 'Manage a local user: uid, shell, home, groups, admin rights, password hash, lock, SSH authorized keys',
@@ -193,183 +337,9 @@ export const userTask = defineTask({
   schema: argsSchema,
   facts: (a, ctx) => ({ user: userInfo(a.name, a.state === 'present' ? groupsToCheck(a, ctx) : []) }),
   plan(a, facts, ctx) {
-    const cur = facts.user;
-    const name = a.name;
-    const request = userInfo(name, a.state === 'present' ? groupsToCheck(a, ctx) : []);
-    const connecting = ctx.host.user === name;
-
-    if (a.state === 'absent') {
-      if (!cur.exists) return ok(`user ${name} does not exist`);
-      return change(
-        `remove user ${name}${a.remove_home ? ' and its home directory' : ''}`,
-        [{ command: a.remove_home ? sh`userdel -r ${name}` : sh`userdel ${name}` }],
-        {
-          diffs: [{ label: `user ${name}`, before: describeUser(cur), after: 'state: absent\n' }],
-          predictions: [{ request, value: { exists: false, missingGroups: cur.missingGroups } } as Prediction],
-          ...(connecting ? { risk: 'access' as const } : {}),
-        },
-      );
-    }
-
-    const wantGroups = groupsToCheck(a, ctx);
-    const missing = cur.missingGroups.filter((g) => wantGroups.includes(g));
-    if (missing.length > 0) throw new TaskError(`group${missing.length > 1 ? 's' : ''} ${missing.join(', ')} do${missing.length > 1 ? '' : 'es'} not exist on ${ctx.host.hostname || 'the host'}: create ${missing.length > 1 ? 'them' : 'it'} first`);
-    const admin = a.admin !== undefined ? adminGroup(ctx.host) : undefined;
-
-    const steps: Step[] = [];
-    const what: string[] = [];
-    const diffs: Diff[] = [];
-    let risky = false;
-
-    let before: PresentUser;
-    let after: PresentUser;
-    if (!cur.exists) {
-      const opts: (string | number)[] = [];
-      if (a.uid !== undefined) opts.push('-u', a.uid);
-      if (a.shell !== undefined) opts.push('-s', a.shell);
-      if (a.home !== undefined) opts.push('-d', a.home);
-      opts.push(a.create_home ? '-m' : '-M');
-      if (wantGroups.length > 0) opts.push('-G', wantGroups.join(','));
-      steps.push({ command: sh`useradd ${opts} ${name}` });
-      what.push(`create user ${name}`);
-      before = { exists: true, name, uid: -1, gid: -1, gecos: '', home: '', shell: '', primaryGroup: '', groups: [], password: null, authorizedKeys: null, keysFile: null, sshDir: null, missingGroups: [] };
-      after = {
-        ...before,
-        uid: a.uid ?? -1,
-        home: a.home ?? `/home/${name}`,
-        shell: a.shell ?? '/bin/sh',
-        primaryGroup: name,
-        groups: wantGroups,
-        password: { state: 'none', locked: true, hashDigest: null },
-        sshDir: null,
-        missingGroups: cur.missingGroups,
-      };
-    } else {
-      before = cur;
-      after = { ...cur };
-      const mod: (string | number)[] = [];
-      const changed: string[] = [];
-      if (a.uid !== undefined && a.uid !== cur.uid) {
-        mod.push('-u', a.uid);
-        changed.push(`uid ${cur.uid} → ${a.uid}`);
-        after = { ...after, uid: a.uid };
-      }
-      if (a.shell !== undefined && a.shell !== cur.shell) {
-        mod.push('-s', a.shell);
-        changed.push(`shell ${cur.shell} → ${a.shell}`);
-        after = { ...after, shell: a.shell };
-        risky = true;
-      }
-      if (a.home !== undefined && a.home !== cur.home) {
-        mod.push('-d', a.home);
-        changed.push(`home ${cur.home} → ${a.home}`);
-        after = { ...after, home: a.home };
-      }
-      const has = (g: string) => cur.groups.includes(g) || cur.primaryGroup === g;
-      if (!a.append && a.groups !== undefined) {
-        const target = wantGroups.filter((g) => g !== cur.primaryGroup);
-        if (target.join(',') !== cur.groups.join(',')) {
-          mod.push('-G', target.join(','));
-          changed.push(`groups ${cur.groups.join(',') || '(none)'} → ${target.join(',') || '(none)'}`);
-          after = { ...after, groups: target };
-        }
-      } else {
-        const add = wantGroups.filter((g) => !has(g));
-        if (add.length > 0) {
-          mod.push('-a', '-G', add.join(','));
-          changed.push(`add to ${add.join(', ')}`);
-          after = { ...after, groups: [...after.groups, ...add].sort() };
-        }
-      }
-      if (mod.length > 0) {
-        steps.push({ command: sh`usermod ${mod} ${name}` });
-        what.push(`${name}: ${changed.join(', ')}`);
-      }
-      if (a.admin === false && admin !== undefined && after.groups.includes(admin)) {
-        steps.push({ command: sh`gpasswd -d ${name} ${admin}` });
-        what.push(`remove ${name} from ${admin}`);
-        after = { ...after, groups: after.groups.filter((g) => g !== admin) };
-      }
-    }
-
-    // password and lock: need /etc/shadow
-    const pw = after.password;
-    if ((a.password !== undefined || a.password_lock !== undefined) && cur.exists && cur.password === null) {
-      throw new TaskError(`cannot read the password state of ${name}: /etc/shadow is unreadable (run the task with become)`);
-    }
-    let passwordNote: string | undefined;
-    let locked = pw?.locked ?? false;
-    if (a.password !== undefined && pw?.hashDigest !== sha256(a.password)) {
-      steps.push({ command: 'chpasswd -e', stdin: `${name}:${a.password}\n` });
-      what.push(`${name}: (password hash changed)`);
-      passwordNote = '(password hash changed)';
-      // chpasswd replaces the field: a lock would be lost unless re-applied below
-      const wasLocked = cur.exists && (cur.password?.locked ?? false) && cur.password?.state === 'set';
-      locked = false;
-      after = { ...after, password: { state: 'set', locked: false, hashDigest: sha256(a.password) } };
-      if (wasLocked && a.password_lock === undefined) {
-        steps.push({ command: sh`usermod -L ${name}` });
-        locked = true;
-        after = { ...after, password: { state: 'set', locked: true, hashDigest: sha256(a.password) } };
-      }
-      risky = true;
-    }
-    if (a.password_lock === true && !locked) {
-      steps.push({ command: sh`usermod -L ${name}` });
-      what.push(`lock the password of ${name}`);
-      after = { ...after, password: { ...(after.password ?? { state: 'none', hashDigest: null }), locked: true } };
-      risky = true;
-    } else if (a.password_lock === false && locked) {
-      if (after.password?.state !== 'set') {
-        throw new TaskError(`cannot unlock ${name}: the account has no password hash to unlock (usermod -U would leave it passwordless); give password: too`);
-      }
-      steps.push({ command: sh`usermod -U ${name}` });
-      what.push(`unlock the password of ${name}`);
-      after = { ...after, password: { ...after.password, locked: false } };
-      risky = true;
-    }
-
-    if (steps.length > 0) {
-      diffs.push({ label: `user ${name}`, before: cur.exists ? describeUser(before) : 'state: absent\n', after: describeUser(after, passwordNote) });
-    }
-
-    // authorized keys
-    if (a.authorized_keys !== undefined) {
-      const currentKeys = cur.exists ? (cur.authorizedKeys ?? '') : '';
-      const next = mergeKeys(currentKeys, a.authorized_keys, a.exclusive);
-      const fileOk = cur.exists && cur.keysFile !== null && cur.keysFile.mode === '0600' && cur.keysFile.owner === name && cur.sshDir?.mode === '0700' && cur.sshDir.owner === name;
-      const noFileNeeded = next === '' && (!cur.exists || cur.authorizedKeys === null);
-      if (!noFileNeeded && (next !== currentKeys || !fileOk)) {
-        steps.push(...writeKeysSteps(name, next));
-        const path = `${after.home}/.ssh/authorized_keys`;
-        what.push(next !== currentKeys ? `write ${path}` : `fix owner/mode of ${path}`);
-        diffs.push({ label: path, before: cur.exists ? (cur.authorizedKeys ?? '') : '', after: next });
-        after = {
-          ...after,
-          authorizedKeys: next,
-          keysFile: { mode: '0600', owner: name, group: after.primaryGroup },
-          sshDir: { mode: '0700', owner: name, group: after.primaryGroup },
-        };
-        risky = true;
-      }
-    }
-
-    if (steps.length === 0) {
-      const parts = [`user ${name} exists`];
-      if (a.uid !== undefined) parts.push(`uid ${a.uid}`);
-      if (a.shell !== undefined) parts.push(`shell ${a.shell}`);
-      if (wantGroups.length > 0) parts.push(`in ${wantGroups.join(', ')}`);
-      if (a.admin === false && admin) parts.push(`not in ${admin}`);
-      if (a.password !== undefined) parts.push('password hash as requested');
-      if (a.password_lock !== undefined) parts.push(a.password_lock ? 'password locked' : 'password unlocked');
-      if (a.authorized_keys !== undefined) parts.push(`${a.authorized_keys.length} authorized key${a.authorized_keys.length === 1 ? '' : 's'} present${a.exclusive ? ' (exclusive)' : ''}`);
-      return ok(parts.join(', '));
-    }
-    return change(what.join('; '), steps, {
-      diffs,
-      predictions: [{ request, value: after } as Prediction],
-      ...(connecting && (risky || !cur.exists) ? { risk: 'access' as const } : {}),
-    });
+    const request = userInfo(a.name, a.state === 'present' ? groupsToCheck(a, ctx) : []);
+    if (a.state === 'absent') return planAbsent(a, facts.user, request, ctx.host.user === a.name);
+    return planPresent(a, facts.user, request, ctx);
   },
   lockout(a, facts, access: AccessInfo) {
     const cur = facts.user;

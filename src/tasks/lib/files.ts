@@ -1,172 +1,18 @@
 /**
- * Shared building blocks for tasks that manage files: the atomic write step,
- * attribute (mode/owner/group) steps, mode normalisation, diffs and the
- * predicted file fact after a change. Used by copy, lineinfile, file and by
- * later tasks that render config files (sshd_config, fail2ban, firewall).
+ * Shared building blocks for tasks that write files: the one atomic write
+ * step every task uses (copy, lineinfile, sshd_config, fail2ban,
+ * firewall_persist, unattended_upgrades, user's authorized_keys), the name of
+ * its temporary files and the cleanup of stale ones, diffs, and the predicted
+ * file fact after a change. Attributes (modes, owners) are in attrs.ts.
  */
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
-import { z } from 'zod';
 import { TaskError } from '../../contract/errors.js';
 import type { Diff, Step } from '../../contract/task.js';
-import { quote } from '../../contract/quote.js';
+import { quote, sh } from '../../contract/quote.js';
 import type { FileInfo, PresentFile } from '../../facts/files.js';
 import { MAX_CONTENT_BYTES } from '../../facts/files.js';
-
-// ---- modes ----------------------------------------------------------------------
-
-const OCTAL = /^0?[0-7]{3,4}$/;
-const SYMBOLIC_CLAUSE = /^([ugoa]*)([-+=])([rwxXst]*)$/;
-
-/**
- * Normalise a mode to four octal digits (`'0644'`).
- * - `'644'`, `'0644'`, `'4755'`: octal text;
- * - a number is the mode's bit value (`0o644`);
- * - symbolic `'u=rw,g=r,o=r'`, `'u+x'`, `'go-w'`, `'a=rX'` is applied to
- *   `current` (default `0000`); `X` sets execute for directories or when some
- *   execute bit is already set.
- */
-export function normaliseMode(mode: string | number, current?: string, isDirectory = false): string {
-  if (typeof mode === 'number') {
-    if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777) throw new TaskError(`invalid mode ${mode}: must be between 0 and 0o7777`);
-    return mode.toString(8).padStart(4, '0');
-  }
-  const text = mode.trim();
-  if (OCTAL.test(text)) return text.padStart(4, '0');
-  if (/^0o[0-7]{1,4}$/i.test(text)) return text.slice(2).padStart(4, '0');
-  let bits = current !== undefined ? Number.parseInt(normaliseMode(current), 8) : 0;
-  const clauses = text.split(',');
-  if (clauses.length === 0 || text === '') throw new TaskError(`invalid mode ${JSON.stringify(mode)}`);
-  for (const clause of clauses) {
-    const m = SYMBOLIC_CLAUSE.exec(clause.trim());
-    if (!m) throw new TaskError(`invalid mode ${JSON.stringify(mode)}: expected octal like '0644' or symbolic like 'u=rw,g=r,o=r'`);
-    const who = m[1] === '' || (m[1] as string).includes('a') ? 'ugo' : (m[1] as string);
-    const op = m[2] as '+' | '-' | '=';
-    const perms = m[3] as string;
-    let mask = 0;
-    for (const w of who) {
-      const shift = w === 'u' ? 6 : w === 'g' ? 3 : 0;
-      let p = 0;
-      for (const c of perms) {
-        if (c === 'r') p |= 4;
-        else if (c === 'w') p |= 2;
-        else if (c === 'x') p |= 1;
-        else if (c === 'X' && (isDirectory || (bits & 0o111) !== 0)) p |= 1;
-        else if (c === 's' && w !== 'o') mask |= w === 'u' ? 0o4000 : 0o2000;
-        else if (c === 't' && w === 'o') mask |= 0o1000;
-      }
-      mask |= p << shift;
-    }
-    if (op === '+') bits |= mask;
-    else if (op === '-') bits &= ~mask;
-    else {
-      let clear = 0;
-      for (const w of who) clear |= w === 'u' ? 0o4700 : w === 'g' ? 0o2070 : 0o1007;
-      bits = (bits & ~clear) | mask;
-    }
-  }
-  return (bits & 0o7777).toString(8).padStart(4, '0');
-}
-
-/**
- * The `mode` argument as written in a playbook. YAML 1.2 reads `mode: 0644`
- * as the decimal number 644, so a number is read as its digits (`644` ->
- * `'0644'`); a number with digits 8 or 9 is refused. Strings are kept and
- * checked (octal or symbolic).
- */
-export const modeArg = z
-  .union([z.string(), z.number().int()])
-  .transform((v, ctx) => {
-    const text = typeof v === 'number' ? String(v) : v;
-    if (typeof v === 'number' && !/^[0-7]{1,4}$/.test(text)) {
-      ctx.addIssue({ code: 'custom', message: `mode ${v} is not octal: write it as a quoted string, e.g. '0644'` });
-      return z.NEVER;
-    }
-    try {
-      normaliseMode(text);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message });
-      return z.NEVER;
-    }
-    return typeof v === 'number' ? text.padStart(4, '0') : text;
-  })
-  .describe("File mode: octal as a quoted string ('0644'), or symbolic ('u=rw,g=r,o=r')");
-
-// ---- owners -----------------------------------------------------------------------
-
-/** Does the file's owner match the requested one (a name or a numeric uid)? */
-export function ownerMatches(info: PresentFile, owner: string | undefined): boolean {
-  if (owner === undefined) return true;
-  return /^\d+$/.test(owner) ? Number(owner) === info.uid : owner === info.owner;
-}
-
-export function groupMatches(info: PresentFile, group: string | undefined): boolean {
-  if (group === undefined) return true;
-  return /^\d+$/.test(group) ? Number(group) === info.gid : group === info.group;
-}
-
-export interface FileAttrs {
-  /** Any form `normaliseMode` accepts. */
-  readonly mode?: string | number;
-  readonly owner?: string;
-  readonly group?: string;
-}
-
-/** Shell commands that set mode/owner/group of `target` (a shell word: quoted path or `"$tmp"`). */
-function attrCommands(target: string, attrs: Omit<FileAttrs, 'mode'>, modeText?: string, link = false): string[] {
-  const out: string[] = [];
-  const h = link ? '-h ' : '';
-  if (attrs.owner !== undefined && attrs.group !== undefined) out.push(`chown ${h}${quote(`${attrs.owner}:${attrs.group}`)} ${target}`);
-  else if (attrs.owner !== undefined) out.push(`chown ${h}${quote(attrs.owner)} ${target}`);
-  else if (attrs.group !== undefined) out.push(`chgrp ${h}${quote(attrs.group)} ${target}`);
-  // chmod after chown: chown clears setuid/setgid bits.
-  if (modeText !== undefined) out.push(`chmod ${quote(modeText)} ${target}`);
-  return out;
-}
-
-/** What has to change for an existing path to have `attrs`; empty when nothing. */
-export function attrChanges(info: PresentFile, attrs: FileAttrs): { mode?: string; owner?: string; group?: string } {
-  const out: { mode?: string; owner?: string; group?: string } = {};
-  if (attrs.mode !== undefined && info.type !== 'link') {
-    const want = normaliseMode(attrs.mode, info.mode, info.type === 'directory');
-    if (want !== info.mode) out.mode = want;
-  }
-  if (!ownerMatches(info, attrs.owner)) out.owner = attrs.owner as string;
-  if (!groupMatches(info, attrs.group)) out.group = attrs.group as string;
-  return out;
-}
-
-/**
- * Steps that change the attributes of an existing path (one step, or none).
- * For a symlink, owner/group of the link itself change (`chown -h`) and mode is ignored.
- */
-export function attrSteps(path: string, info: PresentFile, attrs: FileAttrs): Step[] {
-  const link = info.type === 'link';
-  const c = attrChanges(info, link ? { owner: attrs.owner, group: attrs.group } : attrs);
-  const cmds = attrCommands(quote(path), { owner: c.owner, group: c.group }, c.mode, link);
-  return cmds.length === 0 ? [] : [{ command: cmds.join(' && ') }];
-}
-
-/** `owner root -> deploy, mode 0644 -> 0600` lines for a diff. */
-export function attrDiff(path: string, info: PresentFile, attrs: FileAttrs): Diff | undefined {
-  const c = attrChanges(info, attrs);
-  const before: string[] = [];
-  const after: string[] = [];
-  if (c.owner !== undefined) {
-    before.push(`owner: ${info.owner}`);
-    after.push(`owner: ${c.owner}`);
-  }
-  if (c.group !== undefined) {
-    before.push(`group: ${info.group}`);
-    after.push(`group: ${c.group}`);
-  }
-  if (c.mode !== undefined) {
-    before.push(`mode: ${info.mode}`);
-    after.push(`mode: ${c.mode}`);
-  }
-  if (before.length === 0) return undefined;
-  return diffOf(`${path} (attributes)`, before.join('\n') + '\n', after.join('\n') + '\n');
-}
+import { attrCommands, isOctalMode, normaliseMode } from './attrs.js';
 
 // ---- diffs ------------------------------------------------------------------------
 
@@ -176,11 +22,31 @@ export function diffOf(label: string, before: string, after: string): Diff {
 
 // ---- atomic write -------------------------------------------------------------------
 
-export interface WriteFileOptions {
-  /** Absolute destination path. */
+/**
+ * Temporary files of a write are named `.<basename>.provision-XXXXXX`, beside
+ * the target (mktemp replaces the X's by six letters and digits): hidden, and
+ * recognisable as ours. `TEMP_GLOB` matches them for any target.
+ */
+export const TEMP_MARK = '.provision-';
+export const TEMP_GLOB = `.*${TEMP_MARK}??????`;
+
+/** The mktemp template for a temporary file beside `base`, short enough for NAME_MAX (255 bytes). */
+export function tempName(base: string): string {
+  let name = base;
+  while (Buffer.byteLength(name) > 200) name = Array.from(name).slice(0, -1).join('');
+  return `.${name}${TEMP_MARK}XXXXXX`;
+}
+
+interface WriteCommon {
+  /** Absolute destination path; with `home`, relative to that user's home directory. */
   readonly path: string;
-  /** Full new content (written exactly, via stdin). */
-  readonly content: string;
+  /**
+   * The file is in this user's home directory, looked up in passwd when the
+   * step runs (an earlier step may create the user). The file, and a `parent`
+   * made there, then belong to the user and their login group (`owner` and
+   * `group` are not given).
+   */
+  readonly home?: string;
   /** Without a mode the existing file's mode is kept; a new file gets 0666 minus the umask. */
   readonly mode?: string | number;
   /** Without owner/group the existing file's owner and group are kept. */
@@ -190,44 +56,118 @@ export interface WriteFileOptions {
   readonly backup?: boolean;
   /** Command to check the new file before it replaces the old one, `%s` = the temporary file, e.g. `sshd -t -f %s`. */
   readonly validate?: string;
+  /**
+   * Create the parent directory when it is missing (`mkdir -p`). With a mode,
+   * owner or group (or in a `home`) the directory is managed: a symbolic link
+   * there is refused, its mode and owner are set on every write, and it is
+   * relabelled with its content (SELinux).
+   */
+  readonly parent?: { readonly mode?: string | number; readonly owner?: string; readonly group?: string };
 }
 
-/** Temporary file name beside `base`, short enough for NAME_MAX (255 bytes). */
-function tempTemplate(dir: string, base: string): string {
-  let name = base;
-  while (Buffer.byteLength(name) > 200) name = Array.from(name).slice(0, -1).join('');
-  return posix.join(dir, `.${name}.provision-XXXXXX`);
+export type WriteFileOptions = WriteCommon &
+  (
+    | {
+        /** Full new content: sent on stdin, its size and sha256 checked on the host before the rename. */
+        readonly content: string;
+        readonly generate?: undefined;
+      }
+    | {
+        /**
+         * Content only the host knows when the step runs: the standard output of
+         * this command or pipeline (`iptables-save`, an awk edit of the current
+         * file), written as `COMMAND > "$tmp"`, so not a list (`a; b`, `a && b`).
+         * A failing command leaves the file unchanged; there is no size or
+         * checksum to check.
+         */
+        readonly generate: string;
+        readonly content?: undefined;
+      }
+  );
+
+/** Where a write goes, as shell words, and the lines that set the variables those words use. */
+interface Target {
+  readonly prelude: readonly string[];
+  readonly dir: string;
+  readonly dest: string;
+  readonly temp: string;
+  /** chown argument for the file and a managed parent when the options name no owner: the home's user. */
+  readonly homeOwner?: string;
 }
 
-/**
- * One step that replaces `path` atomically: mktemp beside it, content from
- * stdin, mode/owner/group, optional validation and dated backup, then
- * `mv -f` (rename(2) within one directory). Any failure removes the
- * temporary file (trap) and leaves the old file untouched.
- */
-export function writeFileSteps(opts: WriteFileOptions): Step[] {
-  const { path, content } = opts;
+function literalTarget(path: string): Target {
   if (path === '' || path.endsWith('/')) throw new TaskError(`invalid file path ${JSON.stringify(path)}`);
   const dir = posix.dirname(path);
-  const base = posix.basename(path);
-  const dest = quote(path);
-  const lines: string[] = [
-    `tmp=$(mktemp ${quote(tempTemplate(dir, base))}) || exit 1`,
-    `trap 'rm -f "$tmp"' EXIT`,
-    `trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM`,
+  return { prelude: [], dir: quote(dir), dest: quote(path), temp: quote(posix.join(dir, tempName(posix.basename(path)))) };
+}
+
+function homeTarget(user: string, path: string, opts: WriteCommon): Target {
+  const parts = path.split('/');
+  if (path === '' || parts.some((p) => p === '' || p === '.' || p === '..')) {
+    throw new TaskError(`invalid path in the home of ${user}: ${JSON.stringify(path)} (relative, without . or ..)`);
+  }
+  if (opts.owner !== undefined || opts.group !== undefined || opts.parent?.owner !== undefined || opts.parent?.group !== undefined) {
+    throw new TaskError(`a file in the home of ${user} belongs to ${user}: owner and group cannot be given`);
+  }
+  const base = parts.pop() as string;
+  return {
+    prelude: [
+      sh`u=${user}`,
+      `h=$(getent passwd "$u" | cut -d: -f6)`,
+      `if [ -z "$h" ] || [ ! -d "$h" ]; then echo "home directory of $u does not exist ($h): cannot write "${quote(base)} >&2; exit 1; fi`,
+      `g=$(id -gn "$u") || exit 1`,
+      parts.length ? `d="$h"/${quote(parts.join('/'))}` : `d="$h"`,
+    ],
+    dir: '"$d"',
+    dest: `"$d"/${quote(base)}`,
+    temp: `"$d"/${quote(tempName(base))}`,
+    homeOwner: '"$u:$g"',
+  };
+}
+
+/** Lines that create the parent directory; for a managed one also refuse a symlink and set owner and mode. */
+function parentLines(t: Target, parent: NonNullable<WriteCommon['parent']>): { lines: string[]; managed: boolean } {
+  const mode = parent.mode !== undefined ? normaliseMode(parent.mode) : undefined;
+  const attrs =
+    t.homeOwner !== undefined
+      ? [`chown ${t.homeOwner} ${t.dir}`, ...(mode !== undefined ? [`chmod ${mode} ${t.dir}`] : [])]
+      : attrCommands(t.dir, { owner: parent.owner, group: parent.group }, mode);
+  if (attrs.length === 0) return { lines: [`if [ ! -d ${t.dir} ]; then mkdir -p ${t.dir} || exit 1; fi`], managed: false };
+  const lines = [
+    `if [ -L ${t.dir} ]; then printf '%s is a symbolic link: refusing to write through it\\n' ${t.dir} >&2; exit 1; fi`,
+    `if [ ! -d ${t.dir} ]; then mkdir -p ${mode !== undefined ? `-m ${mode} ` : ''}${t.dir} || exit 1; fi`,
+    ...attrs.map((c) => `${c} || exit 1`),
+  ];
+  return { lines, managed: true };
+}
+
+/** Lines that fill "$tmp": stdin checked for size and sha256, or a command's output. */
+function contentLines(opts: WriteFileOptions): string[] {
+  if (opts.generate !== undefined) return [`${opts.generate} > "$tmp" || exit 1`];
+  const content = opts.content;
+  return [
     `cat > "$tmp" || exit 1`,
     // A connection lost mid-transfer ends stdin early: never rename a short file into place.
     `[ "$(wc -c < "$tmp")" -eq ${Buffer.byteLength(content)} ] || { echo 'incomplete content received; file left unchanged' >&2; exit 1; }`,
     `if command -v sha256sum >/dev/null 2>&1; then [ "$(sha256sum < "$tmp" | cut -d' ' -f1)" = ${sha256Hex(content)} ] || { echo 'content checksum mismatch; file left unchanged' >&2; exit 1; }; fi`,
   ];
-  if (opts.owner === undefined || opts.group === undefined) {
-    // Keep what is not given from the existing file.
-    lines.push(
-      `if [ -e ${dest} ]; then o=$(stat -c %u:%g -- ${dest}) && { [ "$(stat -c %u:%g -- "$tmp")" = "$o" ] || chown "$o" "$tmp"; } || exit 1; fi`,
-    );
+}
+
+/** Lines that give "$tmp" its owner, group and mode (what is not given is kept from the existing file). */
+function attrLines(t: Target, opts: WriteFileOptions): string[] {
+  const lines: string[] = [];
+  const dest = t.dest;
+  if (t.homeOwner !== undefined) lines.push(`chown ${t.homeOwner} "$tmp" || exit 1`);
+  else {
+    if (opts.owner === undefined || opts.group === undefined) {
+      // Keep what is not given from the existing file.
+      lines.push(
+        `if [ -e ${dest} ]; then o=$(stat -c %u:%g -- ${dest}) && { [ "$(stat -c %u:%g -- "$tmp")" = "$o" ] || chown "$o" "$tmp"; } || exit 1; fi`,
+      );
+    }
+    lines.push(...attrCommands('"$tmp"', { owner: opts.owner, group: opts.group }).map((c) => `${c} || exit 1`));
   }
-  lines.push(...attrCommands('"$tmp"', { owner: opts.owner, group: opts.group }).map((c) => `${c} || exit 1`));
-  const octal = opts.mode !== undefined && (typeof opts.mode === 'number' || OCTAL.test(opts.mode.trim()) || /^0o/i.test(opts.mode.trim()));
+  const octal = opts.mode !== undefined && isOctalMode(opts.mode);
   if (!octal) {
     // Base mode: the existing file's, else 0666 minus the umask; a symbolic mode applies on top.
     lines.push(
@@ -241,19 +181,61 @@ export function writeFileSteps(opts: WriteFileOptions): Step[] {
       lines.push(`chmod ${quote(String(opts.mode).trim())} "$tmp" || exit 1`);
     }
   }
+  return lines;
+}
+
+/**
+ * One step that replaces a file atomically: optionally its parent directory
+ * made first, mktemp beside the file, the content (from stdin, checked for
+ * size and sha256; or a command's output), mode/owner/group, optional
+ * validation and dated backup, then `mv -f` (rename(2) within one directory)
+ * and the SELinux label. Any failure or signal removes the temporary file
+ * (trap) and leaves the old file untouched.
+ */
+export function writeFileSteps(opts: WriteFileOptions): Step[] {
+  const t = opts.home !== undefined ? homeTarget(opts.home, opts.path, opts) : literalTarget(opts.path);
+  const parent = opts.parent !== undefined ? parentLines(t, opts.parent) : undefined;
+  const lines: string[] = [
+    ...t.prelude,
+    ...(parent?.lines ?? []),
+    `tmp=$(mktemp ${t.temp}) || exit 1`,
+    `trap 'rm -f "$tmp"' EXIT`,
+    `trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM`,
+    ...contentLines(opts),
+    ...attrLines(t, opts),
+  ];
   if (opts.validate !== undefined) {
     if (!opts.validate.includes('%s')) throw new TaskError(`validate must contain %s (the file to check): ${JSON.stringify(opts.validate)}`);
     const check = opts.validate.split('%s').join('"$tmp"');
     lines.push(`if ! ( ${check} ) </dev/null; then echo ${quote(`validation failed: ${opts.validate}`)} >&2; exit 1; fi`);
   }
   if (opts.backup) {
-    lines.push(`if [ -f ${dest} ]; then cp -p -- ${dest} ${dest}."$(date +%Y%m%dT%H%M%S)".bak || exit 1; fi`);
+    lines.push(`if [ -f ${t.dest} ]; then cp -p -- ${t.dest} ${t.dest}."$(date +%Y%m%dT%H%M%S)".bak || exit 1; fi`);
   }
-  lines.push(`mv -f -- "$tmp" ${dest} || exit 1`);
+  lines.push(`mv -f -- "$tmp" ${t.dest} || exit 1`);
   lines.push(`trap - EXIT`);
-  // SELinux: give the new inode the label policy wants for the path (best effort).
-  lines.push(`if command -v selinuxenabled >/dev/null 2>&1 && selinuxenabled; then restorecon -- ${dest} 2>/dev/null || true; fi`);
-  return [{ command: lines.join('\n'), stdin: content }];
+  // SELinux: give the new inode (and a managed directory with its content) the label policy wants (best effort).
+  const relabel = parent?.managed ? `restorecon -R -- ${t.dir}` : `restorecon -- ${t.dest}`;
+  lines.push(`if command -v selinuxenabled >/dev/null 2>&1 && selinuxenabled; then ${relabel} 2>/dev/null || true; fi`);
+  return [opts.content !== undefined ? { command: lines.join('\n'), stdin: opts.content } : { command: lines.join('\n') }];
+}
+
+/** fnmatch pattern matching `text` literally. */
+const globLiteral = (text: string): string => text.replace(/[\\*?[]/g, (c) => `\\${c}`);
+
+/**
+ * Shell snippet that removes temporary files a write of `path` left behind
+ * (a `kill -9` or a lost host skips the trap) when they are older than
+ * `minutes`; younger ones may belong to a write still running. Only regular
+ * files named like `writeFileSteps`' temporary files for this very target, in
+ * its directory, are removed. Never fails (uses find -mmin: GNU or busybox).
+ */
+export function staleTempCleanup(path: string, minutes: number): string {
+  if (!Number.isInteger(minutes) || minutes < 0) throw new TaskError(`stale temporary files: minutes must be a whole number >= 0, got ${minutes}`);
+  const t = literalTarget(path);
+  const name = tempName(posix.basename(path)).replace(/X{6}$/, '');
+  const pattern = `${globLiteral(name)}${'[A-Za-z0-9]'.repeat(6)}`;
+  return `if [ -d ${t.dir} ]; then find ${t.dir}/. ! -name . -prune -type f -name ${quote(pattern)} -mmin +${minutes} -exec rm -f -- {} + 2>/dev/null || true; fi`;
 }
 
 // ---- predictions ------------------------------------------------------------------
@@ -285,7 +267,7 @@ export const sha256Hex = (s: string): string => createHash('sha256').update(s, '
  * The file fact a write will produce. Owner/group names that are numeric or
  * unknown keep the previous values (best knowledge in check mode).
  */
-export function predictWrittenFile(before: FileInfo, opts: Pick<WriteFileOptions, 'content' | 'mode' | 'owner' | 'group'>): PresentFile {
+export function predictWrittenFile(before: FileInfo, opts: { readonly content: string } & Pick<WriteCommon, 'mode' | 'owner' | 'group'>): PresentFile {
   const prev = before.exists ? before : undefined;
   const size = Buffer.byteLength(opts.content, 'utf8');
   const mode = opts.mode !== undefined ? normaliseMode(opts.mode, prev?.mode ?? '0644') : (prev?.mode ?? '0644');

@@ -4,7 +4,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { attrDiff, attrSteps, modeArg, normaliseMode, predictWrittenFile, writeFileSteps } from '../../../src/tasks/lib/files.js';
+import { attrDiff, attrSteps, modeArg, normaliseMode } from '../../../src/tasks/lib/attrs.js';
+import { predictWrittenFile, writeFileSteps } from '../../../src/tasks/lib/files.js';
 import type { Step } from '../../../src/contract/task.js';
 import { absent, fileWith } from './_helpers.js';
 

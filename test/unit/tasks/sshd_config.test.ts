@@ -5,7 +5,8 @@ import { parseHostFacts } from '../../../src/facts/host.js';
 import { parseSshdFact, type SshdFacts } from '../../../src/facts/sshd.js';
 import { sshd_config } from '../../../src/tasks/sshd_config.js';
 import { writeFileSteps } from '../../../src/tasks/lib/files.js';
-import { BLOCK_BEGIN, BLOCK_END, buildCandidate, lockoutReason, normalise, timeSeconds, userPatternMatches } from '../../../src/tasks/lib/sshd.js';
+import { BLOCK_BEGIN, BLOCK_END, buildCandidate, normalise, timeSeconds } from '../../../src/tasks/lib/sshd.js';
+import { lockoutReason, userPatternMatches } from '../../../src/tasks/lib/sshd-lockout.js';
 import { fixture, rocky9, ubuntu2204 } from '../../fixtures/facts/sshd/fact-output.js';
 import { ctx, fileWith } from './_helpers.js';
 

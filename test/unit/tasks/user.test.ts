@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { mergeKeys, parseKeyLine, userTask } from '../../../src/tasks/user.js';
+import { userTask } from '../../../src/tasks/user.js';
+import { mergeKeys, parseKeyLine } from '../../../src/tasks/lib/authorized-keys.js';
 import { parseUserFact, type UserInfo } from '../../../src/facts/users.js';
 import type { AccessInfo } from '../../../src/contract/task.js';
 
