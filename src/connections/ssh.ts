@@ -14,7 +14,7 @@ import { ConnectionError, HostKeyError, TimeoutError, errorMessage } from '../co
 import { quote } from '../contract/quote.js';
 import type { Connection, ConnectionStats, ExecOptions, ExecResult } from './types.js';
 // ssh2 is CommonJS: its named exports are not visible to Node's ESM loader
-const { Client, utils } = ssh2;
+const { Client, utils, createAgent } = ssh2;
 type Client = ClientType;
 
 import {
@@ -109,6 +109,29 @@ function authMethods(name: string, opts: SshHop & { passphrase?: string; passwor
 // after SIGHUP or restarting, MaxStartups throttling, a port proxy with no backend yet)
 const TRANSIENT = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|Timed out while waiting for handshake|Connection lost before handshake|socket hang up/i;
 
+/** How a connection authenticated: the method, and the public keys it may have used (`type base64`). */
+export interface AuthUsed {
+  method: 'publickey' | 'agent' | 'password';
+  /** The key that was accepted; for an agent, every key it offers (ssh2 does not say which one was). */
+  keys: string[];
+}
+
+const publicLine = (key: ParsedKey): string => `${key.type} ${key.getPublicSSH().toString('base64')}`;
+
+function agentKeys(agent: string): Promise<string[]> {
+  return new Promise((resolve) => {
+    try {
+      createAgent(agent).getIdentities((err, keys) => {
+        // OpenSSH's agent answers parsed keys; other agents may answer raw blobs or entries
+        const parsed = (keys ?? []).flatMap((k) => (typeof k === 'object' && k !== null && 'getPublicSSH' in k ? [k as ParsedKey] : []));
+        resolve(err ? [] : parsed.map(publicLine));
+      });
+    } catch {
+      resolve([]);
+    }
+  });
+}
+
 function connectHop(
   opts: SshOptions,
   hop: SshHop,
@@ -116,7 +139,7 @@ function connectHop(
   sock: Duplex | undefined,
   onHostKey: (blob: Buffer) => void = () => {},
   meter?: TurnMeter,
-): Promise<Client> {
+): Promise<{ client: Client; auth: AuthUsed }> {
   const username = hop.user ?? opts.user ?? userInfo().username;
   const knownFiles = [join(homedir(), '.ssh', 'known_hosts'), ...(opts.knownHostsFile ? [expandHome(opts.knownHostsFile)] : [])];
   const khName = knownHostName(hop.host, hop.port);
@@ -131,6 +154,13 @@ function connectHop(
   return new Promise((resolve, reject) => {
     const client = new Client();
     let hostKeyProblem: ConnectionError | undefined;
+    // hand ssh2 the methods one by one, so the last one tried before 'ready' is the one that worked
+    let next = 0;
+    let tried: (typeof methods)[number] | undefined;
+    const authHandler = (_left: unknown, _partial: unknown, done: (m: unknown) => void): void => {
+      tried = methods[next++];
+      done(tried ?? false);
+    };
     const config: ConnectConfig = {
       host: hop.host,
       port: hop.port,
@@ -138,7 +168,7 @@ function connectHop(
       readyTimeout: opts.connectTimeoutMs,
       keepaliveInterval: 15_000,
       keepaliveCountMax: 3,
-      authHandler: methods as unknown as AuthenticationType[],
+      authHandler: authHandler as unknown as AuthenticationType[],
       hostVerifier: (blob: Buffer) => {
         onHostKey(blob);
         const verdict = judgeHostKey(known, blob);
@@ -175,7 +205,11 @@ function connectHop(
       ...(preferred.length ? { algorithms: { serverHostKey: { remove: preferred, prepend: preferred } as never } } : {}),
       ...(sock ? { sock } : {}),
     };
-    client.once('ready', () => resolve(client));
+    client.once('ready', () => {
+      const method = tried?.type ?? 'publickey';
+      const keys = tried?.type === 'publickey' ? Promise.resolve([publicLine(tried.key)]) : tried?.type === 'agent' ? agentKeys(tried.agent) : Promise.resolve([]);
+      void keys.then((k) => resolve({ client, auth: { method, keys: k } }));
+    });
     // on, not once: ssh2 can emit a second error for the same failure (ECONNRESET, then
     // "Connection lost before handshake" on close), and an unheard 'error' kills the process
     client.on('error', (err: Error & { level?: string }) => {
@@ -209,20 +243,20 @@ function forward(client: Client, host: string, port: number, name: string): Prom
   });
 }
 
-async function connectChain(opts: SshOptions, meter?: TurnMeter): Promise<{ client: Client; hops: Client[]; hostKey: Buffer | undefined }> {
+async function connectChain(opts: SshOptions, meter?: TurnMeter): Promise<{ client: Client; hops: Client[]; hostKey: Buffer | undefined; auth: AuthUsed }> {
   const hops: Client[] = [];
   try {
     // each hop is reached through a channel forwarded by the previous one; the target through the last
     let prev: Client | undefined;
     for (const hop of opts.jump ?? []) {
       const sock = prev ? await forward(prev, hop.host, hop.port, opts.name) : undefined;
-      prev = await connectHop(opts, hop, `${opts.name} (via ${hop.host}:${hop.port})`, sock);
+      prev = (await connectHop(opts, hop, `${opts.name} (via ${hop.host}:${hop.port})`, sock)).client;
       hops.push(prev);
     }
     const sock = prev ? await forward(prev, opts.host, opts.port, opts.name) : undefined;
     let hostKey: Buffer | undefined;
-    const client = await connectHop(opts, opts, opts.name, sock, (k) => (hostKey = k), meter);
-    return { client, hops, hostKey };
+    const { client, auth } = await connectHop(opts, opts, opts.name, sock, (k) => (hostKey = k), meter);
+    return { client, hops, hostKey, auth };
   } catch (err) {
     for (const h of hops) h.end();
     throw err;
@@ -459,6 +493,8 @@ export class SshConnection implements Connection {
     /** The verified host key blob of the target. */
     readonly hostKey: Buffer | undefined,
     meter: TurnMeter,
+    /** How this connection logged in (the lockout pre-flight must not remove it). */
+    readonly auth: AuthUsed,
   ) {
     client.on('close', () => {
       if (!this.closed) this.lost = new ConnectionError(name, 'connection lost');
@@ -475,8 +511,8 @@ export class SshConnection implements Connection {
     for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
         const meter = new TurnMeter();
-        const { client, hops, hostKey } = await connectChain(opts, meter);
-        return new SshConnection(opts.name, client, hops, hostKey, meter);
+        const { client, hops, hostKey, auth } = await connectChain(opts, meter);
+        return new SshConnection(opts.name, client, hops, hostKey, meter, auth);
       } catch (err) {
         lastErr = err;
         const message = errorMessage(err);

@@ -36,6 +36,7 @@ export function req<A, T>(fact: Fact<A, T>, args: A): FactRequest<T> {
   };
 }
 
+/** The parsed values of a task's fact requests (an optional request gives an optional value). */
 export type FactValues<F extends Record<string, FactRequest>> = {
-  [K in keyof F]: F[K] extends FactRequest<infer T> ? T : never;
+  [K in keyof F]: NonNullable<F[K]> extends FactRequest<infer T> ? T : never;
 };

@@ -82,6 +82,11 @@ export interface AccessInfo {
   /** The port sshd accepted us on, on the host side (not a NAT/forwarded port). */
   readonly serverPort: number;
   readonly auth: 'publickey' | 'password' | 'agent';
+  /**
+   * Public keys (`type base64`) this session may have logged in with: the one
+   * accepted, or every key of the agent. Empty when unknown or not by key.
+   */
+  readonly keys: readonly string[];
 }
 
 export interface TaskModule<S extends z.ZodType = z.ZodType, F extends Record<string, FactRequest> = Record<string, FactRequest>> {

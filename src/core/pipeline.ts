@@ -82,6 +82,19 @@ export interface ItemOutcome {
   unreachable?: unknown;
 }
 
+/** The items a task loops over, rendered (undefined: the task has no loop). */
+export function loopItems(task: TaskDef, vars: Record<string, unknown>): unknown[] | undefined {
+  if (task.loop === undefined) return undefined;
+  const rendered = renderValue(task.loop, vars);
+  if (!Array.isArray(rendered)) throw new ProvisionError('E_LOOP', `loop must be a list, got ${typeof rendered}`);
+  return rendered;
+}
+
+/** What `register:` stores for a task: the item's result, or every item's under `results` for a loop. */
+export function registeredValue(items: unknown[] | undefined, perItem: Record<string, unknown>[]): unknown {
+  return items ? { results: perItem, changed: perItem.some((r) => r.changed === true), skipped: false } : perItem[0];
+}
+
 export function codeOf(err: unknown): string {
   return err instanceof ProvisionError ? err.code : 'E_INTERNAL';
 }

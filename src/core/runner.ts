@@ -5,16 +5,18 @@
  * One task's pipeline is pipeline.ts; commit-confirmed apply is confirm.ts.
  */
 import pLimit from 'p-limit';
-import { ProvisionError, ValidationError, errorMessage } from '../contract/errors.js';
+import { SshConnection } from '../connections/ssh.js';
+import { ValidationError, errorMessage } from '../contract/errors.js';
 import type { AccessInfo } from '../contract/task.js';
 import { applyConfirmed } from './confirm.js';
 import { connectHost, type Connector } from './connect.js';
 import { HostSession } from './host.js';
 import type { HostSpec, Inventory } from './inventory.js';
-import { codeOf, runTaskItem, type LockoutOverrides, type PipelineEnv } from './pipeline.js';
+import { codeOf, loopItems, registeredValue, runTaskItem, type LockoutOverrides, type PipelineEnv } from './pipeline.js';
 import type { PlayDef, Playbook, TaskDef, TaskRegistry } from './playbook.js';
 import { exitCodeOf, type HostRecap, type RunEvents, type RunSummary, type TaskResult } from './results.js';
 import { Secrets } from './secrets.js';
+import { needsPreflight, preflightPlay } from './preflight.js';
 import { patternWarnings, selectPlays, type PlaySelection, type SelectOptions } from './selection.js';
 import { renderValue } from './template.js';
 import { checkVariables } from './varcheck.js';
@@ -148,11 +150,13 @@ function itemLabel(task: TaskDef, item: unknown, vars: Record<string, unknown>):
 /** How this session reaches the host, as the host sees it. */
 function accessOf(spec: HostSpec, session: HostSession): AccessInfo {
   const c = spec.connection;
+  const used = session.connection instanceof SshConnection ? session.connection.auth : undefined;
   return {
     user: session.facts.user,
     clientIp: session.facts.ssh?.clientIp ?? '',
     serverPort: session.accessPort,
-    auth: c.password !== undefined && c.identityFile === undefined ? 'password' : 'publickey',
+    auth: used?.method ?? (c.password !== undefined && c.identityFile === undefined ? 'password' : 'publickey'),
+    keys: used?.keys ?? [],
   };
 }
 
@@ -292,6 +296,10 @@ class Run {
     if (!session) return;
     const notified = new Set<string>();
     const tasks = play.tasks.filter((t) => matchesTags(t, play, this.options.tags, this.options.skipTags));
+    if (await this.refusedBeforeAnyChange(play, state, session, tasks)) {
+      state.failed = true;
+      return;
+    }
     for (const [index, task] of tasks.entries()) {
       if (this.interrupted || state.unreachable) return;
       this.events.taskStart?.(state.spec.name, task, index, tasks.length);
@@ -312,31 +320,58 @@ class Run {
   }
 
   /** Runs one task (all loop items) on one host. Returns true when the host must stop. */
-  private async runTask(play: PlayDef, state: HostState, session: HostSession, task: TaskDef, handler: boolean, notified: Set<string>): Promise<boolean> {
-    const vars = hostVars({
+  /** The whole play's lockout pre-flight (preflight.ts); records the refusal and returns true when there is one. */
+  private async refusedBeforeAnyChange(play: PlayDef, state: HostState, session: HostSession, tasks: readonly TaskDef[]): Promise<boolean> {
+    const lockout = { protection: play.lockoutProtection, allowLockout: play.allowLockout, ...this.options.lockout };
+    const ssh = session.connection.kind === 'ssh' && session.facts.ssh !== null;
+    if (this.check || !needsPreflight(tasks, this.options.registry, { protection: lockout.protection, allowLockout: lockout.allowLockout, ssh })) return false;
+    const env = { ...this.pipelineEnv(state, session), check: true };
+    const refusal = await preflightPlay(play, tasks, env, (registered) => this.varsOf(play, state, session, registered), state.registered);
+    if (!refusal) return false;
+    const t = refusal.task;
+    this.record(state, {
+      host: state.spec.name,
+      play: play.name,
+      task: t.name,
+      module: t.module,
+      location: `${t.location.file}:${t.location.line}`,
+      status: 'failed',
+      ignored: false,
+      handler: false,
+      message: `${refusal.message.replace(/^refused: /, 'refused before any change on this host: ')}`,
+      diffs: [],
+      durationMs: 0,
+      code: 'E_LOCKOUT',
+    });
+    return true;
+  }
+
+  private varsOf(play: PlayDef, state: HostState, session: HostSession, registered: Record<string, unknown>): Record<string, unknown> {
+    return hostVars({
       spec: state.spec,
       inventory: this.options.inventory,
       playVars: play.vars,
       extraVars: this.options.extraVars ?? {},
       facts: session.facts,
-      registered: state.registered,
+      registered,
       check: this.check,
     });
+  }
+
+  /** Runs one task (all loop items) on one host. Returns true when the host must stop. */
+  private async runTask(play: PlayDef, state: HostState, session: HostSession, task: TaskDef, handler: boolean, notified: Set<string>): Promise<boolean> {
     const base = { host: state.spec.name, play: play.name, module: task.module, location: `${task.location.file}:${task.location.line}`, ignored: false, handler, diffs: [] };
+    let vars: Record<string, unknown>;
     let items: unknown[] | undefined;
     try {
-      if (task.loop !== undefined) {
-        const rendered = renderValue(task.loop, vars);
-        if (!Array.isArray(rendered)) throw new ProvisionError('E_LOOP', `loop must be a list, got ${typeof rendered}`);
-        items = rendered;
-      }
+      vars = this.varsOf(play, state, session, state.registered);
+      items = loopItems(task, vars);
     } catch (err) {
       this.record(state, { ...base, task: task.name, status: 'failed', message: errorMessage(err), durationMs: 0, code: codeOf(err) });
       return !task.ignoreErrors;
     }
     const env = this.pipelineEnv(state, session);
     const perItem: Record<string, unknown>[] = [];
-    let anyChanged = false;
     let stop = false;
     for (const item of items ?? [undefined]) {
       const itemVars = items ? { ...vars, [task.loopVar]: item } : vars;
@@ -355,14 +390,11 @@ class Run {
         return true;
       }
       perItem.push(outcome.registered);
-      if (result.status === 'changed') anyChanged = true;
       stop = result.status === 'failed' && !task.ignoreErrors;
       if (stop) break;
     }
-    if (task.register) {
-      state.registered[task.register] = items ? { results: perItem, changed: anyChanged, skipped: false } : perItem[0];
-    }
-    if (anyChanged) for (const n of task.notify) notified.add(n);
+    if (task.register) state.registered[task.register] = registeredValue(items, perItem);
+    if (perItem.some((r) => r.changed === true)) for (const n of task.notify) notified.add(n);
     return stop;
   }
 

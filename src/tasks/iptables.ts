@@ -37,7 +37,7 @@ import {
   type IptablesSave,
   type IptablesTable,
 } from '../facts/iptables.js';
-import { chainLines, diffOwnedChains, ipVersionOf, parseRule, ruleKey, simulate, sshPaths, tableModel, type IpVersion, type TableModel } from './lib/iptables.js';
+import { chainLines, diffOwnedChains, ipVersionOf, parseRule, ruleKey, sshBlocked, tableModel, type IpVersion, type TableModel } from './lib/iptables.js';
 
 const CHAIN_NAME = /^[A-Za-z0-9_.+-]{1,28}$/;
 
@@ -193,17 +193,8 @@ export function lockoutReason(a: IptablesArgs, next: TableModel, access: AccessI
   // our connection does not cross this family's rules
   if (version === undefined || version !== a.ip_version) return undefined;
   const server = serverIp && ipVersionOf(serverIp) === version ? serverIp : undefined;
-  for (const [chain, packet] of sshPaths(a.table, { clientIp: access.clientIp, ...(server ? { serverIp: server } : {}), serverPort: access.serverPort, version })) {
-    const res = simulate(next, chain, packet);
-    if (res.verdict === 'accept') continue;
-    const what =
-      chain === 'OUTPUT' || chain === 'POSTROUTING'
-        ? `our SSH replies (tcp from port ${access.serverPort} to ${access.clientIp})`
-        : `a new SSH connection (tcp/${access.serverPort} from ${access.clientIp})`;
-    if (res.rule) return `${label(a)}: rule \`${res.rule}\` would drop ${what}`;
-    return `${label(a)}: policy DROP of ${chain} and no rule accepts ${what}`;
-  }
-  return undefined;
+  const why = sshBlocked([next], { clientIp: access.clientIp, ...(server ? { serverIp: server } : {}), serverPort: access.serverPort, version });
+  return why ? `${label(a)}: ${why.replace(/^\w+ (rule|policy)/, '$1')}` : undefined;
 }
 
 function diffFor(a: IptablesArgs, p: TablePlan): Diff {

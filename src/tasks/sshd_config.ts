@@ -25,8 +25,10 @@
  */
 import { z } from 'zod';
 import { TaskError } from '../contract/errors.js';
-import { change, defineTask, ok, skip, type Diff, type Prediction, type Step } from '../contract/task.js';
-import { fileAt } from '../facts/files.js';
+import { change, defineTask, ok, skip, type AccessInfo, type Diff, type Prediction, type Step } from '../contract/task.js';
+import type { FactRequest } from '../contract/fact.js';
+import { fileAt, type FileInfo } from '../facts/files.js';
+import { iptablesSave, type IptablesSave } from '../facts/iptables.js';
 import { DEFAULT_SSHD_CONFIG, sshdAt, type SshdFacts } from '../facts/sshd.js';
 import { attrSteps } from './lib/attrs.js';
 import { beforeText, diffOf, predictWrittenFile, writeFileSteps } from './lib/files.js';
@@ -43,6 +45,7 @@ import {
   sameOption,
   type Settings,
 } from './lib/sshd.js';
+import { ipVersionOf, sshBlocked, tableModel } from './lib/iptables.js';
 import { lockoutReason } from './lib/sshd-lockout.js';
 
 /** No control characters (a newline would inject config lines), no NUL. */
@@ -105,6 +108,26 @@ function ports(settings: Settings): number[] | undefined {
   return (Array.isArray(v) ? v : [v]).map((p) => Number(p));
 }
 
+/**
+ * sshd moves off the port we came in on: would the firewall (as it stands, or
+ * as earlier tasks of the play leave it) let a new connection reach the new one?
+ */
+function portMoveBlocked(
+  want: number[] | undefined,
+  fw: { fw4?: IptablesSave; fw6?: IptablesSave },
+  access: AccessInfo,
+  serverIp: string | undefined,
+): string | undefined {
+  if (want === undefined || want.length === 0 || want.includes(access.serverPort)) return undefined;
+  const version = ipVersionOf(access.clientIp);
+  const save = version === 6 ? fw.fw6 : version === 4 ? fw.fw4 : undefined;
+  if (!version || !save?.available) return undefined;
+  const server = serverIp && ipVersionOf(serverIp) === version ? serverIp : undefined;
+  const tables = Object.values(save.tables).map(tableModel);
+  const why = sshBlocked(tables, { clientIp: access.clientIp, ...(server ? { serverIp: server } : {}), serverPort: want[0] as number, version });
+  return why ? `sshd would move to port ${want[0]}, but the firewall's ${why}: open the new port in an earlier task` : undefined;
+}
+
 /** Drop-in lines setting an accumulating option we manage: sshd would add them to ours. */
 function accumulatingConflicts(settings: Settings, facts: SshdFacts): string[] {
   const keys = new Set(Object.keys(settings).map((k) => k.toLowerCase()).filter((k) => ACCUMULATING.has(k)));
@@ -117,7 +140,12 @@ export const sshd_config = defineTask({
   description: 'Enforce effective sshd options: managed block first in sshd_config, validated with sshd -t, reloaded; lockout-checked',
   example: "- name: Keys only, no root\n  sshd_config:\n    settings:\n      PermitRootLogin: \"no\"\n      PasswordAuthentication: false\n      Port: 2222                # moved in one run, with the firewall rule below",
   schema: argsSchema,
-  facts: (args) => ({ sshd: sshdAt(args.path), file: fileAt(args.path) }),
+  // a port move is checked against the firewall as it stands (or as earlier tasks leave it)
+  facts: (args): { sshd: FactRequest<SshdFacts>; file: FactRequest<FileInfo>; fw4?: FactRequest<IptablesSave>; fw6?: FactRequest<IptablesSave> } => ({
+    sshd: sshdAt(args.path),
+    file: fileAt(args.path),
+    ...(ports(args.settings) ? { fw4: iptablesSave(4), fw6: iptablesSave(6) } : {}),
+  }),
   plan(args, facts, ctx) {
     const f = facts.sshd;
     if (!f.installed) return skip('sshd is not installed');
@@ -204,11 +232,11 @@ export const sshd_config = defineTask({
       ...(sshPort !== undefined ? { sshPort } : {}),
     });
   },
-  lockout(args, facts, access) {
+  lockout(args, facts, access, ctx) {
     const f = facts.sshd;
     if (!f.installed || f.main.text === null) return undefined;
     const { settings } = effectiveSettings(args, f);
-    return lockoutReason(predictEffective(f.effective ?? {}, settings), access);
+    return lockoutReason(predictEffective(f.effective ?? {}, settings), access) ?? portMoveBlocked(ports(settings), facts, access, ctx.host.ssh?.serverIp);
   },
 });
 

@@ -27,4 +27,4 @@ export { tokenize, saveString } from './iptables/tokens.js';
 export { parseCidr, cidrToText, cidrContains, ipVersionOf, type Cidr, type IpVersion } from './iptables/addresses.js';
 export { parseRule, canonical, ruleKey, type Opt, type Match, type Rule } from './iptables/rules.js';
 export { chainLines, diffOwnedChains, sortChains, tableModel, type ChainState, type ChainsDiff, type OwnedChains, type TableModel } from './iptables/restore.js';
-export { ruleMatches, simulate, sshPaths, type Packet, type Verdict } from './iptables/simulate.js';
+export { ruleMatches, simulate, sshBlocked, sshPaths, type Packet, type SshAccess, type Verdict } from './iptables/simulate.js';

@@ -72,7 +72,7 @@ function setup(taskYaml: string, opts: { check?: boolean; session?: FakeSession;
   const play = book.plays[0] as PlayDef;
   const session = opts.session ?? new FakeSession({ '/etc/x': 'old' });
   const confirmed: ConfirmRequest[] = [];
-  const access: AccessInfo = { user: 'admin', clientIp: '10.0.0.1', serverPort: 22, auth: 'publickey' };
+  const access: AccessInfo = { user: 'admin', clientIp: '10.0.0.1', serverPort: 22, auth: 'publickey', keys: [] };
   const env: PipelineEnv = {
     registry,
     hostBecome: {},

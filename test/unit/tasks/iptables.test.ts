@@ -14,7 +14,7 @@ const fact = (text: string, v: 4 | 6 = 4): IptablesSave =>
 const empty = fact(fixture('debian12-empty.v4.txt'));
 const dockerF2b = fact(fixture('debian12-docker-f2b.v4.txt'));
 const args = (a: Record<string, unknown>): IptablesArgs => iptables.schema.parse(a);
-const access: AccessInfo = { user: 'admin', clientIp: '10.0.0.1', serverPort: 22, auth: 'publickey' };
+const access: AccessInfo = { user: 'admin', clientIp: '10.0.0.1', serverPort: 22, auth: 'publickey', keys: [] };
 
 /** The hardening baseline, written the way people write it (not the way iptables-save prints it). */
 const BASELINE = [
@@ -355,5 +355,14 @@ describe('lockout pre-flight', () => {
     expect(lockout(args({ chain: 'INPUT', rule: '-j DROP', position: 1 }))).toMatch(/-A INPUT -j DROP/);
     expect(lockout(args({ table: 'raw', chains: { PREROUTING: { rules: ['-p tcp --dport 22 -j DROP'] } } }))).toMatch(/raw: rule/);
     expect(lockout(args({ table: 'nat', chains: { PREROUTING: { rules: ['-p tcp --dport 22 -j RETURN'] } } }))).toBeUndefined();
+  });
+
+  it('nat: a redirect or DNAT of the SSH port sends new connections away from sshd; other ports are fine', () => {
+    expect(lockout(args({ table: 'nat', chains: { PREROUTING: { rules: ['-p tcp -m tcp --dport 22 -j REDIRECT --to-ports 2200'] } } }))).toMatch(
+      /^iptables nat: rule `-A PREROUTING -p tcp -m tcp --dport 22 -j REDIRECT --to-ports 2200` would redirect a new SSH connection \(tcp\/22 from 10\.0\.0\.1\)/,
+    );
+    expect(lockout(args({ table: 'nat', chains: { PREROUTING: { rules: ['-p tcp -m tcp --dport 1:1024 -j DNAT --to-destination 10.9.9.9'] } } }))).toMatch(/would redirect/);
+    expect(lockout(args({ table: 'nat', chains: { PREROUTING: { rules: ['-p tcp -m tcp --dport 80 -j REDIRECT --to-ports 8080'] } } }))).toBeUndefined();
+    expect(lockout(args({ table: 'nat', chains: { POSTROUTING: { rules: ['-o eth0 -j MASQUERADE'] } } }))).toBeUndefined();
   });
 });

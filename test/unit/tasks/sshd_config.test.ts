@@ -7,6 +7,7 @@ import { sshd_config } from '../../../src/tasks/sshd_config.js';
 import { writeFileSteps } from '../../../src/tasks/lib/files.js';
 import { BLOCK_BEGIN, BLOCK_END, buildCandidate, normalise, timeSeconds } from '../../../src/tasks/lib/sshd.js';
 import { lockoutReason, userPatternMatches } from '../../../src/tasks/lib/sshd-lockout.js';
+import { parseIptablesFact } from '../../../src/facts/iptables.js';
 import { fixture, rocky9, ubuntu2204 } from '../../fixtures/facts/sshd/fact-output.js';
 import { ctx, fileWith } from './_helpers.js';
 
@@ -206,10 +207,29 @@ describe('sshd_config planner: reload, ports, accumulating options', () => {
 });
 
 describe('sshd_config lockout pre-flight', () => {
-  const root: AccessInfo = { user: 'root', clientIp: '10.0.0.1', serverPort: 22, auth: 'publickey' };
+  const root: AccessInfo = { user: 'root', clientIp: '10.0.0.1', serverPort: 22, auth: 'publickey', keys: [] };
   const admin: AccessInfo = { ...root, user: 'admin' };
   const f = sshd('debian12/fact.out');
   const lock = (settings: Record<string, unknown>, access: AccessInfo) => sshd_config.lockout!(parse({ settings }), factsOf(f), access, ctx);
+
+  it('a port move the current firewall drops is refused, naming the rule or policy', () => {
+    // hand-made ruleset in iptables-save form: DROP policy, only 22 (and 80) open
+    const save = (rules: string) =>
+      parseIptablesFact(
+        `__version=iptables v1.8.9 (nf_tables)\n__save_begin\n*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -i lo -j ACCEPT\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n${rules}COMMIT\n__save_rc=0\n`,
+        4,
+      );
+    const move = (rules: string, settings: Record<string, unknown> = { Port: 2222 }) =>
+      sshd_config.lockout!(parse({ settings }), { ...factsOf(f), fw4: save(rules), fw6: save('') }, admin, ctx);
+    expect(move('-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n')).toBe(
+      'sshd would move to port 2222, but the firewall\'s filter policy DROP of INPUT and no rule accepts a new SSH connection (tcp/2222 from 10.0.0.1): open the new port in an earlier task',
+    );
+    expect(move('-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n-A INPUT -p tcp -m tcp --dport 2222 -j ACCEPT\n')).toBeUndefined();
+    // staying on 22 (also listening on 2222) is not a move
+    expect(move('-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n', { Port: [22, 2222] })).toBeUndefined();
+    // without a port setting the firewall is not read at all
+    expect(Object.keys(sshd_config.facts(parse({ settings: { MaxAuthTries: 3 } }), ctx))).toEqual(['sshd', 'file']);
+  });
 
   it('root login off while we are root', () => {
     expect(lock({ PermitRootLogin: 'no' }, root)).toBe('PermitRootLogin no refuses root, and this session logs in as root');

@@ -19,7 +19,7 @@ const deploy = () => parseUserFact(fixture('deploy-debian12'), { name: 'deploy',
 function plan(raw: unknown, user: UserInfo, host = deb) {
   return userTask.plan(userTask.schema.parse(raw), { user }, ctxOf(host));
 }
-const access = (user: string, auth: AccessInfo['auth'] = 'publickey'): AccessInfo => ({ user, clientIp: '10.0.0.1', serverPort: 22, auth });
+const access = (user: string, auth: AccessInfo['auth'] = 'publickey'): AccessInfo => ({ user, clientIp: '10.0.0.1', serverPort: 22, auth, keys: [] });
 
 describe('user task', () => {
   it('ok when everything matches, and says what', () => {
@@ -119,6 +119,22 @@ describe('user task', () => {
     expect(lock({ name: 'deploy', state: 'absent' }, 'publickey', 'root')).toBeUndefined();
     // deploy is already locked: locking again cuts nothing
     expect(lock({ name: 'deploy', password_lock: true }, 'password')).toBeUndefined();
+  });
+
+  it('exclusive keys that leave out the key this session logs in with are refused, naming it', () => {
+    const OURS = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl';
+    const lockWith = (raw: unknown, keys: string[]) =>
+      userTask.lockout?.(userTask.schema.parse(raw), { user: deploy() }, { ...access('deploy'), keys }, ctxOf(deb));
+    expect(lockWith({ name: 'deploy', authorized_keys: [NEWKEY], exclusive: true }, [OURS])).toMatch(
+      /^would remove the key this session logs in with \(ssh-ed25519 SHA256:[A-Za-z0-9+/]{43}\) from the authorized keys of deploy, the user we connect as$/,
+    );
+    // kept, added to, or not exclusive: fine
+    expect(lockWith({ name: 'deploy', authorized_keys: [NEWKEY, `${OURS} me@laptop`], exclusive: true }, [OURS])).toBeUndefined();
+    expect(lockWith({ name: 'deploy', authorized_keys: [NEWKEY] }, [OURS])).toBeUndefined();
+    // the agent offered several keys: any of them kept is enough
+    expect(lockWith({ name: 'deploy', authorized_keys: [NEWKEY], exclusive: true }, ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINEWNEWNEWNEW', OURS])).toBeUndefined();
+    // our key is not in this file (a certificate, another AuthorizedKeysFile): not ours to judge
+    expect(lockWith({ name: 'deploy', authorized_keys: [NEWKEY], exclusive: true }, ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOTHER'])).toBeUndefined();
   });
 
   it('schema: name rules, hash format, absent takes no attributes', () => {

@@ -25,7 +25,8 @@ export interface Packet {
 }
 
 export interface Verdict {
-  readonly verdict: 'accept' | 'drop';
+  /** redirect: a nat rule sends the connection elsewhere (REDIRECT, DNAT). */
+  readonly verdict: 'accept' | 'drop' | 'redirect';
   /** `-A INPUT ...` of the deciding rule, or undefined when the chain policy decided. */
   readonly rule?: string;
   /** The built-in chain whose policy decided. */
@@ -153,6 +154,9 @@ export function ruleMatches(r: Rule, p: Packet): Tri {
 /** Targets that log or mark and let the packet continue. */
 const CONTINUE_TARGETS = new Set(['LOG', 'NFLOG', 'ULOG', 'MARK', 'CONNMARK', 'CLASSIFY', 'TRACE', 'AUDIT', 'CT', 'NOTRACK', 'TCPMSS', 'DSCP', 'TOS', 'TTL', 'HL', 'SECMARK', 'CONNSECMARK', 'SET', 'IDLETIMER', 'LED', 'CHECKSUM', 'TEE']);
 
+/** nat targets that send a matching connection somewhere else. */
+const REDIRECT_TARGETS = new Set(['REDIRECT', 'DNAT', 'TPROXY', 'NETMAP']);
+
 type Outcome = { kind: 'verdict'; v: Verdict } | { kind: 'return' };
 
 /**
@@ -194,6 +198,8 @@ export function simulate(table: TableModel, chain: string, p: Packet): Verdict {
         continue;
       }
       if (CONTINUE_TARGETS.has(t)) continue;
+      // nat: our connection would go to another port or address (counted when it may match, too)
+      if (REDIRECT_TARGETS.has(t)) return { kind: 'verdict', v: { verdict: 'redirect', rule: text } };
       if (exists(t)) {
         const sub = walk(t, depth + 1);
         if (sub.kind === 'verdict') {
@@ -227,7 +233,37 @@ export function sshPaths(tableName: string, a: { clientIp: string; serverIp?: st
       return [['PREROUTING', inbound], ['INPUT', inbound], ['OUTPUT', replyPkt], ['POSTROUTING', replyPkt]];
     case 'raw':
       return [['PREROUTING', { ...inbound, state: null }], ['OUTPUT', { ...replyPkt, state: null }]];
+    case 'nat':
+      // only a new connection's first packet crosses nat: a redirect there sends it away from sshd
+      return [['PREROUTING', inbound]];
     default:
-      return []; // nat cannot drop
+      return [];
   }
+}
+
+export interface SshAccess {
+  clientIp: string;
+  serverIp?: string;
+  serverPort: number;
+  version: IpVersion;
+}
+
+/**
+ * Why the ruleset would stop a new SSH connection like ours (or its replies),
+ * naming the deciding rule or policy; undefined when every table lets it
+ * through. Tables are walked in the order given.
+ */
+export function sshBlocked(tables: readonly TableModel[], a: SshAccess): string | undefined {
+  for (const table of tables) {
+    for (const [chain, packet] of sshPaths(table.name, a)) {
+      const res = simulate(table, chain, packet);
+      if (res.verdict === 'accept') continue;
+      const reply = chain === 'OUTPUT' || chain === 'POSTROUTING';
+      const what = reply ? `our SSH replies (tcp from port ${a.serverPort} to ${a.clientIp})` : `a new SSH connection (tcp/${a.serverPort} from ${a.clientIp})`;
+      const does = res.verdict === 'redirect' ? 'redirect' : 'drop';
+      if (res.rule) return `${table.name} rule \`${res.rule}\` would ${does} ${what}`;
+      return `${table.name} policy DROP of ${chain} and no rule accepts ${what}`;
+    }
+  }
+  return undefined;
 }
