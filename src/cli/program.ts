@@ -117,7 +117,7 @@ function runOptions(cmd: Command): Command {
     .option('--timeout <seconds>', 'default timeout of one task step (0: none)', intArg(0, 86_400), 0)
     .addOption(new Option('--report <format=file>', `write a report when the run ends; repeatable; formats: ${Object.keys(reportFormats).join(', ')}`).argParser(collect))
     .option('-v, --verbose', 'also show why tasks were ok or skipped, and command output')
-    .option('-q, --quiet', 'only show failures, drift and the recap')
+    .option('-q, --quiet', 'only show failures and the recap, at the end')
     .option('--no-color', 'no colours (also: NO_COLOR=1; colours are off when output is not a terminal)')
     .addOption(new Option('--log-level <level>', 'structured log level (logs go to --log-file, or stderr)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
     .option('--log-file <file>', 'write structured JSON logs (pino) to this file; secrets are masked')
@@ -284,14 +284,22 @@ async function runCommand(playbooks: string[], flags: RunFlags, io: Io): Promise
 /**
  * Live progress on a terminal; a line per task
  * otherwise, and whenever the user asked for per-task output (--verbose
- * reasons/stdout, --diff diffs, --quiet's drift lines), which a redrawn area
- * would hide.
+ * reasons/stdout, --diff diffs), which a redrawn area would hide; --quiet
+ * prints only at the end. Either way the run ends with what was not ok, then
+ * the recap.
  */
 function progressView(flags: RunFlags, io: Io, secrets: Secrets, style: ReturnType<typeof makeStyle>, verbosity: 0 | 1 | 2) {
   const write = (s: string) => io.out(secrets.mask(s));
   const check = flags.check ?? false;
   const mode = flags.progress ?? 'auto';
-  const live = mode === 'live' || (mode === 'auto' && Boolean(io.stdout.isTTY) && io.env.TERM !== 'dumb' && !flags.verbose && !flags.diff && !flags.quiet);
-  if (live) return progressReporter({ write, style, check, columns: () => io.stdout.columns ?? 80 });
-  return humanReporter({ write, style, check, diff: flags.diff ?? false, verbosity });
+  const tty = Boolean(io.stdout.isTTY);
+  const live = mode === 'live' || (mode === 'auto' && tty && io.env.TERM !== 'dumb' && !flags.verbose && !flags.diff && !flags.quiet);
+  const columns = terminalColumns(io);
+  if (live) return progressReporter({ write, style, check, columns });
+  return humanReporter({ write, style, check, diff: flags.diff ?? false, verbosity, ...(tty ? { columns } : {}) });
+}
+
+/** The terminal's width; 80 when the pty reports none (0 or nothing). */
+export function terminalColumns(io: Pick<Io, 'stdout'>): () => number {
+  return () => (io.stdout.columns && io.stdout.columns > 0 ? io.stdout.columns : 80);
 }
