@@ -93,20 +93,33 @@ interface Group {
   handler: boolean;
   task: string;
   message: string;
+  /** Hosts of this group whose reason differs from `message` (more than MAX_REASONS reasons for one task). */
+  otherReasons: number;
+  /** The host `message` is from, when there are other reasons. */
+  reasonOf?: string;
   /** Failures: `file:line (CODE)` of the task. */
   where: string;
   hosts: string[];
 }
 
-/** Non-ok results grouped by what they say: hosts that share task, status and reason are one entry. */
+/** Distinct reasons of one task listed on lines of their own; more are counted on the task's line. */
+const MAX_REASONS = 3;
+
+/**
+ * Non-ok results grouped by task: hosts that share task and status are one
+ * entry per reason; a task with more than MAX_REASONS reasons (a path with the
+ * host's name in it, ...) is one entry showing the first reason and how many
+ * others there are.
+ */
 export function notOkGroups(s: RunSummary, quiet = false): Group[] {
-  const groups = new Map<string, Group>();
-  const add = (g: Omit<Group, 'hosts'>, host: string) => {
-    const key = JSON.stringify([g.kind, g.ignored, g.handler, g.task, g.message, g.where]);
-    const cur = groups.get(key);
-    if (cur) {
-      if (!cur.hosts.includes(host)) cur.hosts.push(host);
-    } else groups.set(key, { ...g, hosts: [host] });
+  const tasks = new Map<string, { base: Omit<Group, 'hosts' | 'message' | 'otherReasons' | 'reasonOf'>; reasons: Map<string, string[]> }>();
+  const add = (base: Omit<Group, 'hosts' | 'message' | 'otherReasons' | 'reasonOf'>, message: string, host: string) => {
+    const key = JSON.stringify([base.kind, base.ignored, base.handler, base.task, base.where]);
+    let t = tasks.get(key);
+    if (!t) tasks.set(key, (t = { base, reasons: new Map() }));
+    const hosts = t.reasons.get(message) ?? [];
+    if (!hosts.includes(host)) hosts.push(host);
+    t.reasons.set(message, hosts);
   };
   for (const r of s.results) {
     if (r.status !== 'changed' && r.status !== 'failed') continue;
@@ -115,13 +128,27 @@ export function notOkGroups(s: RunSummary, quiet = false): Group[] {
     if (quiet && (r.status !== 'failed' || r.ignored)) continue;
     const message = r.message && r.message !== r.task ? r.message : '';
     const where = r.status === 'failed' ? `${r.location}${r.code ? ` (${r.code})` : ''}` : '';
-    add({ kind: r.status, ignored: r.ignored, handler: r.handler, task: r.task, message, where }, r.host);
+    add({ kind: r.status, ignored: r.ignored, handler: r.handler, task: r.task, where }, message, r.host);
   }
   for (const h of s.hosts) {
-    if (h.unreachable) add({ kind: 'unreachable', ignored: false, handler: false, task: '', message: h.error ?? 'unreachable', where: '' }, h.host);
+    if (h.unreachable) add({ kind: 'unreachable', ignored: false, handler: false, task: '', where: '' }, h.error ?? 'unreachable', h.host);
+  }
+  // hosts in run (inventory) order, not in the order their results arrived
+  const pos = new Map(s.hosts.map((h, i) => [h.host, i]));
+  const byRun = (a: string, b: string) => (pos.get(a) ?? Infinity) - (pos.get(b) ?? Infinity);
+  const groups: Group[] = [];
+  for (const { base, reasons } of tasks.values()) {
+    const sorted = [...reasons].map(([message, hosts]) => ({ message, hosts: hosts.sort(byRun) })).sort((a, b) => byRun(a.hosts[0]!, b.hosts[0]!));
+    if (sorted.length <= MAX_REASONS || base.kind === 'unreachable') {
+      for (const { message, hosts } of sorted) groups.push({ ...base, message, otherReasons: 0, hosts });
+    } else {
+      const first = sorted[0]!;
+      const hosts = sorted.flatMap((r) => r.hosts).sort(byRun);
+      groups.push({ ...base, message: first.message, reasonOf: first.hosts[0]!, otherReasons: sorted.length - 1, hosts });
+    }
   }
   const order: Record<Kind, number> = { changed: 0, failed: 1, unreachable: 2 };
-  return [...groups.values()].sort((a, b) => order[a.kind] - order[b.kind]);
+  return groups.sort((a, b) => order[a.kind] - order[b.kind]);
 }
 
 /**
@@ -145,7 +172,7 @@ export function notOkSection(s: RunSummary, o: { style: Style; quiet?: boolean; 
     const text =
       g.kind === 'unreachable'
         ? `${hosts}  ${esc(g.message)}`
-        : `${hosts}  ${g.handler ? style.dim('handler ') : ''}${esc(g.task)}${g.message ? style.dim(` — ${esc(g.message)}`) : ''}${g.where ? style.dim(` · ${esc(g.where)}`) : ''}`;
+        : `${hosts}  ${g.handler ? style.dim('handler ') : ''}${esc(g.task)}${g.message ? style.dim(` — ${esc(g.message)}`) : ''}${g.otherReasons ? style.dim(` (on ${esc(g.reasonOf ?? '')}; ${g.otherReasons} other reason${g.otherReasons > 1 ? 's' : ''})`) : ''}${g.where ? style.dim(` · ${esc(g.where)}`) : ''}`;
     const l = `  ${status}  ${text}`;
     // one column short of the terminal: a full-width line wraps on some terminals
     lines.push(o.columns !== undefined ? fitWidth(l, Math.max(20, o.columns - 1)) : l);
@@ -166,10 +193,9 @@ export function recapTable(s: RunSummary, o: { style: Style; columns?: number })
       if (cur) cur.hosts.push(h.host);
       else byCounts.set(key, { hosts: [h.host], h });
     }
-    const budget = o.columns !== undefined ? Math.max(16, Math.floor(o.columns / 2)) : undefined;
-    for (const { hosts, h } of byCounts.values()) {
-      rows.push({ label: hostList(hosts, { total: s.hosts.length, ...(budget !== undefined ? { budget } : { maxNames: MAX_NAMES_IN_LOG }) }), h });
-    }
+    // a table column: as wide as half the terminal, or 40 columns in a log
+    const budget = o.columns !== undefined ? Math.max(16, Math.floor(o.columns / 2)) : 40;
+    for (const { hosts, h } of byCounts.values()) rows.push({ label: hostList(hosts, { total: s.hosts.length, budget }), h });
   } else {
     for (const h of s.hosts) rows.push({ label: esc(h.host), h });
   }

@@ -56,6 +56,15 @@ describe('end of run: what was not ok', () => {
     expect(log[2]).toBe(`  drift   ${hosts.slice(0, 37).join(', ')} (37 hosts)  motd — would write /etc/motd`);
   });
 
+  it('a task whose reason names each host: one entry, the first reason, how many others', () => {
+    const hosts = ['a', 'b', 'c', 'd', 'e'];
+    const s = summary(hosts.map((host) => result({ host, task: 'motd', status: 'changed', message: `create /srv/${host}/motd` })), { check: true });
+    expect(notOkSection(s, { style: plain, columns: 120 })).toEqual(['DRIFT', '  drift  all 5 hosts  motd — create /srv/a/motd (on a; 4 other reasons)']);
+    // up to 3 reasons: a line each
+    const few = summary(hosts.map((host, i) => result({ host, task: 'motd', status: 'changed', message: i < 3 ? 'create' : 'rewrite' })), { check: true });
+    expect(notOkSection(few, { style: plain, columns: 120 }).slice(1)).toEqual(['  drift  a, b, c (3 hosts)  motd — create', '  drift  d, e (2 hosts)  motd — rewrite']);
+  });
+
   it('-q: only failures and unreachable hosts, then the recap; nothing while running', () => {
     const s = mixedRun(true);
     const out = printed(s, { verbosity: 0 });
