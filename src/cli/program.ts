@@ -4,11 +4,12 @@
  */
 import { createRequire } from 'node:module';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { fanOut, loadInventories, loadPlaybooks, parseExtraVars, planRun, provision, registry, type ProvisionOptions } from '../api.js';
+import { execAdhoc, fanOut, gatherFacts, loadInventories, loadPlaybooks, parseExtraVars, planRun, provision, registry, type AdhocApiOptions, type ProvisionOptions } from '../api.js';
 import { ProvisionError, ValidationError, errorMessage } from '../contract/errors.js';
 import { EXIT } from '../core/results.js';
 import { Secrets } from '../core/secrets.js';
 import { parseShard, type Shard } from '../core/shard.js';
+import { adhocProgress, execOutput, execVerdict, factsTable } from '../reporters/adhoc.js';
 import { humanReporter, verdict } from '../reporters/human.js';
 import { parseReportTarget, reportFormats, writeReports } from '../reporters/index.js';
 import { loadJsonReport, mergeReports } from '../reporters/merge.js';
@@ -170,6 +171,34 @@ export async function run(argv: readonly string[], io: Io = defaultIo): Promise<
       exitCode = 0;
     });
 
+  adhocOptions(program.command('exec'))
+    .description('run one shell command on every host PATTERN selects, in parallel; output grouped by identical output and exit status')
+    .argument('<pattern>', 'hosts: all, a group, a host, globs (web*), a:b, a:&b, a:!b')
+    .argument('<command...>', 'the command line, after -- (run by /bin/sh on each host, like ssh does)')
+    .addOption(new Option('--report <format=file>', `write a report at the end (the schema of a run's, with each host's stdout and stderr); repeatable; formats: ${Object.keys(reportFormats).join(', ')}`).argParser(collect))
+    .addHelpText('after', `
+Examples:
+  provision exec -i inventory.yaml all -- uptime
+  provision exec -i inventory.yaml web -b --timeout 30 -- 'systemctl is-active nginx'
+  provision exec -i inventory.yaml all --report json=out.json -- 'cat /etc/debian_version'
+
+Exit codes: 0 every command exited 0; 2 a command failed; 4 a host was unreachable (and nothing failed); 130 interrupted.`)
+    .action(async (pattern: string, command: string[], flags: AdhocFlags & { report?: string[] }) => {
+      exitCode = await execCommand(pattern, command, flags, io);
+    });
+
+  adhocOptions(program.command('facts'))
+    .description('print the facts playbooks see for every host PATTERN selects: OS, init, package manager, container, sshd settings, firewall, listeners (one round trip per host)')
+    .argument('<pattern>', 'hosts: all, a group, a host, globs (web*), a:b, a:&b, a:!b')
+    .option('--json', 'print JSON (schema provision-facts/1) instead of a table')
+    .addHelpText('after', `
+sshd -T and iptables-save need root: use -b (or become: true in the inventory) when you log in as another user.
+
+Exit codes: 0 every fact read; 2 a fact could not be read on a reached host; 4 a host was unreachable; 130 interrupted.`)
+    .action(async (pattern: string, flags: AdhocFlags & { json?: boolean }) => {
+      exitCode = await factsCommand(pattern, flags, io);
+    });
+
   program
     .command('report')
     .description('work with JSON reports')
@@ -302,4 +331,116 @@ function progressView(flags: RunFlags, io: Io, secrets: Secrets, style: ReturnTy
 /** The terminal's width; 80 when the pty reports none (0 or nothing). */
 export function terminalColumns(io: Pick<Io, 'stdout'>): () => number {
   return () => (io.stdout.columns && io.stdout.columns > 0 ? io.stdout.columns : 80);
+}
+
+interface AdhocFlags {
+  inventory: string[];
+  limit?: string;
+  shard?: Shard;
+  forks: number;
+  timeout: number;
+  user?: string;
+  privateKey?: string;
+  become?: boolean;
+  hostKeyPolicy?: 'strict' | 'accept-new';
+  color?: boolean;
+}
+
+function adhocOptions(cmd: Command): Command {
+  return cmd
+    .requiredOption('-i, --inventory <source>', 'inventory file, or a comma list of hosts ("web1,db1," or "localhost,"); repeatable', collect)
+    .option('-l, --limit <pattern>', 'only hosts matching this pattern too')
+    .option('--shard <k/n>', 'only slice K of N of the selected hosts (sorted names, round-robin)', (v: string) => parseShard(v))
+    .option('-f, --forks <n>', 'hosts worked on in parallel', intArg(1, 10_000), 256)
+    .option('--timeout <seconds>', 'give up on a host after this long (0: none)', intArg(0, 86_400), 0)
+    .option('-u, --user <user>', 'connect as this user where the inventory says none')
+    .option('--private-key <file>', 'identity file where the inventory gives none')
+    .option('-b, --become', 'use sudo where the inventory does not say')
+    .addOption(new Option('--host-key-policy <policy>', 'unknown SSH host keys: refuse (strict) or record on first use (accept-new)').choices(['strict', 'accept-new']))
+    .option('--no-color', 'no colours (also: NO_COLOR=1)');
+}
+
+/** The flags every ad-hoc command shares, as library options. */
+function adhocApiOptions(pattern: string, flags: AdhocFlags, io: Io, secrets: Secrets, signal: AbortSignal): AdhocApiOptions {
+  return {
+    inventory: flags.inventory,
+    pattern,
+    env: io.env,
+    forks: flags.forks,
+    secrets,
+    signal,
+    ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
+    ...(flags.shard ? { shard: flags.shard } : {}),
+    ...(flags.timeout ? { timeoutMs: flags.timeout * 1000 } : {}),
+    defaults: {
+      ...(flags.user !== undefined ? { user: flags.user } : {}),
+      ...(flags.privateKey !== undefined ? { identityFile: flags.privateKey } : {}),
+      ...(flags.become ? { become: true } : {}),
+    },
+    ...(flags.hostKeyPolicy ? { hostKeyPolicy: flags.hostKeyPolicy } : {}),
+  };
+}
+
+/** Ctrl-C: no new host starts, running ones finish; a second one quits at once. */
+function interruptible(io: Io, what: string): { signal: AbortSignal; remove: () => void } {
+  const controller = new AbortController();
+  let interrupts = 0;
+  const remove = io.onInterrupt(() => {
+    interrupts++;
+    if (interrupts === 1) {
+      io.err(`\ninterrupt: no new host is started; running ${what} finish (Ctrl-C again to quit now)\n`);
+      controller.abort();
+    } else {
+      io.err('\ninterrupt: quitting now\n');
+      process.exit(EXIT.INTERRUPTED);
+    }
+  });
+  return { signal: controller.signal, remove };
+}
+
+async function execCommand(pattern: string, command: string[], flags: AdhocFlags & { report?: string[] }, io: Io): Promise<number> {
+  const secrets = new Secrets();
+  const style = makeStyle(colorWanted(io.stdout, io.env, flags.color));
+  const write = (s: string) => io.out(secrets.mask(s));
+  const tty = Boolean(io.stdout.isTTY) && io.env.TERM !== 'dumb';
+  const columns = terminalColumns(io);
+  const progress = tty ? adhocProgress({ write, columns }) : undefined;
+  const { signal, remove } = interruptible(io, 'commands');
+  try {
+    const summary = await execAdhoc({
+      ...adhocApiOptions(pattern, flags, io, secrets, signal),
+      command: command.join(' '),
+      reports: (flags.report ?? []).map(parseReportTarget),
+      events: {
+        warning: (w) => io.err(`warning: ${secrets.mask(w)}\n`),
+        ...(progress ? { start: (h: string[]) => progress.start(h), hostDone: () => progress.hostDone() } : {}),
+      },
+    });
+    progress?.stop();
+    const text = { style, ...(tty ? { columns: columns() } : {}) };
+    for (const l of execOutput(summary, text)) write(`${l}\n`);
+    write(`${summary.results.length || summary.hosts.length ? '\n' : ''}${execVerdict(summary, style)}\n`);
+    return summary.exitCode;
+  } finally {
+    progress?.stop();
+    remove();
+  }
+}
+
+async function factsCommand(pattern: string, flags: AdhocFlags & { json?: boolean }, io: Io): Promise<number> {
+  const secrets = new Secrets();
+  const style = makeStyle(!flags.json && colorWanted(io.stdout, io.env, flags.color));
+  const write = (s: string) => io.out(secrets.mask(s));
+  const { signal, remove } = interruptible(io, 'reads');
+  try {
+    const report = await gatherFacts({ ...adhocApiOptions(pattern, flags, io, secrets, signal), events: { warning: (w) => io.err(`warning: ${secrets.mask(w)}\n`) } });
+    if (flags.json) write(`${JSON.stringify(report, null, 2)}\n`);
+    else {
+      const tty = Boolean(io.stdout.isTTY);
+      for (const l of factsTable(report, { style, ...(tty ? { columns: terminalColumns(io)() } : {}) })) write(`${l}\n`);
+    }
+    return report.exitCode;
+  } finally {
+    remove();
+  }
 }
