@@ -231,6 +231,8 @@ export interface FactsReport {
   hosts: HostFactsReport[];
   /** 0; 2 when a fact could not be read on a reached host (`error`, or a fact's `{ error }`); 4 when a host was unreachable (and every fact was read); 130 interrupted. */
   exitCode: number;
+  /** Commands and round trips per reached host, from the connection layer (one command per host). */
+  stats: RunSummary['stats'];
 }
 
 const sshdSummary = (f: SshdFacts): SshdSummary | FactFailure => {
@@ -300,7 +302,7 @@ const failed = (v: unknown): v is FactFailure => typeof v === 'object' && v !== 
 export async function readHostFacts(o: AdhocOptions): Promise<FactsReport> {
   const started = Date.now();
   const secrets = o.secrets ?? new Secrets();
-  const { selected, done, interrupted } = await eachHost(o, secrets, async ({ spec, session, become, becomeUser }): Promise<HostFactsReport> => {
+  const { selected, done, interrupted, stats } = await eachHost(o, secrets, async ({ spec, session, become, becomeUser }): Promise<HostFactsReport> => {
     const requests = [
       { id: hostFacts.name, command: hostFacts.command(null), parse: (out: string, code: number) => hostFacts.parse(out, null, code) } as unknown as FactRequest<HostFacts>,
       sshdAt(),
@@ -349,5 +351,5 @@ export async function readHostFacts(o: AdhocOptions): Promise<FactsReport> {
   }
   const anyFailed = hosts.some((h) => h.error !== undefined || [h.sshd, h.firewall, h.listeners].some((v) => failed(v)));
   const exitCode = interrupted ? EXIT.INTERRUPTED : anyFailed ? EXIT.FAILED : hosts.some((h) => h.unreachable !== undefined) ? EXIT.UNREACHABLE : EXIT.OK;
-  return { schema: FACTS_SCHEMA, startedAt: new Date(started).toISOString(), durationMs: Date.now() - started, interrupted, hosts, exitCode };
+  return { schema: FACTS_SCHEMA, startedAt: new Date(started).toISOString(), durationMs: Date.now() - started, interrupted, hosts, exitCode, stats };
 }

@@ -24,6 +24,13 @@ interface OutputGroup {
   message: string;
 }
 
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** The message with its host's own name (as a whole word) replaced by `<host>`. */
+function withoutHost(message: string, host: string): string {
+  return message.replace(new RegExp(`(?<![\\w.-])${escapeRe(host)}(?![\\w-])`, 'g'), '<host>');
+}
+
 /** Reached hosts grouped by identical output and exit status; the biggest group first, then by inventory order. */
 export function execGroups(s: RunSummary): OutputGroup[] {
   const groups = new Map<string, OutputGroup>();
@@ -31,7 +38,8 @@ export function execGroups(s: RunSummary): OutputGroup[] {
     const rc = r.rc;
     const failed = r.status === 'failed';
     // an error before or around the command (sudo refused, timed out) rather than its own exit status
-    const message = failed && r.message !== `exit ${r.rc}` && r.message !== 'killed by a signal' ? r.message : '';
+    // errors name their host ("sudo on web1 needs a password"): hosts with the same error group as one, shown as <host>
+    const message = failed && r.message !== `exit ${r.rc}` && r.message !== 'killed by a signal' ? withoutHost(r.message, r.host) : '';
     const key = JSON.stringify([rc, failed, r.stdout ?? '', r.stderr ?? '', message]);
     const g = groups.get(key);
     if (g) g.hosts.push(r.host);
@@ -71,7 +79,11 @@ export function execOutput(s: RunSummary, o: AdhocTextOptions): string[] {
     }
   }
   const unreachable = new Map<string, string[]>();
-  for (const h of s.hosts) if (h.unreachable) unreachable.set(h.error ?? 'unreachable', [...(unreachable.get(h.error ?? 'unreachable') ?? []), h.host]);
+  for (const h of s.hosts) {
+    if (!h.unreachable) continue;
+    const why = withoutHost(h.error ?? 'unreachable', h.host).replace(/^<host>: /, '');
+    unreachable.set(why, [...(unreachable.get(why) ?? []), h.host]);
+  }
   for (const [error, hosts] of unreachable) out.push(`${style.bold(names(hosts, total, o))} · ${style.magenta('unreachable')}: ${esc(error)}`);
   return out;
 }

@@ -48,7 +48,7 @@ describe('provision exec', () => {
     const failed = io();
     expect(await run(['exec', '-i', inv, 'all', '--', 'echo out; echo oops >&2; exit 3'], failed.io)).toBe(2);
     expect(failed.out()).toContain('web1, web2 (2 hosts) · exit 3\n  | out\n  ! oops\n');
-    expect(failed.out()).toMatch(/^web9 · unreachable: /m);
+    expect(failed.out()).toMatch(/^web9 · unreachable: no way to authenticate/m);
     expect(failed.out()).toMatch(/2 failed, 1 unreachable · 3 hosts in [\d.]+ s · exit 2\n$/);
     const ok = io();
     expect(await run(['exec', '-i', inv, 'all', '--', 'true'], ok.io)).toBe(4);
