@@ -15,6 +15,7 @@ import { parseReportTarget, reportFormats, writeReports } from '../reporters/ind
 import { loadJsonReport, mergeReports } from '../reporters/merge.js';
 import { progressReporter } from '../reporters/progress.js';
 import { colorWanted, makeStyle } from '../reporters/style.js';
+import { escapeControls } from '../reporters/text.js';
 
 /** src/cli/ and dist/cli/ both sit two levels below package.json. */
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
@@ -211,7 +212,7 @@ Exit codes: 0 every fact read; 2 a fact could not be read on a reached host; 4 a
     .action((out: string, inputs: string[], flags: { report?: string[]; color?: boolean }) => {
       const targets = [{ format: 'json', file: out }, ...(flags.report ?? []).map(parseReportTarget)];
       const merged = mergeReports(inputs.map(loadJsonReport));
-      for (const w of merged.warnings) io.err(`warning: ${w}\n`);
+      for (const w of merged.warnings) io.err(`warning: ${escapeControls(w)}\n`);
       writeReports(targets, merged.summary, merged.meta);
       io.out(`${verdict(merged.summary, makeStyle(colorWanted(io.stdout, io.env, flags.color)))}\n`);
       exitCode = merged.summary.exitCode;
@@ -255,7 +256,7 @@ async function runCommand(playbooks: string[], flags: RunFlags, io: Io): Promise
   };
   if (flags.listHosts || flags.listTasks) {
     const plan = planRun(options);
-    for (const w of plan.warnings) io.err(`warning: ${w}\n`);
+    for (const w of plan.warnings) io.err(`warning: ${escapeControls(w)}\n`);
     for (const play of plan.plays) {
       io.out(`play ${play.name} (${play.hosts.length} hosts)\n`);
       if (flags.listHosts) for (const h of play.hosts) io.out(`  ${h}\n`);
@@ -302,7 +303,7 @@ async function runCommand(playbooks: string[], flags: RunFlags, io: Io): Promise
       log: { ...(flags.logLevel ? { level: flags.logLevel } : {}), ...(flags.logFile ? { file: flags.logFile } : {}) },
       signal: controller.signal,
       secrets,
-      events: fanOut(progressView(flags, io, secrets, style, verbosity), { warning: (w) => io.err(`warning: ${secrets.mask(w)}\n`) }),
+      events: fanOut(progressView(flags, io, secrets, style, verbosity), { warning: (w) => io.err(`warning: ${escapeControls(secrets.mask(w))}\n`) }),
     });
     return summary.exitCode;
   } finally {
@@ -412,7 +413,7 @@ async function execCommand(pattern: string, command: string[], flags: AdhocFlags
       command: command.join(' '),
       reports: (flags.report ?? []).map(parseReportTarget),
       events: {
-        warning: (w) => io.err(`warning: ${secrets.mask(w)}\n`),
+        warning: (w) => io.err(`warning: ${escapeControls(secrets.mask(w))}\n`),
         ...(progress ? { start: (h: string[]) => progress.start(h), hostDone: () => progress.hostDone() } : {}),
       },
     });
@@ -433,7 +434,7 @@ async function factsCommand(pattern: string, flags: AdhocFlags & { json?: boolea
   const write = (s: string) => io.out(secrets.mask(s));
   const { signal, remove } = interruptible(io, 'reads');
   try {
-    const report = await gatherFacts({ ...adhocApiOptions(pattern, flags, io, secrets, signal), events: { warning: (w) => io.err(`warning: ${secrets.mask(w)}\n`) } });
+    const report = await gatherFacts({ ...adhocApiOptions(pattern, flags, io, secrets, signal), events: { warning: (w) => io.err(`warning: ${escapeControls(secrets.mask(w))}\n`) } });
     if (flags.json) write(`${JSON.stringify(report, null, 2)}\n`);
     else {
       const tty = Boolean(io.stdout.isTTY);

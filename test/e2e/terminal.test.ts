@@ -185,4 +185,17 @@ describe.skipIf(!tmux)('the built CLI on a real terminal (tmux)', () => {
     expect(screen).toMatch(/^ {2}node47 +1 +4 +0 +0 +no$/m);
     expect(screen).toMatch(/50 hosts drifted · 50 hosts in [\d.]+ s · exit 3/);
   }, 240_000);
+  it('provision exec on 50 hosts: a live count while it runs, then the output grouped, on one screen', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pexec-'));
+    const hosts = Array.from({ length: 50 }, (_, i) => `    n${String(i + 1).padStart(2, '0')}: { connection: local }`);
+    writeFileSync(join(dir, 'inventory.yaml'), `all:\n  hosts:\n${hosts.join('\n')}\n`);
+    term = await Terminal.start({ columns: 100, rows: 40, cwd: dir });
+    await term.type(`clear; node ${cli} exec -i inventory.yaml all -- 'sleep 2; echo 日本語 ok; echo "warn\\033[2J" >&2'; echo "EXIT=$?"`);
+    await term.waitFor(/^\d+\/50 hosts done · \d+ running · [\d.]+s$/m, 60_000);
+    const screen = await term.waitFor(/^EXIT=\d+$/m, 120_000);
+    expect(screen).toMatch(/^EXIT=0$/m);
+    expect(screen).not.toMatch(/hosts done/);
+    expect(screen).toContain('all 50 hosts · exit 0\n  | 日本語 ok\n  ! warn\\e[2J\n');
+    expect(screen).toMatch(/^50 succeeded · 50 hosts in [\d.]+ s · exit 0$/m);
+  }, 180_000);
 });
