@@ -14,7 +14,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pLimit from 'p-limit';
-import { ConnectionError, ProvisionError, errorMessage } from '../contract/errors.js';
+import { CommandError, ConnectionError, ProvisionError, errorMessage } from '../contract/errors.js';
 import type { FactRequest } from '../contract/fact.js';
 import type { HostFacts } from '../contract/host-facts.js';
 import { quote } from '../contract/quote.js';
@@ -151,7 +151,7 @@ export async function runAdhoc(o: AdhocOptions & { command: string }): Promise<R
     } catch (err) {
       if (err instanceof ConnectionError) throw err;
       const code = err instanceof ProvisionError ? err.code : 'E_INTERNAL';
-      const extra = err instanceof ProvisionError && 'exitCode' in err ? { rc: (err as { exitCode: number | null }).exitCode, stderr: String((err as { stderr?: string }).stderr ?? '') } : {};
+      const extra = err instanceof CommandError ? { rc: err.exitCode, stderr: err.stderr.replace(/\n$/, '') } : {};
       return secrets.maskDeep({ ...base, status: 'failed', message: errorMessage(err), durationMs: Date.now() - t0, code, ...extra });
     }
   });
