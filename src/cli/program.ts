@@ -220,6 +220,11 @@ Exit codes: 0 every fact read; 2 a fact could not be read on a reached host; 4 a
 
   program.addHelpText('after', `${EXAMPLES}\n${EXIT_CODES_HELP}`);
 
+  // without `--`, the command's own flags would be read as ours (`ls -l` as --limit): refuse, say how
+  if (argv[0] === 'exec' && !argv.includes('--') && !argv.some((a) => a === '-h' || a === '--help')) {
+    io.err('error: put the command after --: provision exec -i INVENTORY PATTERN -- COMMAND...\n');
+    return EXIT.FAILED;
+  }
   try {
     await program.parseAsync(argv as string[], { from: 'user' });
     return exitCode;

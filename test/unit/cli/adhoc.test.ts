@@ -66,6 +66,14 @@ describe('provision exec', () => {
     expect(none.out()).toContain('no host selected');
   });
 
+  it('the command must come after --, so its flags are never read as provision\'s', async () => {
+    const inv = inventory(local(1));
+    const t = io();
+    expect(await run(['exec', '-i', inv, 'all', 'ls', '-l', '/'], t.io)).toBe(2);
+    expect(t.err()).toBe('error: put the command after --: provision exec -i INVENTORY PATTERN -- COMMAND...\n');
+    expect(t.out()).toBe('');
+  });
+
   it('--timeout stops a command that runs too long: the host fails with why', async () => {
     const inv = inventory(local(1));
     const t = io();
