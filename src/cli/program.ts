@@ -263,9 +263,9 @@ async function runCommand(playbooks: string[], flags: RunFlags, io: Io): Promise
     const plan = planRun(options);
     for (const w of plan.warnings) io.err(`warning: ${escapeControls(w)}\n`);
     for (const play of plan.plays) {
-      io.out(`play ${play.name} (${play.hosts.length} hosts)\n`);
-      if (flags.listHosts) for (const h of play.hosts) io.out(`  ${h}\n`);
-      if (flags.listTasks) for (const t of play.tasks) io.out(`  ${t.name}  [${t.module}]${t.tags.length ? `  tags: ${t.tags.join(',')}` : ''}\n`);
+      io.out(`play ${escapeControls(play.name)} (${play.hosts.length} hosts)\n`);
+      if (flags.listHosts) for (const h of play.hosts) io.out(`  ${escapeControls(h)}\n`);
+      if (flags.listTasks) for (const t of play.tasks) io.out(`  ${escapeControls(t.name)}  [${t.module}]${t.tags.length ? `  tags: ${escapeControls(t.tags.join(','))}` : ''}\n`);
     }
     return EXIT.OK;
   }
