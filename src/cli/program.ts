@@ -412,6 +412,7 @@ async function execCommand(pattern: string, command: string[], flags: AdhocFlags
   const columns = terminalColumns(io);
   const progress = tty ? adhocProgress({ write, columns }) : undefined;
   const { signal, remove } = interruptible(io, 'commands');
+  let selected = 0;
   try {
     const summary = await execAdhoc({
       ...adhocApiOptions(pattern, flags, io, secrets, signal),
@@ -419,13 +420,17 @@ async function execCommand(pattern: string, command: string[], flags: AdhocFlags
       reports: (flags.report ?? []).map(parseReportTarget),
       events: {
         warning: (w) => io.err(`warning: ${escapeControls(secrets.mask(w))}\n`),
-        ...(progress ? { start: (h: string[]) => progress.start(h), hostDone: () => progress.hostDone() } : {}),
+        start: (h: string[]) => {
+          selected = h.length;
+          progress?.start(h);
+        },
+        ...(progress ? { hostDone: () => progress.hostDone() } : {}),
       },
     });
     progress?.stop();
     const text = { style, ...(tty ? { columns: columns() } : {}) };
     for (const l of execOutput(summary, text)) write(`${l}\n`);
-    write(`${summary.results.length || summary.hosts.length ? '\n' : ''}${execVerdict(summary, style)}\n`);
+    write(`${summary.results.length || summary.hosts.length ? '\n' : ''}${execVerdict(summary, style, selected)}\n`);
     return summary.exitCode;
   } finally {
     progress?.stop();

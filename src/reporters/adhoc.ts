@@ -88,13 +88,18 @@ export function execOutput(s: RunSummary, o: AdhocTextOptions): string[] {
   return out;
 }
 
-/** `37 succeeded, 2 failed, 1 unreachable · 40 hosts in 1.2 s · exit 2` */
-export function execVerdict(s: RunSummary, style: Style): string {
+/**
+ * `37 succeeded, 2 failed, 1 unreachable · 40 hosts in 1.2 s · exit 2`;
+ * `selected`: how many hosts the pattern selected, to say how many an
+ * interrupt left out.
+ */
+export function execVerdict(s: RunSummary, style: Style, selected?: number): string {
+  const notStarted = selected !== undefined ? selected - s.hosts.length : 0;
   const ok = s.results.filter((r) => r.status !== 'failed').length;
   const failed = s.results.filter((r) => r.status === 'failed').length;
   const unreachable = s.hosts.filter((h) => h.unreachable).length;
   const parts = [
-    ...(s.interrupted ? [style.red('interrupted')] : []),
+    ...(s.interrupted ? [style.red(`interrupted${notStarted > 0 ? ` (${notStarted} host${notStarted === 1 ? '' : 's'} not started)` : ''}`)] : []),
     ...(ok ? [style.green(`${ok} succeeded`)] : []),
     ...(failed ? [style.red(`${failed} failed`)] : []),
     ...(unreachable ? [style.magenta(`${unreachable} unreachable`)] : []),

@@ -5,7 +5,7 @@
  * when asked directly.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -79,6 +79,22 @@ describe('provision exec', () => {
     const t = io();
     expect(await run(['exec', '-i', inv, 'all', '--timeout', '1', '--', 'sleep 30'], t.io)).toBe(2);
     expect(t.out()).toMatch(/^web1 · failed: timed out after 1 s$/m);
+  });
+
+  it('Ctrl-C: no new host starts, the running one finishes, exit 130', async () => {
+    const inv = inventory(local(3));
+    const t = io();
+    let interrupt = () => {};
+    t.io.onInterrupt = (h) => ((interrupt = h), () => {});
+    const marker = join(mkdtempSync(join(tmpdir(), 'provision-int-')), 'started');
+    const running = run(['exec', '-i', inv, 'all', '-f', '1', '--', `touch ${marker}; sleep 1; echo done`], t.io);
+    for (let i = 0; i < 100 && !existsSync(marker); i++) await new Promise((r) => setTimeout(r, 50));
+    interrupt();
+    expect(await running).toBe(130);
+    expect(t.err()).toContain('interrupt: no new host is started');
+    expect(t.out()).toMatch(/^web1 · exit 0: done$/m);
+    expect(t.out()).not.toMatch(/web2|web3/);
+    expect(t.out()).toMatch(/^interrupted \(2 hosts not started\), 1 succeeded · 1 host in [\d.]+ s · exit 130$/m);
   });
 
   it('output from hosts is escaped: it cannot forge lines', async () => {
