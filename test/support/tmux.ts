@@ -10,6 +10,7 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
 
 const execFileP = promisify(execFile);
@@ -69,8 +70,10 @@ export class Terminal {
     throw new Error(`screen never showed ${re} in ${timeoutMs} ms; last screen:\n${last}`);
   }
 
-  /** Stop our tmux server (only ours: its own socket). */
+  /** Stop our tmux server (only ours: its own socket) and remove its socket file. */
   async stop(): Promise<void> {
+    const path = await this.tmux('display-message', '-p', '#{socket_path}').then((r) => r.stdout.trim(), () => '');
     await this.tmux('kill-server').catch(() => undefined);
+    if (path) await rm(path, { force: true });
   }
 }
