@@ -3,6 +3,7 @@
  * and playbooks, run them, render reports.
  */
 import { ValidationError, formatIssue } from './contract/errors.js';
+import { readHostFacts, runAdhoc, type AdhocOptions, type FactsReport } from './core/adhoc.js';
 import { loadInventory, type Inventory } from './core/inventory.js';
 import { createLogger, logEvents } from './core/log.js';
 import { loadPlaybook, type Playbook, type TaskDef } from './core/playbook.js';
@@ -129,6 +130,43 @@ export function planRun(o: Pick<ProvisionOptions, 'playbooks' | 'env' | 'limit' 
     plays: selection.map(({ play, hosts }) => ({ name: play.name, hosts, tasks: play.tasks })),
     warnings: [...(withInventory ? patternWarnings(playbook, inventory, o) : []), ...notDefinedHere],
   };
+}
+
+export interface AdhocApiOptions extends Omit<AdhocOptions, 'inventory'> {
+  /** Inventory files or comma lists; later sources win for the same host. */
+  inventory: readonly string[];
+  /** Where `*_env` inventory variables are read (default process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface ExecOptions extends AdhocApiOptions {
+  /** A shell command line, run by /bin/sh on each host (with sudo when become). */
+  command: string;
+  /** Reports written at the end (`--report FORMAT=FILE`): the schema of a run's, results carry stdout and stderr. */
+  reports?: readonly ReportTarget[];
+}
+
+/**
+ * One command on every host `pattern` selects, in parallel: what
+ * `provision exec -i INV PATTERN -- COMMAND` does, minus the terminal. A
+ * RunSummary like a run's: a result per reached host (`changed` with exit 0,
+ * `failed` otherwise, rc/stdout/stderr), exit code 0 / 2 (a command failed) /
+ * 4 (unreachable) / 130.
+ */
+export async function execAdhoc(o: ExecOptions): Promise<RunSummary> {
+  const inventory = loadInventories(o.inventory, o.env);
+  const summary = await runAdhoc({ ...o, inventory });
+  writeReports(o.reports ?? [], summary, { playbooks: [], inventory: [...o.inventory], command: o.command, ...(o.shard ? { shard: o.shard } : {}) });
+  return summary;
+}
+
+/**
+ * The facts playbooks see, for every host `pattern` selects, read in one round
+ * trip per host: what `provision facts -i INV PATTERN --json` prints.
+ */
+export async function gatherFacts(o: AdhocApiOptions): Promise<FactsReport> {
+  const inventory = loadInventories(o.inventory, o.env);
+  return readHostFacts({ ...o, inventory });
 }
 
 /** Fan one event stream out to several subscribers. */

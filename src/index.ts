@@ -1,5 +1,20 @@
 /** Library entry point: everything the CLI uses, importable. */
-export { fanOut, loadInventories, loadPlaybooks, parseExtraVars, planRun, provision, registry, type ProvisionOptions, type RunPlan } from './api.js';
+export {
+  execAdhoc,
+  fanOut,
+  gatherFacts,
+  loadInventories,
+  loadPlaybooks,
+  parseExtraVars,
+  planRun,
+  provision,
+  registry,
+  type AdhocApiOptions,
+  type ExecOptions,
+  type ProvisionOptions,
+  type RunPlan,
+} from './api.js';
+export { FACTS_SCHEMA, type FactsReport, type HostFactsReport, type SshdSummary, type FirewallSummary, type FactFailure } from './core/adhoc.js';
 export { run, type RunOptions, type HostDefaults } from './core/runner.js';
 export { EXIT, exitCodeOf, type RunSummary, type RunEvents, type TaskResult, type HostRecap, type TaskStatus } from './core/results.js';
 export { connectHost, type ConnectExtra } from './core/connect.js';

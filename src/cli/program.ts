@@ -4,16 +4,18 @@
  */
 import { createRequire } from 'node:module';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { fanOut, parseExtraVars, planRun, provision, registry, type ProvisionOptions } from '../api.js';
+import { execAdhoc, fanOut, gatherFacts, parseExtraVars, planRun, provision, registry, type AdhocApiOptions, type ProvisionOptions } from '../api.js';
 import { ProvisionError, ValidationError, errorMessage } from '../contract/errors.js';
 import { EXIT } from '../core/results.js';
 import { Secrets } from '../core/secrets.js';
 import { parseShard, type Shard } from '../core/shard.js';
+import { adhocProgress, execOutput, execVerdict, factsTable } from '../reporters/adhoc.js';
 import { humanReporter, verdict } from '../reporters/human.js';
 import { checkReportTargets, parseReportTarget, reportFormats, writeReports } from '../reporters/index.js';
 import { loadJsonReport, mergeReports } from '../reporters/merge.js';
 import { progressReporter } from '../reporters/progress.js';
 import { colorWanted, makeStyle } from '../reporters/style.js';
+import { escapeControls } from '../reporters/text.js';
 
 /** src/cli/ and dist/cli/ both sit two levels below package.json. */
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
@@ -117,7 +119,7 @@ function runOptions(cmd: Command): Command {
     .option('--timeout <seconds>', 'default timeout of one task step (0: none)', intArg(0, 86_400), 0)
     .addOption(new Option('--report <format=file>', `write a report when the run ends; repeatable; formats: ${Object.keys(reportFormats).join(', ')}`).argParser(collect))
     .option('-v, --verbose', 'also show why tasks were ok or skipped, and command output')
-    .option('-q, --quiet', 'only show failures, drift and the recap')
+    .option('-q, --quiet', 'only show failures and the recap, at the end')
     .option('--no-color', 'no colours (also: NO_COLOR=1; colours are off when output is not a terminal)')
     .addOption(new Option('--log-level <level>', 'structured log level (logs go to --log-file, or stderr)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
     .option('--log-file <file>', 'write structured JSON logs (pino) to this file; secrets are masked')
@@ -170,6 +172,34 @@ export async function run(argv: readonly string[], io: Io = defaultIo): Promise<
       exitCode = 0;
     });
 
+  adhocOptions(program.command('exec'))
+    .description('run one shell command on every host PATTERN selects, in parallel; output grouped by identical output and exit status')
+    .argument('<pattern>', 'hosts: all, a group, a host, globs (web*), a:b, a:&b, a:!b')
+    .argument('<command...>', 'the command line, after -- (run by /bin/sh on each host, like ssh does)')
+    .addOption(new Option('--report <format=file>', `write a report at the end (the schema of a run's, with each host's stdout and stderr); repeatable; formats: ${Object.keys(reportFormats).join(', ')}`).argParser(collect))
+    .addHelpText('after', `
+Examples:
+  provision exec -i inventory.yaml all -- uptime
+  provision exec -i inventory.yaml web -b --timeout 30 -- 'systemctl is-active nginx'
+  provision exec -i inventory.yaml all --report json=out.json -- 'cat /etc/debian_version'
+
+Exit codes: 0 every command exited 0; 2 a command failed; 4 a host was unreachable (and nothing failed); 130 interrupted.`)
+    .action(async (pattern: string, command: string[], flags: AdhocFlags & { report?: string[] }) => {
+      exitCode = await execCommand(pattern, command, flags, io);
+    });
+
+  adhocOptions(program.command('facts'))
+    .description('print the facts playbooks see for every host PATTERN selects: OS, init, package manager, container, sshd settings, firewall, listeners (one round trip per host)')
+    .argument('<pattern>', 'hosts: all, a group, a host, globs (web*), a:b, a:&b, a:!b')
+    .option('--json', 'print JSON (schema provision-facts/1) instead of a table')
+    .addHelpText('after', `
+sshd -T and iptables-save need root: use -b (or become: true in the inventory) when you log in as another user.
+
+Exit codes: 0 every fact read; 2 a fact could not be read on a reached host; 4 a host was unreachable; 130 interrupted.`)
+    .action(async (pattern: string, flags: AdhocFlags & { json?: boolean }) => {
+      exitCode = await factsCommand(pattern, flags, io);
+    });
+
   program
     .command('report')
     .description('work with JSON reports')
@@ -183,15 +213,20 @@ export async function run(argv: readonly string[], io: Io = defaultIo): Promise<
       const targets = [{ format: 'json', file: out }, ...(flags.report ?? []).map(parseReportTarget)];
       checkReportTargets(targets);
       const merged = mergeReports(inputs.map(loadJsonReport));
-      for (const w of merged.warnings) io.err(`warning: ${w}\n`);
+      for (const w of merged.warnings) io.err(`warning: ${escapeControls(w)}\n`);
       const errors = writeReports(targets, merged.summary, merged.meta);
-      for (const e of errors) io.err(`error: ${e}\n`);
+      for (const e of errors) io.err(`error: ${escapeControls(e)}\n`);
       io.out(`${verdict(merged.summary, makeStyle(colorWanted(io.stdout, io.env, flags.color)))}\n`);
       exitCode = errors.length > 0 ? EXIT.FAILED : merged.summary.exitCode;
     });
 
   program.addHelpText('after', `${EXAMPLES}\n${EXIT_CODES_HELP}`);
 
+  // without `--`, the command's own flags would be read as ours (`ls -l` as --limit): refuse, say how
+  if (argv[0] === 'exec' && !argv.includes('--') && !argv.some((a) => a === '-h' || a === '--help')) {
+    io.err('error: put the command after --: provision exec -i INVENTORY PATTERN -- COMMAND...\n');
+    return EXIT.FAILED;
+  }
   try {
     await program.parseAsync(argv as string[], { from: 'user' });
     return exitCode;
@@ -229,11 +264,11 @@ async function runCommand(playbooks: string[], flags: RunFlags, io: Io): Promise
   };
   if (flags.listHosts || flags.listTasks) {
     const plan = planRun(options);
-    for (const w of plan.warnings) io.err(`warning: ${w}\n`);
+    for (const w of plan.warnings) io.err(`warning: ${escapeControls(w)}\n`);
     for (const play of plan.plays) {
-      io.out(`play ${play.name} (${play.hosts.length} hosts)\n`);
-      if (flags.listHosts) for (const h of play.hosts) io.out(`  ${h}\n`);
-      if (flags.listTasks) for (const t of play.tasks) io.out(`  ${t.name}  [${t.module}]${t.tags.length ? `  tags: ${t.tags.join(',')}` : ''}\n`);
+      io.out(`play ${escapeControls(play.name)} (${play.hosts.length} hosts)\n`);
+      if (flags.listHosts) for (const h of play.hosts) io.out(`  ${escapeControls(h)}\n`);
+      if (flags.listTasks) for (const t of play.tasks) io.out(`  ${escapeControls(t.name)}  [${t.module}]${t.tags.length ? `  tags: ${escapeControls(t.tags.join(','))}` : ''}\n`);
     }
     return EXIT.OK;
   }
@@ -275,9 +310,9 @@ async function runCommand(playbooks: string[], flags: RunFlags, io: Io): Promise
       log: { ...(flags.logLevel ? { level: flags.logLevel } : {}), ...(flags.logFile ? { file: flags.logFile } : {}) },
       signal: controller.signal,
       secrets,
-      events: fanOut(progressView(flags, io, secrets, style, verbosity), { warning: (w) => io.err(`warning: ${secrets.mask(w)}\n`) }),
+      events: fanOut(progressView(flags, io, secrets, style, verbosity), { warning: (w) => io.err(`warning: ${escapeControls(secrets.mask(w))}\n`) }),
     });
-    for (const e of summary.reportErrors) io.err(`error: ${secrets.mask(e)}\n`);
+    for (const e of summary.reportErrors) io.err(`error: ${escapeControls(secrets.mask(e))}\n`);
     return summary.exitCode;
   } finally {
     removeHandler();
@@ -287,14 +322,139 @@ async function runCommand(playbooks: string[], flags: RunFlags, io: Io): Promise
 /**
  * Live progress on a terminal; a line per task
  * otherwise, and whenever the user asked for per-task output (--verbose
- * reasons/stdout, --diff diffs, --quiet's drift lines), which a redrawn area
- * would hide.
+ * reasons/stdout, --diff diffs), which a redrawn area would hide; --quiet
+ * prints only at the end. Either way the run ends with what was not ok, then
+ * the recap.
  */
 function progressView(flags: RunFlags, io: Io, secrets: Secrets, style: ReturnType<typeof makeStyle>, verbosity: 0 | 1 | 2) {
   const write = (s: string) => io.out(secrets.mask(s));
   const check = flags.check ?? false;
   const mode = flags.progress ?? 'auto';
-  const live = mode === 'live' || (mode === 'auto' && Boolean(io.stdout.isTTY) && io.env.TERM !== 'dumb' && !flags.verbose && !flags.diff && !flags.quiet);
-  if (live) return progressReporter({ write, style, check, columns: () => io.stdout.columns ?? 80 });
-  return humanReporter({ write, style, check, diff: flags.diff ?? false, verbosity });
+  const tty = Boolean(io.stdout.isTTY);
+  const live = mode === 'live' || (mode === 'auto' && tty && io.env.TERM !== 'dumb' && !flags.verbose && !flags.diff && !flags.quiet);
+  const columns = terminalColumns(io);
+  if (live) return progressReporter({ write, style, check, columns });
+  return humanReporter({ write, style, check, diff: flags.diff ?? false, verbosity, ...(tty ? { columns } : {}) });
+}
+
+/** The terminal's width; 80 when the pty reports none (0 or nothing). */
+export function terminalColumns(io: Pick<Io, 'stdout'>): () => number {
+  return () => (io.stdout.columns && io.stdout.columns > 0 ? io.stdout.columns : 80);
+}
+
+interface AdhocFlags {
+  inventory: string[];
+  limit?: string;
+  shard?: Shard;
+  forks: number;
+  timeout: number;
+  user?: string;
+  privateKey?: string;
+  become?: boolean;
+  hostKeyPolicy?: 'strict' | 'accept-new';
+  color?: boolean;
+}
+
+function adhocOptions(cmd: Command): Command {
+  return cmd
+    .requiredOption('-i, --inventory <source>', 'inventory file, or a comma list of hosts ("web1,db1," or "localhost,"); repeatable', collect)
+    .option('-l, --limit <pattern>', 'only hosts matching this pattern too')
+    .option('--shard <k/n>', 'only slice K of N of the selected hosts (sorted names, round-robin)', (v: string) => parseShard(v))
+    .option('-f, --forks <n>', 'hosts worked on in parallel', intArg(1, 10_000), 256)
+    .option('--timeout <seconds>', 'give up on a host after this long (0: none)', intArg(0, 86_400), 0)
+    .option('-u, --user <user>', 'connect as this user where the inventory says none')
+    .option('--private-key <file>', 'identity file where the inventory gives none')
+    .option('-b, --become', 'use sudo where the inventory does not say')
+    .addOption(new Option('--host-key-policy <policy>', 'unknown SSH host keys: refuse (strict) or record on first use (accept-new)').choices(['strict', 'accept-new']))
+    .option('--no-color', 'no colours (also: NO_COLOR=1)');
+}
+
+/** The flags every ad-hoc command shares, as library options. */
+function adhocApiOptions(pattern: string, flags: AdhocFlags, io: Io, secrets: Secrets, signal: AbortSignal): AdhocApiOptions {
+  return {
+    inventory: flags.inventory,
+    pattern,
+    env: io.env,
+    forks: flags.forks,
+    secrets,
+    signal,
+    ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
+    ...(flags.shard ? { shard: flags.shard } : {}),
+    ...(flags.timeout ? { timeoutMs: flags.timeout * 1000 } : {}),
+    defaults: {
+      ...(flags.user !== undefined ? { user: flags.user } : {}),
+      ...(flags.privateKey !== undefined ? { identityFile: flags.privateKey } : {}),
+      ...(flags.become ? { become: true } : {}),
+    },
+    ...(flags.hostKeyPolicy ? { hostKeyPolicy: flags.hostKeyPolicy } : {}),
+  };
+}
+
+/** Ctrl-C: no new host starts, running ones finish; a second one quits at once. */
+function interruptible(io: Io, what: string): { signal: AbortSignal; remove: () => void } {
+  const controller = new AbortController();
+  let interrupts = 0;
+  const remove = io.onInterrupt(() => {
+    interrupts++;
+    if (interrupts === 1) {
+      io.err(`\ninterrupt: no new host is started; running ${what} finish (Ctrl-C again to quit now)\n`);
+      controller.abort();
+    } else {
+      io.err('\ninterrupt: quitting now\n');
+      process.exit(EXIT.INTERRUPTED);
+    }
+  });
+  return { signal: controller.signal, remove };
+}
+
+async function execCommand(pattern: string, command: string[], flags: AdhocFlags & { report?: string[] }, io: Io): Promise<number> {
+  const secrets = new Secrets();
+  const style = makeStyle(colorWanted(io.stdout, io.env, flags.color));
+  const write = (s: string) => io.out(secrets.mask(s));
+  const tty = Boolean(io.stdout.isTTY) && io.env.TERM !== 'dumb';
+  const columns = terminalColumns(io);
+  const progress = tty ? adhocProgress({ write, columns }) : undefined;
+  const { signal, remove } = interruptible(io, 'commands');
+  let selected = 0;
+  try {
+    const summary = await execAdhoc({
+      ...adhocApiOptions(pattern, flags, io, secrets, signal),
+      command: command.join(' '),
+      reports: (flags.report ?? []).map(parseReportTarget),
+      events: {
+        warning: (w) => io.err(`warning: ${escapeControls(secrets.mask(w))}\n`),
+        start: (h: string[]) => {
+          selected = h.length;
+          progress?.start(h);
+        },
+        ...(progress ? { hostDone: () => progress.hostDone() } : {}),
+      },
+    });
+    progress?.stop();
+    const text = { style, ...(tty ? { columns: columns() } : {}) };
+    for (const l of execOutput(summary, text)) write(`${l}\n`);
+    write(`${summary.results.length || summary.hosts.length ? '\n' : ''}${execVerdict(summary, style, selected)}\n`);
+    return summary.exitCode;
+  } finally {
+    progress?.stop();
+    remove();
+  }
+}
+
+async function factsCommand(pattern: string, flags: AdhocFlags & { json?: boolean }, io: Io): Promise<number> {
+  const secrets = new Secrets();
+  const style = makeStyle(!flags.json && colorWanted(io.stdout, io.env, flags.color));
+  const write = (s: string) => io.out(secrets.mask(s));
+  const { signal, remove } = interruptible(io, 'reads');
+  try {
+    const report = await gatherFacts({ ...adhocApiOptions(pattern, flags, io, secrets, signal), events: { warning: (w) => io.err(`warning: ${escapeControls(secrets.mask(w))}\n`) } });
+    if (flags.json) write(`${JSON.stringify(report, null, 2)}\n`);
+    else {
+      const tty = Boolean(io.stdout.isTTY);
+      for (const l of factsTable(report, { style, ...(tty ? { columns: terminalColumns(io)() } : {}) })) write(`${l}\n`);
+    }
+    return report.exitCode;
+  } finally {
+    remove();
+  }
 }

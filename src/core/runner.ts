@@ -94,7 +94,7 @@ export function batches(hosts: readonly string[], serial: readonly (number | str
 }
 
 /** The inventory's host with the run's defaults filled in where it is silent (a copy: the run may move its port). */
-function withDefaults(spec: HostSpec, o: RunOptions): HostSpec {
+export function withDefaults(spec: HostSpec, o: Pick<RunOptions, 'defaults' | 'hostKeyPolicy'>): HostSpec {
   const c = spec.connection;
   const d = o.defaults ?? {};
   return {

@@ -12,6 +12,8 @@ export interface ReportMeta {
   inventory: string[];
   /** --shard K/N, when given. */
   shard?: { index: number; count: number };
+  /** Set by `provision exec`: the ad-hoc command; its results carry `stdout` and `stderr`. */
+  command?: string;
   /** Set by `provision report merge`: how many reports were combined, and their shards. */
   merged?: { reports: number; shards: { index: number; count: number }[] };
 }
@@ -27,6 +29,7 @@ export function jsonReport(s: RunSummary, meta: ReportMeta): string {
     interrupted: s.interrupted,
     playbooks: meta.playbooks,
     inventory: meta.inventory,
+    ...(meta.command !== undefined ? { command: meta.command } : {}),
     ...(meta.shard ? { shard: meta.shard } : {}),
     ...(meta.merged ? { merged: meta.merged } : {}),
     totals: {
@@ -51,7 +54,7 @@ export function jsonReport(s: RunSummary, meta: ReportMeta): string {
       durationMs: r.durationMs,
       ...(r.code ? { code: r.code } : {}),
       ...(r.rc !== undefined ? { rc: r.rc } : {}),
-      ...(r.status === 'failed' && r.stderr ? { stderr: r.stderr } : {}),
+      ...(meta.command !== undefined ? { stdout: r.stdout ?? '', stderr: r.stderr ?? '' } : r.status === 'failed' && r.stderr ? { stderr: r.stderr } : {}),
       diffs: r.diffs.map((d) => ({ label: d.label, before: d.before, after: d.after, unified: unifiedDiff(d) })),
     })),
     stats: s.stats,

@@ -12,6 +12,7 @@ import type { PlayDef, TaskDef } from '../core/playbook.js';
 import type { RunEvents, RunSummary, TaskResult } from '../core/results.js';
 import { humanReporter } from './human.js';
 import type { Style } from './style.js';
+import { displayWidth, escapeControls, fitWidth, padEnd } from './text.js';
 
 export interface RunningHost {
   task: string;
@@ -44,21 +45,11 @@ export function initialProgress(check: boolean, now: number): ProgressState {
 
 export interface RenderOptions {
   now: number;
-  /** Terminal width: lines are cut to it. */
+  /** Terminal width: lines are cut to it (at a grapheme, never inside a character or an escape sequence). */
   columns: number;
   /** Running hosts listed at most (default 10). */
   maxHosts?: number;
   style: Style;
-}
-
-/** Visible width, ignoring ANSI colour codes. */
-function visible(s: string): number {
-  return s.replace(/\x1b\[[0-9;]*m/g, '').length;
-}
-
-function cut(s: string, width: number): string {
-  if (s.length <= width) return s;
-  return width <= 1 ? s.slice(0, width) : `${s.slice(0, width - 1)}…`;
 }
 
 function secs(ms: number): string {
@@ -84,15 +75,17 @@ export function renderProgress(st: ProgressState, o: RenderOptions): string[] {
     ...(c.unreachable ? [`${c.unreachable} unreachable`] : []),
   ];
   const head = `${bar} ${st.done}/${total} tasks · ${parts.join(' · ')} · ${st.running.size} running · ${secs(o.now - st.startedAt)}`;
-  const lines = [head.length > width ? cut(head, width) : head];
+  const lines = [fitWidth(head, width)];
   const busiest = [...st.running.entries()].sort((a, b) => a[1].since - b[1].since || (a[0] < b[0] ? -1 : 1));
   const shown = busiest.slice(0, maxHosts);
-  const hostWidth = Math.min(30, Math.max(0, ...shown.map(([h]) => h.length)));
-  for (const [host, r] of shown) {
-    const prefix = `  ${host.length > hostWidth ? cut(host, hostWidth) : host.padEnd(hostWidth)}  `;
+  // names come from the inventory and the playbook: escaped, so they cannot move the cursor or forge lines
+  const names = shown.map(([h, r]) => ({ host: escapeControls(h), task: escapeControls(r.task), r }));
+  const hostWidth = Math.min(30, Math.max(0, ...names.map((n) => displayWidth(n.host))));
+  for (const { host, task, r } of names) {
+    const prefix = `  ${padEnd(fitWidth(host, hostWidth), hostWidth)}  `;
     const suffix = `  ${r.index}/${r.total} · ${secs(o.now - r.since)}`;
-    const room = width - prefix.length - suffix.length;
-    lines.push(room >= 8 ? `${prefix}${cut(r.task, room)}${suffix}` : cut(`${prefix}${r.task}`, width));
+    const room = width - displayWidth(prefix) - displayWidth(suffix);
+    lines.push(room >= 8 ? `${prefix}${fitWidth(task, room)}${suffix}` : fitWidth(`${prefix}${task}`, width));
   }
   if (busiest.length > shown.length) lines.push(`  … and ${busiest.length - shown.length} more host${busiest.length - shown.length === 1 ? '' : 's'} running`);
   // colour after cutting, so widths are right
@@ -151,7 +144,7 @@ export interface ProgressReporter extends RunEvents {
 export function progressReporter(o: ProgressOptions): ProgressReporter {
   const now = o.now ?? Date.now;
   const st = initialProgress(o.check, now());
-  const human = humanReporter({ write: o.write, style: o.style, check: o.check, diff: false, verbosity: 1 });
+  const human = humanReporter({ write: o.write, style: o.style, check: o.check, diff: false, verbosity: 1, columns: o.columns });
   let drawn = 0; // lines of the live area on screen
   let dirty = true;
   const counted = new Map<string, boolean>();
@@ -226,4 +219,4 @@ export function progressReporter(o: ProgressOptions): ProgressReporter {
   };
 }
 
-export { visible as visibleWidth };
+export { displayWidth as visibleWidth };

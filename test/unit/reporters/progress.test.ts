@@ -37,6 +37,20 @@ describe('progress renderer (state → lines)', () => {
     expect(lines[1]).toBe('  host-00.a-very-long-domain-na…  a task with…  1/3 · 1m05s');
   });
 
+  it('host and task names are escaped and cut by terminal columns, never inside a character', () => {
+    const st = initialProgress(false, 0);
+    progressUpdate.playStart(st, play('p', 2), ['web1', 'evil\nhost']);
+    progressUpdate.taskStart(st, 'web1', task('日本語のタスク名と絵文字 🎉🎉🎉🎉🎉🎉 and more words after it'), 0, 2, 0);
+    progressUpdate.taskStart(st, 'evil\nhost', task('clear \x1b[2J\x1b[H the screen \u202e'), 0, 2, 0);
+    const lines = renderProgress(st, { now: 1000, columns: 40, style: plain });
+    for (const l of lines) {
+      expect(visibleWidth(l)).toBeLessThanOrEqual(39);
+      expect(l).not.toMatch(/[\x00-\x1f\u202e\ufffd]/);
+    }
+    expect(lines[1]).toBe('  evil\\nhost  clear \\e[2J\\…  1/2 · 1.0s');
+    expect(lines[2]).toBe('  web1        日本語のタス…  1/2 · 1.0s');
+  });
+
   it('colours failures without breaking widths', () => {
     const st = initialProgress(false, 0);
     st.counts.failed = 2;

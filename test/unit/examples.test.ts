@@ -1,0 +1,56 @@
+/**
+ * The examples a user starts with: the inventory and the playbooks validate with
+ * `provision validate` (the CLI, as a user runs it), and the CI audit job is a
+ * valid GitHub Actions workflow that audits read-only and writes reports.
+ * test/integration/examples.test.ts converges them on a real host.
+ */
+import { readFileSync } from 'node:fs';
+import { convertWorkflowTemplate, NoOperationTraceWriter, parseWorkflow } from '@actions/workflow-parser';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { run, type Io } from '../../src/cli/program.js';
+
+const root = new URL('../../', import.meta.url);
+const path = (rel: string): string => new URL(rel, root).pathname;
+
+function io() {
+  const out: string[] = [];
+  const err: string[] = [];
+  const value: Io = { out: (s) => out.push(s), err: (s) => err.push(s), stdout: { isTTY: false }, env: {}, onInterrupt: () => () => {} };
+  return { io: value, out: () => out.join(''), err: () => err.join('') };
+}
+
+describe('examples/', () => {
+  it('the inventory and the playbooks validate', async () => {
+    for (const playbook of ['examples/day-one.yaml', 'examples/local-audit.yaml', 'playbooks/harden.yaml']) {
+      const t = io();
+      expect(await run(['validate', '-i', path('examples/inventory.yaml'), path(playbook)], t.io), t.err()).toBe(0);
+      expect(t.out()).toMatch(/^valid: /);
+    }
+  });
+
+  it('the inventory is in the Ansible layout and puts its hosts in groups', async () => {
+    const t = io();
+    expect(await run(['-i', path('examples/inventory.yaml'), '--list-hosts', path('examples/day-one.yaml')], t.io)).toBe(0);
+    expect(t.out()).toBe('play Day one (3 hosts)\n  web1.example.com\n  web2.example.com\n  db1\n');
+  });
+
+  it('the CI audit job is a valid GitHub Actions workflow that audits with --check and writes reports', async () => {
+    const content = readFileSync(path('examples/ci-audit.yml'), 'utf8');
+    const parsed = parseWorkflow({ name: 'ci-audit.yml', content }, new NoOperationTraceWriter());
+    expect(parsed.context.errors.getErrors().map((e) => e.message)).toEqual([]);
+    const template = await convertWorkflowTemplate(parsed.context, parsed.value!);
+    expect((template.errors ?? []).map((e) => e.Message)).toEqual([]);
+    const wf = parse(content) as { jobs: Record<string, { steps: { run?: string }[] }> };
+    const audit = wf.jobs.audit!.steps.map((s) => s.run ?? '').find((r) => r.includes('npx provision'))!;
+    expect(audit).toMatch(/--check/);
+    expect(audit).toMatch(/--report json=\S+/);
+    expect(audit).toMatch(/--report junit=\S+/);
+    // the files it audits exist and validate
+    const inventory = /-i (\S+)/.exec(audit)![1]!;
+    const playbooks = [...audit.matchAll(/(?:^|\s)([\w/.-]+\.yaml)(?=\s|$)/g)].map((m) => m[1]!).filter((f) => f !== inventory);
+    expect(playbooks).toEqual(['examples/day-one.yaml', 'playbooks/harden.yaml']);
+    const t = io();
+    expect(await run(['validate', '-i', path(inventory), ...playbooks.map(path)], t.io), t.err()).toBe(0);
+  });
+});
