@@ -226,6 +226,7 @@ async function runCommand(playbooks: string[], flags: RunFlags, io: Io): Promise
     extraVars: parseExtraVars(flags.extraVars ?? []),
     ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
     ...(flags.shard ? { shard: flags.shard } : {}),
+    ...(flags.hostKeyPolicy ? { hostKeyPolicy: flags.hostKeyPolicy } : {}),
   };
   if (flags.listHosts || flags.listTasks) {
     const plan = planRun(options);
