@@ -115,6 +115,8 @@ interface Obtained {
   text: string;
   /** `ansible_ssh_common_args` or the config file. */
   source: string;
+  /** Field path of the variable that holds it, for errors (none for ~/.ssh/config). */
+  path?: string;
   location?: SourceLocation;
   fromConfig: boolean;
 }
@@ -162,7 +164,7 @@ function parseSshArgs(name: string, text: string, origin: Origin, ctx: Connectio
         continue;
       }
       const shown = `-o ${opt}`;
-      if (USED_KEYWORDS.has(parsed.keyword)) out.push({ keyword: parsed.keyword, args: parsed.args, text: shown, source: name, fromConfig: false, ...(where ? { location: where } : {}) });
+      if (USED_KEYWORDS.has(parsed.keyword)) out.push({ keyword: parsed.keyword, args: parsed.args, text: shown, source: name, path: origin.path || name, fromConfig: false, ...(where ? { location: where } : {}) });
       else if (HARMLESS_KEYWORDS.has(parsed.keyword)) ctx.b.warn(`${name}: ${shown} is not used by provision (it keeps one connection per host and handles keep-alive itself)`, where);
       else refuse(shown, parsed.keyword === 'proxycommand' ? '; for a bastion use -J/ProxyJump or the jump variable' : '');
       continue;
@@ -173,7 +175,7 @@ function parseSshArgs(name: string, text: string, origin: Origin, ctx: Connectio
         refuse(`-${flag} without a value`);
         continue;
       }
-      out.push({ keyword: FLAGS_WITH_VALUE[flag] as string, args: [value], text: `-${flag} ${value}`, source: name, fromConfig: false, ...(where ? { location: where } : {}) });
+      out.push({ keyword: FLAGS_WITH_VALUE[flag] as string, args: [value], text: `-${flag} ${value}`, source: name, path: origin.path || name, fromConfig: false, ...(where ? { location: where } : {}) });
       continue;
     }
     const letters = w.slice(1).split('');
@@ -332,7 +334,7 @@ export function buildConnection(hostName: string, r: HostResolver, ctx: Connecti
   argsVar('ansible_ssh_args');
   const hkc = pick(r, CONNECTION_SETTINGS.hostKeyChecking);
   if (hkc && !ansibleBool(value(hkc))) {
-    add('stricthostkeychecking', { keyword: 'stricthostkeychecking', args: ['no'], text: `${hkc.name}: false`, source: hkc.name, fromConfig: false, ...(hkc.origin.location ? { location: hkc.origin.location } : {}) });
+    add('stricthostkeychecking', { keyword: 'stricthostkeychecking', args: ['no'], text: 'false', source: hkc.name, path: hkc.origin.path || hkc.name, fromConfig: false, ...(hkc.origin.location ? { location: hkc.origin.location } : {}) });
   }
   argsVar('ansible_ssh_common_args');
   argsVar('ansible_ssh_extra_args');
@@ -345,8 +347,12 @@ export function buildConnection(hostName: string, r: HostResolver, ctx: Connecti
     }
   }
   const first = (k: string): Obtained | undefined => obtained.get(k)?.[0];
+  /** How an option is named in warnings (which have no field path). */
   const where = (o: Obtained): string => (o.fromConfig ? `ssh config ${o.text}` : `${o.source}: ${o.text}`);
-  const badValue = (o: Obtained, message: string): void => b.issue(`${where(o)}: ${message}`, o.location, o.fromConfig ? '' : o.source);
+  /** An error about an option: at its place, under the variable's path when it comes from one. */
+  const refuse = (o: Obtained, message: string): void =>
+    o.fromConfig ? b.issue(`ssh config ${o.text}: ${message}`, o.location) : b.issue(`${o.text}: ${message}`, o.location, o.path ?? o.source);
+  const badValue = refuse;
 
   const hostNameOpt = first('hostname');
   if (hostNameOpt) spec.host = expandTokens(hostNameOpt.args[0] ?? destination, { h: destination }, (t) => b.warn(`${where(hostNameOpt)}: token ${t} is not supported here`, hostNameOpt.location));
@@ -422,10 +428,9 @@ export function buildConnection(hostName: string, r: HostResolver, ctx: Connecti
     if (v === 'no' || v === 'off') {
       if (decided) b.warn(`${where(strict)}: not applied, provision never skips host-key checks (${decided} decides)`, strict.location);
       else
-        b.issue(
-          `${where(strict)}: provision never skips host-key checks; remove it, or set host_key_policy: accept-new in the inventory (or --host-key-policy accept-new): unknown keys are then recorded, changed keys still refused`,
-          strict.location,
-          strict.fromConfig ? '' : strict.source,
+        refuse(
+          strict,
+          'provision never skips host-key checks; remove it, or set host_key_policy: accept-new in the inventory (or --host-key-policy accept-new): unknown keys are then recorded, changed keys still refused',
         );
     } else if (!policyPick) {
       if (v === 'accept-new') spec.hostKeyPolicy = 'accept-new';
@@ -532,9 +537,9 @@ function withHopConfig(j: JumpSpec, ctx: ConnectionContext): JumpSpec {
     const e = expandHome(id.replace(/%d/g, ctx.home).replace(/%%/g, '%'), ctx.home);
     out.identityFile = isAbsolute(e) ? e : resolve(ctx.cwd, e);
   }
-  if (config.get('proxyjump')?.[0]) {
-    const o = config.get('proxyjump')?.[0];
-    ctx.b.warn(`ssh config ProxyJump for the jump host ${j.host} is not followed: list every hop in order instead`, o?.location);
+  const hopJump = config.get('proxyjump')?.[0];
+  if (hopJump && hopJump.args[0]?.toLowerCase() !== 'none') {
+    ctx.b.warn(`ssh config ProxyJump ${hopJump.args.join(' ')} for the jump host ${j.host} is not followed: list every hop in order instead`, hopJump.location);
   }
   return out;
 }

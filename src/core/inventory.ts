@@ -257,14 +257,27 @@ function sortGroups(groups: GroupNode[], depth: Map<string, number>): GroupNode[
   );
 }
 
+/** Each problem once (a group's bad value is every member host's), files in the order met, top to bottom. */
 function dedupeIssues(issues: ValidationIssue[]): ValidationIssue[] {
   const seen = new Set<string>();
-  return issues.filter((i) => {
-    const k = `${i.location?.file}:${i.location?.line}:${i.location?.column}:${i.message.replace(/ for host .*\)$/, '')}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
+  const fileOrder = new Map<string, number>();
+  for (const i of issues) if (!fileOrder.has(i.location?.file ?? '')) fileOrder.set(i.location?.file ?? '', fileOrder.size);
+  return issues
+    .filter((i) => {
+      const k = `${i.location?.file}:${i.location?.line}:${i.location?.column}:${i.message.replace(/ for host .*\)$/, '')}`;
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    })
+    .map((issue, n) => ({ issue, n }))
+    .sort(
+      (a, b) =>
+        (fileOrder.get(a.issue.location?.file ?? '') ?? 0) - (fileOrder.get(b.issue.location?.file ?? '') ?? 0) ||
+        (a.issue.location?.line ?? 0) - (b.issue.location?.line ?? 0) ||
+        (a.issue.location?.column ?? 0) - (b.issue.location?.column ?? 0) ||
+        a.n - b.n,
+    )
+    .map(({ issue }) => issue);
 }
 
 function finish(loader: Loader, options: LoadInventoryOptions): Inventory {

@@ -39,7 +39,7 @@ const boolValue = z.union(
     z
       .string()
       .refine((s) => ANSIBLE_TRUE.has(s.trim().toLowerCase()) || ANSIBLE_FALSE.has(s.trim().toLowerCase()), {
-        message: 'expected a boolean (true/false, yes/no, on/off, 1/0)',
+        error: (iss) => `expected a boolean (true/false, yes/no, on/off, 1/0), got ${JSON.stringify(iss.input)}`,
       }),
   ],
   { error: (iss) => `expected a boolean (true/false, yes/no, on/off, 1/0), got ${iss.input === null ? 'null' : Array.isArray(iss.input) ? 'list' : typeof iss.input}` },
