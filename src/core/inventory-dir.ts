@@ -74,7 +74,7 @@ function varsDirFiles(dir: string): string[] {
 }
 
 /** Where an ansible-vault encrypted file or value starts, if anywhere. */
-function vaultAt(text: string): { line: number; column: number } | undefined {
+export function vaultAt(text: string): { line: number; column: number } | undefined {
   if (text.startsWith('$ANSIBLE_VAULT;')) return { line: 1, column: 1 };
   const m = /(^|[\s:,[{-])!vault\b/m.exec(text);
   if (!m) return undefined;
@@ -176,7 +176,12 @@ export class VarsDir {
       } catch {
         /* keep the path */
       }
-      if (!this.files.has(real)) this.files.set(real, readVarsFile(file, this.display(file), this.b));
+      if (!this.files.has(real)) {
+        const layer = readVarsFile(file, this.display(file), this.b);
+        // relative paths in a vars file are relative to the directory its group_vars/host_vars is in
+        if (layer) for (const o of layer.origins.values()) o.baseDir = this.dir;
+        this.files.set(real, layer);
+      }
       const layer = this.files.get(real);
       if (layer) out.push(layer);
     }

@@ -27,7 +27,7 @@ import { dirname, extname, isAbsolute, relative, resolve } from 'node:path';
 import { ValidationError, type ValidationIssue } from '../contract/errors.js';
 import { MAX_YAML_BYTES, parseYaml, type YamlDoc } from '../schema/yaml.js';
 import { buildConnection, parseHostString, type ConnectionSpec, type HostResolver } from './inventory-connection.js';
-import { inventoryDirFiles, VarsDir } from './inventory-dir.js';
+import { inventoryDirFiles, vaultAt, VarsDir } from './inventory-dir.js';
 import { readIniInventory } from './inventory-ini.js';
 import { expandHostPattern, InventoryBuilder, type GroupNode, type InventoryWarning, type VarsLayer } from './inventory-model.js';
 import { readYamlInventory } from './inventory-yaml.js';
@@ -104,10 +104,10 @@ function looksLikeYaml(text: string): boolean {
 }
 
 function vaultIssue(text: string, shown: string): ValidationIssue | undefined {
-  if (text.startsWith('$ANSIBLE_VAULT;')) {
-    return { path: '', message: 'ansible-vault encrypted inventories are not supported: give secrets through *_env variables', location: { file: shown, line: 1, column: 1 } };
-  }
-  return undefined;
+  const at = vaultAt(text);
+  if (!at) return undefined;
+  const what = at.line === 1 && at.column === 1 && text.startsWith('$ANSIBLE_VAULT;') ? 'ansible-vault encrypted inventories are' : 'ansible-vault encrypted values are';
+  return { path: '', message: `${what} not supported: give secrets through *_env variables`, location: { file: shown, ...at } };
 }
 
 class Loader {
@@ -291,7 +291,6 @@ function finish(loader: Loader, options: LoadInventoryOptions): Inventory {
   const display = (p: string): string => loader.display(p);
   const invDirs = loader.inventoryDirs.map((d) => new VarsDir(d, b, display, files));
   const pbDirs = (options.playbookDirs ?? []).map((d) => new VarsDir(resolve(cwd, d), b, display, files));
-  for (const vd of pbDirs) tagLayersLater(vd);
 
   let sshConfig: SshConfig | undefined;
   if (options.sshConfig !== false) {
@@ -380,16 +379,6 @@ function finish(loader: Loader, options: LoadInventoryOptions): Inventory {
   const inv: Inventory = { hosts, groups, groupTree, secrets: [...secrets], warnings: [...b.warnings] };
   if (loader.firstFile) inv.file = loader.firstFile;
   return inv;
-}
-
-/** Relative paths in a playbook's group_vars/host_vars are relative to the playbook's directory. */
-function tagLayersLater(vd: VarsDir): void {
-  const layers = vd.layers.bind(vd);
-  vd.layers = (kind, name) => {
-    const out = layers(kind, name);
-    for (const l of out) for (const o of l.origins.values()) o.baseDir ??= vd.dir;
-    return out;
-  };
 }
 
 /**

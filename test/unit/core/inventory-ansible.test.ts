@@ -185,6 +185,7 @@ describe('INI files', () => {
       'aws_ec2.yml': 'plugin: amazon.aws.aws_ec2\nregions: [eu-west-1]\n',
       'hosts.toml': '[all]\n',
       vaulted: '$ANSIBLE_VAULT;1.1;AES256\n6162\n',
+      'vault-value.yml': 'all:\n  vars:\n    pw: !vault |\n      $ANSIBLE_VAULT;1.1;AES256\n',
       'group_vars/all.yml': 'pw: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  6162\n',
       hosts: 'h1\n',
     });
@@ -194,6 +195,7 @@ describe('INI files', () => {
     expect(load('aws_ec2.yml')).toBe('aws_ec2.yml:1:9 plugin: inventory plugin configuration (plugin: amazon.aws.aws_ec2) is not supported: provision reads static inventories only');
     expect(load('hosts.toml')).toBe('hosts.toml: TOML inventories are not supported: use the YAML or INI format');
     expect(load('vaulted')).toBe('vaulted:1:1 ansible-vault encrypted inventories are not supported: give secrets through *_env variables');
+    expect(load('vault-value.yml')).toBe('vault-value.yml:3:9 ansible-vault encrypted values are not supported: give secrets through *_env variables');
     expect(load('hosts')).toBe('group_vars/all.yml:1:5 ansible-vault encrypted content is not supported: give secrets through *_env variables');
   });
 });
@@ -224,6 +226,18 @@ describe('directories and vars files', () => {
       'group_vars/web/conn.yml:2:15 ansible_port: must be at most 65535, got 99999',
       'play/host_vars/w1.yml:1:1 a vars file holds a mapping of variables, got a list',
     ]);
+  });
+
+  it('a relative key file is relative to the directory of the inventory or the playbook that sets it', () => {
+    const dir = tree('relkeys', {
+      'inv/hosts': '[web]\nw1\nw2 ansible_ssh_private_key_file=keys/inline\n',
+      'inv/group_vars/web.yml': 'ansible_ssh_private_key_file: keys/group\n',
+      'play/host_vars/w1.yml': 'identity_file: keys/play\n',
+    });
+    const inv = loadInventory('inv/hosts', { cwd: dir, env, sshConfig: false, playbookDirs: [join(dir, 'play')] });
+    expect(conn(inv, 'w1')?.identityFile).toBe(join(dir, 'play/keys/play'));
+    expect(conn(inv, 'w2')?.identityFile).toBe(join(dir, 'inv/keys/inline'));
+    expect(loadInventory('inv/hosts', { cwd: dir, env, sshConfig: false }).hosts.get('w1')?.connection.identityFile).toBe(join(dir, 'inv/keys/group'));
   });
 
   it('several -i are one inventory, as in Ansible: a host in two sources is in both groups, later variables win', () => {
