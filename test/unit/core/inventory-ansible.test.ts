@@ -3,7 +3,7 @@
  * provision refuses or warns instead of doing what Ansible does, how native
  * names meet Ansible's spellings, and that every error names its file:line:col.
  */
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -246,5 +246,20 @@ describe('directories and vars files', () => {
     expect(inv.hosts.get('h1')?.groups).toEqual(['all', 'db', 'web']);
     expect(inv.hosts.get('h1')?.vars).toEqual({ x: 1, y: 2 });
     expect(inv.groupTree.get('all')?.children).toEqual(['ungrouped', 'web', 'db']);
+  });
+});
+
+describe('the README example', () => {
+  it('its YAML and INI inventories describe the same hosts, reached the same way', () => {
+    const readme = readFileSync(resolve(here, '../../../README.md'), 'utf8');
+    const example = readme.slice(readme.indexOf('## Example'));
+    const block = (lang: string): string => (new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(example) as RegExpExecArray)[1] as string;
+    const dir = tree('readme', { 'inventory.yaml': block('yaml'), 'inventory.ini': block('ini') });
+    const load = (f: string) => loadInventory(f, { cwd: dir, env: { ...env, SUDO_PASS: 's3cret' }, sshConfig: false });
+    const yaml = load('inventory.yaml');
+    const ini = load('inventory.ini');
+    expect([...ini.hosts.keys()]).toEqual([...yaml.hosts.keys()]);
+    for (const [name, h] of yaml.hosts) expect(ini.hosts.get(name)?.connection, name).toEqual(h.connection);
+    expect(ini.hosts.get('web1.example.com')?.groups).toEqual(['all', 'web']);
   });
 });
