@@ -104,9 +104,22 @@ class PyTuple {
 const NAME_START = /[A-Za-z_\u00c0-\uffff]/;
 const NAME_CHAR = /[A-Za-z0-9_\u00c0-\uffff]/;
 
+/** Python's tokenizer refuses 200 nested brackets ("too many nested parentheses"): the value stays text. */
+const MAX_NESTING = 200;
+
 class LiteralParser {
   private i = 0;
+  private depth = 0;
   constructor(private readonly s: string) {}
+
+  private nest<T>(f: () => T): T {
+    if (++this.depth >= MAX_NESTING) throw new NotLiteral('too many nested parentheses');
+    try {
+      return f();
+    } finally {
+      this.depth--;
+    }
+  }
 
   parse(): Py {
     this.ws();
@@ -194,6 +207,11 @@ class LiteralParser {
   private atomNoSign(): Py {
     this.ws();
     const c = this.peek();
+    if (c === '(' || c === '[' || c === '{') return this.nest(() => this.bracketed(c));
+    return this.scalar(c);
+  }
+
+  private bracketed(c: string): Py {
     if (c === '(') {
       this.i++;
       if (this.eat(')')) return new PyTuple([]);
@@ -213,7 +231,10 @@ class LiteralParser {
       }
       return items;
     }
-    if (c === '{') return this.braces();
+    return this.braces();
+  }
+
+  private scalar(c: string): Py {
     if (c === '"' || c === "'") return this.strings('');
     if (/[0-9]/.test(c) || (c === '.' && /[0-9]/.test(this.peek(1)))) {
       const tok = this.number();

@@ -257,9 +257,8 @@ export class HostPatternError extends Error {}
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
-/** Ansible's expand_hostname_range: `db[01:10:3]-[a:c]` → db01-a, db01-b, … */
-export function expandHostnameRange(line: string, budget = { left: MAX_RANGE_HOSTS }): string[] {
-  if (!line.includes('[')) return [line];
+/** The values of the first `[begin:end(:step)]` of a name, and the text around it (Ansible's expand_hostname_range). */
+function firstRange(line: string): { head: string; tail: string; values: string[] } {
   const open = line.indexOf('[');
   const close = line.indexOf(']', open);
   if (close < 0) throw new HostPatternError(`host range in "${line}" has no closing ]`);
@@ -279,31 +278,40 @@ export function expandHostnameRange(line: string, budget = { left: MAX_RANGE_HOS
     if (beg.length !== end.length) throw new HostPatternError('host range must specify equal-length begin and end formats');
     fill = (x) => String(x).padStart(beg.length, '0');
   }
-  let seq: (string | number)[];
+  const values: string[] = [];
   const ib = LETTERS.indexOf(beg);
   const ie = LETTERS.indexOf(end);
   if (ib >= 0 && ie >= 0) {
     if (ib > ie) throw new HostPatternError('host range must have begin <= end');
-    seq = [];
-    for (let i = ib; i <= ie; i += step) seq.push(LETTERS[i] as string);
+    for (let i = ib; i <= ie; i += step) values.push(LETTERS[i] as string);
   } else {
     if (!/^[0-9]+$/.test(beg) || !/^[0-9]+$/.test(end)) throw new HostPatternError(`host range [${nrange}] must be numbers or single letters`);
     const a = Number(beg);
     const b = Number(end);
-    seq = [];
-    for (let i = a; i <= b; i += step) {
-      seq.push(i);
-      if (seq.length > budget.left) throw new HostPatternError(`host range expands to more than ${MAX_RANGE_HOSTS} hosts`);
-    }
+    if ((b - a) / step >= MAX_RANGE_HOSTS) throw new HostPatternError(`host range expands to more than ${MAX_RANGE_HOSTS} hosts`);
+    for (let i = a; i <= b; i += step) values.push(fill(i));
   }
-  const out: string[] = [];
-  for (const x of seq) {
-    for (const h of expandHostnameRange(`${head}${fill(x)}${tail}`, budget)) {
-      out.push(h);
-      if (--budget.left < 0) throw new HostPatternError(`host range expands to more than ${MAX_RANGE_HOSTS} hosts`);
-    }
+  return { head, tail, values };
+}
+
+/** Ansible's expand_hostname_range: `db[01:10:3]-[a:c]` → db01-a, db01-b, … (in Ansible's order). */
+export function expandHostnameRange(line: string): string[] {
+  // every range is in the name as written (range values hold no brackets): count before expanding
+  const parts: string[][] = [];
+  let rest = line;
+  let count = 1;
+  while (rest.includes('[')) {
+    const { head, tail, values } = firstRange(rest);
+    parts.push([head], values);
+    count *= values.length;
+    if (count > MAX_RANGE_HOSTS) throw new HostPatternError(`host range expands to more than ${MAX_RANGE_HOSTS} hosts`);
+    if (count * line.length > 64 * MAX_RANGE_HOSTS) throw new HostPatternError(`host range expands to ${count} names of ${line.length} characters: too much`);
+    rest = tail;
   }
-  return out;
+  parts.push([rest]);
+  let names = [''];
+  for (const values of parts) names = names.flatMap((n) => values.map((v) => n + v));
+  return names;
 }
 
 /**
