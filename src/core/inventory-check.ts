@@ -21,6 +21,13 @@ export function checkVarsTypes(
     file: '',
     locate: (path: YamlPath) => locate(String(path[basePath.length] ?? '')),
   };
-  const r = checkWith(varsSchema, doc, vars, { basePath });
+  const r = checkWith(varsSchema, doc, vars, { basePath, tolerateTemplates: true });
   if (!r.ok) b.issues.push(...r.issues);
+}
+
+/** The problem with a connection variable's rendered value, if any (`must be at most 65535, got 70000`). */
+export function renderedValueProblem(name: string, value: unknown): string | undefined {
+  const doc: YamlDoc = { value: { [name]: value }, file: '', locate: () => undefined };
+  const r = checkWith(varsSchema, doc, { [name]: value });
+  return r.ok ? undefined : r.issues.map((i) => i.message).join('; ');
 }

@@ -23,6 +23,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { SourceLocation } from '../contract/errors.js';
 import { ANSIBLE_INTERPRETER_RE, ANSIBLE_UNUSED_VARS, CONNECTION_SETTINGS, JUMP_STRING_RE, ansibleBool } from '../schema/inventory.js';
 import { shlexSplit } from './inventory-ini-values.js';
+import { renderedValueProblem } from './inventory-check.js';
 import type { InventoryBuilder, Origin } from './inventory-model.js';
 import { isSecretName } from './secrets.js';
 import { splitKeywordLine, sshConfigFor, type SshConfig } from './ssh-config.js';
@@ -225,6 +226,8 @@ export function buildConnection(hostName: string, r: HostResolver, ctx: Connecti
       try {
         const rendered = renderValue(p.value, { ...r.vars, ...ctx.magic });
         if (typeof rendered === 'string' && isTemplated(rendered)) throw new Error('still a template after rendering');
+        const problem = renderedValueProblem(p.name, rendered);
+        if (problem) throw new Error(`${JSON.stringify(rendered)}: ${problem}`);
         return rendered;
       } catch (err) {
         issueAt(p, `cannot render ${p.name} for host ${hostName}: ${(err as Error).message}`);

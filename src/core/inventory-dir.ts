@@ -120,7 +120,7 @@ export function readVarsFile(path: string, shown: string, b: InventoryBuilder): 
     b.issue(`a vars file holds a mapping of variables, got ${Array.isArray(value) ? 'a list' : typeof value}`, location);
     return undefined;
   }
-  const r = checkWith(varsSchema, doc, value);
+  const r = checkWith(varsSchema, doc, value, { tolerateTemplates: true });
   if (!r.ok) b.issues.push(...r.issues);
   const layer = newLayer();
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {

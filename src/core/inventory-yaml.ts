@@ -32,7 +32,8 @@ export function readYamlInventory(doc: YamlDoc, b: InventoryBuilder): void {
       },
     ]);
   }
-  const data = validateWith(inventorySchema, doc);
+  // a `{{ }}` value is checked once rendered (inventory-connection.ts)
+  const data = validateWith(inventorySchema, doc, { tolerateTemplates: true });
   const origin = (path: YamlPath, key = false): Origin => {
     const location = doc.locate(path, { key });
     return location ? { location, path: formatPath(path) } : { path: formatPath(path) };

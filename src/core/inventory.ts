@@ -246,8 +246,9 @@ class Loader {
     }
   }
 
+  /** Sources that could not be read stop here, with everything else found so far. */
   throwIfFatal(): void {
-    if (this.fatal.length > 0) throw new ValidationError(this.fatal);
+    if (this.fatal.length > 0) throw new ValidationError(dedupeIssues([...this.fatal, ...this.b.issues]));
   }
 }
 

@@ -70,6 +70,10 @@ describe('Ansible spellings of connection settings', () => {
     const inv = parseInventory('all:\n  vars: { domain: example.com, ansible_host: "{{ inventory_hostname }}.{{ domain }}" }\n  hosts: { web1: }\n', 'i.yaml', { env });
     expect(conn(inv, 'web1')?.host).toBe('web1.example.com');
     expect(messageOf(() => parseInventory('all:\n  hosts: { web1: { ansible_user: "{{ nope.x }}" } }\n', 'i.yaml', { env }))).toMatch(/^i\.yaml:2:34 all\.hosts\.web1\.ansible_user: cannot render ansible_user for host web1: /);
+    // a template is checked once rendered
+    const ports = '[web]\nw1 p=2222\nw2 p=70000\n[web:vars]\nansible_port="{{ p }}"\n';
+    expect(messageOf(() => ini(ports))).toBe('hosts:5:14 web.vars.ansible_port: cannot render ansible_port for host w2: 70000: must be at most 65535, got 70000');
+    expect(conn(ini(ports.replace('70000', '2200')), 'w1')?.port).toBe(2222);
   });
 });
 
