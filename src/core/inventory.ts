@@ -293,13 +293,15 @@ function finish(loader: Loader, options: LoadInventoryOptions): Inventory {
   const invDirs = loader.inventoryDirs.map((d) => new VarsDir(d, b, display, files));
   const pbDirs = (options.playbookDirs ?? []).map((d) => new VarsDir(resolve(cwd, d), b, display, files));
 
-  let sshConfig: SshConfig | undefined;
-  if (options.sshConfig !== false) {
-    const path = options.sshConfig ?? resolve(home, '.ssh', 'config');
-    sshConfig = readSshConfig(path, { home });
-    for (const w of sshConfig?.warnings ?? []) b.warn(w.message, w.location);
-  }
-
+  // ~/.ssh/config is read when the first ssh host needs it (its warnings then apply)
+  let sshConfig: SshConfig | undefined | null = null;
+  const readConfig = (): SshConfig | undefined => {
+    if (sshConfig === null) {
+      sshConfig = options.sshConfig === false ? undefined : readSshConfig(options.sshConfig ?? resolve(home, '.ssh', 'config'), { home });
+      for (const w of sshConfig?.warnings ?? []) b.warn(w.message, w.location);
+    }
+    return sshConfig;
+  };
   const secrets = new Set<string>();
   const warnedVars = new Set<string>();
   const groupsOf = Object.fromEntries([...b.groups.keys()].map((g) => [g, [] as string[]]));
@@ -355,7 +357,9 @@ function finish(loader: Loader, options: LoadInventoryOptions): Inventory {
       cwd,
       b,
       secrets,
-      ...(sshConfig ? { sshConfig } : {}),
+      get sshConfig() {
+        return readConfig();
+      },
       ...(options.hostKeyPolicy ? { hostKeyPolicy: options.hostKeyPolicy } : {}),
       warnedVars,
       magic: { inventory_hostname: h.name, group_names: groupNames.filter((g) => g !== 'all'), groups: groupsOf },
