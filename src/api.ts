@@ -2,9 +2,10 @@
  * The library API the CLI is a thin layer over: load and validate inventories
  * and playbooks, run them, render reports.
  */
+import { dirname, resolve } from 'node:path';
 import { ValidationError, formatIssue } from './contract/errors.js';
 import { readHostFacts, runAdhoc, type AdhocOptions, type FactsReport } from './core/adhoc.js';
-import { loadInventory, type Inventory } from './core/inventory.js';
+import { loadInventorySources, type Inventory, type InventoryWarning, type LoadInventoryOptions } from './core/inventory.js';
 import { createLogger, logEvents } from './core/log.js';
 import { loadPlaybook, type Playbook, type TaskDef } from './core/playbook.js';
 import type { RunEvents, RunSummary } from './core/results.js';
@@ -18,20 +19,23 @@ import { registry } from './tasks/index.js';
 
 export { registry };
 
-/** Load one or more inventories (files or comma lists); later sources win for the same host. */
-export function loadInventories(sources: readonly string[], env: NodeJS.ProcessEnv = process.env): Inventory {
-  const merged: Inventory = { hosts: new Map(), groups: new Map(), secrets: [] };
-  for (const source of sources) {
-    const inv = loadInventory(source, { env });
-    for (const [name, spec] of inv.hosts) merged.hosts.set(name, spec);
-    for (const [group, members] of inv.groups) {
-      const set = merged.groups.get(group) ?? new Set<string>();
-      for (const m of members) set.add(m);
-      merged.groups.set(group, set);
-    }
-    merged.secrets.push(...inv.secrets);
-  }
-  return merged;
+/**
+ * Load one or more inventories (files, directories, comma lists) into one, as
+ * Ansible does with several `-i`; later sources win for the same variable.
+ * `options.playbookDirs`: directories whose group_vars/ and host_vars/ count too.
+ */
+export function loadInventories(sources: readonly string[], env: NodeJS.ProcessEnv = process.env, options: Omit<LoadInventoryOptions, 'env'> = {}): Inventory {
+  return loadInventorySources(sources, { ...options, env });
+}
+
+/** An inventory warning as one line: `hosts:3:1 not used by provision: ansible_python_interpreter`. */
+export function formatInventoryWarning(w: InventoryWarning): string {
+  return w.location ? `${w.location.file}:${w.location.line}:${w.location.column} ${w.message}` : w.message;
+}
+
+/** The directories of the playbooks, whose group_vars/ and host_vars/ Ansible reads too. */
+function playbookDirs(playbooks: readonly string[]): string[] {
+  return [...new Set(playbooks.map((p) => dirname(resolve(p))))];
 }
 
 /** Load playbooks in order as one sequence of plays (each task keeps its own file for relative paths). */
@@ -92,12 +96,14 @@ export interface ProvisionResult extends RunSummary {
 /** Load, validate and run, then write the reports: what `provision -i INV PLAYBOOK` does, minus the terminal. */
 export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
   const playbook = loadPlaybooks(o.playbooks);
-  const inventory = loadInventories(o.inventory, o.env);
+  const inventory = loadInventories(o.inventory, o.env, { playbookDirs: playbookDirs(o.playbooks), ...(o.hostKeyPolicy ? { hostKeyPolicy: o.hostKeyPolicy } : {}) });
   checkReportTargets(o.reports ?? []);
   const secrets = o.secrets ?? new Secrets();
   const log = o.log?.level !== undefined || o.log?.file !== undefined ? createLogger({ secrets, ...o.log }) : undefined;
   try {
     const events = log ? fanOut(o.events ?? {}, logEvents(log)) : o.events;
+    secrets.add(...inventory.secrets);
+    for (const w of inventory.warnings) events?.warning?.(secrets.mask(formatInventoryWarning(w)));
     const summary = await run({ ...o, inventory, playbook, registry, secrets, ...(events ? { events } : {}) });
     const reportErrors = writeReports(o.reports ?? [], summary, { playbooks: [...o.playbooks], inventory: [...o.inventory], ...(o.shard ? { shard: o.shard } : {}) });
     return { ...summary, reportErrors };
@@ -116,10 +122,12 @@ export interface RunPlan {
  * would select (`--list-hosts`, `--list-tasks`) and `provision validate`.
  * Without inventories, only what the playbooks alone can tell is checked.
  */
-export function planRun(o: Pick<ProvisionOptions, 'playbooks' | 'env' | 'limit' | 'shard' | 'extraVars'> & { inventory?: readonly string[] }): RunPlan {
+export function planRun(o: Pick<ProvisionOptions, 'playbooks' | 'env' | 'limit' | 'shard' | 'extraVars' | 'hostKeyPolicy'> & { inventory?: readonly string[] }): RunPlan {
   const playbook = loadPlaybooks(o.playbooks);
   const withInventory = o.inventory !== undefined && o.inventory.length > 0;
-  const inventory = loadInventories(o.inventory ?? [], o.env);
+  const inventory = loadInventories(o.inventory ?? [], o.env, { playbookDirs: playbookDirs(o.playbooks), ...(o.hostKeyPolicy ? { hostKeyPolicy: o.hostKeyPolicy } : {}) });
+  const secrets = new Secrets();
+  secrets.add(...inventory.secrets);
   const selection = selectPlays(playbook, inventory, o);
   const issues = checkVariables({ playbook, inventory, extraVars: o.extraVars ?? {}, hostsOf: (play) => selection.find((p) => p.play === play)?.hosts ?? [] });
   // without an inventory its variables are unknown: an undefined name may still come from there
@@ -128,7 +136,11 @@ export function planRun(o: Pick<ProvisionOptions, 'playbooks' | 'env' | 'limit' 
   const notDefinedHere = withInventory ? [] : issues.filter((i) => i.message.startsWith('undefined variable')).map((i) => `${formatIssue(i)} (unless the inventory defines it)`);
   return {
     plays: selection.map(({ play, hosts }) => ({ name: play.name, hosts, tasks: play.tasks })),
-    warnings: [...(withInventory ? patternWarnings(playbook, inventory, o) : []), ...notDefinedHere],
+    warnings: [
+      ...inventory.warnings.map((w) => secrets.mask(formatInventoryWarning(w))),
+      ...(withInventory ? patternWarnings(playbook, inventory, o) : []),
+      ...notDefinedHere,
+    ],
   };
 }
 
@@ -153,11 +165,19 @@ export interface ExecOptions extends AdhocApiOptions {
  * `failed` otherwise, rc/stdout/stderr), exit code 0 / 2 (a command failed) /
  * 4 (unreachable) / 130.
  */
-export async function execAdhoc(o: ExecOptions): Promise<RunSummary> {
-  const inventory = loadInventories(o.inventory, o.env);
+export async function execAdhoc(o: ExecOptions): Promise<ProvisionResult> {
+  const inventory = adhocInventory(o);
+  checkReportTargets(o.reports ?? []);
   const summary = await runAdhoc({ ...o, inventory });
-  writeReports(o.reports ?? [], summary, { playbooks: [], inventory: [...o.inventory], command: o.command, ...(o.shard ? { shard: o.shard } : {}) });
-  return summary;
+  const reportErrors = writeReports(o.reports ?? [], summary, { playbooks: [], inventory: [...o.inventory], command: o.command, ...(o.shard ? { shard: o.shard } : {}) });
+  return { ...summary, reportErrors };
+}
+
+/** The inventory of an ad-hoc command, its warnings told through the command's events. */
+function adhocInventory(o: AdhocApiOptions): Inventory {
+  const inventory = loadInventories(o.inventory, o.env, o.hostKeyPolicy ? { hostKeyPolicy: o.hostKeyPolicy } : {});
+  for (const w of inventory.warnings) o.events?.warning?.(formatInventoryWarning(w));
+  return inventory;
 }
 
 /**
@@ -165,8 +185,7 @@ export async function execAdhoc(o: ExecOptions): Promise<RunSummary> {
  * trip per host: what `provision facts -i INV PATTERN --json` prints.
  */
 export async function gatherFacts(o: AdhocApiOptions): Promise<FactsReport> {
-  const inventory = loadInventories(o.inventory, o.env);
-  return readHostFacts({ ...o, inventory });
+  return readHostFacts({ ...o, inventory: adhocInventory(o) });
 }
 
 /** Fan one event stream out to several subscribers. */

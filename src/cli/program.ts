@@ -261,6 +261,7 @@ async function runCommand(playbooks: string[], flags: RunFlags, io: Io): Promise
     extraVars: parseExtraVars(flags.extraVars ?? []),
     ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
     ...(flags.shard ? { shard: flags.shard } : {}),
+    ...(flags.hostKeyPolicy ? { hostKeyPolicy: flags.hostKeyPolicy } : {}),
   };
   if (flags.listHosts || flags.listTasks) {
     const plan = planRun(options);
@@ -434,6 +435,7 @@ async function execCommand(pattern: string, command: string[], flags: AdhocFlags
     const text = { style, ...(tty ? { columns: columns() } : {}) };
     for (const l of execOutput(summary, text)) write(`${l}\n`);
     write(`${summary.results.length || summary.hosts.length ? '\n' : ''}${execVerdict(summary, style, selected)}\n`);
+    for (const e of summary.reportErrors) io.err(`error: ${escapeControls(secrets.mask(e))}\n`);
     return summary.exitCode;
   } finally {
     progress?.stop();

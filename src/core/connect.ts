@@ -28,6 +28,7 @@ export function connectHost(spec: HostSpec, extra: ConnectExtra = {}): Promise<C
     ...(c.passphrase !== undefined ? { passphrase: c.passphrase } : {}),
     ...(c.password !== undefined ? { password: c.password } : {}),
     ...(c.knownHostsFile !== undefined ? { knownHostsFile: c.knownHostsFile } : {}),
+    ...(c.identitiesOnly ? { agent: '' } : {}), // IdentitiesOnly: no ssh-agent keys
     hostKeyPolicy: c.hostKeyPolicy,
     jump: c.jump,
     connectTimeoutMs: c.connectTimeoutMs,

@@ -1,57 +1,40 @@
 /**
- * Inventory loading: Ansible's YAML inventory layout (or a comma list on the
- * command line) → hosts with merged variables and a resolved ConnectionSpec.
+ * Inventory loading, the way Ansible (ansible-core 2.14) loads inventories:
+ * sources (`-i`) are read in order into one inventory; a source is a YAML
+ * file, an INI file, a directory of such files, or a comma list on the command
+ * line. Then `group_vars/` and `host_vars/` beside each source and beside each
+ * playbook, then every host's variables are merged and its connection resolved.
  *
- * Variable precedence (Ansible semantics, lowest first):
- *   `all` group vars < parent group vars < child group vars < host vars.
- * Groups are ordered by depth (distance from `all`, the longest path when a
- * group has several parents), then `ansible_group_priority` (default 1), then
- * name: for sibling groups at the same depth the alphabetically later group
- * wins, like Ansible. Merging is shallow (Ansible's `hash_behaviour=replace`).
- * A group or host listed several times is merged (later definitions win).
- *
- * A native connection variable and its Ansible alias (`user`/`ansible_user`)
- * are one setting: the one defined at the more specific layer wins; on the same
- * layer the native name wins. Likewise `password_env` beats `password` on the
- * same layer. `*_env` names are resolved from the environment at load time.
+ * Variable precedence (Ansible's, lowest first):
+ *   1. `all` vars of the inventory files
+ *   2. the other groups' vars of the inventory files, groups ordered by depth
+ *      (longest path from `all`), then `ansible_group_priority` (default 1),
+ *      then name: siblings at the same depth merge alphabetically, later wins
+ *   3. group_vars/all beside the inventory, 4. beside the playbook
+ *   5. group_vars/<group> beside the inventory, 6. beside the playbook (same group order)
+ *   7. host vars of the inventory files
+ *   8. host_vars/<host> beside the inventory, 9. beside the playbook
+ * Merging is shallow (Ansible's `hash_behaviour=replace`). How connection
+ * variables and their Ansible spellings resolve: inventory-connection.ts;
+ * the reference: docs/inventory.md.
  *
  * Comma lists (`web1,db1:2222,deploy@10.0.0.5,` or `localhost,`): a host named
  * `localhost` gets `connection: local`; entries may be `user@host:port`.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, extname, isAbsolute, relative, resolve } from 'node:path';
 import { ValidationError, type ValidationIssue } from '../contract/errors.js';
-import { parseYaml, loadYamlFile, type YamlDoc, type YamlPath } from '../schema/yaml.js';
-import { formatPath, validateWith } from '../schema/validate.js';
-import { inventorySchema, JUMP_STRING_RE, type GroupInput } from '../schema/inventory.js';
+import { MAX_YAML_BYTES, parseYaml, type YamlDoc } from '../schema/yaml.js';
+import { buildConnection, parseHostString, type ConnectionSpec, type HostResolver } from './inventory-connection.js';
+import { inventoryDirFiles, vaultAt, VarsDir } from './inventory-dir.js';
+import { readIniInventory } from './inventory-ini.js';
+import { expandHostPattern, InventoryBuilder, type GroupNode, type InventoryWarning, type VarsLayer } from './inventory-model.js';
+import { readYamlInventory } from './inventory-yaml.js';
+import { readSshConfig, type SshConfig } from './ssh-config.js';
 
-export interface JumpSpec {
-  host: string;
-  port: number;
-  user?: string;
-  identityFile?: string;
-}
-
-export interface ConnectionSpec {
-  connection: 'ssh' | 'local';
-  host: string;
-  port: number;
-  user?: string;
-  identityFile?: string;
-  passphrase?: string;
-  password?: string;
-  /** Set only where the inventory says (`become` / `ansible_become`). */
-  become?: boolean;
-  becomeUser?: string;
-  becomePassword?: string;
-  knownHostsFile?: string;
-  hostKeyPolicy: 'strict' | 'accept-new';
-  jump: JumpSpec[];
-  connectTimeoutMs: number;
-  /** Host-side sshd port → port to dial from the control node (NAT / port forwarding). */
-  portMap: Record<number, number>;
-}
+export { DEFAULT_CONNECT_TIMEOUT_MS, parseHostString, type ConnectionSpec, type JumpSpec } from './inventory-connection.js';
+export type { InventoryWarning } from './inventory-model.js';
 
 export interface HostSpec {
   name: string;
@@ -62,359 +45,270 @@ export interface HostSpec {
   connection: ConnectionSpec;
 }
 
+/** One group as the inventory writes it. */
+export interface GroupInfo {
+  /** Direct hosts, in the order they were added. */
+  hosts: string[];
+  /** Child groups, in the order they were added. */
+  children: string[];
+  parents: string[];
+  /** Variables set on the group in the inventory files (not group_vars/). */
+  vars: Record<string, unknown>;
+}
+
 export interface Inventory {
   /** In inventory order (first appearance). */
   hosts: Map<string, HostSpec>;
   /** Group → host names, incl. hosts of descendant groups. Always has `all` and `ungrouped`. */
   groups: Map<string, Set<string>>;
+  /** Each group's direct hosts and children (Ansible's structure). */
+  groupTree: Map<string, GroupInfo>;
   /** Every password/passphrase value, for masking in output. */
   secrets: string[];
-  /** The inventory file, or undefined for a comma list. */
+  /** What was read but not used, or used differently than written (`not used by provision: ansible_python_interpreter`). */
+  warnings: InventoryWarning[];
+  /** The first inventory file or directory, or undefined for comma lists. */
   file?: string;
 }
 
 export interface LoadInventoryOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** Directories of the playbooks: their group_vars/ and host_vars/ count too, over the inventory's. */
+  playbookDirs?: readonly string[];
+  /** OpenSSH client config to read (default `$HOME/.ssh/config`, HOME from `env`); `false`: none. */
+  sshConfig?: string | false;
+  /** The run's host key policy (`--host-key-policy`): it decides over the inventory's and ssh's settings. */
+  hostKeyPolicy?: 'strict' | 'accept-new';
 }
 
-export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
-
-interface VarOrigin {
-  rank: number;
-  path: YamlPath;
-}
-
-interface GroupNode {
-  name: string;
-  parents: Set<string>;
-  children: Set<string>;
-  hosts: string[];
-  vars: Record<string, unknown>;
-  origins: Map<string, YamlPath>;
-}
-
-interface HostNode {
-  name: string;
-  groups: Set<string>;
-  vars: Record<string, unknown>;
-  origins: Map<string, YamlPath>;
-}
-
-function newGroup(name: string): GroupNode {
-  return { name, parents: new Set(), children: new Set(), hosts: [], vars: {}, origins: new Map() };
-}
-
-/** `web[01:03].example.com` → web01..web03 (Ansible host ranges; numeric or single letters, optional step). */
+/** `web[01:03].example.com` → web01..web03 (Ansible host ranges: numbers or letters, optional step). */
 export function expandHostRange(name: string): string[] {
-  const m = /^(.*?)\[([0-9]+|[a-zA-Z]):([0-9]+|[a-zA-Z])(?::([0-9]+))?\](.*)$/.exec(name);
-  if (!m) return [name];
-  const [, pre = '', from = '', to = '', stepText, post = ''] = m;
-  const step = stepText ? Number(stepText) : 1;
-  if (step < 1) return [name];
-  const out: string[] = [];
-  if (/^\d+$/.test(from) && /^\d+$/.test(to)) {
-    const a = Number(from);
-    const b = Number(to);
-    if (b < a || (b - a) / step > 10_000) return [name];
-    const width = from.length > 1 && from.startsWith('0') ? from.length : 0;
-    for (let i = a; i <= b; i += step) for (const rest of expandHostRange(post)) out.push(`${pre}${String(i).padStart(width, '0')}${rest}`);
-    return out;
+  try {
+    return expandHostPattern(name).names;
+  } catch {
+    return [name];
   }
-  if (/^[a-zA-Z]$/.test(from) && /^[a-zA-Z]$/.test(to)) {
-    const a = from.charCodeAt(0);
-    const b = to.charCodeAt(0);
-    if (b < a) return [name];
-    for (let i = a; i <= b; i += step) for (const rest of expandHostRange(post)) out.push(`${pre}${String.fromCharCode(i)}${rest}`);
-    return out;
-  }
-  return [name];
 }
 
-/** `host:port` inventory keys (one colon only, so IPv6 addresses stay intact). */
-function splitHostKey(key: string): { name: string; port?: number } {
-  const m = /^([^:]+):(\d{1,5})$/.exec(key);
-  if (m) return { name: m[1] as string, port: Number(m[2]) };
-  return { name: key };
+const YAML_EXTS = ['.yml', '.yaml', '.json'];
+
+/** The first significant line looks like YAML (`---`, `key:`), not like INI. */
+function looksLikeYaml(text: string): boolean {
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
+    return line === '---' || /^[^\s=[\]#;'"]+:(\s+[^=]*)?$/.test(line) || /^["'][^"']*["']\s*:/.test(line);
+  }
+  return false;
 }
 
-/** Parse `user@host:port` (user and port optional; `[v6]:port`). */
-export function parseHostString(s: string): { user?: string; host: string; port?: number } | undefined {
-  const m = JUMP_STRING_RE.exec(s.trim());
-  if (!m) return undefined;
-  const host = (m[2] as string).replace(/^\[(.*)\]$/, '$1');
-  const out: { user?: string; host: string; port?: number } = { host };
-  if (m[1]) out.user = m[1];
-  if (m[3]) {
-    const port = Number(m[3]);
-    if (port < 1 || port > 65535) return undefined;
-    out.port = port;
-  }
-  return out;
+function vaultIssue(text: string, shown: string): ValidationIssue | undefined {
+  const at = vaultAt(text);
+  if (!at) return undefined;
+  const what = at.line === 1 && at.column === 1 && text.startsWith('$ANSIBLE_VAULT;') ? 'ansible-vault encrypted inventories are' : 'ansible-vault encrypted values are';
+  return { path: '', message: `${what} not supported: give secrets through *_env variables`, location: { file: shown, ...at } };
 }
 
-class Builder {
-  readonly groups = new Map<string, GroupNode>();
-  readonly hosts = new Map<string, HostNode>();
-  readonly issues: ValidationIssue[] = [];
+class Loader {
+  readonly b = new InventoryBuilder();
+  /** Directories whose group_vars/ and host_vars/ are the inventory's, in source order. */
+  readonly inventoryDirs: string[] = [];
+  firstFile?: string;
+  private readonly fatal: ValidationIssue[] = [];
 
-  constructor(readonly doc: YamlDoc | undefined) {
-    this.group('all');
-    this.group('ungrouped');
+  constructor(
+    readonly cwd: string,
+    readonly env: NodeJS.ProcessEnv,
+  ) {}
+
+  display(p: string): string {
+    const rel = relative(this.cwd, p);
+    return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : p;
   }
 
-  group(name: string): GroupNode {
-    let g = this.groups.get(name);
-    if (!g) {
-      g = newGroup(name);
-      this.groups.set(name, g);
-    }
-    return g;
+  fail(issues: readonly ValidationIssue[]): void {
+    this.fatal.push(...issues);
   }
 
-  issue(path: YamlPath, message: string, key = false): void {
-    const location = this.doc?.locate(path, { key });
-    const shown = formatPath(key ? path.slice(0, -1) : path);
-    this.issues.push(location ? { path: shown, message, location } : { path: shown, message });
-  }
-
-  addHost(name: string, group: GroupNode, vars: Record<string, unknown> | null | undefined, path: YamlPath, extra?: Record<string, unknown>): void {
-    let h = this.hosts.get(name);
-    if (!h) {
-      h = { name, groups: new Set(), vars: {}, origins: new Map() };
-      this.hosts.set(name, h);
-    }
-    h.groups.add(group.name);
-    if (!group.hosts.includes(name)) group.hosts.push(name);
-    for (const [k, v] of Object.entries(extra ?? {})) {
-      h.vars[k] = v;
-      h.origins.set(k, path);
-    }
-    for (const [k, v] of Object.entries(vars ?? {})) {
-      h.vars[k] = v;
-      h.origins.set(k, [...path, k]);
-    }
-  }
-
-  walkGroup(name: string, input: GroupInput | null, path: YamlPath, parent: string | undefined): void {
-    if (name === 'all' && parent !== undefined) {
-      this.issue(path, 'group "all" cannot be a child group', true);
+  source(source: string): void {
+    const path = resolve(this.cwd, source);
+    if (source.includes(',') && !existsSync(path)) {
+      this.list(source);
       return;
     }
-    const g = this.group(name);
-    if (parent !== undefined) {
-      g.parents.add(parent);
-      this.group(parent).children.add(name);
+    if (!existsSync(path)) {
+      this.fail([{ path: '', message: `${source}: inventory file not found (a host list needs a comma: "${source},")` }]);
+      return;
     }
-    if (!input) return;
-    for (const [k, v] of Object.entries(input.vars ?? {})) {
-      g.vars[k] = v;
-      g.origins.set(k, [...path, 'vars', k]);
+    this.firstFile ??= source;
+    if (statSync(path).isDirectory()) {
+      this.inventoryDirs.push(path);
+      const files = inventoryDirFiles(path, (m) => this.b.warn(m), (p) => this.display(p));
+      for (const f of files) this.file(f, this.display(f));
+      return;
     }
-    for (const [key, vars] of Object.entries(input.hosts ?? {})) {
-      const { name: base, port } = splitHostKey(key);
-      for (const hostName of expandHostRange(base)) {
-        this.addHost(hostName, g, vars, [...path, 'hosts', key], port !== undefined ? { port } : undefined);
+    this.inventoryDirs.push(dirname(path));
+    this.file(path, source);
+  }
+
+  /** One inventory file: YAML or INI, chosen as Ansible chooses (extension, then content). */
+  file(path: string, shown: string): void {
+    let bytes: Buffer;
+    try {
+      const st = statSync(path);
+      if (!st.isFile()) return this.fail([{ path: '', message: `${shown}: not a regular file` }]);
+      if (st.size > MAX_YAML_BYTES) return this.fail([{ path: '', message: `${shown}: file is larger than ${MAX_YAML_BYTES} bytes (${st.size})` }]);
+      bytes = readFileSync(path);
+    } catch (err) {
+      return this.fail([{ path: '', message: `${shown}: cannot read file: ${(err as Error).message}` }]);
+    }
+    let text: string;
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      return this.fail([{ path: '', message: `${shown}: not UTF-8 text (an inventory is a YAML or INI text file)` }]);
+    }
+    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    if (text.includes('\u0000')) return this.fail([{ path: '', message: `${shown}: binary data (an inventory is a YAML or INI text file)`, location: { file: shown, line: 1, column: 1 } }]);
+    const vault = vaultIssue(text, shown);
+    if (vault) return this.fail([vault]);
+    if (text.startsWith('#!')) {
+      return this.fail([{ path: '', message: 'dynamic inventory scripts are not supported: provision reads static YAML and INI inventories', location: { file: shown, line: 1, column: 1 } }]);
+    }
+    const ext = extname(path);
+    const base = dirname(path);
+    if (ext === '.toml') return this.fail([{ path: '', message: `${shown}: TOML inventories are not supported: use the YAML or INI format` }]);
+    if (YAML_EXTS.includes(ext)) return this.yaml(() => parseYaml(text, shown, { yaml11: true }), base);
+    if (ext === '') {
+      // Ansible tries the YAML plugin on files without an extension, then the INI one
+      let doc: YamlDoc | undefined;
+      let yamlError: ValidationError | undefined;
+      try {
+        doc = parseYaml(text, shown, { yaml11: true });
+      } catch (err) {
+        if (!(err instanceof ValidationError)) throw err;
+        yamlError = err;
       }
+      const v = doc?.value;
+      const mapping = v !== null && typeof v === 'object' && !Array.isArray(v);
+      const groupsLike = mapping && Object.values(v as object).some((g) => g === null || (typeof g === 'object' && !Array.isArray(g)));
+      if (doc && mapping && groupsLike) return this.yaml(() => doc as YamlDoc, base);
+      if (yamlError && looksLikeYaml(text)) return this.fail(yamlError.issues);
     }
-    for (const [child, childInput] of Object.entries(input.children ?? {})) {
-      this.walkGroup(child, childInput, [...path, 'children', child], name);
+    this.ini(text, shown, base);
+  }
+
+  private yaml(parse: () => YamlDoc, baseDir: string): void {
+    try {
+      const doc = parse();
+      readYamlInventory(doc, this.b);
+      this.tagBaseDir(baseDir);
+    } catch (err) {
+      if (err instanceof ValidationError) this.fail(err.issues);
+      else throw err;
     }
+  }
+
+  private ini(text: string, shown: string, baseDir: string): void {
+    readIniInventory(text, shown, this.b);
+    this.tagBaseDir(baseDir);
+  }
+
+  /** Relative paths in values set by the file just read are relative to its directory. */
+  private tagBaseDir(dir: string): void {
+    const tag = (l: VarsLayer): void => {
+      for (const o of l.origins.values()) o.baseDir ??= dir;
+    };
+    for (const g of this.b.groups.values()) tag(g);
+    for (const h of this.b.hosts.values()) tag(h);
+  }
+
+  list(list: string): void {
+    const entries = list.split(',').map((s) => s.trim()).filter(Boolean);
+    if (entries.length === 0) return this.fail([{ path: '', message: `inventory list ${JSON.stringify(list)} names no hosts` }]);
+    for (const entry of entries) {
+      const parsed = parseHostString(entry);
+      if (!parsed) {
+        this.fail([{ path: '', message: `inventory list: invalid host ${JSON.stringify(entry)} (expected host, host:port or user@host:port)` }]);
+        continue;
+      }
+      const vars: Record<string, unknown> = {};
+      if (parsed.user) vars.user = parsed.user;
+      if (parsed.port !== undefined) vars.port = parsed.port;
+      if (parsed.host === 'localhost') vars.connection = 'local';
+      let name = parsed.host;
+      if (this.b.hosts.has(name) && parsed.port !== undefined) name = `${parsed.host}:${parsed.port}`;
+      if (name !== parsed.host) vars.host = parsed.host;
+      const origin = { path: `-i ${entry}`, baseDir: this.cwd };
+      this.b.addHost(name, 'ungrouped', undefined, origin);
+      for (const [k, v] of Object.entries(vars)) this.b.setHostVar(name, k, v, origin);
+    }
+  }
+
+  /** Sources that could not be read stop here, with everything else found so far. */
+  throwIfFatal(): void {
+    if (this.fatal.length > 0) throw new ValidationError(dedupeIssues([...this.fatal, ...this.b.issues]));
   }
 }
 
-/** Depth from `all` (longest path), detecting cycles. */
-function groupDepths(b: Builder): Map<string, number> {
-  const depth = new Map<string, number>();
-  const visiting = new Set<string>();
-  const visit = (name: string, trail: string[]): number => {
-    const known = depth.get(name);
-    if (known !== undefined) return known;
-    if (name === 'all') {
-      depth.set(name, 0);
-      return 0;
-    }
-    if (visiting.has(name)) {
-      throw new ValidationError([{ path: '', message: `group cycle: ${[...trail, name].join(' → ')}` }]);
-    }
-    visiting.add(name);
-    const g = b.groups.get(name) as GroupNode;
-    const parents = g.parents.size > 0 ? [...g.parents] : ['all'];
-    const d = 1 + Math.max(...parents.map((p) => visit(p, [...trail, name])));
-    visiting.delete(name);
-    depth.set(name, d);
-    return d;
-  };
-  for (const name of b.groups.keys()) visit(name, []);
-  return depth;
+function sortGroups(groups: GroupNode[], depth: Map<string, number>): GroupNode[] {
+  return groups.sort(
+    (x, y) => (depth.get(x.name) ?? 0) - (depth.get(y.name) ?? 0) || x.priority - y.priority || (x.name < y.name ? -1 : x.name > y.name ? 1 : 0),
+  );
 }
 
-function ancestors(b: Builder, group: string, out: Set<string>): void {
-  if (out.has(group)) return;
-  out.add(group);
-  const g = b.groups.get(group);
-  for (const p of g?.parents ?? []) ancestors(b, p, out);
+/** Each problem once (a group's bad value is every member host's), files in the order met, top to bottom. */
+function dedupeIssues(issues: ValidationIssue[]): ValidationIssue[] {
+  const seen = new Set<string>();
+  const fileOrder = new Map<string, number>();
+  for (const i of issues) if (!fileOrder.has(i.location?.file ?? '')) fileOrder.set(i.location?.file ?? '', fileOrder.size);
+  return issues
+    .filter((i) => {
+      const k = `${i.location?.file}:${i.location?.line}:${i.location?.column}:${i.message.replace(/ for host .*\)$/, '')}`;
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    })
+    .map((issue, n) => ({ issue, n }))
+    .sort(
+      (a, b) =>
+        (fileOrder.get(a.issue.location?.file ?? '') ?? 0) - (fileOrder.get(b.issue.location?.file ?? '') ?? 0) ||
+        (a.issue.location?.line ?? 0) - (b.issue.location?.line ?? 0) ||
+        (a.issue.location?.column ?? 0) - (b.issue.location?.column ?? 0) ||
+        a.n - b.n,
+    )
+    .map(({ issue }) => issue);
 }
 
-function expandPath(p: string, baseDir: string, env: NodeJS.ProcessEnv): string {
+function finish(loader: Loader, options: LoadInventoryOptions): Inventory {
+  const { b, cwd } = loader;
+  const env = loader.env;
+  b.reconcile();
+  loader.throwIfFatal();
+  const depth = b.depths();
   const home = env.HOME ?? homedir();
-  if (p === '~') return home;
-  if (p.startsWith('~/')) return resolve(home, p.slice(2));
-  return isAbsolute(p) ? p : resolve(baseDir, p);
-}
+  const files = new Map<string, VarsLayer | undefined>();
+  const display = (p: string): string => loader.display(p);
+  const invDirs = loader.inventoryDirs.map((d) => new VarsDir(d, b, display, files));
+  const pbDirs = (options.playbookDirs ?? []).map((d) => new VarsDir(resolve(cwd, d), b, display, files));
 
-interface Resolver {
-  vars: Record<string, unknown>;
-  origins: Map<string, VarOrigin>;
-}
-
-/** The highest-ranked defined variable among `names` (earlier names win ties). */
-function pick(r: Resolver, names: readonly string[]): { name: string; value: unknown; path: YamlPath } | undefined {
-  let best: { name: string; value: unknown; path: YamlPath; rank: number } | undefined;
-  for (const name of names) {
-    const o = r.origins.get(name);
-    if (!o || r.vars[name] === undefined || r.vars[name] === null) continue;
-    if (!best || o.rank > best.rank) best = { name, value: r.vars[name], path: o.path, rank: o.rank };
-  }
-  return best;
-}
-
-function buildConnection(
-  hostName: string,
-  r: Resolver,
-  ctx: { baseDir: string; env: NodeJS.ProcessEnv; issue: (path: YamlPath, message: string) => void; secrets: Set<string> },
-): ConnectionSpec {
-  const str = (names: readonly string[]): { value: string; path: YamlPath } | undefined => {
-    const p = pick(r, names);
-    return p ? { value: String(p.value), path: p.path } : undefined;
-  };
-  const secret = (envNames: readonly string[], plainNames: readonly string[], label: string): string | undefined => {
-    const p = pick(r, [...envNames, ...plainNames]);
-    if (!p) return undefined;
-    let value: string | undefined;
-    if (envNames.includes(p.name)) {
-      const varName = String(p.value);
-      value = ctx.env[varName];
-      if (value === undefined) {
-        ctx.issue(p.path, `environment variable ${varName} is not set (${label} for host ${hostName})`);
-        return undefined;
-      }
-    } else {
-      value = String(p.value);
+  // ~/.ssh/config is read when the first ssh host needs it (its warnings then apply)
+  let sshConfig: SshConfig | undefined | null = null;
+  const readConfig = (): SshConfig | undefined => {
+    if (sshConfig === null) {
+      sshConfig = options.sshConfig === false ? undefined : readSshConfig(options.sshConfig ?? resolve(home, '.ssh', 'config'), { home });
+      for (const w of sshConfig?.warnings ?? []) b.warn(w.message, w.location);
     }
-    if (value !== '') ctx.secrets.add(value);
-    return value;
+    return sshConfig;
   };
-
-  const conn = str(['connection', 'ansible_connection'])?.value;
-  const connection: 'ssh' | 'local' = conn === 'local' ? 'local' : 'ssh';
-  const port = pick(r, ['port', 'ansible_port']);
-  const user = str(['user', 'ansible_user']);
-  const identity = str(['identity_file', 'ansible_ssh_private_key_file']);
-  const become = pick(r, ['become', 'ansible_become']);
-  const knownHosts = str(['known_hosts_file']);
-  const timeout = pick(r, ['connect_timeout']);
-  const spec: ConnectionSpec = {
-    connection,
-    host: str(['host', 'ansible_host'])?.value ?? hostName,
-    port: typeof port?.value === 'number' ? port.value : 22,
-    hostKeyPolicy: r.vars.host_key_policy === 'accept-new' ? 'accept-new' : 'strict',
-    jump: [],
-    connectTimeoutMs: typeof timeout?.value === 'number' ? Math.round(timeout.value * 1000) : DEFAULT_CONNECT_TIMEOUT_MS,
-    portMap: Object.fromEntries(Object.entries((pick(r, ['port_map'])?.value ?? {}) as Record<string, number>).map(([k, v]) => [Number(k), v])),
-  };
-  if (typeof become?.value === 'boolean') spec.become = become.value;
-  const becomeUser = str(['become_user', 'ansible_become_user']);
-  if (becomeUser) spec.becomeUser = becomeUser.value;
-  if (user) spec.user = user.value;
-  if (identity) spec.identityFile = expandPath(identity.value, ctx.baseDir, ctx.env);
-  if (knownHosts) spec.knownHostsFile = expandPath(knownHosts.value, ctx.baseDir, ctx.env);
-  const passphrase = secret(['passphrase_env'], [], 'key passphrase');
-  if (passphrase !== undefined) spec.passphrase = passphrase;
-  const password = secret(['password_env'], ['password', 'ansible_password'], 'SSH password');
-  if (password !== undefined) spec.password = password;
-  const becomePassword = secret(['become_password_env'], ['become_password', 'ansible_become_password'], 'sudo password');
-  if (becomePassword !== undefined) spec.becomePassword = becomePassword;
-
-  const jump = pick(r, ['jump']);
-  if (jump) {
-    const hops: unknown[] = typeof jump.value === 'string' ? jump.value.split(',').map((s) => s.trim()).filter(Boolean) : (jump.value as unknown[]);
-    hops.forEach((hop, i) => {
-      const hopPath = typeof jump.value === 'string' ? jump.path : [...jump.path, i];
-      if (typeof hop === 'string') {
-        const parsed = parseHostString(hop);
-        if (!parsed) {
-          ctx.issue(hopPath, `invalid jump host ${JSON.stringify(hop)}: expected user@host:port (user and port optional)`);
-          return;
-        }
-        const j: JumpSpec = { host: parsed.host, port: parsed.port ?? 22 };
-        if (parsed.user) j.user = parsed.user;
-        spec.jump.push(j);
-      } else if (hop && typeof hop === 'object') {
-        const o = hop as { host: string; port?: number; user?: string; identity_file?: string };
-        const j: JumpSpec = { host: o.host, port: o.port ?? 22 };
-        if (o.user) j.user = o.user;
-        if (o.identity_file) j.identityFile = expandPath(o.identity_file, ctx.baseDir, ctx.env);
-        spec.jump.push(j);
-      }
-    });
-  }
-  return spec;
-}
-
-function finish(b: Builder, baseDir: string, env: NodeJS.ProcessEnv, file: string | undefined): Inventory {
-  // `ungrouped`: hosts whose only group is `all`.
-  const ungrouped = b.group('ungrouped');
-  for (const h of b.hosts.values()) {
-    if ([...h.groups].every((g) => g === 'all')) {
-      h.groups.add('ungrouped');
-      if (!ungrouped.hosts.includes(h.name)) ungrouped.hosts.push(h.name);
-    }
-  }
-  const depth = groupDepths(b);
-  const priority = (g: GroupNode): number => (typeof g.vars.ansible_group_priority === 'number' ? g.vars.ansible_group_priority : 1);
-
   const secrets = new Set<string>();
+  const warnedVars = new Set<string>();
+  const groupsOf = Object.fromEntries([...b.groups.keys()].map((g) => [g, [] as string[]]));
   const hosts = new Map<string, HostSpec>();
-  const issue = (path: YamlPath, message: string): void => b.issue(path, message);
-  for (const h of b.hosts.values()) {
-    const all = new Set<string>();
-    for (const g of h.groups) ancestors(b, g, all);
-    all.add('all');
-    const ordered = [...all]
-      .map((n) => b.groups.get(n) as GroupNode)
-      .sort((x, y) => (depth.get(x.name) ?? 0) - (depth.get(y.name) ?? 0) || priority(x) - priority(y) || (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
-    const r: Resolver = { vars: {}, origins: new Map() };
-    let rank = 0;
-    for (const g of ordered) {
-      rank++;
-      for (const [k, v] of Object.entries(g.vars)) {
-        r.vars[k] = v;
-        r.origins.set(k, { rank, path: g.origins.get(k) ?? [] });
-      }
-    }
-    rank++;
-    for (const [k, v] of Object.entries(h.vars)) {
-      r.vars[k] = v;
-      r.origins.set(k, { rank, path: h.origins.get(k) ?? [] });
-    }
-    const connection = buildConnection(h.name, r, { baseDir, env, issue, secrets });
-    hosts.set(h.name, { name: h.name, groups: ordered.map((g) => g.name), vars: r.vars, connection });
-  }
-  if (b.issues.length > 0) {
-    const seen = new Set<string>();
-    throw new ValidationError(
-      b.issues.filter((i) => {
-        const k = `${i.location?.line}:${i.location?.column}:${i.message.replace(/ for host .*\)$/, '')}`;
-        if (seen.has(k)) return false;
-        seen.add(k);
-        return true;
-      }),
-    );
-  }
+  const all = b.group('all');
 
-  const groups = new Map<string, Set<string>>();
-  const order = [...hosts.keys()];
+  // group membership for templates in connection settings (`groups`, `group_names`)
   const members = (name: string, acc: Set<string>, seen: Set<string>): void => {
     if (seen.has(name)) return;
     seen.add(name);
@@ -422,92 +316,123 @@ function finish(b: Builder, baseDir: string, env: NodeJS.ProcessEnv, file: strin
     for (const h of g.hosts) acc.add(h);
     for (const c of g.children) members(c, acc, seen);
   };
+  const order = [...b.hosts.keys()];
+  const groups = new Map<string, Set<string>>();
   for (const name of b.groups.keys()) {
     const acc = new Set<string>();
     if (name === 'all') for (const h of order) acc.add(h);
     else members(name, acc, new Set());
     groups.set(name, new Set(order.filter((h) => acc.has(h))));
+    groupsOf[name] = [...(groups.get(name) ?? [])];
   }
-  const inv: Inventory = { hosts, groups, secrets: [...secrets] };
-  if (file) inv.file = file;
+
+  for (const h of b.hosts.values()) {
+    const ancestry = new Set<string>();
+    for (const g of h.groups) {
+      ancestry.add(g);
+      b.ancestors(g, ancestry);
+    }
+    ancestry.delete('all');
+    const ordered = sortGroups([...ancestry].map((n) => b.groups.get(n) as GroupNode), depth);
+    const layers: VarsLayer[] = [all, ...ordered];
+    for (const vd of invDirs) layers.push(...vd.layers('group_vars', 'all'));
+    for (const vd of pbDirs) layers.push(...vd.layers('group_vars', 'all'));
+    for (const vd of invDirs) for (const g of ordered) layers.push(...vd.layers('group_vars', g.name));
+    for (const vd of pbDirs) for (const g of ordered) layers.push(...vd.layers('group_vars', g.name));
+    layers.push(h);
+    for (const vd of invDirs) layers.push(...vd.layers('host_vars', h.name));
+    for (const vd of pbDirs) layers.push(...vd.layers('host_vars', h.name));
+
+    const r: HostResolver = { vars: {}, origins: new Map() };
+    layers.forEach((layer, rank) => {
+      for (const [k, v] of Object.entries(layer.vars)) {
+        r.vars[k] = v;
+        r.origins.set(k, { rank, origin: layer.origins.get(k) ?? { path: k } });
+      }
+    });
+    const groupNames = ['all', ...ordered.map((g) => g.name)];
+    const connection = buildConnection(h.name, r, {
+      env,
+      home,
+      cwd,
+      b,
+      secrets,
+      get sshConfig() {
+        return readConfig();
+      },
+      ...(options.hostKeyPolicy ? { hostKeyPolicy: options.hostKeyPolicy } : {}),
+      warnedVars,
+      magic: { inventory_hostname: h.name, group_names: groupNames.filter((g) => g !== 'all'), groups: groupsOf },
+    });
+    hosts.set(h.name, { name: h.name, groups: groupNames, vars: r.vars, connection });
+  }
+
+  // vars files beside the inventory for groups or hosts it does not have: a likely typo
+  for (const vd of invDirs) {
+    for (const { name, location } of vd.names('group_vars')) {
+      if (!b.groups.has(name)) b.warn(`group_vars for "${name}", a group this inventory does not have: not used`, location);
+    }
+    for (const { name, location } of vd.names('host_vars')) {
+      if (!b.hosts.has(name)) b.warn(`host_vars for "${name}", a host this inventory does not have: not used`, location);
+    }
+  }
+
+  if (b.issues.length > 0) throw new ValidationError(dedupeIssues(b.issues));
+
+  const groupTree = new Map<string, GroupInfo>();
+  for (const g of b.groups.values()) groupTree.set(g.name, { hosts: [...g.hosts], children: [...g.children], parents: [...g.parents], vars: { ...g.vars } });
+  const inv: Inventory = { hosts, groups, groupTree, secrets: [...secrets], warnings: [...b.warnings] };
+  if (loader.firstFile) inv.file = loader.firstFile;
   return inv;
+}
+
+/**
+ * Load inventory sources (files, directories, comma lists) into one
+ * inventory, as Ansible does with several `-i`: a host in several sources is
+ * one host, in all their groups, with later sources' variables winning.
+ */
+export function loadInventorySources(sources: readonly string[], options: LoadInventoryOptions = {}): Inventory {
+  const loader = new Loader(options.cwd ?? process.cwd(), options.env ?? process.env);
+  for (const s of sources) loader.source(s);
+  return finish(loader, options);
+}
+
+/** Load one inventory source: a YAML or INI file, a directory, or a comma list. */
+export function loadInventory(source: string, options: LoadInventoryOptions = {}): Inventory {
+  return loadInventorySources([source], options);
 }
 
 /** Build an inventory from an already-parsed YAML document. */
 export function inventoryFromDoc(doc: YamlDoc, options: LoadInventoryOptions & { baseDir?: string } = {}): Inventory {
-  const env = options.env ?? process.env;
-  if (doc.value === null || doc.value === undefined) {
-    throw new ValidationError([{ path: '', message: `${doc.file}: inventory is empty` }]);
+  const loader = new Loader(options.cwd ?? process.cwd(), options.env ?? process.env);
+  const baseDir = options.baseDir ?? dirname(resolve(loader.cwd, doc.file));
+  try {
+    readYamlInventory(doc, loader.b);
+  } catch (err) {
+    if (err instanceof ValidationError) loader.fail(err.issues);
+    else throw err;
   }
-  const data = validateWith(inventorySchema, doc);
-  const b = new Builder(doc);
-  for (const [name, group] of Object.entries(data)) b.walkGroup(name, group, [name], name === 'all' ? undefined : 'all');
-  return finish(b, options.baseDir ?? dirname(resolve(options.cwd ?? process.cwd(), doc.file)), env, doc.file);
+  for (const l of [...loader.b.groups.values(), ...loader.b.hosts.values()]) for (const o of l.origins.values()) o.baseDir ??= baseDir;
+  loader.firstFile = doc.file;
+  return finish(loader, { sshConfig: false, ...options });
 }
 
 /** Inventory from a comma list: `web1.example.com,deploy@db1:2222,localhost,`. */
 export function inventoryFromList(list: string, options: LoadInventoryOptions = {}): Inventory {
-  const env = options.env ?? process.env;
-  const b = new Builder(undefined);
-  const all = b.group('all');
-  const entries = list.split(',').map((s) => s.trim()).filter(Boolean);
-  if (entries.length === 0) throw new ValidationError([{ path: '', message: `inventory list ${JSON.stringify(list)} names no hosts` }]);
-  for (const entry of entries) {
-    const parsed = parseHostString(entry);
-    if (!parsed) {
-      throw new ValidationError([{ path: '', message: `inventory list: invalid host ${JSON.stringify(entry)} (expected host, host:port or user@host:port)` }]);
-    }
-    const vars: Record<string, unknown> = {};
-    if (parsed.user) vars.user = parsed.user;
-    if (parsed.port !== undefined) vars.port = parsed.port;
-    if (parsed.host === 'localhost') vars.connection = 'local';
-    let name = parsed.host;
-    if (b.hosts.has(name) && parsed.port !== undefined) name = `${parsed.host}:${parsed.port}`;
-    if (name !== parsed.host) vars.host = parsed.host;
-    b.addHost(name, all, vars, []);
-  }
-  return finish(b, options.cwd ?? process.cwd(), env, undefined);
+  const loader = new Loader(options.cwd ?? process.cwd(), options.env ?? process.env);
+  loader.list(list);
+  return finish(loader, options);
 }
 
-/**
- * Load an inventory from a YAML file, or from a comma list when `source`
- * contains a comma and is not an existing file.
- */
-export function loadInventory(source: string, options: LoadInventoryOptions = {}): Inventory {
-  const cwd = options.cwd ?? process.cwd();
-  const path = resolve(cwd, source);
-  if (source.includes(',') && !existsSync(path)) return inventoryFromList(source, options);
-  if (existsSync(path) && statSync(path).isDirectory()) {
-    throw new ValidationError([{ path: '', message: `${source}: inventory directories are not supported; pass a YAML file` }]);
+/** Parse inventory text (tests, stdin): YAML, or INI with `format: 'ini'`. No ssh config unless given. */
+export function parseInventory(text: string, file: string, options: LoadInventoryOptions & { format?: 'yaml' | 'ini' } = {}): Inventory {
+  const loader = new Loader(options.cwd ?? process.cwd(), options.env ?? process.env);
+  const baseDir = options.cwd ?? process.cwd();
+  if (options.format === 'ini') {
+    readIniInventory(text, file, loader.b);
+    for (const l of [...loader.b.groups.values(), ...loader.b.hosts.values()]) for (const o of l.origins.values()) o.baseDir ??= baseDir;
+    return finish(loader, { sshConfig: false, ...options });
   }
-  let doc: YamlDoc;
-  try {
-    doc = loadYamlFile(path, source);
-  } catch (err) {
-    if (err instanceof ValidationError && !existsSync(path)) {
-      throw new ValidationError([{ path: '', message: `${source}: inventory file not found (a host list needs a comma: "${source},")` }]);
-    }
-    if (err instanceof ValidationError && looksLikeIni(path)) {
-      throw new ValidationError([
-        ...err.issues,
-        { path: '', message: `${source}: looks like an INI inventory; only the YAML inventory layout is supported` },
-      ]);
-    }
-    throw err;
-  }
-  return inventoryFromDoc(doc, { ...options, baseDir: dirname(path) });
-}
-
-function looksLikeIni(path: string): boolean {
-  try {
-    return /^\s*\[[A-Za-z0-9_:-]+\]\s*$/m.test(readFileSync(path, 'utf8').slice(0, 65536));
-  } catch {
-    return false;
-  }
-}
-
-/** Parse inventory YAML text (tests, stdin). */
-export function parseInventory(text: string, file: string, options: LoadInventoryOptions = {}): Inventory {
-  return inventoryFromDoc(parseYaml(text, file), { ...options, baseDir: options.cwd ?? process.cwd() });
+  return inventoryFromDoc(parseYaml(text, file, { yaml11: true }), { sshConfig: false, ...options, baseDir });
 }
 

@@ -6,10 +6,20 @@
 export const MASK = '********';
 
 /** Variable names whose values are secrets without being declared so. */
-const SECRET_NAME = /(password|passwd|passphrase|secret|token|private_key|api_key)/i;
+const SECRET_WORDS = /(password|passwd|passphrase|secret|token|private_key|api_key)/i;
+/**
+ * `pass` or `pwd` as the last word of the name: `ansible_ssh_pass`,
+ * `ansible_become_pass`, `ansible_sudo_pass`, `db_pwd`, `pass`, `dbPass`; not
+ * `bypass`, `compass`, `passenger`, `oldpwd`.
+ */
+const SECRET_LAST_WORD = /(?:^|[_.-])(?:pass|pwd)$/i;
+const SECRET_LAST_CAMEL = /[a-z0-9](?:Pass|Pwd)$/;
+/** A file holding a secret, or the name of the environment variable holding it, is not the secret. */
+const NOT_THE_SECRET = /_(?:file|path|env)$/i;
 
 export function isSecretName(name: string): boolean {
-  return SECRET_NAME.test(name);
+  if (NOT_THE_SECRET.test(name)) return false;
+  return SECRET_WORDS.test(name) || SECRET_LAST_WORD.test(name) || SECRET_LAST_CAMEL.test(name);
 }
 
 /** Secrets at least this long are also found split across lines (wrapped output); shorter ones would match ordinary text. */

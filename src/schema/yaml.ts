@@ -16,9 +16,27 @@
  * YAML 1.2 core schema: `yes`/`no`/`on`/`off` are strings, not booleans, and
  * `0644` is the number 644 (quote file modes). Merge keys (`<<: *defaults`)
  * are enabled, as Ansible users rely on them.
+ *
+ * `{ yaml11: true }` reads scalars the way Ansible's PyYAML does (YAML 1.1):
+ * `yes`/`no`/`on`/`off` are booleans, `0644` is octal, `1e3` stays a string,
+ * dates stay strings. Inventories and their group_vars/host_vars use it, so
+ * their values are the ones Ansible sees.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { CORE_SCHEMA, EVENT_ID, SCALAR_STYLE, constructFromEvents, getScalarValue, mergeTag, parseEvents, type Event, type ScalarEvent } from 'js-yaml';
+import {
+  CORE_SCHEMA,
+  EVENT_ID,
+  FAILSAFE_SCHEMA,
+  NOT_RESOLVED,
+  SCALAR_STYLE,
+  constructFromEvents,
+  defineScalarTag,
+  getScalarValue,
+  mergeTag,
+  parseEvents,
+  type Event,
+  type ScalarEvent,
+} from 'js-yaml';
 import { LineCounter, parseDocument } from 'yaml';
 import { ValidationError, errorMessage, type SourceLocation } from '../contract/errors.js';
 
@@ -45,6 +63,77 @@ export const MAX_ALIAS_EXPANSION = 100_000;
 export const MAX_DEPTH = 100;
 
 const SCHEMA = CORE_SCHEMA.withTags(mergeTag);
+
+// PyYAML's implicit resolvers and constructors (yaml/resolver.py, yaml/constructor.py): no `y`/`n`
+// booleans, no leading-zero decimals, floats need a dot and a signed exponent, no timestamps.
+const PY_BOOL_TRUE = /^(?:yes|Yes|YES|true|True|TRUE|on|On|ON)$/;
+const PY_BOOL_FALSE = /^(?:no|No|NO|false|False|FALSE|off|Off|OFF)$/;
+const PY_INT = /^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$/;
+const PY_FLOAT = /^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/;
+const PY_NULL = /^(?:~|null|Null|NULL|)$/;
+
+function sexagesimal(digits: string): number {
+  return digits.split(':').reduce((acc, part) => acc * 60 + Number(part), 0);
+}
+
+const PYYAML_SCHEMA = FAILSAFE_SCHEMA.withTags(
+  mergeTag,
+  defineScalarTag('tag:yaml.org,2002:null', {
+    implicit: true,
+    implicitFirstChars: null,
+    resolve: (s) => (PY_NULL.test(s) ? null : NOT_RESOLVED),
+    identify: (d) => d === null,
+  }),
+  defineScalarTag('tag:yaml.org,2002:bool', {
+    implicit: true,
+    implicitFirstChars: null,
+    resolve: (s) => (PY_BOOL_TRUE.test(s) ? true : PY_BOOL_FALSE.test(s) ? false : NOT_RESOLVED),
+    identify: (d) => typeof d === 'boolean',
+  }),
+  defineScalarTag('tag:yaml.org,2002:int', {
+    implicit: true,
+    implicitFirstChars: null,
+    resolve: (s) => {
+      if (!PY_INT.test(s)) return NOT_RESOLVED;
+      let v = s.replace(/_/g, '');
+      let sign = 1;
+      if (v[0] === '-' || v[0] === '+') {
+        if (v[0] === '-') sign = -1;
+        v = v.slice(1);
+      }
+      if (v === '0') return 0;
+      if (v.startsWith('0b')) return sign * Number.parseInt(v.slice(2), 2);
+      if (v.startsWith('0x')) return sign * Number.parseInt(v.slice(2), 16);
+      if (v.startsWith('0')) return sign * Number.parseInt(v, 8);
+      if (v.includes(':')) return sign * sexagesimal(v);
+      return sign * Number(v);
+    },
+    identify: (d) => typeof d === 'number' && Number.isInteger(d),
+  }),
+  defineScalarTag('tag:yaml.org,2002:float', {
+    implicit: true,
+    implicitFirstChars: null,
+    resolve: (s) => {
+      if (!PY_FLOAT.test(s)) return NOT_RESOLVED;
+      let v = s.replace(/_/g, '').toLowerCase();
+      let sign = 1;
+      if (v[0] === '-' || v[0] === '+') {
+        if (v[0] === '-') sign = -1;
+        v = v.slice(1);
+      }
+      if (v === '.inf') return sign * Number.POSITIVE_INFINITY;
+      if (v === '.nan') return Number.NaN;
+      if (v.includes(':')) return sign * sexagesimal(v);
+      return sign * Number(v);
+    },
+    identify: (d) => typeof d === 'number',
+  }),
+);
+
+export interface ParseYamlOptions {
+  /** YAML 1.1 scalars as PyYAML resolves them (Ansible's reading). */
+  yaml11?: boolean;
+}
 
 function fail(file: string, message: string, line?: number, column?: number, cause?: unknown): never {
   throw new ValidationError(
@@ -222,7 +311,7 @@ function explain(text: string, file: string, err: unknown, lc: (offset: number) 
   fail(file, `cannot parse YAML: ${reason}`, undefined, undefined, err);
 }
 
-export function parseYaml(text: string, file: string): YamlDoc {
+export function parseYaml(text: string, file: string, options: ParseYamlOptions = {}): YamlDoc {
   if (text.length > MAX_YAML_BYTES) fail(file, `file is larger than ${MAX_YAML_BYTES} bytes`);
   const lc = lineIndex(text);
   checkTextDepth(text, file, lc);
@@ -233,7 +322,7 @@ export function parseYaml(text: string, file: string): YamlDoc {
     const documents = events.filter((e) => e.type === EVENT_ID.DOCUMENT).length;
     if (documents > 1) explain(text, file, new Error('more than one document'), lc);
     const root = indexEvents(events, text, file, lc);
-    docs = constructFromEvents(events, { source: text, filename: file, schema: SCHEMA });
+    docs = constructFromEvents(events, { source: text, filename: file, schema: options.yaml11 ? PYYAML_SCHEMA : SCHEMA });
     const value = docs[0] ?? null;
     // an alias-free document expands to one node per event at most
     if (expandedSize(value, events.length + MAX_ALIAS_EXPANSION) > events.length + MAX_ALIAS_EXPANSION) {
@@ -287,7 +376,7 @@ function locator(root: PosNode | undefined, file: string, lc: (offset: number) =
   };
 }
 
-export function loadYamlFile(path: string, displayName: string = path): YamlDoc {
+export function loadYamlFile(path: string, displayName: string = path, options: ParseYamlOptions = {}): YamlDoc {
   let text: string;
   try {
     const st = statSync(path);
@@ -300,5 +389,5 @@ export function loadYamlFile(path: string, displayName: string = path): YamlDoc 
     fail(displayName, code === 'ENOENT' ? 'file not found' : `cannot read file: ${errorMessage(err)}`, undefined, undefined, err);
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  return parseYaml(text, displayName);
+  return parseYaml(text, displayName, options);
 }

@@ -106,7 +106,8 @@ describe('inventory validation errors', () => {
     expect(msg.split('\n')).toEqual([
       'bad.yaml:3:17 all.vars.connection: expected one of "ssh", "local", got "sssh" (did you mean "ssh"?)',
       'bad.yaml:6:13 all.hosts.web1.port: must be at most 65535, got 70000',
-      'bad.yaml:7:24 all.hosts.web1.host_key_policy: expected one of "strict", "accept-new", got "yes"',
+      // inventories are read as Ansible reads YAML (1.1): `yes` is true
+      'bad.yaml:7:24 all.hosts.web1.host_key_policy: expected one of "strict", "accept-new", got true',
       'bad.yaml:8:3 all: unknown key "childs" (did you mean "children"? allowed: hosts, children, vars)',
     ]);
   });
@@ -120,7 +121,7 @@ describe('inventory validation errors', () => {
 
   it('rejects group cycles', () => {
     const text = 'all:\n  children:\n    a:\n      children:\n        b:\n          children:\n            a:\n';
-    expect(messageOf(() => parseInventory(text, 'c.yaml'))).toMatch(/^group cycle: /);
+    expect(messageOf(() => parseInventory(text, 'c.yaml'))).toBe('c.yaml:5:9 all.children.a.children.b: adding group "b" as a child of "a" makes a loop of groups');
   });
 });
 

@@ -103,8 +103,10 @@ describe('bad command-line input', () => {
 
 describe('bad input corpus as an inventory', () => {
   const cases: [string, RegExp][] = [
-    ['inventory.ini', /inventory\.ini: looks like an INI inventory; only the YAML inventory layout is supported/],
-    ['garbage.bin', /garbage\.bin:2:139 YAML syntax error: null byte is not allowed in input/],
+    ['broken.ini', /broken\.ini:2:19 web\.hosts\.web1\.ansible_port: must be at most 65535, got 70000/],
+    ['broken.ini', /broken\.ini:3:6 expected key=value after the host name, got "just-a-word"/],
+    ['broken.ini', /broken\.ini:4:1 section \[db:vars\] is for a group this file does not define/],
+    ['garbage.bin', /garbage\.bin: not UTF-8 text/],
     ['scalar.yaml', /scalar\.yaml:1:1 expected mapping, got string "just a string/],
     ['alias-bomb.yaml', /refusing a possible alias bomb/],
     ['malformed.yaml', /malformed\.yaml:4:44 YAML syntax error/],
@@ -112,6 +114,13 @@ describe('bad input corpus as an inventory', () => {
   ];
   it.each(cases)('%s', async (name, message) => {
     expectRefused(await cli(['-i', f(name), OK]), message);
+  });
+
+  it('an INI inventory is read as INI: no YAML parser noise before or after its own errors', async () => {
+    const r = await cli(['-i', f('broken.ini'), OK]);
+    expect(r.err).not.toMatch(/YAML/);
+    expect(r.code).toBe(2);
+    expect((await cli(['validate', '-i', f('inventory.ini'), OK])).code).toBe(0);
   });
 
   it('an inventory larger than 10 MiB', async () => {

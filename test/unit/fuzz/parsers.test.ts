@@ -13,7 +13,7 @@ import { parsePlaybook } from '../../../src/core/playbook.js';
 import { registry } from '../../../src/tasks/index.js';
 
 const SEED = 424242;
-const BUDGET_MS = 1250; // per property: four properties, ~5 s in all
+const BUDGET_MS = 1250; // per property: five properties, ~6 s in all
 
 function onlyValidationErrors(parse: () => unknown): void {
   try {
@@ -66,6 +66,15 @@ describe('parser fuzz: only ValidationError comes out', () => {
       ),
       opts(SEED + 2),
     );
+  }, 30_000);
+
+  it('parseInventory on INI-ish text', () => {
+    const INI = ['[web]', '[web:vars]', '[web:children]', '[a:b]', '[', ']', '\n', ' ', '=', 'h1', 'web[1:3]', 'x[a:c]', 'h:22', ':', '#', ';', '"', "'", '\\',
+      'ansible_port=', 'ansible_become=', 'ansible_ssh_common_args=', '-o ', 'ProxyCommand=x', '-J b', 'True', 'None', '[1, 2]', "{'a': 1}", '((((', '1_0', '0x', '.5j', "b'x'", 'f"x"', '{{ x }}'];
+    const iniish = fc.array(fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...INI) }, { weight: 1, arbitrary: fc.string({ maxLength: 8 }) }), { maxLength: 80 }).map((t) => t.join(''));
+    fc.assert(fc.property(iniish, (text) => onlyValidationErrors(() => parseInventory(text, 'fuzz.ini', { env: {}, format: 'ini' }))), opts(SEED + 4));
+    onlyValidationErrors(() => parseInventory(`h1 deep=${'['.repeat(5000)}${']'.repeat(5000)} v=${'('.repeat(300)}1${')'.repeat(300)}\n`, 'deep.ini', { env: {}, format: 'ini' }));
+    onlyValidationErrors(() => parseInventory(`x${'[1:2]'.repeat(5000)}\n`, 'ranges.ini', { env: {}, format: 'ini' }));
   }, 30_000);
 
   it('parseInventory on random JSON structures', () => {
