@@ -28,7 +28,7 @@ import { HostSession } from './host.js';
 import type { HostSpec, Inventory } from './inventory.js';
 import { selectHosts, unmatchedPatterns } from './patterns.js';
 import { exitCodeOf, EXIT, type HostRecap, type RunSummary, type TaskResult } from './results.js';
-import { withDefaults, type HostDefaults } from './runner.js';
+import { withDefaults, type HostDefaults } from './access.js';
 import { Secrets } from './secrets.js';
 import type { SelectOptions } from './selection.js';
 import { shardHosts } from './shard.js';

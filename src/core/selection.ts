@@ -7,7 +7,7 @@
 import type { Inventory } from './inventory.js';
 import { ValidationError, type ValidationIssue } from '../contract/errors.js';
 import { invalidRegexes, selectHosts, unmatchedPatterns } from './patterns.js';
-import type { PlayDef, Playbook } from './playbook.js';
+import type { PlayDef, Playbook, TaskDef } from './playbook.js';
 import { shardHosts, type Shard } from './shard.js';
 
 export interface SelectOptions {
@@ -44,5 +44,34 @@ export function selectPlays(playbook: Playbook, inventory: Inventory, o: SelectO
 export function patternWarnings(playbook: Playbook, inventory: Inventory, o: SelectOptions = {}): string[] {
   const out = playbook.plays.flatMap((play) => unmatchedPatterns(play.hosts, inventory).map((p) => `play "${play.name}": host pattern "${p}" matches no host`));
   if (o.limit !== undefined) out.push(...unmatchedPatterns(o.limit, inventory).map((p) => `--limit: pattern "${p}" matches no host`));
+  return out;
+}
+
+/** Does `--tags`/`--skip-tags` select this task (its own tags and its play's; `always` runs unless skipped by name)? */
+export function matchesTags(task: TaskDef, play: PlayDef, tags: readonly string[] | undefined, skip: readonly string[] | undefined): boolean {
+  const all = new Set([...task.tags, ...play.tags]);
+  if (all.has('always')) return !skip?.some((t) => all.has(t) && t !== 'always');
+  if (tags && tags.length > 0 && !tags.some((t) => t === 'all' || all.has(t))) return false;
+  if (skip && skip.some((t) => all.has(t))) return false;
+  return true;
+}
+
+/** Split hosts into serial batches (`serial: 2`, `"30%"`, `[1, 5, "25%"]`); the last size repeats. */
+export function batches(hosts: readonly string[], serial: readonly (number | string)[] | undefined): string[][] {
+  if (!serial || serial.length === 0) return hosts.length ? [hosts.slice()] : [];
+  const size = (s: number | string): number => {
+    if (typeof s === 'number') return Math.max(1, s);
+    const pct = Number.parseFloat(s);
+    return Math.max(1, Math.floor((hosts.length * pct) / 100));
+  };
+  const out: string[][] = [];
+  let i = 0;
+  let step = 0;
+  while (i < hosts.length) {
+    const n = size(serial[Math.min(step, serial.length - 1)]!);
+    out.push(hosts.slice(i, i + n));
+    i += n;
+    step++;
+  }
   return out;
 }
