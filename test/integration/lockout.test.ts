@@ -68,7 +68,8 @@ describe.skipIf(!image)(`lockout protection (${image ?? 'no image'})`, () => {
     const s = await play(fleet, firewallWithoutSsh(false).replace('VICTIM', victim.name));
     const refused = s.results.find((r) => r.host === victim.name && r.task === 'firewall without ssh');
     expect(refused).toMatchObject({ status: 'failed', code: 'E_LOCKOUT' });
-    expect(refused?.message).toMatch(/^refused: .*policy DROP .*tcp\/22/);
+    // the whole play's pre-flight finds it before any task ran
+    expect(refused?.message).toMatch(/^refused before any change on this host: .*policy DROP .*tcp\/22/);
     expect(keysOf(s, 'changed')).toEqual([`${bystander.name}: marker`]);
     expect((await victim.container.exec(['iptables', '-S', 'INPUT'])).stdout).toContain('-P INPUT ACCEPT');
   });
@@ -81,7 +82,7 @@ describe.skipIf(!image)(`lockout protection (${image ?? 'no image'})`, () => {
     expect(cut?.message).toMatch(/^rolled back: access lost after firewall without ssh/);
     expect(s.hosts.find((h) => h.host === bystander.name)).toMatchObject({ failed: 0, unreachable: false });
     expect(s.exitCode).toBe(2);
-    expect(Date.now() - t0).toBeLessThan((ROLLBACK + 30) * 1000);
+    expect(Date.now() - t0).toBeLessThan((ROLLBACK + 45) * 1000);
     expect((await victim.container.exec(['iptables', '-S', 'INPUT'])).stdout).toContain('-P INPUT ACCEPT');
     const again = await play(fleet, '- hosts: all\n  tasks:\n    - name: reachable\n      command: "true"\n');
     expect(failures(again)).toEqual([]);
@@ -122,8 +123,11 @@ describe.skipIf(!image)(`lockout protection (${image ?? 'no image'})`, () => {
     );
     const took = Date.now() - t0;
     expect(s.results[0]).toMatchObject({ status: 'failed', code: 'E_ROLLED_BACK' });
-    expect(s.results[0]?.message).toMatch(/^rolled back at once: .*authentication failed/);
-    expect(took).toBeLessThan(15_000);
+    const m = /^rolled back at once \(in ([\d.]+) s\): .*authentication failed/.exec(s.results[0]?.message ?? '');
+    expect(m, s.results[0]?.message).not.toBeNull();
+    // from the certain failure to the host's own "rolled back", and the whole run far inside the 120 s timeout
+    expect(Number(m?.[1])).toBeLessThan(15);
+    expect(took).toBeLessThan(60_000);
     // the host says so itself: sshd's effective settings have no AllowUsers, and a new login works
     expect((await victim.container.exec(['sshd', '-T'])).stdout).not.toMatch(/^allowusers/m);
     expect(failures(await play(fleet, `- hosts: ${victim.name}\n  tasks:\n    - command: "true"\n`))).toEqual([]);
@@ -231,7 +235,7 @@ const systemdImage = images.find((i) => i.present && i.name.endsWith('-systemd')
 describe.skipIf(!systemdImage)(`lockout rollback armed as a transient systemd unit (${systemdImage ?? 'no systemd image'})`, () => {
   let fleet: Fleet;
   beforeAll(async () => {
-    fleet = await startFleet({ count: 1, image: systemdImage! });
+    fleet = await startFleet({ count: 1, image: systemdImage!, extraPorts: [2222] });
   });
   afterAll(async () => {
     await fleet?.stop();
