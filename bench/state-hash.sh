@@ -4,7 +4,7 @@
 # Run as root on the host (bench/run.ts runs it with `docker exec`; by hand:
 # `ssh admin@HOST 'sudo sh -s core' < bench/state-hash.sh`).
 #
-#   sh state-hash.sh core|harden
+#   sh state-hash.sh core|harden [PUBLIC-KEY]
 #
 # Prints one line per component, `NAME SHA256-PREFIX`, then `total SHA256-PREFIX`
 # (over the component lines). A component covers what the workload touches: file
@@ -12,11 +12,14 @@
 # state, home); packages (name, version, status). `harden` also hashes the EFFECTIVE
 # sshd settings (sshd -T) and the LIVE firewall (iptables-save, counters dropped),
 # because the tools write those files in different formats on purpose.
+# Each fleet has its own SSH key: PUBLIC-KEY (the fleet's `ssh-ed25519 AAAA...` line)
+# is hashed as the word FLEET_KEY wherever authorized_keys holds it.
 # `dpkg-count` (number of installed packages) is printed for information and is not
 # part of the total: ansible installs python3-apt for its apt module, and apt
 # recommends differ between the tools' defaults.
 set -u
 workload="${1:-core}"
+fleet_key="${2:-}"
 
 h() { sha256sum | cut -c1-16; }
 add() { echo "$1 $(h)"; } # name, then the component's text on stdin
@@ -41,6 +44,10 @@ pkgs() {
     dpkg-query -W -f '${Package} ${Version} ${db:Status-Abbrev}\n' "$p" 2>/dev/null || echo "$p not installed"
   done
 }
+keys() { # an authorized_keys file, with the fleet's key as FLEET_KEY
+  paths "$1" | cut -d' ' -f1-5
+  [ -f "$1" ] && awk -v k="$fleet_key" 'k != "" && index($0, k) { $0 = substr($0, 1, index($0, k) - 1) "FLEET_KEY" substr($0, index($0, k) + length(k)) } { print }' "$1"
+}
 firewall() { # live rules, without counters and comments
   "$1" 2>/dev/null | grep -v '^#' | sed 's/ \[[0-9]*:[0-9]*\]$//'
 }
@@ -64,7 +71,7 @@ case "$workload" in
     paths /etc/apt/apt.conf.d/20auto-upgrades | add auto-upgrades
     paths /etc/apt/apt.conf.d/52provision-unattended-upgrades | add unattended-origins
     user admin | add admin-user
-    paths /home/admin/.ssh /home/admin/.ssh/authorized_keys | add admin-keys
+    { paths /home/admin/.ssh; keys /home/admin/.ssh/authorized_keys; } | add admin-keys
     paths /etc/sudoers.d/90-provision-admin | add sudoers
     paths /etc/issue.net | add banner
     /usr/sbin/sshd -T 2>&1 | sort | add sshd-effective
