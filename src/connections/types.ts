@@ -21,8 +21,10 @@ export interface ExecResult {
 export interface ConnectionStats {
   /** Commands executed (each is at least one network round trip on ssh). */
   commands: number;
-  /** Estimated network round trips spent (connect + commands). */
+  /** Network round trips spent (connect + commands), counted on the wire. */
   roundTrips: number;
+  /** Of those, the ones until authenticated (TCP connect, SSH handshake, authentication). */
+  authRoundTrips: number;
   bytesIn: number;
   bytesOut: number;
 }

@@ -27,7 +27,7 @@ import { connectHost, type Connector } from './connect.js';
 import { HostSession } from './host.js';
 import type { HostSpec, Inventory } from './inventory.js';
 import { selectHosts, unmatchedPatterns } from './patterns.js';
-import { exitCodeOf, EXIT, type HostRecap, type RunSummary, type TaskResult } from './results.js';
+import { exitCodeOf, EXIT, statsOf, type HostRecap, type RunSummary, type TaskResult } from './results.js';
 import { withDefaults, type HostDefaults } from './access.js';
 import { Secrets } from './secrets.js';
 import type { SelectOptions } from './selection.js';
@@ -115,7 +115,7 @@ async function eachHost<T>(
           else throw err;
         } finally {
           if (session) {
-            stats[name] = { commands: session.connection.stats.commands, roundTrips: session.connection.stats.roundTrips };
+            stats[name] = statsOf(session.connection.stats);
             await session.close();
           }
           o.events?.hostDone?.(name);
