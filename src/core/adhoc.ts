@@ -22,7 +22,7 @@ import { hostFacts } from '../facts/host.js';
 import { iptablesSave, type IptablesSave } from '../facts/iptables.js';
 import { listeners as listenersFact, type Listener, type ListenersInfo } from '../facts/listeners.js';
 import { sshdAt, type SshdFacts } from '../facts/sshd.js';
-import { wrapBecome } from './become.js';
+import { sudoNoise, wrapBecome } from './become.js';
 import { connectHost, type Connector } from './connect.js';
 import { HostSession } from './host.js';
 import type { HostSpec, Inventory } from './inventory.js';
@@ -300,6 +300,7 @@ export async function readHostFacts(o: AdhocOptions): Promise<FactsReport> {
     let res;
     try {
       res = await session.connection.exec(script, { ...(stdin !== undefined ? { stdin } : {}), ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}) });
+      if (stdin !== undefined) res = { ...res, stderr: sudoNoise(res.stderr) };
     } catch (err) {
       if (err instanceof ConnectionError) throw err;
       return { host: spec.name, error: secrets.mask(errorMessage(err)) };
