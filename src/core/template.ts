@@ -103,6 +103,8 @@ interface NjCompiler {
   _emit(code: string): void;
   _compileAggregate(node: NjNode, frame: unknown, start?: string, end?: string): void;
   _compileExpression(node: NjNode, frame: unknown): void;
+  _emitLine(code: string): void;
+  _tmpid(): string;
   getCode(): string;
   [m: string]: unknown;
 }
@@ -461,177 +463,236 @@ const UNSUPPORTED_NODES: Record<string, string> = {
   compileAsyncAll: '{% asyncAll %} (not Jinja2)',
 };
 
-function compiler(): NjCompiler {
-  const c = new compilerModule.Compiler('template', false);
-  const proto = compilerModule.Compiler.prototype as unknown as Record<string, (this: NjCompiler, ...a: unknown[]) => void>;
-  let captureDepth = 0;
-  const call = (fn: string, parts: (NjNode | string)[], frame: unknown) => {
-    c._emit(`env.__pv.${fn}(`);
-    parts.forEach((p, i) => {
-      if (i > 0) c._emit(', ');
-      if (typeof p === 'string') c._emit(p);
-      else c.compile(p, frame);
-    });
+/** A scope of the generated code: where a name the template binds lives. */
+interface Frame {
+  lookup(name: string): string | undefined;
+}
+
+/** nunjucks' compiler, made to generate calls to the Python-semantics helpers (`env.__pv`). */
+interface PvCompiler extends NjCompiler {
+  /** Inside `{% set x %}...{% endset %}` (a capture), output is text, not a template value. */
+  pvCaptureDepth: number;
+}
+
+type CompileHook = (c: PvCompiler, node: NjNode, frame: Frame) => void;
+
+/** `env.__pv.fn(part, ...)`: a string part is JavaScript already, a node is compiled. */
+function emitHelperCall(c: PvCompiler, fn: string, parts: (NjNode | string)[], frame: Frame): void {
+  c._emit(`env.__pv.${fn}(`);
+  parts.forEach((p, i) => {
+    if (i > 0) c._emit(', ');
+    if (typeof p === 'string') c._emit(p);
+    else c.compile(p, frame);
+  });
+  c._emit(')');
+}
+
+/** A hook that compiles the node's fields, in this order, as the arguments of one helper. */
+const helperCall =
+  (fn: string, ...fields: string[]): CompileHook =>
+  (c, node, frame) =>
+    emitHelperCall(c, fn, fields.map((f) => node[f] as NjNode), frame);
+
+function compileSymbol(c: PvCompiler, node: NjNode, frame: Frame): void {
+  const name = node.value as string;
+  if (/^\d/.test(name)) throw new Unsupported(`the number literal ${name} (write it without _ or exponent)`);
+  const v = frame.lookup(name);
+  if (v) c._emit(v);
+  else c._emit(`env.__pv.name(runtime.contextOrFrameLookup(context, frame, ${JSON.stringify(name)}), ${JSON.stringify(name)})`);
+}
+
+function compileLiteral(c: PvCompiler, node: NjNode): void {
+  const v = node.value;
+  if (typeof v === 'string') c._emit(JSON.stringify(v).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029'));
+  else if (typeof v === 'number') c._emit(floatLiterals.has(`${node.lineno}:${node.colno}`) ? `env.__pv.float(${String(v)})` : String(v));
+  else if (v === null || typeof v === 'boolean') c._emit(String(v));
+  else throw new Unsupported('regular expression literals (r/.../ is not Jinja2)');
+}
+
+/** `(x)` is x, `(x, y)` a tuple. */
+function compileGroup(c: PvCompiler, node: NjNode, frame: Frame): void {
+  const children = node.children as NjNode[];
+  if (children.length === 1) {
+    c._emit('(');
+    c.compile(children[0], frame);
     c._emit(')');
+  } else {
+    c._emit('env.__pv.tuple(');
+    c._compileAggregate(node, frame, '[', ']');
+    c._emit(')');
+  }
+}
+
+function compileDict(c: PvCompiler, node: NjNode, frame: Frame): void {
+  c._emit('env.__pv.dict([');
+  (node.children as NjNode[]).forEach((pair, i) => {
+    if (i > 0) c._emit(', ');
+    c._emit('[');
+    c.compile(pair.key, frame); // Jinja2: a bare name as key is a variable
+    c._emit(', ');
+    c.compile(pair.value, frame);
+    c._emit(']');
+  });
+  c._emit('])');
+}
+
+/** {% set %} binds in the current scope (a for loop's body is its own scope in Jinja2). */
+function compileSet(c: PvCompiler, node: NjNode, frame: Frame): void {
+  const ids: string[] = [];
+  for (const target of node.targets as NjNode[]) {
+    if (target.typename !== 'Symbol') throw new Unsupported('{% set x.attr = ... %} (assignment to an attribute, as with namespace())');
+    const id = c._tmpid();
+    c._emitLine(`var ${id};`);
+    ids.push(id);
+  }
+  c._emit(`${ids.join(' = ')} = `);
+  if (node.value) c._compileExpression(node.value as NjNode, frame);
+  else c.compile(node.body, frame);
+  c._emitLine(';');
+  (node.targets as NjNode[]).forEach((target, i) => {
+    const name = JSON.stringify(target.value);
+    c._emitLine(`frame.set(${name}, ${ids[i]});`);
+    c._emitLine(`if(frame.topLevel) { context.setVariable(${name}, ${ids[i]}); }`);
+  });
+}
+
+function compileKeywordArgs(c: PvCompiler, node: NjNode, frame: Frame): void {
+  c._emit('runtime.makeKeywordArgs({');
+  (node.children as NjNode[]).forEach((pair, i) => {
+    if (i > 0) c._emit(', ');
+    const key = pair.key as NjNode;
+    c._emit(`${JSON.stringify(key.value)}: `);
+    c.compile(pair.value, frame);
+  });
+  c._emit('})');
+}
+
+/** `and` / `or`: Python's, returning an operand; the right one is evaluated only when needed. */
+const shortCircuit =
+  (fn: 'and' | 'or'): CompileHook =>
+  (c, node, frame) => {
+    c._emit(`env.__pv.${fn}(`);
+    c.compile(node.left, frame);
+    c._emit(', () => (');
+    c.compile(node.right, frame);
+    c._emit('))');
   };
+
+/** `a if cond else b`; without else, a value that prints as nothing. */
+function compileInlineIf(c: PvCompiler, node: NjNode, frame: Frame): void {
+  c._emit('(env.__pv.bool(');
+  c.compile(node.cond, frame);
+  c._emit(') ? (');
+  c.compile(node.body, frame);
+  c._emit(') : (');
+  if (node.else_ !== null && node.else_ !== undefined) c.compile(node.else_, frame);
+  else c._emit('env.__pv.condUndefined()');
+  c._emit('))');
+}
+
+/** A chain of comparisons (`a < b < c`), compared pairwise like Python. */
+function compileCompare(c: PvCompiler, node: NjNode, frame: Frame): void {
+  c._emit('env.__pv.compare(');
+  c.compile(node.expr, frame);
+  for (const op of node.ops as NjNode[]) {
+    c._emit(`, ${JSON.stringify(op.type)}, `);
+    c.compile(op.expr, frame);
+  }
+  c._emit(')');
+}
+
+function compileIs(c: PvCompiler, node: NjNode, frame: Frame): void {
+  c._emit(`env.__pv.test(${JSON.stringify(node.pvTest)}, `);
+  c.compile(node.left, frame);
+  c._emit(', ');
+  c._compileAggregate(node.pvArgs as NjNode, frame, '[', ']');
+  c._emit(')');
+}
+
+function compileFilter(c: PvCompiler, node: NjNode, frame: Frame): void {
+  const name = (node.name as NjNode).value as string;
+  c._emit(`env.__pv.filter(${JSON.stringify(name)}, `);
+  c._compileAggregate(node.args as NjNode, frame, '[', ']');
+  c._emit(')');
+}
+
+const nunjucksCompileCapture = (compilerModule.Compiler.prototype as unknown as Record<string, (this: NjCompiler, ...a: unknown[]) => void>).compileCapture;
+
+function compileCapture(c: PvCompiler, node: NjNode, frame: Frame): void {
+  c.pvCaptureDepth++;
+  try {
+    nunjucksCompileCapture?.call(c, node, frame);
+  } finally {
+    c.pvCaptureDepth--;
+  }
+}
+
+/** Each piece of output is kept as a value (see `concat`); inside a capture it is text. */
+function compileOutput(c: PvCompiler, node: NjNode, frame: Frame): void {
+  for (const child of node.children as NjNode[]) {
+    if (child.typename === 'TemplateData') {
+      if (!child.value) continue;
+      c._emit(`${c.buffer} += env.__pv.${c.pvCaptureDepth > 0 ? 'text' : 'data'}(${JSON.stringify(child.value)});\n`);
+      continue;
+    }
+    if (c.pvCaptureDepth > 0) {
+      c._emit(`${c.buffer} += env.__pv.text(`);
+      c.compile(child, frame);
+      c._emit(');\n');
+      continue;
+    }
+    // Ansible keeps the result of string-type filters (string, to_json, ...) a string.
+    const nativeText = child.typename === 'Filter' && STRING_TYPE_FILTERS.has((child.name as NjNode).value as string);
+    c._emit(`${c.buffer} += env.__pv.out(`);
+    c.compile(child, frame);
+    c._emit(`, ${nativeText});\n`);
+  }
+}
+
+/** `+ - * / // % **` with Python's semantics (`/` gives a float, `[1] + [2]` a list). */
+const binop =
+  (op: string): CompileHook =>
+  (c, node, frame) =>
+    emitHelperCall(c, 'binop', [JSON.stringify(op), node.left as NjNode, node.right as NjNode], frame);
+
+const BINARY_OPERATORS = { compileAdd: '+', compileSub: '-', compileMul: '*', compileDiv: '/', compileFloorDiv: '//', compileMod: '%', compilePow: '**' };
+
+/** The compiler's methods replaced, by node type: each generates a call to a Python-semantics helper. */
+const COMPILE_HOOKS: Record<string, CompileHook> = {
+  compileSymbol,
+  compileLiteral,
+  compileGroup,
+  compileDict,
+  compileSet,
+  compileKeywordArgs,
+  compileLookupVal: (c, node, frame) => emitHelperCall(c, node.pvAttr ? 'getattr' : 'getitem', [node.target as NjNode, node.val as NjNode], frame),
+  ...Object.fromEntries(Object.entries(BINARY_OPERATORS).map(([m, op]) => [m, binop(op)])),
+  compileConcat: helperCall('concat', 'left', 'right'),
+  compileNeg: helperCall('neg', 'target'),
+  compilePos: helperCall('pos', 'target'),
+  compileNot: (c, node, frame) => {
+    c._emit('!');
+    emitHelperCall(c, 'bool', [node.target as NjNode], frame);
+  },
+  compileAnd: shortCircuit('and'),
+  compileOr: shortCircuit('or'),
+  compileInlineIf,
+  compileCompare,
+  compileIn: helperCall('in', 'left', 'right'),
+  compileIs,
+  compileFilter,
+  compileCapture,
+  compileOutput,
+};
+
+function compiler(): NjCompiler {
+  const c = Object.assign(new compilerModule.Compiler('template', false), { pvCaptureDepth: 0 });
   for (const [m, what] of Object.entries(UNSUPPORTED_NODES)) {
     c[m] = () => {
       throw new Unsupported(what);
     };
   }
-  c.compileSymbol = (node: NjNode, frame: { lookup(n: string): string | undefined }) => {
-    const name = node.value as string;
-    if (/^\d/.test(name)) throw new Unsupported(`the number literal ${name} (write it without _ or exponent)`);
-    const v = frame.lookup(name);
-    if (v) c._emit(v);
-    else c._emit(`env.__pv.name(runtime.contextOrFrameLookup(context, frame, ${JSON.stringify(name)}), ${JSON.stringify(name)})`);
-  };
-  c.compileLiteral = (node: NjNode) => {
-    const v = node.value;
-    if (typeof v === 'string') c._emit(JSON.stringify(v).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029'));
-    else if (typeof v === 'number') c._emit(floatLiterals.has(`${node.lineno}:${node.colno}`) ? `env.__pv.float(${String(v)})` : String(v));
-    else if (v === null || typeof v === 'boolean') c._emit(String(v));
-    else throw new Unsupported('regular expression literals (r/.../ is not Jinja2)');
-  };
-  c.compileGroup = (node: NjNode, frame: unknown) => {
-    const children = node.children as NjNode[];
-    if (children.length === 1) {
-      c._emit('(');
-      c.compile(children[0], frame);
-      c._emit(')');
-    } else {
-      c._emit('env.__pv.tuple(');
-      c._compileAggregate(node, frame, '[', ']');
-      c._emit(')');
-    }
-  };
-  c.compileDict = (node: NjNode, frame: unknown) => {
-    c._emit('env.__pv.dict([');
-    (node.children as NjNode[]).forEach((pair, i) => {
-      if (i > 0) c._emit(', ');
-      c._emit('[');
-      c.compile(pair.key, frame); // Jinja2: a bare name as key is a variable
-      c._emit(', ');
-      c.compile(pair.value, frame);
-      c._emit(']');
-    });
-    c._emit('])');
-  };
-  // {% set %} binds in the current scope (a for loop's body is its own scope in Jinja2).
-  c.compileSet = (node: NjNode, frame: { lookup(n: string): string | undefined }) => {
-    const ids: string[] = [];
-    for (const target of node.targets as NjNode[]) {
-      if (target.typename !== 'Symbol') throw new Unsupported('{% set x.attr = ... %} (assignment to an attribute, as with namespace())');
-      const id = (c._tmpid as () => string)();
-      (c._emitLine as (l: string) => void)(`var ${id};`);
-      ids.push(id);
-    }
-    c._emit(`${ids.join(' = ')} = `);
-    if (node.value) c._compileExpression(node.value as NjNode, frame);
-    else c.compile(node.body, frame);
-    (c._emitLine as (l: string) => void)(';');
-    (node.targets as NjNode[]).forEach((target, i) => {
-      const name = JSON.stringify(target.value);
-      (c._emitLine as (l: string) => void)(`frame.set(${name}, ${ids[i]});`);
-      (c._emitLine as (l: string) => void)(`if(frame.topLevel) { context.setVariable(${name}, ${ids[i]}); }`);
-    });
-  };
-  c.compileKeywordArgs = (node: NjNode, frame: unknown) => {
-    c._emit('runtime.makeKeywordArgs({');
-    (node.children as NjNode[]).forEach((pair, i) => {
-      if (i > 0) c._emit(', ');
-      const key = pair.key as NjNode;
-      c._emit(`${JSON.stringify(key.value)}: `);
-      c.compile(pair.value, frame);
-    });
-    c._emit('})');
-  };
-  c.compileLookupVal = (node: NjNode, frame: unknown) => call(node.pvAttr ? 'getattr' : 'getitem', [node.target as NjNode, node.val as NjNode], frame);
-  for (const [m, op] of Object.entries({ compileAdd: '+', compileSub: '-', compileMul: '*', compileDiv: '/', compileFloorDiv: '//', compileMod: '%', compilePow: '**' })) {
-    c[m] = (node: NjNode, frame: unknown) => call('binop', [JSON.stringify(op), node.left as NjNode, node.right as NjNode], frame);
-  }
-  c.compileConcat = (node: NjNode, frame: unknown) => call('concat', [node.left as NjNode, node.right as NjNode], frame);
-  c.compileNeg = (node: NjNode, frame: unknown) => call('neg', [node.target as NjNode], frame);
-  c.compilePos = (node: NjNode, frame: unknown) => call('pos', [node.target as NjNode], frame);
-  c.compileNot = (node: NjNode, frame: unknown) => {
-    c._emit('!');
-    call('bool', [node.target as NjNode], frame);
-  };
-  c.compileAnd = (node: NjNode, frame: unknown) => {
-    c._emit('env.__pv.and(');
-    c.compile(node.left, frame);
-    c._emit(', () => (');
-    c.compile(node.right, frame);
-    c._emit('))');
-  };
-  c.compileOr = (node: NjNode, frame: unknown) => {
-    c._emit('env.__pv.or(');
-    c.compile(node.left, frame);
-    c._emit(', () => (');
-    c.compile(node.right, frame);
-    c._emit('))');
-  };
-  c.compileInlineIf = (node: NjNode, frame: unknown) => {
-    c._emit('(env.__pv.bool(');
-    c.compile(node.cond, frame);
-    c._emit(') ? (');
-    c.compile(node.body, frame);
-    c._emit(') : (');
-    if (node.else_ !== null && node.else_ !== undefined) c.compile(node.else_, frame);
-    else c._emit('env.__pv.condUndefined()');
-    c._emit('))');
-  };
-  c.compileCompare = (node: NjNode, frame: unknown) => {
-    c._emit('env.__pv.compare(');
-    c.compile(node.expr, frame);
-    for (const op of node.ops as NjNode[]) {
-      c._emit(`, ${JSON.stringify(op.type)}, `);
-      c.compile(op.expr, frame);
-    }
-    c._emit(')');
-  };
-  c.compileIn = (node: NjNode, frame: unknown) => call('in', [node.left as NjNode, node.right as NjNode], frame);
-  c.compileIs = (node: NjNode, frame: unknown) => {
-    c._emit(`env.__pv.test(${JSON.stringify(node.pvTest)}, `);
-    c.compile(node.left, frame);
-    c._emit(', ');
-    c._compileAggregate(node.pvArgs as NjNode, frame, '[', ']');
-    c._emit(')');
-  };
-  c.compileFilter = (node: NjNode, frame: unknown) => {
-    const name = (node.name as NjNode).value as string;
-    c._emit(`env.__pv.filter(${JSON.stringify(name)}, `);
-    c._compileAggregate(node.args as NjNode, frame, '[', ']');
-    c._emit(')');
-  };
-  c.compileCapture = (node: NjNode, frame: unknown) => {
-    captureDepth++;
-    try {
-      proto.compileCapture?.call(c, node, frame);
-    } finally {
-      captureDepth--;
-    }
-  };
-  c.compileOutput = (node: NjNode, frame: unknown) => {
-    for (const child of node.children as NjNode[]) {
-      if (child.typename === 'TemplateData') {
-        if (!child.value) continue;
-        c._emit(`${c.buffer} += env.__pv.${captureDepth > 0 ? 'text' : 'data'}(${JSON.stringify(child.value)});\n`);
-        continue;
-      }
-      if (captureDepth > 0) {
-        c._emit(`${c.buffer} += env.__pv.text(`);
-        c.compile(child, frame);
-        c._emit(');\n');
-        continue;
-      }
-      // Ansible keeps the result of string-type filters (string, to_json, ...) a string.
-      const nativeText = child.typename === 'Filter' && STRING_TYPE_FILTERS.has((child.name as NjNode).value as string);
-      c._emit(`${c.buffer} += env.__pv.out(`);
-      c.compile(child, frame);
-      c._emit(`, ${nativeText});\n`);
-    }
-  };
+  for (const [m, hook] of Object.entries(COMPILE_HOOKS)) c[m] = (node: NjNode, frame: Frame) => hook(c, node, frame);
   return c;
 }
 
