@@ -23,13 +23,27 @@ export interface Wrapped {
 }
 
 /**
+ * The prompt sudo prints to stderr when it reads a password. Everything sudo
+ * says before it (the first-use lecture on Debian 11) is sudo's, not the
+ * command's, and {@link sudoNoise} removes it with the prompt.
+ */
+export const SUDO_PROMPT = '[provision: sudo password]';
+
+/** The command's own stderr: what sudo printed up to its password prompt removed. */
+export function sudoNoise(stderr: string): string {
+  const at = stderr.indexOf(SUDO_PROMPT);
+  return at < 0 ? stderr : stderr.slice(at + SUDO_PROMPT.length);
+}
+
+/**
  * sudo to `user`: `-n` fails at once with "a password is required" instead of
  * hanging on a prompt; with a password, `-k` ignores cached credentials so sudo
- * always reads exactly one password line from stdin, and `-p ''` keeps the
- * prompt out of stderr. `shell` runs the command (its words follow `--`).
+ * always reads exactly one password line from stdin, and the fixed prompt marks
+ * where sudo's own words (lecture, prompt) end in stderr. `shell` runs the
+ * command (its words follow `--`).
  */
 const sudo = (user: string, withPassword: boolean, shell: string): string =>
-  `sudo ${withPassword ? "-k -S -p ''" : '-n'} -u ${quote(user)} -H -- ${shell}`;
+  `sudo ${withPassword ? `-k -S -p ${quote(SUDO_PROMPT)}` : '-n'} -u ${quote(user)} -H -- ${shell}`;
 
 export function wrapBecome(command: string, opts: BecomeOptions): Wrapped {
   if (!opts.become || opts.user === opts.connectedAs) return { command, stdinPrefix: '' };

@@ -15,7 +15,7 @@ import type { Connection, ExecResult } from '../connections/types.js';
 import type { HostFacts } from '../contract/host-facts.js';
 import { hostFacts, parseHostFacts, SHELL_VARS } from '../facts/host.js';
 import type { FactRequest } from '../contract/fact.js';
-import { becomeOnHost, wrapBecome, type Wrapped } from './become.js';
+import { becomeOnHost, sudoNoise, wrapBecome, type Wrapped } from './become.js';
 import { CommandError, FactError, errorMessage } from '../contract/errors.js';
 import { quote } from '../contract/quote.js';
 
@@ -117,10 +117,11 @@ export class HostSession {
     const wrapped = this.wrap(timed, req, false);
     const stdin = wrapped.stdinPrefix || req.stdin !== undefined ? wrapped.stdinPrefix + (req.stdin ?? '') : undefined;
     // the local timeout is a safety net behind the remote one
-    const res = await this.connection.exec(wrapped.command, {
+    const raw = await this.connection.exec(wrapped.command, {
       ...(stdin !== undefined ? { stdin } : {}),
       ...(req.timeoutMs ? { timeoutMs: req.timeoutMs + (req.graceMs ?? 10_000) } : {}),
     });
+    const res = wrapped.stdinPrefix ? { ...raw, stderr: sudoNoise(raw.stderr) } : raw;
     const refused = req.become ? sudoRefusal(command, res, this.name) : undefined;
     if (refused) throw refused;
     if (req.timeoutMs && res.code === 124) throw new CommandError(command, res.code, res.stderr, `timed out after ${req.timeoutMs / 1000} s`);
@@ -177,7 +178,8 @@ export class HostSession {
       parts.push(w.command);
       stdin += w.stdinPrefix;
     }
-    const res = await this.connection.exec(parts.join('\n'), stdin ? { stdin } : {});
+    const raw = await this.connection.exec(parts.join('\n'), stdin ? { stdin } : {});
+    const res = stdin ? { ...raw, stderr: sudoNoise(raw.stderr) } : raw;
     const section = (i: number | 'h'): { body: string; rc: number } | undefined => {
       const { begin, end } = mark(i);
       const b = res.stdout.indexOf(begin);
