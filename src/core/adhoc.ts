@@ -24,6 +24,7 @@ import { listeners as listenersFact, type Listener, type ListenersInfo } from '.
 import { sshdAt, type SshdFacts } from '../facts/sshd.js';
 import { sudoNoise, wrapBecome } from './become.js';
 import { connectHost, type Connector } from './connect.js';
+import { HandshakeLimiter, limitHandshakes } from './handshakes.js';
 import { HostSession } from './host.js';
 import type { HostSpec, Inventory } from './inventory.js';
 import { exitCodeOf, EXIT, statsOf, type HostRecap, type RunSummary, type TaskResult } from './results.js';
@@ -82,7 +83,7 @@ async function eachHost<T>(
   for (const w of warnings) o.events?.warning?.(w);
   o.events?.start?.(hosts);
   const limit = pLimit(o.forks ?? 256);
-  const connect = o.connect ?? connectHost;
+  const connect = limitHandshakes(o.connect ?? connectHost, new HandshakeLimiter());
   const done = new Map<string, { ok: T } | { unreachable: string }>();
   const stats: RunSummary['stats'] = {};
   await Promise.all(

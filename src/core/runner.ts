@@ -9,6 +9,7 @@ import { ValidationError, errorMessage } from '../contract/errors.js';
 import type { HostFacts } from '../contract/host-facts.js';
 import { applyConfirmed } from './confirm.js';
 import { connectHost, type Connector } from './connect.js';
+import { HandshakeLimiter, limitHandshakes } from './handshakes.js';
 import { HostSession, UNGATHERED } from './host.js';
 import type { HostSpec, Inventory } from './inventory.js';
 import { codeOf, loopItems, registeredValue, runTaskItem, type LockoutOverrides, type PipelineEnv } from './pipeline.js';
@@ -95,7 +96,7 @@ class Run {
     this.secrets = options.secrets ?? new Secrets();
     this.secrets.add(...options.inventory.secrets);
     this.secrets.addFromVars(options.extraVars ?? {});
-    this.connect = options.connect ?? connectHost;
+    this.connect = limitHandshakes(options.connect ?? connectHost, new HandshakeLimiter());
     this.events = options.events ?? {};
     this.forks = pLimit(options.forks ?? 256);
     this.extraVars = options.extraVars ?? {};
