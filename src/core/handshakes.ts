@@ -21,7 +21,7 @@ export interface HandshakeLimits {
   slowMs: number;
 }
 
-export const DEFAULT_HANDSHAKES: HandshakeLimits = { start: 8, max: 64, slowMs: 2_000 };
+const DEFAULT_HANDSHAKES: HandshakeLimits = { start: 8, max: 64, slowMs: 2_000 };
 
 export class HandshakeLimiter {
   private running = 0;

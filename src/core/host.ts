@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Connection, ExecResult } from '../connections/types.js';
 import type { HostFacts } from '../contract/host-facts.js';
-import { hostFacts, parseHostFacts, SHELL_VARS } from '../facts/host.js';
+import { hostClassKey, hostFacts, parseHostFacts, SHELL_VARS } from '../facts/host.js';
 import type { FactRequest } from '../contract/fact.js';
 import { becomeOnHost, sudoNoise, wrapBecome, type Wrapped } from './become.js';
 import { CommandError, FactError, errorMessage } from '../contract/errors.js';
@@ -150,7 +150,7 @@ export class HostSession {
    */
   async read(reads: readonly FactRead[], o: ReadOptions = {}): Promise<void> {
     const gather = o.gather ?? false;
-    const cls = gather ? undefined : `${this.facts.os.family}:${this.facts.init}:${this.facts.container ? 1 : 0}`;
+    const cls = gather ? undefined : hostClassKey(this.facts);
     const wanted = new Map<string, FactRead>();
     for (const r of reads) {
       const key = this.cacheKey(r.request.id, r.as);
@@ -233,7 +233,7 @@ export class HostSession {
 }
 
 /** `debian:*:1` matches `debian:none:1`. */
-export function classMatches(pattern: string, cls: string): boolean {
+function classMatches(pattern: string, cls: string): boolean {
   const a = pattern.split(':');
   const b = cls.split(':');
   return a.length === b.length && a.every((p, i) => p === '*' || p === b[i]);

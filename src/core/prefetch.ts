@@ -20,7 +20,8 @@ import type { TaskContext } from '../contract/task.js';
 import { UNGATHERED, type FactRead, type HostSession } from './host.js';
 import { loopItems, runAs, type HostBecome } from './pipeline.js';
 import type { PlayDef, TaskDef, TaskRegistry } from './playbook.js';
-import { dropOmitted, evalCondition, isTemplated, renderValue, templateNames } from './template.js';
+import { dropOmitted, evalCondition, renderValue, templateNames } from './template.js';
+import { templateStrings } from './varcheck.js';
 import { factVars } from './vars.js';
 
 export interface PrefetchEnv {
@@ -49,21 +50,12 @@ const FACT_NAME_DIMS: Record<string, readonly Dim[]> = {
 /** Every variable the host facts define (vars.ts factVars). */
 const FACT_NAMES = new Set(Object.keys(factVars(UNGATHERED)));
 
-/** Every template string of a value. */
-function templates(value: unknown, out: string[] = []): string[] {
-  if (typeof value === 'string') {
-    if (isTemplated(value)) out.push(value);
-  } else if (Array.isArray(value)) for (const v of value) templates(v, out);
-  else if (value && typeof value === 'object') for (const v of Object.values(value)) templates(v, out);
-  return out;
-}
-
 /** The variables a task's when/loop/arguments name directly. */
 function namesOf(task: TaskDef): Set<string> {
   const names = new Set<string>();
   const conditions = task.when === undefined ? [] : Array.isArray(task.when) ? task.when : [task.when];
   for (const c of conditions) if (typeof c === 'string') for (const n of templateNames(c, true).used) names.add(n);
-  for (const t of templates([task.args, task.loop])) for (const n of templateNames(t).used) names.add(n);
+  for (const t of templateStrings([task.args, task.loop])) for (const n of templateNames(t).used) names.add(n);
   return names;
 }
 

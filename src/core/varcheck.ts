@@ -33,11 +33,11 @@ class NameCache {
 }
 
 /** Every template string inside a value (keys are not templated). */
-function strings(value: unknown, out: string[] = []): string[] {
+export function templateStrings(value: unknown, out: string[] = []): string[] {
   if (typeof value === 'string') {
     if (isTemplated(value)) out.push(value);
-  } else if (Array.isArray(value)) for (const v of value) strings(v, out);
-  else if (value && typeof value === 'object') for (const v of Object.values(value)) strings(v, out);
+  } else if (Array.isArray(value)) for (const v of value) templateStrings(v, out);
+  else if (value && typeof value === 'object') for (const v of Object.values(value)) templateStrings(v, out);
   return out;
 }
 
@@ -45,7 +45,7 @@ function strings(value: unknown, out: string[] = []): string[] {
 function findCycle(vars: Record<string, unknown>, names: NameCache): string[] | undefined {
   const edges = new Map<string, string[]>();
   for (const [k, v] of Object.entries(vars)) {
-    const used = strings(v).flatMap((t) => [...names.of(t).used]);
+    const used = templateStrings(v).flatMap((t) => [...names.of(t).used]);
     edges.set(
       k,
       used.filter((u) => Object.prototype.hasOwnProperty.call(vars, u)),
@@ -131,9 +131,9 @@ function undefinedIssues(i: VarCheckInput, names: NameCache): ValidationIssue[] 
   for (const play of i.playbook.plays) {
     for (const task of [...play.tasks, ...play.handlers]) {
       const loopVars = task.loop !== undefined ? [task.loopVar] : [];
-      check(task, strings(task.args), false, loopVars);
+      check(task, templateStrings(task.args), false, loopVars);
       check(task, conds(task.when), true, loopVars);
-      check(task, strings(task.loop), false);
+      check(task, templateStrings(task.loop), false);
       const result = [...loopVars, ...RESULT_NAMES, ...(task.register ? [task.register] : [])];
       check(task, [...conds(task.changedWhen), ...conds(task.failedWhen)], true, result);
     }
