@@ -5,8 +5,10 @@
  * host): with 200 hosts starting theirs at once, each side starves the other
  * and the handshake timeouts fire. So handshakes go through this limiter, an
  * additive-increase, multiplicative-decrease ramp: it starts with a few, lets
- * one more run each time one finishes quickly, and halves the limit when one
- * is slow or fails. A host's connect timeout starts when its handshake starts
+ * one more run each time one finishes quickly, and halves the limit (not below
+ * a floor) when one fails or is slow: slower than `slowMs` and than three times
+ * the fastest seen, so a control machine that is slow for every handshake alike
+ * does not end up connecting one host at a time. A host's connect timeout starts when its handshake starts
  * (the wait for a slot is not counted against it). Local connections do not
  * handshake and pass straight through.
  */
@@ -15,13 +17,15 @@ import type { Connector } from './connect.js';
 export interface HandshakeLimits {
   /** Handshakes allowed at first. */
   start: number;
+  /** The limit never falls below this. */
+  min: number;
   /** Never more than this many at once. */
   max: number;
-  /** A handshake slower than this (ms), or one that fails, halves the limit. */
+  /** A handshake slower than this (ms) and than 3 times the fastest seen, or one that fails, halves the limit. */
   slowMs: number;
 }
 
-const DEFAULT_HANDSHAKES: HandshakeLimits = { start: 8, max: 64, slowMs: 2_000 };
+const DEFAULT_HANDSHAKES: HandshakeLimits = { start: 8, min: 4, max: 64, slowMs: 2_000 };
 
 export class HandshakeLimiter {
   private running = 0;
@@ -30,12 +34,13 @@ export class HandshakeLimiter {
   limit: number;
   /** The most handshakes seen running at once. */
   peak = 0;
+  private fastest = Infinity;
 
   constructor(
     private readonly limits: HandshakeLimits = DEFAULT_HANDSHAKES,
     private readonly now: () => number = () => performance.now(),
   ) {
-    this.limit = Math.max(1, Math.min(limits.start, limits.max));
+    this.limit = Math.max(limits.min, Math.min(limits.start, limits.max));
   }
 
   /** Run `handshake` when a slot is free; its duration and outcome move the limit. */
@@ -48,11 +53,13 @@ export class HandshakeLimiter {
     let fast = false;
     try {
       const result = await handshake();
-      fast = this.now() - t0 < this.limits.slowMs;
+      const took = this.now() - t0;
+      this.fastest = Math.min(this.fastest, took);
+      fast = took < Math.max(this.limits.slowMs, 3 * this.fastest);
       return result;
     } finally {
       this.running--;
-      this.limit = fast ? Math.min(this.limits.max, this.limit + 1) : Math.max(1, Math.floor(this.limit / 2));
+      this.limit = fast ? Math.min(this.limits.max, this.limit + 1) : Math.max(this.limits.min, Math.floor(this.limit / 2));
       while (this.running < this.limit && this.waiting.length > 0) {
         this.running++;
         this.waiting.shift()!();

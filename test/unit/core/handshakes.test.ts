@@ -39,7 +39,7 @@ const flush = async (): Promise<void> => {
 describe('HandshakeLimiter', () => {
   it('never runs more handshakes at once than its limit, and every host gets its turn', async () => {
     const h = new Handshakes();
-    const limiter = new HandshakeLimiter({ start: 3, max: 3, slowMs: 1000 }, () => h.clock);
+    const limiter = new HandshakeLimiter({ start: 3, min: 1, max: 3, slowMs: 1000 }, () => h.clock);
     const all = Array.from({ length: 20 }, () => limiter.run(h.start).catch(() => 'failed'));
     await flush();
     expect(h.running).toBe(3);
@@ -51,7 +51,7 @@ describe('HandshakeLimiter', () => {
 
   it('ramps up while handshakes are fast, up to the maximum', async () => {
     const h = new Handshakes();
-    const limiter = new HandshakeLimiter({ start: 2, max: 6, slowMs: 1000 }, () => h.clock);
+    const limiter = new HandshakeLimiter({ start: 2, min: 1, max: 6, slowMs: 1000 }, () => h.clock);
     const all = Array.from({ length: 40 }, () => limiter.run(h.start));
     await flush();
     expect(h.running).toBe(2);
@@ -66,24 +66,42 @@ describe('HandshakeLimiter', () => {
 
   it('halves the limit when a handshake is slow or fails, and the failure reaches its caller', async () => {
     const h = new Handshakes();
-    const limiter = new HandshakeLimiter({ start: 8, max: 8, slowMs: 1000 }, () => h.clock);
+    const limiter = new HandshakeLimiter({ start: 8, min: 2, max: 8, slowMs: 1000 }, () => h.clock);
     const all = Array.from({ length: 16 }, () => limiter.run(h.start).catch((e: Error) => e.message));
     await flush();
     expect(h.running).toBe(8);
+    await h.finish(10);
     await h.finish(5000);
     expect(limiter.limit).toBe(4);
     expect(h.running).toBe(7); // none started: 7 still run against a limit of 4
     await h.finish(10, false);
     expect(limiter.limit).toBe(2);
+    await h.finish(10, false);
+    expect(limiter.limit).toBe(2); // the floor
     while (h.pending.length > 0) await h.finish(10);
     const results = await Promise.all(all);
-    expect(results.filter((r) => r !== 'connected')).toEqual(['Timed out while waiting for handshake']);
+    expect(results.filter((r) => r !== 'connected')).toEqual(['Timed out while waiting for handshake', 'Timed out while waiting for handshake']);
     expect(limiter.limit).toBeGreaterThan(2);
+  });
+
+  it('a control machine slow for every handshake alike does not count as slow: only one much slower than the fastest does', async () => {
+    const h = new Handshakes();
+    const limiter = new HandshakeLimiter({ start: 4, min: 1, max: 8, slowMs: 1000 }, () => h.clock);
+    const all = Array.from({ length: 12 }, () => limiter.run(h.start));
+    await flush();
+    await h.finish(3000);
+    await h.finish(0);
+    expect(limiter.limit).toBe(6);
+    h.clock += 8000;
+    await h.finish(1000);
+    expect(limiter.limit).toBe(3);
+    while (h.pending.length > 0) await h.finish(10);
+    await Promise.all(all);
   });
 
   it('local connections do not wait for a handshake slot', async () => {
     const h = new Handshakes();
-    const limiter = new HandshakeLimiter({ start: 1, max: 1, slowMs: 1000 }, () => h.clock);
+    const limiter = new HandshakeLimiter({ start: 1, min: 1, max: 1, slowMs: 1000 }, () => h.clock);
     const conn = { kind: 'local' } as unknown as Connection;
     const connect = limitHandshakes((spec) => (spec.connection.connection === 'local' ? Promise.resolve(conn) : h.start().then(() => conn)), limiter);
     const spec = (connection: 'ssh' | 'local'): HostSpec => ({ name: connection, connection: { connection } }) as unknown as HostSpec;
