@@ -76,7 +76,7 @@ try {
   const core = join(root, 'bench/provision/core.yaml');
   const harden = join(root, 'playbooks/harden.yaml');
   const phases: Phase[] = [
-    { workload: 'core', phase: 'audit (drifted)', playbook: core, check: true, user: 'admin' },
+    { workload: 'core', phase: 'audit (fresh host)', playbook: core, check: true, user: 'admin' },
     { workload: 'core', phase: 'first apply', playbook: core, check: false, user: 'admin' },
     { workload: 'core', phase: 're-apply', playbook: core, check: false, user: 'admin' },
     { workload: 'core', phase: 'audit (converged)', playbook: core, check: true, user: 'admin' },
