@@ -1,5 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { SUDO_PROMPT, sudoNoise, wrapBecome } from '../../../src/core/become.js';
+import { quote } from '../../../src/contract/quote.js';
+import { becomeOnHost, SUDO_PROMPT, sudoNoise, wrapBecome } from '../../../src/core/become.js';
+import { SHELL_VARS } from '../../../src/facts/host.js';
 
 const base = { become: true, user: 'root', connectedAs: 'deploy', noPassword: false };
 
@@ -31,5 +34,26 @@ describe('wrapBecome', () => {
 
   it('quotes the target user', () => {
     expect(wrapBecome('id', { ...base, user: 'post gres', noPassword: true }).command).toContain(`-u 'post gres'`);
+  });
+});
+
+describe('becomeOnHost (decided by the variables the host facts script leaves set)', () => {
+  const sh = (script: string): string => execFileSync('/bin/sh', ['-c', script], { encoding: 'utf8' });
+
+  it('runs the command itself, with its arguments, without become or when already the target user', () => {
+    const plain = becomeOnHost('echo "[$1]"', { become: false, user: 'root' }, "'a b'");
+    expect(plain.stdinPrefix).toBe('');
+    expect(sh(plain.command)).toBe('[a b]\n');
+    const self = becomeOnHost('echo "[$1]"', { become: true, user: 'deploy', password: "s3cr'et" }, 'x');
+    expect(sh(`${SHELL_VARS.user}=deploy\n${self.command}`)).toBe('[x]\n');
+  });
+
+  it('sends the password on stdin only, and picks sudo -n when the host said sudo needs none', () => {
+    const w = becomeOnHost('id', { become: true, user: 'root', password: "s3cr'et" }, '');
+    expect(w.command).not.toContain('s3cr');
+    expect(w.stdinPrefix).toBe("s3cr'et\n");
+    expect(w.command).toContain(`elif [ "$${SHELL_VARS.noPassword}" = 1 ]; then sudo -n -u root -H --`);
+    expect(w.command).toContain(`else sudo -k -S -p ${quote(SUDO_PROMPT)} -u root -H --`);
+    expect(becomeOnHost('id', { become: true, user: 'root' }, '').command).not.toContain('-S');
   });
 });
