@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { convertWorkflowTemplate, NoOperationTraceWriter, parseWorkflow } from '@actions/workflow-parser';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { loadInventories } from '../../src/api.js';
 import { run, type Io } from '../../src/cli/program.js';
 
 const root = new URL('../../', import.meta.url);
@@ -36,6 +37,11 @@ describe('examples/', () => {
       expect(await run(['validate', '-i', path('examples/inventory.yaml'), path(playbook)], t.io), t.err()).toBe(0);
       expect(t.out()).toMatch(/^valid: /);
     }
+  });
+
+  it("group_vars/ beside the inventory counts: the day-one playbook's deploy_keys come from group_vars/all.yaml", async () => {
+    const inv = loadInventories([path('examples/inventory.yaml')]);
+    for (const host of inv.hosts.values()) expect(host.vars.deploy_keys, host.name).toEqual([expect.stringMatching(/^ssh-ed25519 /)]);
   });
 
   it('the inventory is in the Ansible layout and puts its hosts in groups', async () => {
