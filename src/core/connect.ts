@@ -12,6 +12,8 @@ export interface ConnectExtra {
   trustKey?: Buffer;
   /** Connect attempts (the guard's own loop retries, so it asks for one). */
   attempts?: number;
+  /** Accept only these host key algorithms (confirming that sshd presents a new host key). */
+  hostKeyAlgorithms?: readonly string[];
 }
 
 export type Connector = (spec: HostSpec, extra?: ConnectExtra) => Promise<Connection>;
@@ -34,5 +36,6 @@ export function connectHost(spec: HostSpec, extra: ConnectExtra = {}): Promise<C
     connectTimeoutMs: c.connectTimeoutMs,
     ...(extra.trustKey ? { trustKey: extra.trustKey } : {}),
     ...(extra.attempts ? { attempts: extra.attempts } : {}),
+    ...(extra.hostKeyAlgorithms ? { hostKeyAlgorithms: extra.hostKeyAlgorithms } : {}),
   });
 }

@@ -8,7 +8,7 @@ import pLimit from 'p-limit';
 import { SshConnection } from '../connections/ssh.js';
 import { ValidationError, errorMessage } from '../contract/errors.js';
 import type { AccessInfo } from '../contract/task.js';
-import { applyConfirmed } from './confirm.js';
+import { applyConfirmed, recordHostKeys } from './confirm.js';
 import { connectHost, type Connector } from './connect.js';
 import { HostSession } from './host.js';
 import type { HostSpec, Inventory } from './inventory.js';
@@ -408,6 +408,7 @@ class Run {
       session,
       access: () => accessOf(state.spec, session),
       applyConfirmed: (req) => applyConfirmed(session, state.spec, this.connect, req),
+      recordHostKeys: async (change) => (await recordHostKeys(session, state.spec, change)).note,
     };
   }
 }
