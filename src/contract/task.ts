@@ -77,13 +77,14 @@ export type Plan =
 
 /**
  * sshd's host keys change: clients that know the old ones would refuse the
- * host. The runner reads the new public keys over the connection it already
- * verified, records them in known_hosts for this host (dropping the lines of
- * the replaced and removed types), says so, and confirms over a new connection
- * that presents each new key (commit-confirmed: rolled back if that fails).
+ * host. The runner reads the public keys sshd then presents over the
+ * connection it already verified, records them in known_hosts for this host
+ * (dropping the lines of their types and of the removed ones), says so, and
+ * confirms over a new connection that presents each of them (commit-confirmed:
+ * rolled back if that fails).
  */
 export interface HostKeyChange {
-  /** Public key files on the host that hold new keys after the change, e.g. `/etc/ssh/ssh_host_rsa_key.pub`. */
+  /** Public key files of every key sshd presents after the change, e.g. `/etc/ssh/ssh_host_rsa_key.pub`. */
   readonly files: readonly string[];
   /** Key types sshd no longer presents, e.g. `ecdsa-sha2-nistp256`. */
   readonly removed: readonly string[];

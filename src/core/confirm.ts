@@ -33,7 +33,7 @@ export interface ConfirmRequest {
   hostKeys?: HostKeyChange;
 }
 
-/** New host keys recorded in known_hosts: their types, what to tell the user, and how to take them back. */
+/** sshd's host keys recorded in known_hosts: their types, what to tell the user, and how to take them back. */
 export interface RecordedKeys {
   readonly types: readonly string[];
   readonly note: string;
@@ -44,9 +44,9 @@ const ROOT: RunAs = { become: true, becomeUser: 'root' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Read the new public keys over the session, whose host key was verified, and
- * record them in known_hosts for the address we dial, dropping the lines of the
- * replaced and removed types.
+ * Read the public keys sshd presents after the change over the session, whose
+ * host key was verified, and record them in known_hosts for the address we
+ * dial, dropping the lines of their types and of the removed ones.
  */
 export async function recordHostKeys(session: HostSession, spec: HostSpec, change: HostKeyChange): Promise<RecordedKeys> {
   const blobs: Buffer[] = [];
@@ -54,7 +54,7 @@ export async function recordHostKeys(session: HostSession, spec: HostSpec, chang
     const res = await session.exec(`cat -- ${quote(file)}`, ROOT);
     const [type, b64] = res.stdout.trim().split(/\s+/);
     const blob = Buffer.from(b64 ?? '', 'base64');
-    if (res.code !== 0 || !type || keyType(blob) !== type) throw new TaskError(`cannot read the new host key ${file}: ${res.stderr.trim() || JSON.stringify(res.stdout.slice(0, 80))}`);
+    if (res.code !== 0 || !type || keyType(blob) !== type) throw new TaskError(`cannot read the host key ${file}: ${res.stderr.trim() || JSON.stringify(res.stdout.slice(0, 80))}`);
     blobs.push(blob);
   }
   const types = blobs.map(keyType);
@@ -63,10 +63,10 @@ export async function recordHostKeys(session: HostSession, spec: HostSpec, chang
   const undo = replaceKnownHostKeys(files, writeTo, name, [...types, ...change.removed], blobs);
   const added = blobs.map((b) => `${keyType(b)} ${fingerprint(b)}`).join(', ');
   const removed = change.removed.length ? `; ${change.removed.join(', ')} no longer presented, dropped from known_hosts` : '';
-  return { types, undo, note: `; new host key${blobs.length === 1 ? '' : 's'} ${added || '(none)'} recorded in ${writeTo} for ${name}${removed}` };
+  return { types, undo, note: `; host key${blobs.length === 1 ? '' : 's'} now ${added || '(none)'}, recorded in ${writeTo} for ${name}${removed}` };
 }
 
-/** Applies the change commit-confirmed; returns what to add to the task's message (new host keys), or ''. */
+/** Applies the change commit-confirmed; returns what to add to the task's message (the host keys recorded), or ''. */
 export async function applyConfirmed(session: HostSession, spec: HostSpec, connect: Connector, req: ConfirmRequest): Promise<string> {
   const { taskName, sshPort, timeoutSec } = req;
   const id = newGuardId();
@@ -157,7 +157,7 @@ const REFUSED_FOR_MS = 6000;
 
 /**
  * Disarm over a NEW connection before `confirmBy`; on success the session moves to it. Returns the error otherwise.
- * With `keyTypes` (new host keys), one connection asks for each type, and the last one disarms.
+ * With `keyTypes` (the host keys sshd presents after a key change), one connection asks for each type, and the last one disarms.
  */
 async function confirm(session: HostSession, spec: HostSpec, connect: Connector, id: string, port: number, confirmBy: number, keyTypes: readonly string[]): Promise<unknown> {
   let confirmError: unknown = new TaskError('no time left to confirm the change');

@@ -100,7 +100,7 @@ describe('commit-confirmed apply of new host keys', () => {
     ]);
     expect(t.asked).toEqual([['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']]);
     expect(note).toBe(
-      `; new host key ssh-rsa ${fingerprint(newRsa)} recorded in ${t.knownHostsFile} for [127.0.0.1]:2200; ecdsa-sha2-nistp256 no longer presented, dropped from known_hosts; confirmed over a new connection that presents it`,
+      `; host key now ssh-rsa ${fingerprint(newRsa)}, recorded in ${t.knownHostsFile} for [127.0.0.1]:2200; ecdsa-sha2-nistp256 no longer presented, dropped from known_hosts; confirmed over a new connection that presents it`,
     );
   });
 
@@ -135,7 +135,7 @@ describe('commit-confirmed apply of new host keys', () => {
       t.conn.commands.push(command);
       return command.startsWith('cat -- ') ? { code: 1, stdout: '', stderr: 'No such file or directory' } : { code: 0, stdout: '', stderr: '' };
     };
-    await expect(applyConfirmed(t.session, t.spec, t.connect, t.req)).rejects.toThrow(/cannot read the new host key \/etc\/ssh\/ssh_host_rsa_key.pub: No such file/);
+    await expect(applyConfirmed(t.session, t.spec, t.connect, t.req)).rejects.toThrow(/cannot read the host key \/etc\/ssh\/ssh_host_rsa_key.pub: No such file/);
     expect(t.asked).toEqual([]);
     expect(readFileSync(t.knownHostsFile, 'utf8')).toBe(t.before);
   });
