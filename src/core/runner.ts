@@ -14,7 +14,7 @@ import { HostSession } from './host.js';
 import type { HostSpec, Inventory } from './inventory.js';
 import { codeOf, loopItems, registeredValue, runTaskItem, type LockoutOverrides, type PipelineEnv } from './pipeline.js';
 import type { PlayDef, Playbook, TaskDef, TaskRegistry } from './playbook.js';
-import { exitCodeOf, type HostRecap, type RunEvents, type RunSummary, type TaskResult } from './results.js';
+import { controlResults, exitCodeOf, type HostRecap, type RunEvents, type RunSummary, type TaskResult } from './results.js';
 import { Secrets } from './secrets.js';
 import { needsPreflight, preflightPlay } from './preflight.js';
 import { patternWarnings, selectPlays, type PlaySelection, type SelectOptions } from './selection.js';
@@ -107,6 +107,11 @@ export function withDefaults(spec: HostSpec, o: Pick<RunOptions, 'defaults' | 'h
       ...(o.hostKeyPolicy ? { hostKeyPolicy: o.hostKeyPolicy } : {}),
     },
   };
+}
+
+/** The task's compliance controls as this result leaves them (a task that names none has none). */
+function withControls(task: TaskDef, r: TaskResult): TaskResult {
+  return task.controls.length ? { ...r, controls: controlResults(task.controls, { ...r, task: task.name }) } : r;
 }
 
 /** What a `no_log: true` task shows instead of its output, arguments, diffs and messages. */
@@ -329,7 +334,7 @@ class Run {
     const refusal = await preflightPlay(play, tasks, env, (registered) => this.varsOf(play, state, session, registered), state.registered);
     if (!refusal) return false;
     const t = refusal.task;
-    this.record(state, {
+    this.record(state, withControls(t, {
       host: state.spec.name,
       play: play.name,
       task: t.name,
@@ -342,7 +347,7 @@ class Run {
       diffs: [],
       durationMs: 0,
       code: 'E_LOCKOUT',
-    });
+    }));
     return true;
   }
 
@@ -367,7 +372,7 @@ class Run {
       vars = this.varsOf(play, state, session, state.registered);
       items = loopItems(task, vars);
     } catch (err) {
-      this.record(state, { ...base, task: task.name, status: 'failed', message: errorMessage(err), durationMs: 0, code: codeOf(err) });
+      this.record(state, withControls(task, { ...base, task: task.name, status: 'failed', message: errorMessage(err), durationMs: 0, code: codeOf(err) }));
       return !task.ignoreErrors;
     }
     const env = this.pipelineEnv(state, session);
@@ -377,12 +382,12 @@ class Run {
       const itemVars = items ? { ...vars, [task.loopVar]: item } : vars;
       const outcome = await runTaskItem(task, play, itemVars, env);
       const shown = items ? itemLabel(task, item, itemVars) : undefined;
-      const result: TaskResult = {
+      const result: TaskResult = withControls(task, {
         ...base,
         task: shown === undefined ? task.name : `${task.name} (${shown.text})`,
         ...outcome.result,
         ...(shown ? { item: shown.item } : {}),
-      };
+      });
       if (result.status === 'failed' && task.ignoreErrors) result.ignored = true;
       this.record(state, task.noLog ? hideOutput(result) : result);
       if (outcome.unreachable) {
