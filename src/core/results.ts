@@ -46,16 +46,17 @@ export interface TaskResult {
 const mentions = (text: string, word: string): boolean => new RegExp(`(^|[^\\w.-])${word.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^\\w.-])`).test(text);
 
 /**
- * The controls of a task as one of its results leaves them: the result's
- * status, except that a change leaves a control of a named setting ok unless
- * the change names that setting (sshd_config changed MaxAuthTries: its
- * PermitRootLogin controls still hold).
+ * The controls of a task (named `task`) as one of its results leaves them: the
+ * result's status, except that a change leaves a control of a named setting ok
+ * unless the change names that setting, in its message or as the loop item
+ * (sshd_config changed MaxAuthTries: its PermitRootLogin controls still hold).
  */
-export function controlResults(refs: readonly ControlRef[], r: Pick<TaskResult, 'task' | 'status' | 'message'>): ControlResult[] {
+export function controlResults(refs: readonly ControlRef[], r: Pick<TaskResult, 'task' | 'status' | 'message'>, task: string): ControlResult[] {
+  const item = r.task.startsWith(`${task} (`) ? r.task.slice(task.length) : '';
   return refs.map(({ id, subject }) => ({
     id,
-    subject: subject ?? r.task,
-    status: r.status === 'changed' && subject !== undefined && !mentions(r.message, subject) ? 'ok' : r.status,
+    subject: subject ?? task,
+    status: r.status === 'changed' && subject !== undefined && !mentions(`${r.message} ${item}`, subject) ? 'ok' : r.status,
   }));
 }
 

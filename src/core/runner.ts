@@ -111,7 +111,7 @@ export function withDefaults(spec: HostSpec, o: Pick<RunOptions, 'defaults' | 'h
 
 /** The task's compliance controls as this result leaves them (a task that names none has none). */
 function withControls(task: TaskDef, r: TaskResult): TaskResult {
-  return task.controls.length ? { ...r, controls: controlResults(task.controls, { ...r, task: task.name }) } : r;
+  return task.controls.length ? { ...r, controls: controlResults(task.controls, r, task.name) } : r;
 }
 
 /** What a `no_log: true` task shows instead of its output, arguments, diffs and messages. */

@@ -99,7 +99,7 @@ export const sshHostKeys = defineTask({
       if (!(a.types as readonly string[]).includes(kind)) {
         if (key.keyType === null) continue;
         steps.push({ command: `rm -f -- ${quote(keyPath(kind))} ${quote(`${keyPath(kind)}.pub`)}` });
-        what.push(`remove the ${kind} key`);
+        what.push(`remove the ${kind} host key`);
         removed.push(key.keyType);
         continue;
       }
@@ -107,15 +107,15 @@ export const sshHostKeys = defineTask({
       if (key.private === null || why !== undefined) {
         if (!f.keygen) throw new TaskError(`the ${kind} host key has to be generated (${why}), but ssh-keygen is not installed`);
         steps.push(...generateSteps(kind, a.rsa_bits));
-        what.push(`generate the ${kind} key${kind === 'rsa' ? ` (${a.rsa_bits} bits)` : ''} (${why})`);
+        what.push(`generate the ${kind} host key${kind === 'rsa' ? ` (${a.rsa_bits} bits)` : ''} (${why})`);
         generated.push(kind);
         continue;
       }
       const pub = `${keyPath(kind)}.pub`;
       const pubSteps = key.public === null ? writeFileSteps({ path: pub, generate: `ssh-keygen -y -f ${quote(keyPath(kind))}`, ...PUBLIC }) : attrSteps(pub, key.public, PUBLIC);
-      if (pubSteps.length > 0) what.push(key.public === null ? `write the missing ${kind} public key` : `set ${pub} to root:root 0644`);
+      if (pubSteps.length > 0) what.push(key.public === null ? `write the missing public key ${pub}` : `set the public key ${pub} to root:root 0644`);
       const privSteps = attrSteps(keyPath(kind), key.private, PRIVATE);
-      if (privSteps.length > 0) what.push(`set ${keyPath(kind)} to root:root 0600`);
+      if (privSteps.length > 0) what.push(`set the private key ${keyPath(kind)} to root:root 0600`);
       steps.push(...pubSteps, ...privSteps);
     }
     const keysChange = removed.length > 0 || generated.length > 0;
@@ -133,7 +133,7 @@ export const sshHostKeys = defineTask({
     }
     const moduliNote = min !== undefined && f.moduli === null ? `; ${MODULI} does not exist` : '';
     const kept = a.types.filter((k) => presented.includes(keyPath(k)));
-    const summaryOk = `host keys ${kept.join(', ') || '(none presented)'} only, private 0600 and public 0644${min !== undefined && f.moduli ? `, ${MODULI} has no group under ${min} bits` : ''}`;
+    const summaryOk = `host keys ${kept.join(', ') || '(none presented)'} only, private keys 0600 and public keys 0644${min !== undefined && f.moduli ? `, ${MODULI} has no group under ${min} bits` : ''}`;
     if (steps.length === 0) return ok(summaryOk + moduliNote);
 
     if (keysChange) {

@@ -37,10 +37,10 @@ function audit(): ReturnType<typeof summary> {
       location: 'playbooks/harden.yaml:40',
       status,
       message,
-      controls: controlResults([...SSHD.map((id) => ({ id, subject: 'PermitRootLogin' })), { id: 'CIS 5.1.16', subject: 'MaxAuthTries' }], { task: 'sshd hardened', status, message }),
+      controls: controlResults([...SSHD.map((id) => ({ id, subject: 'PermitRootLogin' })), { id: 'CIS 5.1.16', subject: 'MaxAuthTries' }], { task: 'sshd hardened', status, message }, 'sshd hardened'),
     });
   const defs = (host: string, status: TaskResult['status']) =>
-    result({ host, task: 'PASS_MAX_DAYS', module: 'lineinfile', status, controls: controlResults([{ id: 'CIS 5.4.1.1' }], { task: 'PASS_MAX_DAYS', status, message: '' }) });
+    result({ host, task: 'PASS_MAX_DAYS', module: 'lineinfile', status, controls: controlResults([{ id: 'CIS 5.4.1.1' }], { task: 'PASS_MAX_DAYS', status, message: '' }, 'PASS_MAX_DAYS') });
   return summary(
     [
       sshd('web1', 'ok', 'effective sshd settings already as requested'),
@@ -75,14 +75,18 @@ describe('controls in playbooks', () => {
 describe('how a result leaves its controls', () => {
   it('a change leaves a setting\'s control ok unless it names the setting; other statuses carry over', () => {
     const refs = [{ id: 'CIS 5.1.20', subject: 'PermitRootLogin' }, { id: 'CIS 5.1.16', subject: 'MaxAuthTries' }, { id: 'CIS 5.1.1' }];
-    expect(controlResults(refs, { task: 'sshd', status: 'changed', message: 'set MaxAuthTries 3 (effective 6)' })).toEqual([
+    expect(controlResults(refs, { task: 'sshd', status: 'changed', message: 'set MaxAuthTries 3 (effective 6)' }, 'sshd')).toEqual([
       { id: 'CIS 5.1.20', subject: 'PermitRootLogin', status: 'ok' },
       { id: 'CIS 5.1.16', subject: 'MaxAuthTries', status: 'changed' },
       { id: 'CIS 5.1.1', subject: 'sshd', status: 'changed' },
     ]);
     // a whole word: PermitRootLoginX or X.PermitRootLogin is another setting
-    expect(controlResults(refs.slice(0, 1), { task: 'sshd', status: 'changed', message: 'set PermitRootLoginX' })[0]?.status).toBe('ok');
-    expect(controlResults(refs, { task: 'sshd', status: 'failed', message: 'exit 1' }).map((c) => c.status)).toEqual(['failed', 'failed', 'failed']);
+    expect(controlResults(refs.slice(0, 1), { task: 'sshd', status: 'changed', message: 'set PermitRootLoginX' }, 'sshd')[0]?.status).toBe('ok');
+    expect(controlResults(refs, { task: 'sshd', status: 'failed', message: 'exit 1' }, 'sshd').map((c) => c.status)).toEqual(['failed', 'failed', 'failed']);
+    // a loop item names its setting by its label; the task's own name does not count
+    const defs = [{ id: 'CIS 5.4.1.1', subject: 'PASS_MAX_DAYS' }, { id: 'CIS 5.4.1.2', subject: 'PASS_MIN_DAYS' }];
+    expect(controlResults(defs, { task: 'login.defs (PASS_MAX_DAYS)', status: 'changed', message: '/etc/login.defs: replace line 12' }, 'login.defs').map((c) => c.status)).toEqual(['changed', 'ok']);
+    expect(controlResults(defs, { task: 'PASS_MAX_DAYS and more', status: 'changed', message: 'x' }, 'PASS_MAX_DAYS and more').map((c) => c.status)).toEqual(['ok', 'ok']);
   });
 
   it('over a run: the worst status per host, controls not met first', () => {
@@ -152,7 +156,7 @@ describe('controls in the reports', () => {
 
   it('SARIF: a task that drifted on none of its controls keeps its own rule, whose help lists them', () => {
     const r = result({ host: 'web1', task: 'sshd hardened', module: 'sshd_config', status: 'changed', message: 'write the managed block (effective values already match)' });
-    const s = summary([{ ...r, controls: controlResults([{ id: 'CIS 5.1.20', subject: 'PermitRootLogin' }], r) }], { check: true });
+    const s = summary([{ ...r, controls: controlResults([{ id: 'CIS 5.1.20', subject: 'PermitRootLogin' }], r, r.task) }], { check: true });
     const rule = (JSON.parse(sarifReport(s, META)) as { runs: { tool: { driver: { rules: { id: string; help: { markdown: string } }[] } } }[] }).runs[0]!.tool.driver.rules[0]!;
     expect(rule.id).toBe('sshd_config/sshd hardened');
     expect(rule.help.markdown).toMatch(/^The task \*\*sshd hardened\*\* \(`sshd_config`\) at `playbooks\/harden\.yaml:12` enforces CIS 5\.1\.20\./);

@@ -48,7 +48,7 @@ describe('ssh_host_keys planner', () => {
   it('a fresh Debian 12: drops ECDSA, makes RSA 4096, filters moduli; a key change confirmed with the keys sshd presents', () => {
     const p = changed(plan(HARDEN, keys('debian12-fresh')));
     expect(p.summary).toBe(
-      'remove the ecdsa key; generate the rsa key (4096 bits) (3072 bits, under 4096); remove 60 of 423 Diffie-Hellman groups under 3072 bits from /etc/ssh/moduli',
+      'remove the ecdsa host key; generate the rsa host key (4096 bits) (3072 bits, under 4096); remove 60 of 423 Diffie-Hellman groups under 3072 bits from /etc/ssh/moduli',
     );
     expect(p.risk).toBe('access');
     expect(p.hostKeys).toEqual({ files: ['/etc/ssh/ssh_host_ed25519_key.pub', '/etc/ssh/ssh_host_rsa_key.pub'], removed: ['ecdsa-sha2-nistp256'] });
@@ -71,13 +71,15 @@ describe('ssh_host_keys planner', () => {
     expect(plan(HARDEN, predicted)).toMatchObject({ kind: 'ok' });
     expect(plan(HARDEN, keys('debian12-hardened'))).toEqual({
       kind: 'ok',
-      reason: 'host keys ed25519, rsa only, private 0600 and public 0644, /etc/ssh/moduli has no group under 3072 bits',
+      reason: 'host keys ed25519, rsa only, private keys 0600 and public keys 0644, /etc/ssh/moduli has no group under 3072 bits',
     });
   });
 
   it('loose permissions and a missing public key are fixed without a key change', () => {
     const p = changed(plan(HARDEN, keys('debian12-loose')));
-    expect(p.summary).toBe('set /etc/ssh/ssh_host_ed25519_key.pub to root:root 0644; set /etc/ssh/ssh_host_ed25519_key to root:root 0600; write the missing rsa public key');
+    expect(p.summary).toBe(
+      'set the public key /etc/ssh/ssh_host_ed25519_key.pub to root:root 0644; set the private key /etc/ssh/ssh_host_ed25519_key to root:root 0600; write the missing public key /etc/ssh/ssh_host_rsa_key.pub',
+    );
     expect(p.risk).toBeUndefined();
     expect(p.hostKeys).toBeUndefined();
     const cmds = commands(p);
@@ -88,7 +90,7 @@ describe('ssh_host_keys planner', () => {
 
   it('only the keys sshd presents are confirmed; dropping a type removes its files and its known_hosts lines', () => {
     const p = changed(plan({ types: ['ed25519'] }, keys('debian12-fresh'), presenting('/etc/ssh/ssh_host_ed25519_key')));
-    expect(p.summary).toBe('remove the ecdsa key; remove the rsa key');
+    expect(p.summary).toBe('remove the ecdsa host key; remove the rsa host key');
     expect(p.hostKeys).toEqual({ files: ['/etc/ssh/ssh_host_ed25519_key.pub'], removed: ['ecdsa-sha2-nistp256', 'ssh-rsa'] });
     // RSA made again but not named by HostKey: sshd will not present it, so it cannot be confirmed
     const q = changed(plan(HARDEN, keys('debian12-fresh'), presenting('/etc/ssh/ssh_host_ed25519_key')));
