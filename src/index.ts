@@ -15,7 +15,8 @@ export {
   type RunPlan,
 } from './api.js';
 export { FACTS_SCHEMA, type FactsReport, type HostFactsReport, type SshdSummary, type FirewallSummary, type FactFailure } from './core/adhoc.js';
-export { run, type RunOptions, type HostDefaults } from './core/runner.js';
+export { run, type RunOptions } from './core/runner.js';
+export type { HostDefaults } from './core/access.js';
 export { EXIT, exitCodeOf, type RunSummary, type RunEvents, type TaskResult, type HostRecap, type TaskStatus } from './core/results.js';
 export { connectHost, type ConnectExtra } from './core/connect.js';
 export { defineTask, ok, skip, change, type TaskModule, type Plan, type Step, type Diff, type TaskContext } from './contract/task.js';

@@ -5,9 +5,7 @@
  * One task's pipeline is pipeline.ts; commit-confirmed apply is confirm.ts.
  */
 import pLimit from 'p-limit';
-import { SshConnection } from '../connections/ssh.js';
 import { ValidationError, errorMessage } from '../contract/errors.js';
-import type { AccessInfo } from '../contract/task.js';
 import { applyConfirmed, recordHostKeys } from './confirm.js';
 import { connectHost, type Connector } from './connect.js';
 import { HostSession } from './host.js';
@@ -17,18 +15,12 @@ import type { PlayDef, Playbook, TaskDef, TaskRegistry } from './playbook.js';
 import { controlResults, exitCodeOf, type HostRecap, type RunEvents, type RunSummary, type TaskResult } from './results.js';
 import { Secrets } from './secrets.js';
 import { needsPreflight, preflightPlay } from './preflight.js';
-import { patternWarnings, selectPlays, type PlaySelection, type SelectOptions } from './selection.js';
-import { renderValue } from './template.js';
+import { accessOf, withDefaults, type HostDefaults } from './access.js';
+import { hideOutput, itemLabel } from './result-view.js';
+import { batches, matchesTags, patternWarnings, selectPlays, type PlaySelection, type SelectOptions } from './selection.js';
 import { checkVariables } from './varcheck.js';
 import { hostVars } from './vars.js';
 
-
-/** Settings that apply where the inventory says nothing (`-u`, `--private-key`, `-b`). */
-export interface HostDefaults {
-  user?: string;
-  identityFile?: string;
-  become?: boolean;
-}
 
 export interface RunOptions extends SelectOptions {
   inventory: Inventory;
@@ -55,14 +47,6 @@ export interface RunOptions extends SelectOptions {
   lockout?: LockoutOverrides;
 }
 
-function matchesTags(task: TaskDef, play: PlayDef, tags: readonly string[] | undefined, skip: readonly string[] | undefined): boolean {
-  const all = new Set([...task.tags, ...play.tags]);
-  if (all.has('always')) return !skip?.some((t) => all.has(t) && t !== 'always');
-  if (tags && tags.length > 0 && !tags.some((t) => t === 'all' || all.has(t))) return false;
-  if (skip && skip.some((t) => all.has(t))) return false;
-  return true;
-}
-
 interface HostState {
   spec: HostSpec;
   session?: HostSession;
@@ -73,96 +57,9 @@ interface HostState {
   recap: HostRecap;
 }
 
-/** Split hosts into serial batches (`serial: 2`, `"30%"`, `[1, 5, "25%"]`); the last size repeats. */
-export function batches(hosts: readonly string[], serial: readonly (number | string)[] | undefined): string[][] {
-  if (!serial || serial.length === 0) return hosts.length ? [hosts.slice()] : [];
-  const size = (s: number | string): number => {
-    if (typeof s === 'number') return Math.max(1, s);
-    const pct = Number.parseFloat(s);
-    return Math.max(1, Math.floor((hosts.length * pct) / 100));
-  };
-  const out: string[][] = [];
-  let i = 0;
-  let step = 0;
-  while (i < hosts.length) {
-    const n = size(serial[Math.min(step, serial.length - 1)]!);
-    out.push(hosts.slice(i, i + n));
-    i += n;
-    step++;
-  }
-  return out;
-}
-
-/** The inventory's host with the run's defaults filled in where it is silent (a copy: the run may move its port). */
-export function withDefaults(spec: HostSpec, o: Pick<RunOptions, 'defaults' | 'hostKeyPolicy'>): HostSpec {
-  const c = spec.connection;
-  const d = o.defaults ?? {};
-  return {
-    ...spec,
-    connection: {
-      ...c,
-      ...(c.user === undefined && d.user !== undefined ? { user: d.user } : {}),
-      ...(c.identityFile === undefined && d.identityFile !== undefined ? { identityFile: d.identityFile } : {}),
-      ...(c.become === undefined && d.become !== undefined ? { become: d.become } : {}),
-      ...(o.hostKeyPolicy ? { hostKeyPolicy: o.hostKeyPolicy } : {}),
-    },
-  };
-}
-
 /** The task's compliance controls as this result leaves them (a task that names none has none). */
 function withControls(task: TaskDef, r: TaskResult): TaskResult {
   return task.controls.length ? { ...r, controls: controlResults(task.controls, r, task.name) } : r;
-}
-
-/** What a `no_log: true` task shows instead of its output, arguments, diffs and messages. */
-export const NO_LOG = '(output hidden: no_log)';
-
-/**
- * A `no_log` task's result as every output sees it: status, task name, timing
- * and error code stay; message, diffs, command output and the loop item go.
- * (Registered values stay intact for later `when:` expressions, as in Ansible.)
- */
-function hideOutput(r: TaskResult): TaskResult {
-  return {
-    ...r,
-    message: NO_LOG,
-    diffs: r.diffs.map(() => ({ label: NO_LOG, before: NO_LOG, after: NO_LOG })),
-    ...(r.stdout !== undefined ? { stdout: NO_LOG } : {}),
-    ...(r.stderr !== undefined ? { stderr: NO_LOG } : {}),
-  };
-}
-
-/**
- * How a loop item is shown: `loop_control.label` rendered with the item when
- * the task has one (so a loop over records with passwords can show just the
- * name), the hidden marker for a `no_log` task without one, the item otherwise.
- */
-function itemLabel(task: TaskDef, item: unknown, vars: Record<string, unknown>): { text: string; item: unknown } {
-  if (task.loopLabel !== undefined) {
-    let label: unknown;
-    try {
-      label = renderValue(task.loopLabel, vars);
-    } catch (err) {
-      label = task.noLog ? NO_LOG : `(label: ${errorMessage(err)})`;
-    }
-    const text = typeof label === 'string' ? label : JSON.stringify(label);
-    return { text, item: label };
-  }
-  if (task.noLog) return { text: NO_LOG, item: NO_LOG };
-  return { text: `${task.loopVar}=${typeof item === 'object' ? JSON.stringify(item) : String(item)}`, item };
-}
-
-/** How this session reaches the host, as the host sees it. */
-function accessOf(spec: HostSpec, session: HostSession): AccessInfo {
-  const c = spec.connection;
-  const used = session.connection instanceof SshConnection ? session.connection.auth : undefined;
-  return {
-    user: session.facts.user,
-    clientIp: session.facts.ssh?.clientIp ?? '',
-    serverPort: session.accessPort,
-    auth: used?.method ?? (c.password !== undefined && c.identityFile === undefined ? 'password' : 'publickey'),
-    keys: used?.keys ?? [],
-  };
 }
 
 export async function run(options: RunOptions): Promise<RunSummary> {

@@ -8,7 +8,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadInventories, loadPlaybooks, registry } from '../../src/api.js';
-import { run, type HostDefaults } from '../../src/core/runner.js';
+import type { HostDefaults } from '../../src/core/access.js';
+import { run } from '../../src/core/runner.js';
 import { fleetImages, startFleet, type Fleet } from './fleet.js';
 import { failures } from './harness.js';
 

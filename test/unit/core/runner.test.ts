@@ -11,7 +11,8 @@ import { LocalConnection } from '../../../src/connections/local.js';
 import { parseInventory } from '../../../src/core/inventory.js';
 import { parsePlaybook } from '../../../src/core/playbook.js';
 import type { TaskResult } from '../../../src/core/results.js';
-import { batches, run, type RunOptions } from '../../../src/core/runner.js';
+import { run, type RunOptions } from '../../../src/core/runner.js';
+import { batches } from '../../../src/core/selection.js';
 import { registry } from '../../../src/tasks/index.js';
 
 const INVENTORY = `
