@@ -6,9 +6,11 @@
  * (see test/fixtures/facts/SOURCES.md). What the task writes is checked as the
  * file it renders, and against ansible.posix.sysctl's rules.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import type { Plan, TaskContext } from '../../../src/contract/task.js';
+import { renderValue } from '../../../src/core/template.js';
 import type { FileInfo } from '../../../src/facts/files.js';
 import { parseSysctlValue } from '../../../src/facts/sysctl.js';
 import { fileValues, normaliseValue, rewrite, sameValue, sysctl } from '../../../src/tasks/sysctl.js';
@@ -128,5 +130,26 @@ describe('sysctl planner', () => {
     expect(sameValue('32768\t60999', '32768 60999')).toBe(true);
     expect(fileValues(LINKS).get('fs.protected_regular')).toBe('2');
     expect(rewrite('', { name: 'a', value: '1', state: 'absent' })).toBe('');
+  });
+});
+
+describe("harden.yaml's kernel settings", () => {
+  const [play] = load(readFileSync(new URL('../../../playbooks/harden.yaml', import.meta.url), 'utf8')) as { vars: Record<string, unknown> }[];
+  const baseline = Object.entries(renderValue(play!.vars.sysctl_baseline, { ip_forward: 0 }) as Record<string, string | number>);
+  const HARDEN_FILE = '/etc/sysctl.d/90-provision-hardening.conf';
+
+  it('planned one after another on a VM, render one file with each setting once; against that file and an agreeing kernel, every one is ok', () => {
+    let text = '';
+    for (const [name, value] of baseline) {
+      // the recorded kernel where there is a recording, else the opposite of what is wanted
+      const recorded = existsSync(new URL(`../../fixtures/facts/sysctl/devbox/${name}.out`, import.meta.url));
+      const now = recorded ? running(name) : String(value) === '0' ? '1' : '0';
+      text = written(plan({ name, value, sysctl_file: HARDEN_FILE }, text ? fileWith(text) : absent, now));
+    }
+    expect(text.split('\n').filter(Boolean)).toEqual(baseline.map(([k, v]) => `${k}=${v}`));
+    expect(text).toContain('net.ipv4.ip_forward=0\nnet.ipv6.conf.all.forwarding=0\n');
+    expect(text).toMatch(/^fs\.suid_dumpable=0$/m);
+    expect(text).toMatch(/^kernel\.randomize_va_space=2$/m);
+    for (const [name, value] of baseline) expect(plan({ name, value, sysctl_file: HARDEN_FILE }, fileWith(text), String(value)).kind, name).toBe('ok');
   });
 });
