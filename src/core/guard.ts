@@ -2,8 +2,8 @@
  * Lockout protection. Tasks whose plans carry `risk: 'access'` (firewall,
  * sshd, the login user's account or keys) are applied commit-confirmed:
  *
- *   1. snapshot on the host: iptables-save v4/v6, sshd config, passwd/shadow/
- *      group, the login user's authorized_keys;
+ *   1. snapshot on the host: iptables-save v4/v6, sshd config, host keys and
+ *      moduli, passwd/shadow/group, the login user's authorized_keys;
  *   2. arm a rollback on the host that does not depend on our SSH session
  *      (a transient systemd unit, or a detached sleeper without systemd);
  *   3. apply the steps;
@@ -86,8 +86,8 @@ export function armScript(o: { id: string; timeoutSec: number; init: InitSystem;
     'if command -v ip6tables-save >/dev/null 2>&1; then ip6tables-save > "$D/v6" 2>/dev/null || rm -f "$D/v6"; fi',
     `H=$(getent passwd ${quote(o.loginUser)} | cut -d: -f6)`,
     'files=""',
-    'for f in etc/ssh/sshd_config etc/ssh/sshd_config.d etc/passwd etc/shadow etc/group etc/gshadow "${H#/}/.ssh/authorized_keys"; do',
-    '  [ -n "$f" ] && [ -e "/$f" ] && files="$files $f"',
+    'for f in /etc/ssh/sshd_config /etc/ssh/sshd_config.d /etc/ssh/ssh_host_*_key /etc/ssh/ssh_host_*_key.pub /etc/ssh/moduli /etc/passwd /etc/shadow /etc/group /etc/gshadow "${H:-/nonexistent}/.ssh/authorized_keys"; do',
+    '  [ -e "$f" ] && files="$files ${f#/}"',
     'done',
     '# shellcheck disable=SC2086',
     'tar -C / -cpf "$D/files.tar" $files',

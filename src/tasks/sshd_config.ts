@@ -43,6 +43,7 @@ import {
   predictEffective,
   reloadStep,
   sameOption,
+  withoutNewerOptions,
   type Settings,
 } from './lib/sshd.js';
 import { ipVersionOf, sshBlocked, tableModel } from './lib/iptables.js';
@@ -79,7 +80,9 @@ const argsSchema = z
       .refine((s) => new Set(Object.keys(s).flatMap((k) => sameOption(k)[0] as string)).size === Object.keys(s).length, {
         message: 'the same keyword appears twice (keywords are case-insensitive)',
       })
-      .describe('sshd options: booleans render yes/no, lists comma-joined for algorithm options, one line per item for Port/ListenAddress/HostKey, space-joined otherwise')
+      .describe(
+        'sshd options: booleans render yes/no, lists comma-joined for algorithm options, one line per item for Port/ListenAddress/HostKey, space-joined otherwise. An option the host\'s OpenSSH is too old to know (DisableForwarding before 7.4) is left out, and the message says so',
+      )
       .transform((s) => s as Settings),
     path: z.string().min(1).regex(/^\//, { message: 'an absolute path' }).default(DEFAULT_SSHD_CONFIG).describe('Main sshd config file'),
     backup: z.boolean().default(true).describe('Keep a dated copy of the old file'),
@@ -92,10 +95,12 @@ const argsSchema = z
 
 export type SshdConfigArgs = z.output<typeof argsSchema>;
 
-/** Settings after algorithm filtering (what will be written). */
+/** Settings without the options this OpenSSH is too old for, and after algorithm filtering (what will be written). */
 export function effectiveSettings(args: SshdConfigArgs, facts: SshdFacts): { settings: Settings; notes: string[] } {
-  if (!args.filter_algorithms) return { settings: args.settings, notes: [] };
-  return filterAlgorithms(args.settings, facts);
+  const known = withoutNewerOptions(args.settings, facts.version);
+  if (!args.filter_algorithms) return known;
+  const filtered = filterAlgorithms(known.settings, facts);
+  return { settings: filtered.settings, notes: [...known.notes, ...filtered.notes] };
 }
 
 /** Long values (algorithm lists) shortened for one-line messages. */

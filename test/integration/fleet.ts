@@ -128,6 +128,13 @@ export interface StartFleetOptions {
   tmpfs?: Record<string, string>;
   /** More container ports to publish on 127.0.0.1 (e.g. 2222 for an sshd port move); see FleetHost.ports. */
   extraPorts?: number[];
+  /**
+   * A Docker network (made beforehand) for the containers instead of the default bridge,
+   * e.g. one with IPv6 that a scanning container shares. Connecting a network to a
+   * running container does not do: Docker 20.10 then moves the default route and
+   * republishes port 22 on another host port, so the fleet's port stops answering.
+   */
+  network?: string;
 }
 
 /** Never pull: images are built locally by docker/build.sh and no registry may be reachable. */
@@ -290,6 +297,7 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<Fleet> {
       .withStartupTimeout(opts.startupTimeoutMs ?? 60_000);
     if (opts.privileged) c = c.withPrivilegedMode();
     if (opts.tmpfs) c = c.withTmpFs(opts.tmpfs);
+    if (opts.network) c = c.withNetworkMode(opts.network);
     if (systemd) {
       const v2 = hostHasCgroupV2();
       c = c

@@ -117,6 +117,24 @@ export interface FilterResult {
   readonly notes: string[];
 }
 
+/** Options newer OpenSSH releases brought (major, minor): an older sshd refuses to start with them. */
+const INTRODUCED: Readonly<Record<string, readonly [number, number]>> = { disableforwarding: [7, 4] };
+
+/** Leave out the options the host's OpenSSH is too old to know (kept when its version is unknown), saying so. */
+export function withoutNewerOptions(settings: Settings, version: SshdFacts['version']): FilterResult {
+  const out: Record<string, SettingValue> = {};
+  const notes: string[] = [];
+  for (const [key, value] of Object.entries(settings)) {
+    const since = INTRODUCED[key.toLowerCase()];
+    if (since && version && (version.major < since[0] || (version.major === since[0] && version.minor < since[1]))) {
+      notes.push(`${key} left out: it needs OpenSSH ${since[0]}.${since[1]}, this host has ${version.major}.${version.minor}`);
+      continue;
+    }
+    out[key] = value;
+  }
+  return { settings: out, notes };
+}
+
 /** Drop Ciphers/KexAlgorithms/MACs entries this OpenSSH does not offer; refuse to produce an empty list. */
 export function filterAlgorithms(settings: Settings, facts: Pick<SshdFacts, 'algorithms' | 'version'>): FilterResult {
   const out: Record<string, SettingValue> = {};

@@ -297,3 +297,16 @@ describe('sshd_config arguments: hostile values', () => {
     expect(written(p)).toContain("Banner /etc/issue.net'$(reboot)`id`\n");
   });
 });
+
+describe('sshd_config planner: options newer than the host OpenSSH', () => {
+  it('DisableForwarding is written on OpenSSH 9.2, left out with a note on 7.2, kept when the version is unknown', () => {
+    const f = sshd('debian12/fact.out');
+    expect(written(plan({ DisableForwarding: true }, f))).toContain('\nDisableForwarding yes\n');
+    const old = { ...f, version: { major: 7, minor: 2 } };
+    const p = changed(plan({ DisableForwarding: true, X11Forwarding: false }, old));
+    expect(p.summary).toContain('DisableForwarding left out: it needs OpenSSH 7.4, this host has 7.2');
+    expect(written(p)).not.toContain('DisableForwarding');
+    expect(written(p)).toContain('\nX11Forwarding no\n');
+    expect(written(plan({ DisableForwarding: true }, { ...f, version: null }))).toContain('\nDisableForwarding yes\n');
+  });
+});
