@@ -2,8 +2,10 @@
  * Lockout protection. Tasks whose plans carry `risk: 'access'` (firewall,
  * sshd, the login user's account or keys) are applied commit-confirmed:
  *
- *   1. snapshot on the host: iptables-save v4/v6, sshd config, passwd/shadow/
- *      group, the login user's authorized_keys;
+ *   1. snapshot on the host: iptables-save v4/v6, sshd config,
+ *      passwd/shadow/group, the login user's authorized_keys; what a snapshot
+ *      cannot hold (a firewall manager stopped, a file written outside these)
+ *      the steps record for undoing (`onRollback`);
  *   2. arm a rollback on the host that does not depend on our SSH session
  *      (a transient systemd unit, or a detached sleeper without systemd);
  *   3. apply the steps;
@@ -55,6 +57,8 @@ export function rollbackScript(id: string, label: string): string {
     '    done',
     '  } | "$1-restore"',
     '}',
+    // what the snapshot cannot restore, undone by the steps' own records, last first (a firewall manager is back before its rules)
+    '[ -f "$D/undo" ] && sed \'1!G;h;$!d\' "$D/undo" > "$D/undo.rev" && sh "$D/undo.rev" >/dev/null 2>&1',
     'fw iptables v4',
     'fw ip6tables v6',
     '[ -f "$D/files.tar" ] && tar -C / -xpf "$D/files.tar"',
@@ -103,10 +107,25 @@ export function armScript(o: { id: string; timeoutSec: number; init: InitSystem;
   ].join('\n');
 }
 
-/** Push the deadline back after a long apply (best effort, over the old connection). */
+/**
+ * Push the deadline back after a long apply (best effort, over the old
+ * connection). Run before each step of a commit-confirmed change, it also
+ * tells the step where the armed rollback lives (see `onRollback`).
+ */
 export function extendScript(id: string, timeoutSec: number): string {
   const d = quote(`${ROLLBACK_ROOT}/${id}`);
-  return `D=${d}; [ -d "$D" ] && echo $(( $(date +%s) + ${timeoutSec} )) > "$D/deadline"`;
+  return `D=${d}; PROVISION_ROLLBACK_DIR=$D; [ -d "$D" ] && echo $(( $(date +%s) + ${timeoutSec} )) > "$D/deadline"`;
+}
+
+/**
+ * Shell for a step that changes what the snapshot does not hold (a service
+ * masked, a systemd drop-in written): records `undo` for the armed rollback to run
+ * (in reverse order, before the snapshot is restored) if the change is not
+ * confirmed. Outside a commit-confirmed apply it does nothing. Put it right
+ * after the command it undoes, joined with `&&`, so only what happened is undone.
+ */
+export function onRollback(undo: string): string {
+  return `{ if [ -n "\${PROVISION_ROLLBACK_DIR:-}" ]; then printf '%s\\n' ${quote(undo)} >> "$PROVISION_ROLLBACK_DIR/undo"; fi; }`;
 }
 
 /** Disarm: stop the sleeper, remove the snapshot. Exit 0 only when nothing is left. */
