@@ -19,7 +19,7 @@ const ROLLBACK = 20;
 
 function inventory(fleet: Fleet, sshPort: (h: FleetHost) => number = (h) => h.ports[22]!): string {
   const hosts = fleet.hosts
-    .map((h) => `    ${h.name}:\n      host: 127.0.0.1\n      port: ${sshPort(h)}\n      port_map: { 22: ${h.ports[22]}, 2222: ${h.ports[2222]} }\n`)
+    .map((h) => `    ${h.name}:\n      host: 127.0.0.1\n      port: ${sshPort(h)}\n      port_map: { 22: ${h.ports[22]}${h.ports[2222] ? `, 2222: ${h.ports[2222]}` : ''} }\n`)
     .join('');
   return `all:\n  vars:\n    user: root\n    identity_file: ${fleet.identityFile}\n    known_hosts_file: ${fleet.knownHostsFile}\n  hosts:\n${hosts}`;
 }
@@ -235,7 +235,7 @@ const systemdImage = images.find((i) => i.present && i.name.endsWith('-systemd')
 describe.skipIf(!systemdImage)(`lockout rollback armed as a transient systemd unit (${systemdImage ?? 'no systemd image'})`, () => {
   let fleet: Fleet;
   beforeAll(async () => {
-    fleet = await startFleet({ count: 1, image: systemdImage!, extraPorts: [2222] });
+    fleet = await startFleet({ count: 1, image: systemdImage! });
   });
   afterAll(async () => {
     await fleet?.stop();
