@@ -19,6 +19,7 @@
 import { randomBytes } from 'node:crypto';
 import type { InitSystem } from '../contract/host-facts.js';
 import { quote } from '../contract/quote.js';
+import { SSH_SOCKETS, socketDropin } from '../facts/sshd.js';
 
 export const ROLLBACK_ROOT = '/var/lib/provision/rollback';
 export const ROLLED_BACK_DIR = '/var/lib/provision/rolled-back';
@@ -63,7 +64,13 @@ export function rollbackScript(id: string, label: string): string {
     'fw ip6tables v6',
     '[ -f "$D/files.tar" ] && tar -C / -xpf "$D/files.tar"',
     'if sshd -t >/dev/null 2>&1; then',
-    '  if [ -d /run/systemd/system ]; then systemctl reload ssh 2>/dev/null || systemctl reload sshd 2>/dev/null; fi',
+    // a socket-activated sshd listens where its socket says (sshd_config task: a drop-in, undone above):
+    // back only once systemd re-reads units and the socket restarts, its service stopped first (KillMode=process keeps sessions)
+    '  if [ -d /run/systemd/system ]; then',
+    `    sock=; for u in ${SSH_SOCKETS.join(' ')}; do systemctl is-active --quiet "$u" 2>/dev/null && sock=$u && break; done`,
+    '    if [ -n "$sock" ]; then systemctl daemon-reload; systemctl stop "${sock%.socket}.service"; systemctl restart "$sock"',
+    '    else systemctl reload ssh 2>/dev/null || systemctl reload sshd 2>/dev/null; fi',
+    '  fi',
     '  [ -d /run/systemd/system ] || pkill -HUP -o -x sshd 2>/dev/null || kill -HUP "$(cat /run/sshd.pid 2>/dev/null)" 2>/dev/null',
     'fi',
     `mkdir -p ${quote(ROLLED_BACK_DIR)} && echo ${quote(label)} > ${quote(`${ROLLED_BACK_DIR}/${id}`)}`,
@@ -90,7 +97,7 @@ export function armScript(o: { id: string; timeoutSec: number; init: InitSystem;
     'if command -v ip6tables-save >/dev/null 2>&1; then ip6tables-save > "$D/v6" 2>/dev/null || rm -f "$D/v6"; fi',
     `H=$(getent passwd ${quote(o.loginUser)} | cut -d: -f6)`,
     'files=""',
-    'for f in etc/ssh/sshd_config etc/ssh/sshd_config.d etc/passwd etc/shadow etc/group etc/gshadow "${H#/}/.ssh/authorized_keys"; do',
+    `for f in etc/ssh/sshd_config etc/ssh/sshd_config.d ${SSH_SOCKETS.map((u) => socketDropin(u).slice(1)).join(' ')} etc/passwd etc/shadow etc/group etc/gshadow "\${H#/}/.ssh/authorized_keys"; do`,
     '  [ -n "$f" ] && [ -e "/$f" ] && files="$files $f"',
     'done',
     '# shellcheck disable=SC2086',

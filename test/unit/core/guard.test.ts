@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { onRollback, rollbackScript } from '../../../src/core/guard.js';
+import { armScript, onRollback, rollbackScript } from '../../../src/core/guard.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'guard-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -23,5 +23,13 @@ describe('undo records for what the snapshot cannot hold', () => {
     expect(script.indexOf(line)).toBeLessThan(script.indexOf('fw iptables v4'));
     const out = sh(`D=${dir}; printf 'echo one\\necho two\\necho three\\n' > "$D/undo"; ${line.replace('>/dev/null 2>&1', '')}`);
     expect(out).toBe('three\ntwo\none\n');
+  });
+});
+
+describe('socket-activated sshd', () => {
+  it('the snapshot holds our ssh.socket drop-ins; the rollback reloads units and restarts the socket, its service stopped first', () => {
+    const arm = armScript({ id: 'id', timeoutSec: 30, init: 'systemd', loginUser: 'admin', label: 'label' });
+    expect(arm).toContain(' etc/systemd/system/ssh.socket.d/provision-listen.conf etc/systemd/system/sshd.socket.d/provision-listen.conf ');
+    expect(rollbackScript('id', 'label')).toContain('if [ -n "$sock" ]; then systemctl daemon-reload; systemctl stop "${sock%.socket}.service"; systemctl restart "$sock"');
   });
 });
