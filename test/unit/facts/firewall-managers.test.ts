@@ -20,15 +20,8 @@ describe('firewall managers fact (captured on debian12-systemd with ufw and fire
   });
 
   it('firewalld running on its nftables backend', () => {
-    expect(parse('debian12-systemd-firewalld-active').firewalld).toEqual({
-      manager: 'systemd',
-      exists: true,
-      active: true,
-      enabled: true,
-      masked: false,
-      unitFileState: 'enabled',
-      backend: 'nftables',
-    });
+    const running = { manager: 'systemd', exists: true, active: true, enabled: true, masked: false, unitFileState: 'enabled' };
+    expect(parse('debian12-systemd-firewalld-active').firewalld).toEqual({ ...running, backend: 'nftables' });
   });
 
   it("Ubuntu's ufw status (captured, test/fixtures/facts/ubuntu/): its first line is what the fact reads", () => {
