@@ -99,13 +99,13 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
   const inventory = loadInventories(o.inventory, o.env, { playbookDirs: playbookDirs(o.playbooks), ...(o.hostKeyPolicy ? { hostKeyPolicy: o.hostKeyPolicy } : {}) });
   checkReportTargets(o.reports ?? []);
   const secrets = o.secrets ?? new Secrets();
-  const log = o.log?.level !== undefined || o.log?.file !== undefined ? createLogger({ secrets, ...o.log }) : undefined;
+  const log = o.log?.level !== undefined || o.log?.file !== undefined ? await createLogger({ secrets, ...o.log }) : undefined;
   try {
     const events = log ? fanOut(o.events ?? {}, logEvents(log)) : o.events;
     secrets.add(...inventory.secrets);
     for (const w of inventory.warnings) events?.warning?.(secrets.mask(formatInventoryWarning(w)));
     const summary = await run({ ...o, inventory, playbook, registry, secrets, ...(events ? { events } : {}) });
-    const reportErrors = writeReports(o.reports ?? [], summary, { playbooks: [...o.playbooks], inventory: [...o.inventory], ...(o.shard ? { shard: o.shard } : {}) });
+    const reportErrors = await writeReports(o.reports ?? [], summary, { playbooks: [...o.playbooks], inventory: [...o.inventory], ...(o.shard ? { shard: o.shard } : {}) });
     return { ...summary, reportErrors };
   } finally {
     log?.flush();
@@ -169,7 +169,7 @@ export async function execAdhoc(o: ExecOptions): Promise<ProvisionResult> {
   const inventory = adhocInventory(o);
   checkReportTargets(o.reports ?? []);
   const summary = await runAdhoc({ ...o, inventory });
-  const reportErrors = writeReports(o.reports ?? [], summary, { playbooks: [], inventory: [...o.inventory], command: o.command, ...(o.shard ? { shard: o.shard } : {}) });
+  const reportErrors = await writeReports(o.reports ?? [], summary, { playbooks: [], inventory: [...o.inventory], command: o.command, ...(o.shard ? { shard: o.shard } : {}) });
   return { ...summary, reportErrors };
 }
 

@@ -1,24 +1,24 @@
 /**
  * Thin command line over the library API: parse flags, wire reporters, map
- * errors to exit codes. No provisioning logic lives here.
+ * errors to exit codes. No provisioning logic lives here. The API and the
+ * terminal reporters are imported when a command runs, not at start-up, so
+ * `provision --version` loads neither the schemas nor ssh2.
  */
 import { createRequire } from 'node:module';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { execAdhoc, fanOut, gatherFacts, parseExtraVars, planRun, provision, registry, type AdhocApiOptions, type ProvisionOptions } from '../api.js';
+import type { AdhocApiOptions, ProvisionOptions } from '../api.js';
 import { ProvisionError, ValidationError, errorMessage } from '../contract/errors.js';
 import { EXIT } from '../core/results.js';
 import { Secrets } from '../core/secrets.js';
 import { parseShard, type Shard } from '../core/shard.js';
-import { adhocProgress, execOutput, execVerdict, factsTable } from '../reporters/adhoc.js';
-import { humanReporter, verdict } from '../reporters/human.js';
 import { checkReportTargets, parseReportTarget, reportFormats, writeReports } from '../reporters/index.js';
-import { loadJsonReport, mergeReports } from '../reporters/merge.js';
-import { progressReporter } from '../reporters/progress.js';
 import { colorWanted, makeStyle } from '../reporters/style.js';
 import { escapeControls } from '../reporters/text.js';
 
 /** src/cli/ and dist/cli/ both sit two levels below package.json. */
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+
+const api = () => import('../api.js');
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -142,6 +142,9 @@ function runOptions(cmd: Command): Command {
 
 export async function run(argv: readonly string[], io: Io = defaultIo): Promise<number> {
   let exitCode = 0;
+  // the task types are listed in help only: their schemas load when help is asked for
+  const helpAsked = argv.some((a) => a === '-h' || a === '--help' || a === 'help');
+  const taskTypes = helpAsked ? Object.keys((await api()).registry).join(', ') : '';
   const program = new Command('provision')
     .description(
       'Agentless provisioning over SSH: bring hosts to the state a YAML playbook describes, changing only what differs.\n\n' +
@@ -155,7 +158,7 @@ export async function run(argv: readonly string[], io: Io = defaultIo): Promise<
   runOptions(program.command('run', { isDefault: true }))
     .description('run playbooks against the hosts of an inventory (the default command)')
     .argument('<playbook...>', 'playbook files, run in order')
-    .addHelpText('after', `${EXAMPLES}\n${EXIT_CODES_HELP}\n\nTask types: ${Object.keys(registry).join(', ')}. See README.md for their arguments.`)
+    .addHelpText('after', `${EXAMPLES}\n${EXIT_CODES_HELP}\n\nTask types: ${taskTypes}. See README.md for their arguments.`)
     .action(async (playbooks: string[], flags: RunFlags) => {
       exitCode = await runCommand(playbooks, flags, io);
     });
@@ -165,7 +168,8 @@ export async function run(argv: readonly string[], io: Io = defaultIo): Promise<
     .description('check playbooks (and inventories) without contacting any host; exit 0 when valid, 2 otherwise')
     .argument('<playbook...>', 'playbook files')
     .option('-i, --inventory <source>', 'also validate this inventory; repeatable', collect)
-    .action((playbooks: string[], flags: { inventory?: string[] }) => {
+    .action(async (playbooks: string[], flags: { inventory?: string[] }) => {
+      const { planRun } = await api();
       const plan = planRun({ playbooks, env: io.env, ...(flags.inventory ? { inventory: flags.inventory } : {}) });
       for (const w of plan.warnings) io.err(`warning: ${w}\n`);
       io.out(`valid: ${[...playbooks, ...(flags.inventory ?? [])].join(', ')}\n`);
@@ -209,12 +213,13 @@ Exit codes: 0 every fact read; 2 a fact could not be read on a reached host; 4 a
     .argument('<reports...>', 'JSON reports (provision-report/1) to merge')
     .addOption(new Option('--report <format=file>', `also render the merged result; repeatable; formats: ${Object.keys(reportFormats).join(', ')}`).argParser(collect))
     .option('--no-color', 'no colours')
-    .action((out: string, inputs: string[], flags: { report?: string[]; color?: boolean }) => {
+    .action(async (out: string, inputs: string[], flags: { report?: string[]; color?: boolean }) => {
+      const [{ loadJsonReport, mergeReports }, { verdict }] = await Promise.all([import('../reporters/merge.js'), import('../reporters/human.js')]);
       const targets = [{ format: 'json', file: out }, ...(flags.report ?? []).map(parseReportTarget)];
       checkReportTargets(targets);
       const merged = mergeReports(inputs.map(loadJsonReport));
       for (const w of merged.warnings) io.err(`warning: ${escapeControls(w)}\n`);
-      const errors = writeReports(targets, merged.summary, merged.meta);
+      const errors = await writeReports(targets, merged.summary, merged.meta);
       for (const e of errors) io.err(`error: ${escapeControls(e)}\n`);
       io.out(`${verdict(merged.summary, makeStyle(colorWanted(io.stdout, io.env, flags.color)))}\n`);
       exitCode = errors.length > 0 ? EXIT.FAILED : merged.summary.exitCode;
@@ -254,6 +259,7 @@ function handleError(err: unknown, io: Io): number {
 }
 
 async function runCommand(playbooks: string[], flags: RunFlags, io: Io): Promise<number> {
+  const { fanOut, parseExtraVars, planRun, provision } = await api();
   const options: ProvisionOptions = {
     inventory: flags.inventory,
     playbooks,
@@ -311,7 +317,7 @@ async function runCommand(playbooks: string[], flags: RunFlags, io: Io): Promise
       log: { ...(flags.logLevel ? { level: flags.logLevel } : {}), ...(flags.logFile ? { file: flags.logFile } : {}) },
       signal: controller.signal,
       secrets,
-      events: fanOut(progressView(flags, io, secrets, style, verbosity), { warning: (w) => io.err(`warning: ${escapeControls(secrets.mask(w))}\n`) }),
+      events: fanOut(await progressView(flags, io, secrets, style, verbosity), { warning: (w) => io.err(`warning: ${escapeControls(secrets.mask(w))}\n`) }),
     });
     for (const e of summary.reportErrors) io.err(`error: ${escapeControls(secrets.mask(e))}\n`);
     return summary.exitCode;
@@ -327,15 +333,15 @@ async function runCommand(playbooks: string[], flags: RunFlags, io: Io): Promise
  * prints only at the end. Either way the run ends with what was not ok, then
  * the recap.
  */
-function progressView(flags: RunFlags, io: Io, secrets: Secrets, style: ReturnType<typeof makeStyle>, verbosity: 0 | 1 | 2) {
+async function progressView(flags: RunFlags, io: Io, secrets: Secrets, style: ReturnType<typeof makeStyle>, verbosity: 0 | 1 | 2) {
   const write = (s: string) => io.out(secrets.mask(s));
   const check = flags.check ?? false;
   const mode = flags.progress ?? 'auto';
   const tty = Boolean(io.stdout.isTTY);
   const live = mode === 'live' || (mode === 'auto' && tty && io.env.TERM !== 'dumb' && !flags.verbose && !flags.diff && !flags.quiet);
   const columns = terminalColumns(io);
-  if (live) return progressReporter({ write, style, check, columns });
-  return humanReporter({ write, style, check, diff: flags.diff ?? false, verbosity, ...(tty ? { columns } : {}) });
+  if (live) return (await import('../reporters/progress.js')).progressReporter({ write, style, check, columns });
+  return (await import('../reporters/human.js')).humanReporter({ write, style, check, diff: flags.diff ?? false, verbosity, ...(tty ? { columns } : {}) });
 }
 
 /** The terminal's width; 80 when the pty reports none (0 or nothing). */
@@ -409,6 +415,7 @@ function interruptible(io: Io, what: string): { signal: AbortSignal; remove: () 
 }
 
 async function execCommand(pattern: string, command: string[], flags: AdhocFlags & { report?: string[] }, io: Io): Promise<number> {
+  const [{ execAdhoc }, { adhocProgress, execOutput, execVerdict }] = await Promise.all([api(), import('../reporters/adhoc.js')]);
   const secrets = new Secrets();
   const style = makeStyle(colorWanted(io.stdout, io.env, flags.color));
   const write = (s: string) => io.out(secrets.mask(s));
@@ -444,6 +451,7 @@ async function execCommand(pattern: string, command: string[], flags: AdhocFlags
 }
 
 async function factsCommand(pattern: string, flags: AdhocFlags & { json?: boolean }, io: Io): Promise<number> {
+  const [{ gatherFacts }, { factsTable }] = await Promise.all([api(), import('../reporters/adhoc.js')]);
   const secrets = new Secrets();
   const style = makeStyle(!flags.json && colorWanted(io.stdout, io.env, flags.color));
   const write = (s: string) => io.out(secrets.mask(s));

@@ -378,13 +378,40 @@ interface InShell {
   done: (r: ExecResult | 'no-base64' | Error) => void;
 }
 
+/** Sets the shell the commands run with (the login shell, as sshd's exec would). */
+const PRELUDE = '__pv_sh=${SHELL:-/bin/sh}\n';
+/** A first command up to this size rides in the exec request that starts the shell (argv holds 128 KiB). */
+const INLINE_MAX = 64 << 10;
+
+/** One command framed for the shell: the text to send, and how its output is recognised. */
+function frame(command: string, stdin: Buffer | undefined, done: InShell['done']): { text: string; current: InShell } {
+  const nonce = randomBytes(9).toString('hex');
+  const b = Buffer.from(`__PVB_${nonce}\n`);
+  let run: string;
+  if (stdin === undefined) {
+    run = `"$__pv_sh" -c ${quote(command)} </dev/null`;
+  } else {
+    const b64 = stdin.toString('base64').replace(/.{1,76}/g, '$&\n');
+    run =
+      `if command -v base64 >/dev/null 2>&1; then base64 -d <<'__PVI_${nonce}' | "$__pv_sh" -c ${quote(command)}\n${b64}__PVI_${nonce}\n` +
+      `else printf '__PVE_%s nob64\\n' ${nonce}; fi`;
+  }
+  const text =
+    `printf '__PVB_%s\\n' ${nonce}; printf '__PVB_%s\\n' ${nonce} >&2\n` +
+    `${run}\n__pv=$?; printf '__PVE_%s %s\\n' ${nonce} "$__pv"; printf '__PVE_%s\\n' ${nonce} >&2\n`;
+  const current = { out: new Framed(b, Buffer.from(`__PVE_${nonce} `), true), err: new Framed(b, Buffer.from(`__PVE_${nonce}\n`), false), noB64: Buffer.from(`__PVE_${nonce} nob64`), done };
+  return { text, current };
+}
+
 /**
  * One long-lived `/bin/sh` per host that runs the commands one after another:
  * each command is one write and one answer, instead of opening a channel
  * (channel open + exec request: two more round trips). Each command runs in a
  * fresh `$SHELL -c` like sshd's exec would, with stdin from a base64 heredoc
  * (never argv) or /dev/null; its output is framed by markers carrying a random
- * nonce per command, so output cannot forge the frame.
+ * nonce per command, so output cannot forge the frame. The first command
+ * travels in the exec request that starts the shell: its answer comes back in
+ * the round trip of the request.
  */
 class RemoteShell {
   private readonly out = new ByteBuf();
@@ -414,35 +441,24 @@ class RemoteShell {
     return this.current !== undefined;
   }
 
-  static open(client: Client): Promise<RemoteShell> {
+  /** Start the shell; with `first`, running that command first (it ends by starting a fresh shell, so the prelude is sent again). */
+  static open(client: Client, first?: ReturnType<typeof frame>): Promise<RemoteShell> {
+    const command = first ? `exec /bin/sh -c ${quote(`${PRELUDE}${first.text}exec /bin/sh\n`)}` : 'exec /bin/sh';
     return new Promise((resolve, reject) => {
-      client.exec('exec /bin/sh', (err, stream) => (err ? reject(err) : resolve(new RemoteShell(stream))));
+      client.exec(command, (err, stream) => {
+        if (err) return reject(err);
+        const shell = new RemoteShell(stream);
+        shell.current = first?.current;
+        resolve(shell);
+      });
     });
   }
 
-  run(command: string, stdin: Buffer | undefined, done: InShell['done']): number {
-    const nonce = randomBytes(9).toString('hex');
-    const b = Buffer.from(`__PVB_${nonce}\n`);
-    const outEnd = Buffer.from(`__PVE_${nonce} `);
-    const errEnd = Buffer.from(`__PVE_${nonce}\n`);
-    const noB64 = Buffer.from(`__PVE_${nonce} nob64`);
-    let run: string;
-    if (stdin === undefined) {
-      run = `"$__pv_sh" -c ${quote(command)} </dev/null`;
-    } else {
-      const b64 = stdin.toString('base64').replace(/.{1,76}/g, '$&\n');
-      run =
-        `if command -v base64 >/dev/null 2>&1; then base64 -d <<'__PVI_${nonce}' | "$__pv_sh" -c ${quote(command)}\n${b64}__PVI_${nonce}\n` +
-        `else printf '__PVE_%s nob64\\n' ${nonce}; fi`;
-    }
-    const text =
-      (this.prelude ? '__pv_sh=${SHELL:-/bin/sh}\n' : '') +
-      `printf '__PVB_%s\\n' ${nonce}; printf '__PVB_%s\\n' ${nonce} >&2\n` +
-      `${run}\n__pv=$?; printf '__PVE_%s %s\\n' ${nonce} "$__pv"; printf '__PVE_%s\\n' ${nonce} >&2\n`;
+  run(f: ReturnType<typeof frame>): void {
+    const text = (this.prelude ? PRELUDE : '') + f.text;
     this.prelude = false;
-    this.current = { out: new Framed(b, outEnd, true), err: new Framed(b, errEnd, false), noB64, done };
+    this.current = f.current;
     this.stream.write(text);
-    return Buffer.byteLength(text);
   }
 
   /** Give up on the running command: the shell is closed (a new one is opened when needed). */
@@ -477,7 +493,7 @@ class RemoteShell {
 
 export class SshConnection implements Connection {
   readonly kind = 'ssh' as const;
-  readonly stats: ConnectionStats = { commands: 0, roundTrips: 0, bytesIn: 0, bytesOut: 0 };
+  readonly stats: ConnectionStats = { commands: 0, roundTrips: 0, authRoundTrips: 0, bytesIn: 0, bytesOut: 0 };
   private closed = false;
   private lost: ConnectionError | undefined;
   private shell: RemoteShell | undefined;
@@ -503,6 +519,7 @@ export class SshConnection implements Connection {
       this.lost = new ConnectionError(name, `connection lost: ${err.message}`, { cause: err });
     });
     Object.defineProperty(this.stats, 'roundTrips', { enumerable: true, get: () => meter.turns });
+    this.stats.authRoundTrips = meter.turns;
   }
 
   static async connect(opts: SshOptions): Promise<SshConnection> {
@@ -534,19 +551,22 @@ export class SshConnection implements Connection {
     const stdin = options.stdin === undefined ? undefined : Buffer.isBuffer(options.stdin) ? options.stdin : Buffer.from(options.stdin);
     const shellable = this.useShell && !command.includes('\0') && (stdin === undefined || (!this.noBase64 && stdin.length <= SHELL_STDIN_MAX));
     if (shellable && !this.shell?.busy) {
-      const shell = await this.openShell();
-      if (shell && !shell.busy && !shell.dead) {
-        const res = await this.execInShell(shell, command, stdin, options.timeoutMs);
-        if (res !== 'no-base64') return res;
-        this.noBase64 = true;
-      }
+      const res = await this.execInShell(command, stdin, options.timeoutMs);
+      if (res !== 'no-base64' && res !== undefined) return res;
+      if (res === 'no-base64') this.noBase64 = true;
     }
     return this.execChannel(command, options);
   }
 
-  private openShell(): Promise<RemoteShell | undefined> {
-    if (this.shell && !this.shell.dead) return Promise.resolve(this.shell);
-    this.shellOpening ??= RemoteShell.open(this.client).then(
+  /**
+   * The shell, opened when there is none: with `first` riding in its exec
+   * request when small enough (then `sent` says it went).
+   */
+  private openShell(first?: ReturnType<typeof frame>): Promise<{ shell: RemoteShell; sent: boolean } | undefined> {
+    if (this.shell && !this.shell.dead) return Promise.resolve({ shell: this.shell, sent: false });
+    if (this.shellOpening) return this.shellOpening.then((shell) => shell && { shell, sent: false });
+    const inline = first && Buffer.byteLength(first.text) <= INLINE_MAX ? first : undefined;
+    const opening = RemoteShell.open(this.client, inline).then(
       (s) => {
         this.shellOpening = undefined;
         this.shell = s;
@@ -559,7 +579,8 @@ export class SshConnection implements Connection {
         return undefined;
       },
     );
-    return this.shellOpening;
+    this.shellOpening = opening;
+    return opening.then((shell) => shell && { shell, sent: inline !== undefined });
   }
 
   /**
@@ -581,18 +602,11 @@ export class SshConnection implements Connection {
     return { finish, setTimer: (fn, ms) => (timer = setTimeout(fn, ms)) };
   }
 
-  private execInShell(shell: RemoteShell, command: string, stdin: Buffer | undefined, timeoutMs: number | undefined): Promise<ExecResult | 'no-base64'> {
-    this.stats.commands++;
+  /** Run in the shell (opening it, with this command inline, when there is none); undefined: no shell to run in. */
+  private execInShell(command: string, stdin: Buffer | undefined, timeoutMs: number | undefined): Promise<ExecResult | 'no-base64' | undefined> {
     return new Promise((resolve, reject) => {
       const { finish, setTimer } = this.settleOnce(reject);
-      if (timeoutMs) {
-        setTimer(() => {
-          finish(() => reject(new TimeoutError(command, timeoutMs)));
-          shell.abort();
-        }, timeoutMs);
-      }
-      this.stats.bytesOut += stdin?.length ?? 0;
-      shell.run(command, stdin, (r) => {
+      const done: InShell['done'] = (r) => {
         if (r instanceof Error) {
           // the shell ended: the connection may be going away; decide once its close event had a chance to run
           setImmediate(() => finish(() => (this.lost ? reject(this.lost) : resolve({ stdout: '', stderr: `${r.message}\n`, code: null }))));
@@ -600,7 +614,21 @@ export class SshConnection implements Connection {
         }
         if (r !== 'no-base64') this.stats.bytesIn += Buffer.byteLength(r.stdout) + Buffer.byteLength(r.stderr);
         finish(() => resolve(r));
-      });
+      };
+      const framed = frame(command, stdin, done);
+      // stdin (a sudo password among it) never rides in the exec request: that would put it in the remote argv
+      void this.openShell(stdin === undefined ? framed : undefined).then((opened) => {
+        if (!opened || (!opened.sent && (opened.shell.busy || opened.shell.dead))) return finish(() => resolve(undefined));
+        this.stats.commands++;
+        this.stats.bytesOut += stdin?.length ?? 0;
+        if (timeoutMs) {
+          setTimer(() => {
+            finish(() => reject(new TimeoutError(command, timeoutMs)));
+            opened.shell.abort();
+          }, timeoutMs);
+        }
+        if (!opened.sent) opened.shell.run(framed);
+      }, (err: unknown) => finish(() => reject(err)));
     });
   }
 

@@ -3,6 +3,7 @@
  * semantics, feed stdin, collect stdout/stderr/exit code. Privilege escalation,
  * quoting and interpretation live above this layer.
  */
+import type { SshConnection } from './ssh.js';
 
 export interface ExecOptions {
   /** Bytes written to the command's stdin, then stdin is closed. */
@@ -21,8 +22,10 @@ export interface ExecResult {
 export interface ConnectionStats {
   /** Commands executed (each is at least one network round trip on ssh). */
   commands: number;
-  /** Estimated network round trips spent (connect + commands). */
+  /** Network round trips spent (connect + commands), counted on the wire. */
   roundTrips: number;
+  /** Of those, the ones until authenticated (TCP connect, SSH handshake, authentication). */
+  authRoundTrips: number;
   bytesIn: number;
   bytesOut: number;
 }
@@ -36,4 +39,9 @@ export interface Connection {
   /** Close the connection. Idempotent. */
   close(): Promise<void>;
   readonly stats: ConnectionStats;
+}
+
+/** An SSH connection, told by its kind (no runtime import of ssh.ts: ssh2 loads with the first SSH connection). */
+export function isSsh(c: Connection): c is SshConnection {
+  return c.kind === 'ssh';
 }

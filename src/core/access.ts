@@ -3,7 +3,7 @@
  * run's defaults filled in, and how the session got in (what the lockout
  * pre-flight must not cut).
  */
-import { SshConnection } from '../connections/ssh.js';
+import { isSsh } from '../connections/types.js';
 import type { AccessInfo } from '../contract/task.js';
 import type { HostSession } from './host.js';
 import type { HostSpec } from './inventory.js';
@@ -34,7 +34,7 @@ export function withDefaults(spec: HostSpec, o: { defaults?: HostDefaults; hostK
 /** How this session reaches the host, as the host sees it. */
 export function accessOf(spec: HostSpec, session: HostSession): AccessInfo {
   const c = spec.connection;
-  const used = session.connection instanceof SshConnection ? session.connection.auth : undefined;
+  const used = isSsh(session.connection) ? session.connection.auth : undefined;
   return {
     user: session.facts.user,
     clientIp: session.facts.ssh?.clientIp ?? '',

@@ -24,9 +24,10 @@ import { listeners as listenersFact, type Listener, type ListenersInfo } from '.
 import { sshdAt, type SshdFacts } from '../facts/sshd.js';
 import { sudoNoise, wrapBecome } from './become.js';
 import { connectHost, type Connector } from './connect.js';
+import { HandshakeLimiter, limitHandshakes } from './handshakes.js';
 import { HostSession } from './host.js';
 import type { HostSpec, Inventory } from './inventory.js';
-import { exitCodeOf, EXIT, type HostRecap, type RunSummary, type TaskResult } from './results.js';
+import { exitCodeOf, EXIT, statsOf, type HostRecap, type RunSummary, type TaskResult } from './results.js';
 import { withDefaults, type HostDefaults } from './access.js';
 import { Secrets } from './secrets.js';
 import { selectTargets, targetWarnings, type SelectOptions } from './selection.js';
@@ -82,7 +83,7 @@ async function eachHost<T>(
   for (const w of warnings) o.events?.warning?.(w);
   o.events?.start?.(hosts);
   const limit = pLimit(o.forks ?? 256);
-  const connect = o.connect ?? connectHost;
+  const connect = limitHandshakes(o.connect ?? connectHost, new HandshakeLimiter());
   const done = new Map<string, { ok: T } | { unreachable: string }>();
   const stats: RunSummary['stats'] = {};
   await Promise.all(
@@ -101,7 +102,7 @@ async function eachHost<T>(
           else throw err;
         } finally {
           if (session) {
-            stats[name] = { commands: session.connection.stats.commands, roundTrips: session.connection.stats.roundTrips };
+            stats[name] = statsOf(session.connection.stats);
             await session.close();
           }
           o.events?.hostDone?.(name);

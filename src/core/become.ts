@@ -1,8 +1,9 @@
 /**
- * Privilege escalation as one pure function above the connections: turns a
+ * Privilege escalation as pure functions above the connections: turn a
  * command into its sudo form. A sudo password travels on stdin, never argv.
  */
 import { quote } from '../contract/quote.js';
+import { SHELL_VARS } from '../facts/host.js';
 
 export interface BecomeOptions {
   become: boolean;
@@ -34,15 +35,38 @@ export function sudoNoise(stderr: string): string {
   return at < 0 ? stderr : stderr.slice(at + SUDO_PROMPT.length);
 }
 
+/**
+ * sudo to `user`: `-n` fails at once with "a password is required" instead of
+ * hanging on a prompt; with a password, `-k` ignores cached credentials so sudo
+ * always reads exactly one password line from stdin, and the fixed prompt marks
+ * where sudo's own words (lecture, prompt) end in stderr. `shell` runs the
+ * command (its words follow `--`).
+ */
+const sudo = (user: string, withPassword: boolean, shell: string): string =>
+  `sudo ${withPassword ? `-k -S -p ${quote(SUDO_PROMPT)}` : '-n'} -u ${quote(user)} -H -- ${shell}`;
+
 export function wrapBecome(command: string, opts: BecomeOptions): Wrapped {
   if (!opts.become || opts.user === opts.connectedAs) return { command, stdinPrefix: '' };
-  const target = `-u ${quote(opts.user)} -H`;
   const inner = `/bin/sh -c ${quote(command)}`;
-  if (opts.noPassword || opts.password === undefined) {
-    // -n: fail at once with "a password is required" instead of hanging on a prompt
-    return { command: `sudo -n ${target} -- ${inner}`, stdinPrefix: '' };
-  }
-  // -k ignores cached credentials, so sudo always reads exactly one password line from stdin;
-  // the fixed prompt marks where sudo's own words (lecture, prompt) end in stderr.
-  return { command: `sudo -k -S -p ${quote(SUDO_PROMPT)} ${target} -- ${inner}`, stdinPrefix: `${opts.password}\n` };
+  const withPassword = !opts.noPassword && opts.password !== undefined;
+  return { command: sudo(opts.user, withPassword, inner), stdinPrefix: withPassword ? `${opts.password}\n` : '' };
+}
+
+/**
+ * wrapBecome decided on the host, for a batch written before the host facts are
+ * known: the variables the host facts script leaves set (facts/host.ts
+ * SHELL_VARS: the login user, sudo without a password) choose between no sudo,
+ * `sudo -n` and the password on stdin. `args` are shell words handed to the
+ * command as $1...
+ */
+export function becomeOnHost(command: string, opts: Pick<BecomeOptions, 'become' | 'user' | 'password'>, args: string): Wrapped {
+  const inner = `/bin/sh -c "$__pv_c" sh ${args}`;
+  const set = `__pv_c=${quote(command)}\n`;
+  if (!opts.become) return { command: `${set}${inner}`, stdinPrefix: '' };
+  const self = `[ "$${SHELL_VARS.user}" = ${quote(opts.user)} ]`;
+  if (opts.password === undefined) return { command: `${set}if ${self}; then ${inner}; else ${sudo(opts.user, false, inner)}; fi`, stdinPrefix: '' };
+  return {
+    command: `${set}if ${self}; then ${inner}; elif [ "$${SHELL_VARS.noPassword}" = 1 ]; then ${sudo(opts.user, false, inner)}; else ${sudo(opts.user, true, inner)}; fi`,
+    stdinPrefix: `${opts.password}\n`,
+  };
 }

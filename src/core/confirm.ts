@@ -4,7 +4,7 @@
  * a NEW connection with the post-change port must disarm the rollback.
  * Otherwise the host restores itself and the task fails with E_ROLLED_BACK.
  */
-import { SshConnection } from '../connections/ssh.js';
+import { isSsh } from '../connections/types.js';
 import { ConnectionError, HostKeyError, LockoutError, TaskError, TimeoutError, errorMessage } from '../contract/errors.js';
 import { quote } from '../contract/quote.js';
 import type { Connector } from './connect.js';
@@ -114,7 +114,7 @@ async function confirm(session: HostSession, spec: HostSpec, connect: Connector,
   let refusedSince: number | undefined;
   while (Date.now() < confirmBy) {
     try {
-      const trustKey = session.connection instanceof SshConnection ? session.connection.hostKey : undefined;
+      const trustKey = isSsh(session.connection) ? session.connection.hostKey : undefined;
       const conn = await connect(
         { ...spec, connection: { ...spec.connection, port, connectTimeoutMs: Math.max(2000, Math.min(10_000, confirmBy - Date.now())) } },
         { attempts: 1, ...(trustKey ? { trustKey } : {}) },

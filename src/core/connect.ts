@@ -3,7 +3,6 @@
  * connection, or SSH with the inventory's settings.
  */
 import { LocalConnection } from '../connections/local.js';
-import { connectSsh } from '../connections/ssh.js';
 import type { Connection } from '../connections/types.js';
 import type { HostSpec } from './inventory.js';
 
@@ -16,9 +15,11 @@ export interface ConnectExtra {
 
 export type Connector = (spec: HostSpec, extra?: ConnectExtra) => Promise<Connection>;
 
-export function connectHost(spec: HostSpec, extra: ConnectExtra = {}): Promise<Connection> {
+export async function connectHost(spec: HostSpec, extra: ConnectExtra = {}): Promise<Connection> {
   const c = spec.connection;
-  if (c.connection === 'local') return Promise.resolve(new LocalConnection(spec.name));
+  if (c.connection === 'local') return new LocalConnection(spec.name);
+  // ssh2 is loaded with the first SSH connection, not at start-up
+  const { connectSsh } = await import('../connections/ssh.js');
   return connectSsh({
     name: spec.name,
     host: c.host,

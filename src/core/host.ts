@@ -2,13 +2,20 @@
  * One host during a run: its connection, its gathered facts, the per-host fact
  * cache, and command execution with sudo wrapping. All remote I/O of the runner
  * goes through here.
+ *
+ * Facts are read in batches: one shell script per round trip, every fact in a
+ * subshell between markers, grouped by the user they are read as (one sudo per
+ * group). A batch may start with the host facts themselves; its groups are then
+ * wrapped on the host (become.ts becomeOnHost), since who we are is not known
+ * yet, and reads meant for one class of host only (prefetch.ts) are skipped by
+ * the others.
  */
 import { randomBytes } from 'node:crypto';
 import type { Connection, ExecResult } from '../connections/types.js';
 import type { HostFacts } from '../contract/host-facts.js';
-import { hostFacts } from '../facts/host.js';
+import { hostFacts, parseHostFacts, SHELL_VARS } from '../facts/host.js';
 import type { FactRequest } from '../contract/fact.js';
-import { sudoNoise, wrapBecome } from './become.js';
+import { becomeOnHost, sudoNoise, wrapBecome, type Wrapped } from './become.js';
 import { CommandError, FactError, errorMessage } from '../contract/errors.js';
 import { quote } from '../contract/quote.js';
 
@@ -24,9 +31,42 @@ export interface ExecRequest extends RunAs {
   graceMs?: number;
 }
 
+/** One fact to read as a user; `classes`: the host classes that need it (prefetch.ts), none: every host. */
+export interface FactRead {
+  readonly request: FactRequest;
+  readonly as: RunAs;
+  readonly classes?: readonly string[];
+}
+
+export interface ReadOptions {
+  /** Gather the host facts first, in the same round trip. */
+  gather?: boolean;
+  /** Reads ahead of need: one that fails is left out (the task reads it again and reports why). */
+  lenient?: boolean;
+}
+
+/** Facts of a host not gathered (yet): the family, init and package manager are unknown. */
+export const UNGATHERED: HostFacts = parseHostFacts('');
+
+/** sudo's refusal, as the error a task reports. */
+function sudoRefusal(command: string, res: ExecResult, host: string): CommandError | undefined {
+  if (res.code === 1 && /sudo: (a password is required|a terminal is required)/.test(res.stderr)) {
+    return new CommandError(command, res.code, res.stderr, `become: sudo on ${host} needs a password; set become_password_env in the inventory`);
+  }
+  if (/sudo: .*incorrect password|Sorry, try again/.test(res.stderr)) return new CommandError(command, res.code, res.stderr, `become: sudo on ${host} refused the become password`);
+  return undefined;
+}
+
+const runAsKey = (as: RunAs): string => (as.become ? `${as.becomeUser}|` : '-|');
+
 export class HostSession {
+  /** Fact values read from the host. */
   private readonly cache = new Map<string, unknown>();
-  facts!: HostFacts;
+  /** Check mode: the values planned changes would produce, over the cache. */
+  private readonly predicted = new Map<string, unknown>();
+  facts: HostFacts = UNGATHERED;
+  /** The host facts were read (a play with gather_facts: false may not need them). */
+  gathered = false;
   /** The sshd port on the host side our access goes through (moves when a play changes Port). */
   accessPort = 22;
 
@@ -40,6 +80,7 @@ export class HostSession {
   sibling(connection: Connection): HostSession {
     const s = new HostSession(this.name, connection, this.becomePassword);
     s.facts = this.facts;
+    s.gathered = this.gathered;
     s.accessPort = this.accessPort;
     return s;
   }
@@ -48,28 +89,32 @@ export class HostSession {
   swap(connection: Connection): Connection {
     const old = this.connection;
     this.connection = connection;
-    this.cache.clear();
+    this.invalidate();
     return old;
   }
 
   /** Gather the host facts: one round trip. */
   async gather(): Promise<HostFacts> {
-    const res = await this.connection.exec(hostFacts.command(null));
-    this.facts = hostFacts.parse(res.stdout, null, res.code ?? -1);
-    if (this.facts.ssh) this.accessPort = this.facts.ssh.serverPort;
+    await this.read([], { gather: true });
     return this.facts;
+  }
+
+  private wrap(command: string, as: RunAs, onHost: boolean, args = ''): Wrapped {
+    if (onHost) return becomeOnHost(command, { become: as.become, user: as.becomeUser, ...(this.becomePassword !== undefined ? { password: this.becomePassword } : {}) }, args);
+    return wrapBecome(command, {
+      become: as.become,
+      user: as.becomeUser,
+      connectedAs: this.facts.user,
+      noPassword: this.facts.sudoNoPassword,
+      password: this.becomePassword,
+    });
   }
 
   /** Run a command as the task says (sudo when become), with an optional remote timeout. */
   async exec(command: string, req: ExecRequest): Promise<ExecResult> {
+    if (req.become && !this.gathered) await this.gather();
     const timed = req.timeoutMs ? `timeout -k 5 ${Math.ceil(req.timeoutMs / 1000)} /bin/sh -c ${quote(command)}` : command;
-    const wrapped = wrapBecome(timed, {
-      become: req.become,
-      user: req.becomeUser,
-      connectedAs: this.facts?.user ?? '',
-      noPassword: this.facts?.sudoNoPassword ?? false,
-      password: this.becomePassword,
-    });
+    const wrapped = this.wrap(timed, req, false);
     const stdin = wrapped.stdinPrefix || req.stdin !== undefined ? wrapped.stdinPrefix + (req.stdin ?? '') : undefined;
     // the local timeout is a safety net behind the remote one
     const raw = await this.connection.exec(wrapped.command, {
@@ -77,58 +122,124 @@ export class HostSession {
       ...(req.timeoutMs ? { timeoutMs: req.timeoutMs + (req.graceMs ?? 10_000) } : {}),
     });
     const res = wrapped.stdinPrefix ? { ...raw, stderr: sudoNoise(raw.stderr) } : raw;
-    if (req.become && res.code === 1 && /sudo: (a password is required|a terminal is required)/.test(res.stderr)) {
-      throw new CommandError(command, res.code, res.stderr, `become: sudo on ${this.name} needs a password; set become_password_env in the inventory`);
-    }
-    if (req.become && /sudo: .*incorrect password|Sorry, try again/.test(res.stderr)) {
-      throw new CommandError(command, res.code, res.stderr, `become: sudo on ${this.name} refused the become password`);
-    }
+    const refused = req.become ? sudoRefusal(command, res, this.name) : undefined;
+    if (refused) throw refused;
     if (req.timeoutMs && res.code === 124) throw new CommandError(command, res.code, res.stderr, `timed out after ${req.timeoutMs / 1000} s`);
     return res;
   }
 
   private cacheKey(id: string, as: RunAs): string {
-    return as.become ? `${as.becomeUser}|${id}` : `-|${id}`;
+    return runAsKey(as) + id;
   }
 
   /** Read every requested fact not cached yet in ONE round trip; return all values by request id. */
   async readFacts(requests: readonly FactRequest[], as: RunAs): Promise<Map<string, unknown>> {
-    const missing = [...new Map(requests.filter((r) => !this.cache.has(this.cacheKey(r.id, as))).map((r) => [r.id, r])).values()];
-    if (missing.length > 0) {
-      const nonce = randomBytes(6).toString('hex');
-      const script = missing
-        .map((r, i) => `printf '%s\\n' '__PF_${nonce}_${i}'\n( ${r.command}\n) </dev/null\nprintf '\\n__PF_${nonce}_${i}_rc=%s\\n' "$?"`)
-        .join('\n');
-      const res = await this.exec(script, as);
-      missing.forEach((r, i) => {
-        const begin = `__PF_${nonce}_${i}\n`;
-        const endRe = new RegExp(`\\n__PF_${nonce}_${i}_rc=(\\d+)\\n`);
-        const b = res.stdout.indexOf(begin);
-        const m = endRe.exec(res.stdout);
-        if (b < 0 || !m) throw new FactError(r.fact.name, `no output from the host (exit ${res.code}): ${res.stderr.trim() || 'no stderr'}`);
-        const body = res.stdout.slice(b + begin.length, m.index);
-        try {
-          this.cache.set(this.cacheKey(r.id, as), r.parse(body, Number(m[1])));
-        } catch (err) {
-          if (err instanceof FactError) throw err;
-          throw new FactError(r.fact.name, errorMessage(err), { cause: err });
-        }
-      });
+    await this.read(requests.map((request) => ({ request, as })));
+    return new Map(requests.map((r) => [r.id, this.value(r.id, as)]));
+  }
+
+  private value(id: string, as: RunAs): unknown {
+    const key = this.cacheKey(id, as);
+    return this.predicted.has(key) ? this.predicted.get(key) : this.cache.get(key);
+  }
+
+  /**
+   * Read, in ONE round trip, the host facts when `gather` and every fact of
+   * `reads` neither cached nor predicted (those meant for other host classes
+   * are skipped once the class is known).
+   */
+  async read(reads: readonly FactRead[], o: ReadOptions = {}): Promise<void> {
+    const gather = o.gather ?? false;
+    const cls = gather ? undefined : `${this.facts.os.family}:${this.facts.init}:${this.facts.container ? 1 : 0}`;
+    const wanted = new Map<string, FactRead>();
+    for (const r of reads) {
+      const key = this.cacheKey(r.request.id, r.as);
+      if (this.cache.has(key) || this.predicted.has(key) || wanted.has(key)) continue;
+      if (cls !== undefined && r.classes && !r.classes.some((c) => classMatches(c, cls))) continue;
+      wanted.set(key, gather ? r : { request: r.request, as: r.as });
     }
-    return new Map(requests.map((r) => [r.id, this.cache.get(this.cacheKey(r.id, as))]));
+    if (!gather && wanted.size === 0) return;
+    const nonce = randomBytes(6).toString('hex');
+    const mark = (i: number | 'h') => ({ begin: `__PF_${nonce}_${i}\n`, end: new RegExp(`\\n__PF_${nonce}_${i}_rc=(\\d+)\\n`) });
+    const block = (i: number | 'h', body: string) => `printf '%s\\n' '__PF_${nonce}_${i}'\n${body}\nprintf '\\n__PF_${nonce}_${i}_rc=%s\\n' "$?"`;
+    const parts: string[] = gather ? [block('h', `{ ${hostFacts.command(null)}\n} </dev/null`)] : [];
+    let stdin = '';
+    const list = [...wanted.values()];
+    const groups = new Map<string, { as: RunAs; items: number[] }>();
+    list.forEach((r, i) => {
+      const k = runAsKey(r.as);
+      const g = groups.get(k) ?? { as: r.as, items: [] };
+      g.items.push(i);
+      groups.set(k, g);
+    });
+    for (const g of groups.values()) {
+      const body = g.items.map((i) => guarded(list[i]!.classes, block(i, `( ${list[i]!.request.command}\n) </dev/null`))).join('\n');
+      const w = this.wrap(body, g.as, gather, `"$${SHELL_VARS.hostClass}"`);
+      parts.push(w.command);
+      stdin += w.stdinPrefix;
+    }
+    const raw = await this.connection.exec(parts.join('\n'), stdin ? { stdin } : {});
+    const res = stdin ? { ...raw, stderr: sudoNoise(raw.stderr) } : raw;
+    const section = (i: number | 'h'): { body: string; rc: number } | undefined => {
+      const { begin, end } = mark(i);
+      const b = res.stdout.indexOf(begin);
+      const m = end.exec(res.stdout);
+      return b < 0 || !m ? undefined : { body: res.stdout.slice(b + begin.length, m.index), rc: Number(m[1]) };
+    };
+    if (gather) this.learn(section('h'), res);
+    list.forEach((r, i) => this.store(r, section(i), res, o.lenient ?? false));
+  }
+
+  private learn(s: { body: string } | undefined, res: ExecResult): void {
+    if (!s) throw new FactError(hostFacts.name, `no output from the host (exit ${res.code}): ${res.stderr.trim() || 'no stderr'}`);
+    this.facts = hostFacts.parse(s.body, null, 0);
+    this.gathered = true;
+    if (this.facts.ssh) this.accessPort = this.facts.ssh.serverPort;
+  }
+
+  private store(r: FactRead, s: { body: string; rc: number } | undefined, res: ExecResult, lenient: boolean): void {
+    if (!s) {
+      if (lenient) return;
+      throw (r.as.become && sudoRefusal(r.request.command, res, this.name)) || new FactError(r.request.fact.name, `no output from the host (exit ${res.code}): ${res.stderr.trim() || 'no stderr'}`);
+    }
+    try {
+      this.cache.set(this.cacheKey(r.request.id, r.as), r.request.parse(s.body, s.rc));
+    } catch (err) {
+      if (lenient) return;
+      if (err instanceof FactError) throw err;
+      throw new FactError(r.request.fact.name, errorMessage(err), { cause: err });
+    }
   }
 
   /** Check mode: later tasks see the value a planned change would produce. */
   predict(request: FactRequest, value: unknown, as: RunAs): void {
-    this.cache.set(this.cacheKey(request.id, as), value);
+    this.predicted.set(this.cacheKey(request.id, as), value);
+  }
+
+  /** Forget what check mode predicted; the values read from the host stay. */
+  dropPredictions(): void {
+    this.predicted.clear();
   }
 
   /** After a real change the host's state is unknown: facts are read again when next needed. */
   invalidate(): void {
     this.cache.clear();
+    this.predicted.clear();
   }
 
   async close(): Promise<void> {
     await this.connection.close();
   }
+}
+
+/** `debian:*:1` matches `debian:none:1`. */
+export function classMatches(pattern: string, cls: string): boolean {
+  const a = pattern.split(':');
+  const b = cls.split(':');
+  return a.length === b.length && a.every((p, i) => p === '*' || p === b[i]);
+}
+
+/** A block run only on the host classes given ($1 holds the host's class). */
+function guarded(classes: readonly string[] | undefined, body: string): string {
+  return classes ? `case "$1" in ${classes.join('|')})\n${body}\n;; esac` : body;
 }

@@ -3,7 +3,7 @@
  * Every record passes through the run's secret masking; known secret fields are
  * redacted by name as well.
  */
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { RunEvents } from './results.js';
 import type { Secrets } from './secrets.js';
 
@@ -13,7 +13,9 @@ export interface LogOptions {
   secrets: Secrets;
 }
 
-export function createLogger(o: LogOptions): Logger {
+/** pino is loaded here, when logs are asked for, not at start-up. */
+export async function createLogger(o: LogOptions): Promise<Logger> {
+  const { pino } = await import('pino');
   const level = o.level ?? (o.file ? 'info' : 'silent');
   const destination = o.file ? pino.destination({ dest: o.file, sync: true, mkdir: true }) : pino.destination(2);
   return pino(

@@ -27,6 +27,8 @@ export interface PipelineSession {
   readFacts(requests: readonly FactRequest[], as: RunAs): Promise<Map<string, unknown>>;
   exec(command: string, req: ExecRequest): Promise<ExecResult>;
   predict(request: FactRequest, value: unknown, as: RunAs): void;
+  /** Forget the predictions; keep what was read. */
+  dropPredictions(): void;
   invalidate(): void;
 }
 
@@ -206,12 +208,16 @@ export async function runTaskItem(task: TaskDef, play: PlayDef, vars: Record<str
     const last: { res?: ExecResult } = {};
     const timeoutMs = task.timeoutMs ?? env.taskTimeoutMs;
     const runSteps = stepRunner(task, p, plan, env, last);
-    if (guarded && lockout.protection) {
-      await env.applyConfirmed({ taskName: task.name, sshPort: plan.sshPort, timeoutSec: lockout.rollbackTimeoutSec, runSteps, timeoutMs });
-    } else {
-      await runSteps('', timeoutMs);
+    try {
+      if (guarded && lockout.protection) {
+        await env.applyConfirmed({ taskName: task.name, sshPort: plan.sshPort, timeoutSec: lockout.rollbackTimeoutSec, runSteps, timeoutMs });
+      } else {
+        await runSteps('', timeoutMs);
+      }
+    } finally {
+      // the host may have changed, even by a step that failed: facts read ahead are read again
+      session.invalidate();
     }
-    session.invalidate();
     const io = last.res ? { rc: last.res.code, stdout: last.res.stdout.replace(/\n$/, ''), stderr: last.res.stderr.replace(/\n$/, '') } : {};
     const status = evaluateStatus(task, vars, registeredOf({ status: 'changed', message: plan.summary, ...io }));
     return done(status, status === 'failed' ? `failed_when is true: ${plan.summary}` : plan.summary + warning, { ...io, diffs });

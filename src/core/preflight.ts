@@ -4,7 +4,8 @@
  * what the earlier ones would leave: a firewall opened, sshd moved), and the
  * first change the pre-flight refuses is returned, so a play that would lock
  * us out at task 9 does not leave tasks 1 to 8 applied. Nothing runs on the
- * host but fact reads; the session's predictions are dropped afterwards.
+ * host but fact reads; the session's predictions are dropped afterwards, the
+ * facts read stay for the run.
  */
 import { loopItems, registeredValue, runTaskItem, type PipelineEnv } from './pipeline.js';
 import type { PlayDef, TaskDef, TaskRegistry } from './playbook.js';
@@ -27,7 +28,7 @@ export async function preflightPlay(
   varsOf: (registered: Record<string, unknown>) => Record<string, unknown>,
   registered: Record<string, unknown>,
 ): Promise<Refusal | undefined> {
-  const reg = { ...registered };
+  let reg = registered;
   const accessPort = env.session.accessPort;
   try {
     for (const task of tasks) {
@@ -46,11 +47,12 @@ export async function preflightPlay(
         if (outcome.unreachable) return undefined;
         perItem.push(outcome.registered);
       }
-      if (task.register) reg[task.register] = registeredValue(items, perItem);
+      if (task.register) reg = { ...reg, [task.register]: registeredValue(items, perItem) };
     }
     return undefined;
   } finally {
-    env.session.invalidate();
+    // nothing changed on the host: what was read stays, what was predicted goes
+    env.session.dropPredictions();
     env.session.accessPort = accessPort;
   }
 }

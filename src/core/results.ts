@@ -3,6 +3,7 @@
  * and the summary that reporters read, the events they subscribe to, and the
  * exit codes. Nothing here does I/O.
  */
+import type { ConnectionStats } from '../connections/types.js';
 import type { Diff } from '../contract/task.js';
 import type { PlayDef, TaskDef } from './playbook.js';
 
@@ -52,7 +53,7 @@ export interface RunSummary {
   results: TaskResult[];
   exitCode: number;
   /** Round trips and commands per host, from the connection layer. */
-  stats: Record<string, { commands: number; roundTrips: number }>;
+  stats: Record<string, HostStats>;
 }
 
 /** Reporters and progress views subscribe to these; all payloads are already masked. */
@@ -82,3 +83,12 @@ export function exitCodeOf(summary: Pick<RunSummary, 'interrupted' | 'hosts' | '
   if (summary.check && summary.hosts.some((h) => h.changed > 0)) return EXIT.DRIFT;
   return EXIT.OK;
 }
+
+/** What a run reports of one host's connection: commands run, round trips made, and how many of them went to authenticating. */
+export interface HostStats {
+  commands: number;
+  roundTrips: number;
+  authRoundTrips?: number;
+}
+
+export const statsOf = (s: ConnectionStats): HostStats => ({ commands: s.commands, roundTrips: s.roundTrips, authRoundTrips: s.authRoundTrips });

@@ -6,20 +6,23 @@
  */
 import pLimit from 'p-limit';
 import { ValidationError, errorMessage } from '../contract/errors.js';
+import type { HostFacts } from '../contract/host-facts.js';
 import { applyConfirmed } from './confirm.js';
 import { connectHost, type Connector } from './connect.js';
-import { HostSession } from './host.js';
+import { HandshakeLimiter, limitHandshakes } from './handshakes.js';
+import { HostSession, UNGATHERED } from './host.js';
 import type { HostSpec, Inventory } from './inventory.js';
 import { codeOf, loopItems, registeredValue, runTaskItem, type LockoutOverrides, type PipelineEnv } from './pipeline.js';
 import type { PlayDef, Playbook, TaskDef, TaskRegistry } from './playbook.js';
-import { exitCodeOf, type HostRecap, type RunEvents, type RunSummary, type TaskResult } from './results.js';
+import { exitCodeOf, statsOf, type HostRecap, type RunEvents, type RunSummary, type TaskResult } from './results.js';
 import { Secrets } from './secrets.js';
 import { needsPreflight, preflightPlay } from './preflight.js';
+import { needsHostFacts, prefetchPlay, type PrefetchEnv } from './prefetch.js';
 import { accessOf, withDefaults, type HostDefaults } from './access.js';
 import { hideOutput, itemLabel } from './result-view.js';
 import { batches, matchesTags, patternWarnings, selectPlays, type PlaySelection, type SelectOptions } from './selection.js';
 import { checkVariables } from './varcheck.js';
-import { hostVars } from './vars.js';
+import { VarsMemo } from './vars.js';
 
 
 export interface RunOptions extends SelectOptions {
@@ -54,6 +57,7 @@ interface HostState {
   /** Failed in an earlier play: out of the rest of the run, like Ansible. */
   failed: boolean;
   registered: Record<string, unknown>;
+  vars: VarsMemo;
   recap: HostRecap;
 }
 
@@ -77,9 +81,12 @@ class Run {
   private readonly connect: Connector;
   private readonly events: RunEvents;
   private readonly forks: ReturnType<typeof pLimit>;
+  private readonly extraVars: Record<string, unknown>;
   private readonly results: TaskResult[] = [];
   private readonly states = new Map<string, HostState>();
   private readonly selection: Map<PlayDef, string[]>;
+  /** Host facts of the last host gathered: what other hosts' reads ahead are rendered with until theirs are known. */
+  private guess = UNGATHERED;
 
   constructor(
     private readonly options: RunOptions,
@@ -89,9 +96,10 @@ class Run {
     this.secrets = options.secrets ?? new Secrets();
     this.secrets.add(...options.inventory.secrets);
     this.secrets.addFromVars(options.extraVars ?? {});
-    this.connect = options.connect ?? connectHost;
+    this.connect = limitHandshakes(options.connect ?? connectHost, new HandshakeLimiter());
     this.events = options.events ?? {};
     this.forks = pLimit(options.forks ?? 256);
+    this.extraVars = options.extraVars ?? {};
     this.selection = new Map(selection.map((p) => [p.play, p.hosts]));
   }
 
@@ -116,7 +124,7 @@ class Run {
       exitCode: 0,
       stats: Object.fromEntries(
         [...this.states.values()].flatMap((s) =>
-          s.session ? [[s.spec.name, { commands: s.session.connection.stats.commands, roundTrips: s.session.connection.stats.roundTrips }]] : [],
+          s.session ? [[s.spec.name, statsOf(s.session.connection.stats)]] : [],
         ),
       ),
     };
@@ -149,6 +157,7 @@ class Run {
         unreachable: false,
         failed: false,
         registered: {},
+        vars: new VarsMemo(),
         recap: { host: name, ok: 0, changed: 0, failed: 0, skipped: 0, ignored: 0, unreachable: false },
       };
       this.states.set(name, s);
@@ -174,13 +183,14 @@ class Run {
     this.events.hostUnreachable?.(state.spec.name, state.recap.error);
   }
 
-  private async ensureSession(state: HostState): Promise<HostSession | undefined> {
-    if (state.session) return state.session;
+  /** The host's session (connected on first use), with the play's facts read ahead (prefetch.ts). */
+  private async ensureSession(play: PlayDef, state: HostState, tasks: readonly TaskDef[]): Promise<HostSession | undefined> {
     try {
-      const conn = await this.connect(state.spec);
-      const session = new HostSession(state.spec.name, conn, state.spec.connection.becomePassword);
-      await session.gather();
-      state.session = session;
+      state.session ??= new HostSession(state.spec.name, await this.connect(state.spec), state.spec.connection.becomePassword);
+      const session = state.session;
+      const env: PrefetchEnv = { ...this.pipelineEnv(state, session), varsOf: (facts) => this.varsOf(play, state, facts, state.registered) };
+      await prefetchPlay(session, play, tasks, env, !session.gathered && needsHostFacts(play, env), this.guess);
+      if (session.gathered) this.guess = session.facts;
       return session;
     } catch (err) {
       this.markUnreachable(state, err);
@@ -189,10 +199,10 @@ class Run {
   }
 
   private async runPlayOnHost(play: PlayDef, state: HostState): Promise<void> {
-    const session = await this.ensureSession(state);
+    const tasks = play.tasks.filter((t) => matchesTags(t, play, this.options.tags, this.options.skipTags));
+    const session = await this.ensureSession(play, state, tasks);
     if (!session) return;
     const notified = new Set<string>();
-    const tasks = play.tasks.filter((t) => matchesTags(t, play, this.options.tags, this.options.skipTags));
     if (await this.refusedBeforeAnyChange(play, state, session, tasks)) {
       state.failed = true;
       return;
@@ -223,7 +233,7 @@ class Run {
     const ssh = session.connection.kind === 'ssh' && session.facts.ssh !== null;
     if (this.check || !needsPreflight(tasks, this.options.registry, { protection: lockout.protection, allowLockout: lockout.allowLockout, ssh })) return false;
     const env = { ...this.pipelineEnv(state, session), check: true };
-    const refusal = await preflightPlay(play, tasks, env, (registered) => this.varsOf(play, state, session, registered), state.registered);
+    const refusal = await preflightPlay(play, tasks, env, (registered) => this.varsOf(play, state, session.gathered ? session.facts : undefined, registered), state.registered);
     if (!refusal) return false;
     const t = refusal.task;
     this.record(state, {
@@ -243,13 +253,13 @@ class Run {
     return true;
   }
 
-  private varsOf(play: PlayDef, state: HostState, session: HostSession, registered: Record<string, unknown>): Record<string, unknown> {
-    return hostVars({
+  private varsOf(play: PlayDef, state: HostState, facts: HostFacts | undefined, registered: Record<string, unknown>): Record<string, unknown> {
+    return state.vars.of({
       spec: state.spec,
       inventory: this.options.inventory,
       playVars: play.vars,
-      extraVars: this.options.extraVars ?? {},
-      facts: session.facts,
+      extraVars: this.extraVars,
+      facts,
       registered,
       check: this.check,
     });
@@ -261,7 +271,7 @@ class Run {
     let vars: Record<string, unknown>;
     let items: unknown[] | undefined;
     try {
-      vars = this.varsOf(play, state, session, state.registered);
+      vars = this.varsOf(play, state, session.gathered ? session.facts : undefined, state.registered);
       items = loopItems(task, vars);
     } catch (err) {
       this.record(state, { ...base, task: task.name, status: 'failed', message: errorMessage(err), durationMs: 0, code: codeOf(err) });
@@ -290,7 +300,7 @@ class Run {
       stop = result.status === 'failed' && !task.ignoreErrors;
       if (stop) break;
     }
-    if (task.register) state.registered[task.register] = registeredValue(items, perItem);
+    if (task.register) state.registered = { ...state.registered, [task.register]: registeredValue(items, perItem) };
     if (perItem.some((r) => r.changed === true)) for (const n of task.notify) notified.add(n);
     return stop;
   }

@@ -78,7 +78,9 @@ export interface HostVarsInput {
   inventory: Inventory;
   playVars: Record<string, unknown>;
   extraVars: Record<string, unknown>;
-  facts: HostFacts;
+  /** Undefined: not gathered (gather_facts: false): the fact variables are undefined, as in Ansible. */
+  facts: HostFacts | undefined;
+  /** Replaced, never changed in place, when a task registers a result (VarsMemo compares it by identity). */
   registered: Record<string, unknown>;
   check: boolean;
 }
@@ -89,12 +91,39 @@ export function hostVars(i: HostVarsInput): Record<string, unknown> {
     ...i.spec.vars,
     ...i.playVars,
     ...i.extraVars,
-    ...factVars(i.facts),
+    ...(i.facts ? factVars(i.facts) : {}),
     ...i.registered,
     inventory_hostname: i.spec.name,
     group_names: i.spec.groups.filter((g) => g !== 'all'),
-    groups: Object.fromEntries([...i.inventory.groups].map(([g, hs]) => [g, [...hs]])),
+    groups: groupsVar(i.inventory),
     ansible_check_mode: i.check,
     check_mode: i.check,
   });
+}
+
+/** `groups`: one object per inventory, shared by every host (it lists every host of the run). */
+const groupsVars = new WeakMap<Inventory, Record<string, string[]>>();
+function groupsVar(inventory: Inventory): Record<string, string[]> {
+  let g = groupsVars.get(inventory);
+  if (!g) {
+    g = Object.fromEntries([...inventory.groups].map(([name, hosts]) => [name, [...hosts]]));
+    groupsVars.set(inventory, g);
+  }
+  return g;
+}
+
+/**
+ * hostVars of one host, computed again only when an input is another object
+ * than last time: settling a play's variables renders every template among
+ * them, so a host's tasks share it until a result is registered.
+ */
+export class VarsMemo {
+  private last: { input: HostVarsInput; vars: Record<string, unknown> } | undefined;
+
+  of(input: HostVarsInput): Record<string, unknown> {
+    const l = this.last?.input;
+    const same = l !== undefined && (Object.keys(input) as (keyof HostVarsInput)[]).every((k) => l[k] === input[k]);
+    if (!same || !this.last) this.last = { input, vars: hostVars(input) };
+    return this.last.vars;
+  }
 }

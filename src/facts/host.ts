@@ -5,21 +5,55 @@
 import type { Fact } from '../contract/fact.js';
 import type { HostFacts, OsFamily } from '../contract/host-facts.js';
 
+/** os-release IDs of each family (ID or any of ID_LIKE): the parser and the shell's dispatch key use this one table. */
+const FAMILY_IDS: Record<Exclude<OsFamily, 'unknown'>, readonly string[]> = {
+  debian: ['debian', 'ubuntu'],
+  rhel: ['rhel', 'centos', 'fedora', 'rocky', 'almalinux', 'ol'],
+};
+
+/**
+ * Shell variables the script leaves set for the rest of a batch (core/host.ts):
+ * the login user, whether sudo works without a password, and the host's class
+ * `family:init:container` that a batch written before the facts were known
+ * dispatches on (core/prefetch.ts).
+ */
+export const SHELL_VARS = { user: '__pv_user', noPassword: '__pv_nopw', hostClass: '__pv_key' } as const;
+
+const familyCase = (Object.entries(FAMILY_IDS) as [string, readonly string[]][])
+  .map(([family, ids]) => `${ids.map((i) => `*" ${i} "*`).join('|')}) __pv_fam=${family} ;;`)
+  .join(' ');
+
+/**
+ * Builtins where a builtin serves: one fork for `id`, one for `uname -m` (only
+ * where /proc/sys/kernel/arch is missing) and one for `sudo -n true` (only when
+ * not root); everything else is read with `read`, `case` and `[`.
+ */
 const SCRIPT = [
   'echo "__osrelease_begin"',
-  'cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release 2>/dev/null',
+  '__pv_f=/etc/os-release; [ -r "$__pv_f" ] || __pv_f=/usr/lib/os-release',
+  '__pv_ids=" "',
+  'if [ -r "$__pv_f" ]; then while IFS= read -r __pv_l || [ -n "$__pv_l" ]; do',
+  `  printf '%s\\n' "$__pv_l"`,
+  "  case $__pv_l in ID=*|ID_LIKE=*) __pv_v=${__pv_l#*=}; __pv_v=${__pv_v#[\\\"\\']}; __pv_v=${__pv_v%[\\\"\\']}; __pv_ids=\"$__pv_ids$__pv_v \" ;; esac",
+  'done < "$__pv_f"; fi',
   'echo "__osrelease_end"',
   'echo "ssh_connection=$SSH_CONNECTION"',
-  'echo "uid=$(id -u)"',
-  'echo "user=$(id -un)"',
-  'echo "hostname=$(hostname 2>/dev/null || cat /etc/hostname 2>/dev/null)"',
-  'echo "arch=$(uname -m)"',
-  'echo "kernel=$(uname -r)"',
+  '__pv_id=$(LC_ALL=C id 2>/dev/null); __pv_uid=${__pv_id#uid=}; __pv_uid=${__pv_uid%%[!0-9]*}',
+  'case $__pv_id in "uid="*"("*) __pv_user=${__pv_id#*\\(}; __pv_user=${__pv_user%%\\)*} ;; *) __pv_user=$__pv_uid ;; esac',
+  'echo "uid=$__pv_uid"; echo "user=$__pv_user"',
+  '__pv_l=; read -r __pv_l < /proc/sys/kernel/hostname 2>/dev/null || __pv_l=$(hostname 2>/dev/null); echo "hostname=$__pv_l"',
+  '__pv_l=; read -r __pv_l < /proc/sys/kernel/arch 2>/dev/null || __pv_l=$(uname -m); echo "arch=$__pv_l"',
+  '__pv_l=; read -r __pv_l < /proc/sys/kernel/osrelease 2>/dev/null || __pv_l=$(uname -r); echo "kernel=$__pv_l"',
   // systemd is the init only when it is PID 1 and running
-  'if [ -d /run/systemd/system ]; then echo init=systemd; elif [ -d /etc/init.d ] && [ "$(cat /proc/1/comm 2>/dev/null)" = init ]; then echo init=sysv; else echo init=none; fi',
+  '__pv_l=; read -r __pv_l < /proc/1/comm 2>/dev/null',
+  'if [ -d /run/systemd/system ]; then __pv_init=systemd; elif [ -d /etc/init.d ] && [ "$__pv_l" = init ]; then __pv_init=sysv; else __pv_init=none; fi; echo "init=$__pv_init"',
   'for pm in apt-get dnf yum; do if command -v $pm >/dev/null 2>&1; then echo "pm=$pm"; break; fi; done',
-  'if command -v sudo >/dev/null 2>&1; then echo sudo=1; if sudo -n true >/dev/null 2>&1; then echo sudo_nopasswd=1; fi; fi',
-  'if [ -f /.dockerenv ] || [ -f /run/.containerenv ] || grep -qE "(docker|lxc|kubepods|containerd)" /proc/1/cgroup 2>/dev/null || [ "$container" != "" ]; then echo container=1; fi',
+  '__pv_nopw=0; if command -v sudo >/dev/null 2>&1; then echo sudo=1; if [ "$__pv_uid" = 0 ] || sudo -n true >/dev/null 2>&1; then __pv_nopw=1; echo sudo_nopasswd=1; fi; fi',
+  '__pv_ctr=0; if [ -f /.dockerenv ] || [ -f /run/.containerenv ] || [ "$container" != "" ]; then __pv_ctr=1',
+  'elif [ -r /proc/1/cgroup ]; then while IFS= read -r __pv_l; do case $__pv_l in *docker*|*lxc*|*kubepods*|*containerd*) __pv_ctr=1; break ;; esac; done < /proc/1/cgroup; fi',
+  '[ $__pv_ctr = 1 ] && echo container=1',
+  `case $__pv_ids in ${familyCase} *) __pv_fam=unknown ;; esac`,
+  `${SHELL_VARS.hostClass}=$__pv_fam:$__pv_init:$__pv_ctr`,
 ].join('\n');
 
 function parseOsRelease(text: string): Record<string, string> {
@@ -36,10 +70,12 @@ function parseOsRelease(text: string): Record<string, string> {
 
 export function osFamily(id: string, idLike: readonly string[]): OsFamily {
   const ids = [id, ...idLike];
-  if (ids.some((i) => i === 'debian' || i === 'ubuntu')) return 'debian';
-  if (ids.some((i) => ['rhel', 'centos', 'fedora', 'rocky', 'almalinux', 'ol'].includes(i))) return 'rhel';
-  return 'unknown';
+  const found = (Object.entries(FAMILY_IDS) as [OsFamily, readonly string[]][]).find(([, known]) => ids.some((i) => known.includes(i)));
+  return found?.[0] ?? 'unknown';
 }
+
+/** The dispatch key of a host's class, as the script computes it in `$__pv_key`. */
+export const hostClassKey = (f: Pick<HostFacts, 'os' | 'init' | 'container'>): string => `${f.os.family}:${f.init}:${f.container ? 1 : 0}`;
 
 function parseSshConnection(value: string): HostFacts['ssh'] {
   const [clientIp, clientPort, serverIp, serverPort] = value.split(/\s+/);

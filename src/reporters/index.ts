@@ -3,20 +3,17 @@ import { accessSync, constants, rmSync, renameSync, statSync, writeFileSync } fr
 import { dirname, resolve } from 'node:path';
 import { ValidationError, errorMessage } from '../contract/errors.js';
 import type { RunSummary } from '../core/results.js';
-import { htmlReport } from './html.js';
-import { jsonReport, type ReportMeta } from './json.js';
-import { junitReport } from './junit.js';
-import { markdownReport } from './markdown.js';
-import { sarifReport } from './sarif.js';
+import type { ReportMeta } from './json.js';
 
 export type ReportRenderer = (summary: RunSummary, meta: ReportMeta) => string;
 
-export const reportFormats: Readonly<Record<string, ReportRenderer>> = {
-  json: jsonReport,
-  junit: junitReport,
-  sarif: sarifReport,
-  markdown: markdownReport,
-  html: htmlReport,
+/** Each format's renderer, loaded when a report of that format is written (not at start-up: `provision --version` stays fast). */
+export const reportFormats: Readonly<Record<string, () => Promise<ReportRenderer>>> = {
+  json: async () => (await import('./json.js')).jsonReport,
+  junit: async () => (await import('./junit.js')).junitReport,
+  sarif: async () => (await import('./sarif.js')).sarifReport,
+  markdown: async () => (await import('./markdown.js')).markdownReport,
+  html: async () => (await import('./html.js')).htmlReport,
 };
 
 export interface ReportTarget {
@@ -75,11 +72,12 @@ export function writeFileAtomic(file: string, content: string): void {
 }
 
 /** Write every report; one that fails does not stop the others. Returns what could not be written. */
-export function writeReports(targets: readonly ReportTarget[], summary: RunSummary, meta: ReportMeta): string[] {
+export async function writeReports(targets: readonly ReportTarget[], summary: RunSummary, meta: ReportMeta): Promise<string[]> {
   const errors: string[] = [];
   for (const t of targets) {
     try {
-      writeFileAtomic(t.file, reportFormats[t.format]!(summary, meta));
+      const render = await reportFormats[t.format]!();
+      writeFileAtomic(t.file, render(summary, meta));
     } catch (err) {
       errors.push(`cannot write the ${t.format} report ${t.file}: ${errorMessage(err)}`);
     }

@@ -79,7 +79,7 @@ export const playCommonShape = {
   vars: z.record(z.string(), z.unknown()).describe('Play variables (override inventory variables).').optional(),
   become: z.boolean().describe('Run tasks through sudo (default false).').optional(),
   become_user: z.string().min(1).describe('User to become (default root).').optional(),
-  gather_facts: z.boolean().describe('Gather host facts before the tasks (default true).').optional(),
+  gather_facts: z.boolean().describe('Gather host facts before the tasks (default true; read in the round trip of the tasks\' first fact reads). false: read only when a task needs them (a task type other than command/shell, become, or a fact variable such as ansible_os_family), never for plays of plain commands.').optional(),
   serial: z
     .union([serialItem, z.array(serialItem).min(1)])
     .describe('Rolling batches: a count, a percentage ("30%"), or a list of batch sizes ([1, 5, "100%"]).')

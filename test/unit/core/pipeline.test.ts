@@ -62,6 +62,9 @@ class FakeSession implements PipelineSession {
   predict(request: FactRequest, value: unknown): void {
     this.predicted.set(request.id, value);
   }
+  dropPredictions(): void {
+    this.predicted.clear();
+  }
   invalidate(): void {
     this.invalidated++;
   }

@@ -190,6 +190,40 @@ describe('runner', () => {
     expect(s.hosts.find((h) => h.host === 'db1')).toMatchObject({ unreachable: true, error: 'connect ECONNREFUSED' });
     expect(s.exitCode).toBe(4);
   });
+
+  it('gather_facts: false reads no host facts when no task needs them; a check audit reads every fact in one command per host', async () => {
+    const commands: string[] = [];
+    const recording = async (spec: { name: string }) => {
+      const c = new LocalConnection(spec.name);
+      const exec = c.exec.bind(c);
+      return Object.assign(c, { exec: (cmd: string, o?: Parameters<typeof exec>[1]) => (commands.push(cmd), exec(cmd, o)) });
+    };
+    const plain = setup(`
+- hosts: web1
+  gather_facts: false
+  tasks:
+    - { name: one, shell: "echo one > ROOT/one" }
+    - { name: two, shell: "echo two > ROOT/two" }
+`);
+    expect((await plain.go({ connect: recording })).exitCode).toBe(0);
+    expect(readFileSync(join(plain.root, 'two'), 'utf8')).toBe('two\n');
+    expect(commands).toHaveLength(2);
+    expect(commands.some((c) => c.includes('__osrelease_begin'))).toBe(false);
+
+    commands.length = 0;
+    const audit = setup(`
+- hosts: web1
+  tasks:
+    - { name: dir, file: { path: ROOT/d, state: directory } }
+    - { name: conf, copy: { dest: ROOT/d/c.conf, content: "x\\n" } }
+    - { name: line, lineinfile: { path: ROOT/d/c.conf, line: "y" } }
+`);
+    const s = await audit.go({ connect: recording, check: true });
+    expect(s.results.map(line)).toEqual(['web1 changed dir', 'web1 changed conf', 'web1 changed line']);
+    expect(commands).toHaveLength(1);
+    expect(commands[0]).toContain('__osrelease_begin');
+    expect(existsSync(join(audit.root, 'd'))).toBe(false);
+  });
 });
 
 describe('serial batches', () => {

@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import type { Connection } from '../../../src/connections/types.js';
+import { HandshakeLimiter, limitHandshakes } from '../../../src/core/handshakes.js';
+import type { HostSpec } from '../../../src/core/inventory.js';
+
+/** A handshake the test finishes by hand, on a clock the test moves. */
+class Handshakes {
+  clock = 0;
+  readonly pending: { finish: (ok: boolean) => void }[] = [];
+  running = 0;
+  maxRunning = 0;
+
+  start = (): Promise<string> => {
+    this.running++;
+    this.maxRunning = Math.max(this.maxRunning, this.running);
+    return new Promise((resolve, reject) => {
+      this.pending.push({
+        finish: (ok) => {
+          this.running--;
+          if (ok) resolve('connected');
+          else reject(new Error('Timed out while waiting for handshake'));
+        },
+      });
+    });
+  };
+
+  /** Finish the oldest running handshake after `ms`, then let the limiter start the next ones. */
+  async finish(ms: number, ok = true): Promise<void> {
+    this.clock += ms;
+    this.pending.shift()!.finish(ok);
+    await flush();
+  }
+}
+
+const flush = async (): Promise<void> => {
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+};
+
+describe('HandshakeLimiter', () => {
+  it('never runs more handshakes at once than its limit, and every host gets its turn', async () => {
+    const h = new Handshakes();
+    const limiter = new HandshakeLimiter({ start: 3, max: 3, slowMs: 1000 }, () => h.clock);
+    const all = Array.from({ length: 20 }, () => limiter.run(h.start).catch(() => 'failed'));
+    await flush();
+    expect(h.running).toBe(3);
+    while (h.pending.length > 0) await h.finish(10);
+    expect(await Promise.all(all)).toEqual(Array(20).fill('connected'));
+    expect(h.maxRunning).toBe(3);
+    expect(limiter.peak).toBe(3);
+  });
+
+  it('ramps up while handshakes are fast, up to the maximum', async () => {
+    const h = new Handshakes();
+    const limiter = new HandshakeLimiter({ start: 2, max: 6, slowMs: 1000 }, () => h.clock);
+    const all = Array.from({ length: 40 }, () => limiter.run(h.start));
+    await flush();
+    expect(h.running).toBe(2);
+    await h.finish(10);
+    expect(limiter.limit).toBe(3);
+    expect(h.running).toBe(3);
+    while (h.pending.length > 0) await h.finish(10);
+    await Promise.all(all);
+    expect(limiter.limit).toBe(6);
+    expect(h.maxRunning).toBe(6);
+  });
+
+  it('halves the limit when a handshake is slow or fails, and the failure reaches its caller', async () => {
+    const h = new Handshakes();
+    const limiter = new HandshakeLimiter({ start: 8, max: 8, slowMs: 1000 }, () => h.clock);
+    const all = Array.from({ length: 16 }, () => limiter.run(h.start).catch((e: Error) => e.message));
+    await flush();
+    expect(h.running).toBe(8);
+    await h.finish(5000);
+    expect(limiter.limit).toBe(4);
+    expect(h.running).toBe(7); // none started: 7 still run against a limit of 4
+    await h.finish(10, false);
+    expect(limiter.limit).toBe(2);
+    while (h.pending.length > 0) await h.finish(10);
+    const results = await Promise.all(all);
+    expect(results.filter((r) => r !== 'connected')).toEqual(['Timed out while waiting for handshake']);
+    expect(limiter.limit).toBeGreaterThan(2);
+  });
+
+  it('local connections do not wait for a handshake slot', async () => {
+    const h = new Handshakes();
+    const limiter = new HandshakeLimiter({ start: 1, max: 1, slowMs: 1000 }, () => h.clock);
+    const conn = { kind: 'local' } as unknown as Connection;
+    const connect = limitHandshakes((spec) => (spec.connection.connection === 'local' ? Promise.resolve(conn) : h.start().then(() => conn)), limiter);
+    const spec = (connection: 'ssh' | 'local'): HostSpec => ({ name: connection, connection: { connection } }) as unknown as HostSpec;
+    const ssh = connect(spec('ssh'));
+    await flush();
+    await expect(connect(spec('local'))).resolves.toBe(conn);
+    expect(h.running).toBe(1);
+    await h.finish(10);
+    await expect(ssh).resolves.toBe(conn);
+  });
+});
