@@ -4,7 +4,8 @@
  *   - ufw active (Ubuntu's firewall manager, from Debian's archive): the
  *     iptables task refuses it by name; with `firewall_manager: iptables` it
  *     disables and masks ufw and owns INPUT (read back with `ufw status`,
- *     `systemctl is-enabled`, `iptables -S`);
+ *     `systemctl is-enabled`, `iptables -S`), and a takeover that cuts SSH
+ *     rolls back with ufw running and enabled again;
  *   - sshd socket-activated by ssh.socket (Ubuntu 22.10+'s default, Debian's
  *     option): a Port move reaches the socket (`systemctl show -p Listen`,
  *     `ss -ltn`) and we log in on the new port.
@@ -51,13 +52,23 @@ describe.skipIf(!present)('platform pitfalls on debian12-systemd', () => {
     await fleet?.stop();
   });
 
-  it('an active ufw is refused by name; firewall_manager: iptables disables and masks it and owns INPUT', async () => {
+  it('an active ufw is refused by name; firewall_manager: iptables disables and masks it and owns INPUT, and comes back with a rollback', async () => {
     await sh('DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ufw >/dev/null && ufw allow 22/tcp >/dev/null && ufw --force enable');
     const refused = await runPlaybook(fleet, firewall(''));
     expect(failures(refused)).toEqual([
       `${host.name}: iptables baseline: iptables: ufw is active on this host and owns the firewall: it would rewrite these rules (a reload, a reboot). Manage the firewall with ufw, or set firewall_manager: iptables to stop, disable and mask ufw as part of this task`,
     ]);
     expect(await sh('ufw status')).toMatch(/^Status: active/);
+
+    // taken over by a ruleset that cuts SSH, with the override: the host rolls back, ufw included
+    const cut = await runPlaybook(
+      fleet,
+      `- hosts: all\n  rollback_timeout: 20\n  allow_lockout: true\n  tasks:\n    - name: cut\n      iptables: { firewall_manager: iptables, chains: { INPUT: { policy: DROP, rules: ["-i lo -j ACCEPT"] } } }\n`,
+    );
+    expect(cut.results[0]).toMatchObject({ status: 'failed', code: 'E_ROLLED_BACK' });
+    expect(await sh('ufw status')).toMatch(/^Status: active/);
+    expect(await sh('systemctl is-enabled ufw.service')).toBe('enabled');
+    expect(await sh('iptables -S INPUT')).toContain('-A INPUT -j ufw-before-input');
 
     const { apply } = await converge(fleet, firewall('firewall_manager: iptables'));
     expect(apply.results[0]?.message).toMatch(/^stop, disable and mask ufw; /);
