@@ -293,7 +293,14 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<Fleet> {
       .withAddedCapabilities('NET_ADMIN', 'NET_RAW')
       .withEnvironment({ AUTHORIZED_KEYS: publicKey })
       .withLabels({ ...labels, 'provision-fleet.host': `${prefix}-${i}` })
-      .withWaitStrategy(systemd ? Wait.forListeningPorts() : Wait.forLogMessage(/Server listening on \S+ port 22/))
+      .withWaitStrategy(
+        !systemd
+          ? Wait.forLogMessage(/Server listening on \S+ port 22/)
+          : opts.extraPorts?.length
+            ? // an extra port listens only once a test moves something there: wait for sshd alone
+              Wait.forSuccessfulCommand('for u in ssh.service sshd.service ssh.socket; do systemctl is-active --quiet "$u" && exit 0; done; exit 1')
+            : Wait.forListeningPorts(),
+      )
       .withStartupTimeout(opts.startupTimeoutMs ?? 60_000);
     if (opts.privileged) c = c.withPrivilegedMode();
     if (opts.tmpfs) c = c.withTmpFs(opts.tmpfs);

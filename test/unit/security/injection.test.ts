@@ -47,7 +47,7 @@ import { BLOCK_BEGIN, BLOCK_END, renderBlock } from '../../../src/tasks/lib/sshd
 import { listeners as listenersTask } from '../../../src/tasks/listeners.js';
 import { AUTO_UPGRADES, AUTO_UPGRADES_CONTENT, DNF_AUTOMATIC, PROVISION_UU, editIni } from '../../../src/tasks/unattended_upgrades.js';
 import { fixture as sshdFixture } from '../../fixtures/facts/sshd/fact-output.js';
-import { ctx as baseCtx, dirInfo, fileWith, host as debianHost } from '../tasks/_helpers.js';
+import { ctx as baseCtx, dirInfo, fileWith, host as debianHost, noManagers } from '../tasks/_helpers.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 40);
 const SEED = 20240611;
@@ -547,7 +547,7 @@ describe('shell injection: hardening tasks', () => {
           // refused by validation, before any plan
           expect(parsed.error?.issues[0]?.message).toMatch(/must be one line without control characters/);
         } else {
-          const r = planOrTaskError(() => iptables.plan(parsed.data!, { save: empty }, baseCtx));
+          const r = planOrTaskError(() => iptables.plan(parsed.data!, { save: empty, managers: noManagers }, baseCtx));
           const steps = stepsOf({ plan: r.plan as Plan });
           expect(steps.map((s) => s.command)).toEqual(['PATH="$PATH:/usr/sbin:/sbin" iptables-restore --noflush']);
           allOk(execSteps(steps));
@@ -565,7 +565,7 @@ describe('shell injection: hardening tasks', () => {
         // unquoted: whitespace splits words, so only a whitespace-free word is one value
         const word = bare.replace(/[\s"]/g, '') || 'x';
         const bare1 = iptables.schema.safeParse({ chains: { INPUT: { rules: [`-m comment --comment ${word} -j ACCEPT`] } } });
-        const b: { plan?: Plan; error?: Error } = bare1.success ? planOrTaskError(() => iptables.plan(bare1.data, { save: empty }, baseCtx)) : { error: new Error(bare1.error.issues[0]?.message) };
+        const b: { plan?: Plan; error?: Error } = bare1.success ? planOrTaskError(() => iptables.plan(bare1.data, { save: empty, managers: noManagers }, baseCtx)) : { error: new Error(bare1.error.issues[0]?.message) };
         if (/[\x00-\x08\x0a-\x1f\x7f]/.test(word)) expect(b.error?.message).toMatch(/control characters/);
         else if (word.includes("'")) expect(b.error?.message).toMatch(/use double quotes \(iptables-save syntax\), not single quotes/);
         else if (b.plan) {
@@ -586,11 +586,10 @@ describe('shell injection: hardening tasks', () => {
    * work dir and read back after the recorded `mv` to the real path). Proves: the
    * ruleset travels only as stdin content (every command is the same as for a
    * benign ruleset, size and checksum aside), ends up in the file byte for byte,
-   * and nothing ran. With ufw active the rules are saved at apply time instead:
+   * and nothing ran. With ufw active (taken over) the rules are saved at apply time instead:
    * iptables-save's (hostile) output is redirected into the file, never evaluated.
    */
   it('firewall_persist: a hostile running ruleset is saved byte for byte, only ever on stdin', () => {
-    const gone = { manager: 'systemd', exists: false, active: false, enabled: false };
     const withRule = (text: string) => iptFixture('debian12-empty.v4.txt').replace('COMMIT\n', `-A INPUT -m comment --comment ${saveString(text)} -j ACCEPT\nCOMMIT\n`);
     fc.assert(
       fc.property(hostile, fc.boolean(), fc.boolean(), fc.boolean(), (text, fileExists, installed, ufwActive) => {
@@ -600,10 +599,9 @@ describe('shell injection: hardening tasks', () => {
           save4,
           file4: fileExists ? fileWith('old\n') : ({ exists: false } as FileInfo),
           boot4: svcState(false, true),
-          firewalld: gone,
-          ufw: ufwActive ? svcState(true, true) : gone,
+          managers: ufwActive ? { ...noManagers, ufw: { installed: true, enabled: true, active: true, masked: false } } : noManagers,
         });
-        const args = { ipv6: false };
+        const args = { ipv6: false, firewall_manager: 'iptables' };
         const save = iptFact(withRule(text));
         const steps = stepsOf(planOf(mod('firewall_persist'), args, facts(save)));
         expect(skeleton(steps)).toEqual(skeleton(stepsOf(planOf(mod('firewall_persist'), args, facts(iptFact(withRule('x')))))));
