@@ -28,7 +28,11 @@ security_mirror="${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security
 workdir="${PROVISION_FLEET_WORKDIR:-/var/tmp/provision-fleet}"
 
 # Everything the tests and an Ansible benchmark need, so the Dockerfile needs no network.
-debian_packages="openssh-server,openssh-client,sudo,iptables,iproute2,procps,python3,ca-certificates"
+# iputils-ping and nmap: a fleet container scans another from outside (the hardening
+# test's port and ICMP scan); kmod and cron: what a real Debian server has, so the
+# hardening playbook's module blacklist is read back with `modprobe -n -v` and its cron
+# permissions apply to real files.
+debian_packages="openssh-server,openssh-client,sudo,iptables,iproute2,procps,python3,ca-certificates,iputils-ping,nmap,kmod,cron"
 # Extra for the debian*-systemd images (systemd as PID 1, ssh.service).
 debian_systemd_packages="systemd,systemd-sysv,dbus"
 

@@ -4,8 +4,21 @@
  * "strict" and "accept-new" policies, and SHA256 fingerprints as ssh prints them.
  */
 import { createHash, createHmac } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+/** `~` and `~/…` as the user's home. */
+export function expandHome(p: string): string {
+  return p === '~' || p.startsWith('~/') ? join(homedir(), p.slice(1)) : p;
+}
+
+/** The known_hosts files checked for a host (~/.ssh/known_hosts, then the inventory's), and the one new keys go to. */
+export function knownHostsFiles(knownHostsFile: string | undefined): { files: string[]; writeTo: string } {
+  const home = join(homedir(), '.ssh', 'known_hosts');
+  const own = knownHostsFile !== undefined ? expandHome(knownHostsFile) : undefined;
+  return { files: own !== undefined ? [home, own] : [home], writeTo: own ?? home };
+}
 
 export type HostKeyPolicy = 'strict' | 'accept-new';
 
@@ -36,24 +49,40 @@ function matchesPattern(entry: string, name: string): boolean {
   });
 }
 
+/** The key a known_hosts line records for `name` (not for a certificate authority), or undefined. */
+function keyOnLine(rawLine: string, name: string): KnownKey | undefined {
+  const line = rawLine.trim();
+  if (!line || line.startsWith('#')) return undefined;
+  const fields = line.split(/\s+/);
+  let revoked = false;
+  if (fields[0]?.startsWith('@')) {
+    const marker = fields.shift();
+    if (marker === '@cert-authority') return undefined;
+    revoked = marker === '@revoked';
+  }
+  const [hosts, type, key] = fields;
+  if (!hosts || !type || !key || !matchesPattern(hosts, name)) return undefined;
+  return { type, key, revoked };
+}
+
 /** Keys recorded for `name` in the text of a known_hosts file. Pure. */
 export function findKnownKeys(text: string, name: string): KnownKey[] {
-  const keys: KnownKey[] = [];
-  for (const rawLine of text.split('\n')) {
-    const line = rawLine.trim();
-    if (!line || line.startsWith('#')) continue;
-    const fields = line.split(/\s+/);
-    let revoked = false;
-    if (fields[0]?.startsWith('@')) {
-      const marker = fields.shift();
-      if (marker === '@cert-authority') continue;
-      revoked = marker === '@revoked';
-    }
-    const [hosts, type, key] = fields;
-    if (!hosts || !type || !key) continue;
-    if (matchesPattern(hosts, name)) keys.push({ type, key, revoked });
-  }
-  return keys;
+  return text.split('\n').flatMap((line) => keyOnLine(line, name) ?? []);
+}
+
+/**
+ * The text of a known_hosts file without the lines that record a key of one of
+ * `types` for `name` (as `ssh-keygen -R` does, a line naming several hosts goes
+ * whole); `@revoked` lines stay. Pure.
+ */
+export function withoutKnownKeys(text: string, name: string, types: readonly string[]): string {
+  return text
+    .split('\n')
+    .filter((line) => {
+      const k = keyOnLine(line, name);
+      return !k || k.revoked || !types.includes(k.type);
+    })
+    .join('\n');
 }
 
 /** `SHA256:...` as `ssh-keygen -lf` prints it. */
@@ -95,6 +124,33 @@ export function readKnownHosts(files: readonly string[]): string {
 export function appendKnownHost(file: string, name: string, blob: Buffer): void {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   appendFileSync(file, `${name} ${keyType(blob)} ${blob.toString('base64')}\n`, { mode: 0o600 });
+}
+
+/**
+ * A host's keys changed: drop the lines of the replaced and removed key types
+ * for `name` from every file, then add a line per new key to `writeTo`.
+ * Returns what puts the files back as they were (the change was rolled back).
+ */
+export function replaceKnownHostKeys(files: readonly string[], writeTo: string, name: string, dropTypes: readonly string[], blobs: readonly Buffer[]): () => void {
+  const before = new Map<string, string | undefined>();
+  for (const file of new Set([...files, writeTo])) {
+    const text = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+    before.set(file, text);
+    const kept = text === undefined ? undefined : withoutKnownKeys(text, name, dropTypes);
+    if (kept !== undefined && kept !== text) writeFileSync(file, kept, { mode: 0o600 });
+  }
+  for (const blob of blobs) appendKnownHost(writeTo, name, blob);
+  return () => {
+    for (const [file, text] of before) {
+      if (text === undefined) rmSync(file, { force: true });
+      else writeFileSync(file, text, { mode: 0o600 });
+    }
+  };
+}
+
+/** Host key algorithms that ask a server for a key of this type (an RSA key signs with SHA-2 first). */
+export function hostKeyAlgorithms(type: string): string[] {
+  return type === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [type];
 }
 
 /** Key types the files know for this host, to offer them first in key exchange. */

@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import ssh2, { type AuthenticationType, type ClientChannel, type Client as ClientType, type ConnectConfig, type ParsedKey } from 'ssh2';
+import ssh2, { type AuthenticationType, type ClientChannel, type Client as ClientType, type ConnectConfig, type ParsedKey, type ServerHostKeyAlgorithm } from 'ssh2';
 import { ConnectionError, HostKeyError, TimeoutError, errorMessage } from '../contract/errors.js';
 import { quote } from '../contract/quote.js';
 import type { Connection, ConnectionStats, ExecOptions, ExecResult } from './types.js';
@@ -19,10 +19,13 @@ type Client = ClientType;
 
 import {
   appendKnownHost,
+  expandHome,
   findKnownKeys,
   fingerprint,
+  hostKeyAlgorithms,
   judgeHostKey,
   knownHostName,
+  knownHostsFiles,
   knownTypes,
   readKnownHosts,
   type HostKeyPolicy,
@@ -55,13 +58,12 @@ export interface SshOptions extends SshHop {
    * port): accepted and recorded in known_hosts for the new address.
    */
   trustKey?: Buffer;
+  /** Accept only these host key algorithms from the target (to confirm that it presents a new key). */
+  hostKeyAlgorithms?: readonly string[];
 }
 
 const DEFAULT_KEYS = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
 
-function expandHome(p: string): string {
-  return p === '~' || p.startsWith('~/') ? join(homedir(), p.slice(1)) : p;
-}
 
 function loadKey(name: string, file: string, passphrase: string | undefined): ParsedKey {
   let data: Buffer;
@@ -141,10 +143,10 @@ function connectHop(
   meter?: TurnMeter,
 ): Promise<{ client: Client; auth: AuthUsed }> {
   const username = hop.user ?? opts.user ?? userInfo().username;
-  const knownFiles = [join(homedir(), '.ssh', 'known_hosts'), ...(opts.knownHostsFile ? [expandHome(opts.knownHostsFile)] : [])];
+  const knownFiles = knownHostsFiles(opts.knownHostsFile);
   const khName = knownHostName(hop.host, hop.port);
-  const known = findKnownKeys(readKnownHosts(knownFiles), khName);
-  const preferred = knownTypes(known).flatMap((t) => (t === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [t]));
+  const known = findKnownKeys(readKnownHosts(knownFiles.files), khName);
+  const preferred = knownTypes(known).flatMap(hostKeyAlgorithms);
   const methods = authMethods(hopName, { ...hop, passphrase: opts.passphrase, password: hop === opts ? opts.password : undefined, agent: opts.agent ?? process.env.SSH_AUTH_SOCK, identityFile: hop.identityFile ?? opts.identityFile }, username);
   if (methods.length === 0) {
     return Promise.reject(
@@ -175,7 +177,7 @@ function connectHop(
         const fp = fingerprint(blob);
         if (verdict.kind === 'known') return true;
         if (verdict.kind === 'unknown' && hop === opts && opts.trustKey?.equals(blob)) {
-          appendKnownHost(opts.knownHostsFile ? expandHome(opts.knownHostsFile) : knownFiles[0]!, khName, blob);
+          appendKnownHost(knownFiles.writeTo, khName, blob);
           return true;
         }
         if (verdict.kind === 'changed') {
@@ -191,7 +193,7 @@ function connectHop(
           return false;
         }
         if (opts.hostKeyPolicy === 'accept-new') {
-          appendKnownHost(opts.knownHostsFile ? expandHome(opts.knownHostsFile) : knownFiles[0]!, khName, blob);
+          appendKnownHost(knownFiles.writeTo, khName, blob);
           return true;
         }
         hostKeyProblem = new HostKeyError(
@@ -201,8 +203,13 @@ function connectHop(
         );
         return false;
       },
-      // offer the key types known_hosts has for this host first (ssh2's prepend skips listed ones, so remove them first)
-      ...(preferred.length ? { algorithms: { serverHostKey: { remove: preferred, prepend: preferred } as never } } : {}),
+      // only the algorithms asked for; else the key types known_hosts has for this host first
+      // (ssh2's prepend skips listed ones, so remove them first)
+      ...(hop === opts && opts.hostKeyAlgorithms
+        ? { algorithms: { serverHostKey: [...opts.hostKeyAlgorithms] as ServerHostKeyAlgorithm[] } }
+        : preferred.length
+          ? { algorithms: { serverHostKey: { remove: preferred, prepend: preferred } as never } }
+          : {}),
       ...(sock ? { sock } : {}),
     };
     client.once('ready', () => {

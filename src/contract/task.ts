@@ -71,7 +71,24 @@ export type Plan =
       readonly risk?: 'access';
       /** sshd will listen on this port once the change is applied (a port move). */
       readonly sshPort?: number;
+      /** sshd will present other host keys once the change is applied. */
+      readonly hostKeys?: HostKeyChange;
     };
+
+/**
+ * sshd's host keys change: clients that know the old ones would refuse the
+ * host. The runner reads the public keys sshd then presents over the
+ * connection it already verified, records them in known_hosts for this host
+ * (dropping the lines of their types and of the removed ones), says so, and
+ * confirms over a new connection that presents each of them (commit-confirmed:
+ * rolled back if that fails).
+ */
+export interface HostKeyChange {
+  /** Public key files of every key sshd presents after the change, e.g. `/etc/ssh/ssh_host_rsa_key.pub`. */
+  readonly files: readonly string[];
+  /** Key types sshd no longer presents, e.g. `ecdsa-sha2-nistp256`. */
+  readonly removed: readonly string[];
+}
 
 /** How we reach the host right now, as the host sees it: what a plan must not cut. */
 export interface AccessInfo {
@@ -129,7 +146,7 @@ export const skip = (reason: string): Plan => ({ kind: 'skip', reason });
 export function change(
   summary: string,
   steps: readonly Step[],
-  extra?: { diffs?: readonly Diff[]; predictions?: readonly Prediction[]; risk?: 'access'; sshPort?: number },
+  extra?: { diffs?: readonly Diff[]; predictions?: readonly Prediction[]; risk?: 'access'; sshPort?: number; hostKeys?: HostKeyChange },
 ): Plan {
   return { kind: 'change', summary, steps, ...extra };
 }

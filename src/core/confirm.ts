@@ -3,10 +3,15 @@
  * rollback on the host, the steps (each pushes the deadline back first), then
  * a NEW connection with the post-change port must disarm the rollback.
  * Otherwise the host restores itself and the task fails with E_ROLLED_BACK.
+ * When sshd's host keys change, the new public keys are read over the old
+ * (verified) connection and recorded in known_hosts before the confirmation,
+ * which must then present each of them.
  */
-import { isSsh } from '../connections/types.js';
+import { fingerprint, hostKeyAlgorithms, keyType, knownHostName, knownHostsFiles, replaceKnownHostKeys } from '../connections/known-hosts.js';
+import { isSsh, type Connection } from '../connections/types.js';
 import { ConnectionError, HostKeyError, LockoutError, TaskError, TimeoutError, errorMessage } from '../contract/errors.js';
 import { quote } from '../contract/quote.js';
+import type { HostKeyChange } from '../contract/task.js';
 import type { Connector } from './connect.js';
 import { ROLLBACK_ROOT, armScript, dialPort, disarmScript, extendScript, newGuardId, rolledBackScript } from './guard.js';
 import type { HostSession, RunAs } from './host.js';
@@ -23,25 +28,67 @@ export interface ConfirmRequest {
   runSteps: StepRunner;
   /** The task's own timeout per step, if any. */
   timeoutMs: number | undefined;
+  /** sshd presents other host keys once the change is applied. */
+  hostKeys?: HostKeyChange;
+}
+
+/** sshd's host keys recorded in known_hosts: their types, what to tell the user, and how to take them back. */
+export interface RecordedKeys {
+  readonly types: readonly string[];
+  readonly note: string;
+  readonly undo: () => void;
 }
 
 const ROOT: RunAs = { become: true, becomeUser: 'root' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function applyConfirmed(session: HostSession, spec: HostSpec, connect: Connector, req: ConfirmRequest): Promise<void> {
+/**
+ * Read the public keys sshd presents after the change over the session, whose
+ * host key was verified, and record them in known_hosts for the address we
+ * dial, dropping the lines of their types and of the removed ones.
+ */
+export async function recordHostKeys(session: HostSession, spec: HostSpec, change: HostKeyChange): Promise<RecordedKeys> {
+  const blobs: Buffer[] = [];
+  for (const file of change.files) {
+    const res = await session.exec(`cat -- ${quote(file)}`, ROOT);
+    const [type, b64] = res.stdout.trim().split(/\s+/);
+    const blob = Buffer.from(b64 ?? '', 'base64');
+    if (res.code !== 0 || !type || keyType(blob) !== type) throw new TaskError(`cannot read the host key ${file}: ${res.stderr.trim() || JSON.stringify(res.stdout.slice(0, 80))}`);
+    blobs.push(blob);
+  }
+  const types = blobs.map(keyType);
+  const { files, writeTo } = knownHostsFiles(spec.connection.knownHostsFile);
+  const name = knownHostName(spec.connection.host, spec.connection.port);
+  const undo = replaceKnownHostKeys(files, writeTo, name, [...types, ...change.removed], blobs);
+  const added = blobs.map((b) => `${keyType(b)} ${fingerprint(b)}`).join(', ');
+  const removed = change.removed.length ? `; ${change.removed.join(', ')} no longer presented, dropped from known_hosts` : '';
+  return { types, undo, note: `; host key${blobs.length === 1 ? '' : 's'} now ${added || '(none)'}, recorded in ${writeTo} for ${name}${removed}` };
+}
+
+/** Applies the change commit-confirmed; returns what to add to the task's message (the host keys recorded), or ''. */
+export async function applyConfirmed(session: HostSession, spec: HostSpec, connect: Connector, req: ConfirmRequest): Promise<string> {
   const { taskName, sshPort, timeoutSec } = req;
   const id = newGuardId();
   const label = `${taskName} (${new Date().toISOString()})`;
   const armed = await session.exec(armScript({ id, timeoutSec, init: session.facts.init, loginUser: session.facts.user, label }), ROOT);
   if (armed.code !== 0) throw new TaskError(`cannot arm the rollback on the host, so the change was not applied: ${armed.stderr.trim() || `exit ${armed.code}`}`);
   const armedAt = await applySteps(session, id, req);
+  let keys: RecordedKeys | undefined;
+  try {
+    keys = req.hostKeys ? await recordHostKeys(session, spec, req.hostKeys) : undefined;
+  } catch (err) {
+    await rollBackNow(session, id);
+    throw err;
+  }
   const port = sshPort !== undefined ? dialPort(sshPort, spec.connection.portMap, sshPort) : spec.connection.port;
-  const confirmError = await confirm(session, spec, connect, id, port, armedAt + timeoutSec * 1000 - 3000);
+  const confirmError = await confirm(session, spec, connect, id, port, armedAt + timeoutSec * 1000 - 3000, keys?.types ?? []);
   if (confirmError === undefined) {
     spec.connection.port = port;
     if (sshPort !== undefined) session.accessPort = sshPort;
-    return;
+    return keys ? `${keys.note}; confirmed over a new connection that presents ${keys.types.length === 1 ? 'it' : 'each'}` : '';
   }
+  // the host goes back to its old keys
+  keys?.undo();
   // a confirmation that cannot succeed: roll back now over the old session, which the change did not cut
   const refusedAt = Date.now();
   if (certain(confirmError) && (await rollBackNow(session, id))) {
@@ -108,17 +155,24 @@ function certain(err: unknown): boolean {
 class RefusedError extends ConnectionError {}
 const REFUSED_FOR_MS = 6000;
 
-/** Disarm over a NEW connection before `confirmBy`; on success the session moves to it. Returns the error otherwise. */
-async function confirm(session: HostSession, spec: HostSpec, connect: Connector, id: string, port: number, confirmBy: number): Promise<unknown> {
+/**
+ * Disarm over a NEW connection before `confirmBy`; on success the session moves to it. Returns the error otherwise.
+ * With `keyTypes` (the host keys sshd presents after a key change), one connection asks for each type, and the last one disarms.
+ */
+async function confirm(session: HostSession, spec: HostSpec, connect: Connector, id: string, port: number, confirmBy: number, keyTypes: readonly string[]): Promise<unknown> {
   let confirmError: unknown = new TaskError('no time left to confirm the change');
   let refusedSince: number | undefined;
+  const open = (type: string | undefined): Promise<Connection> => {
+    const trustKey = isSsh(session.connection) ? session.connection.hostKey : undefined;
+    return connect(
+      { ...spec, connection: { ...spec.connection, port, connectTimeoutMs: Math.max(2000, Math.min(10_000, confirmBy - Date.now())) } },
+      { attempts: 1, ...(trustKey ? { trustKey } : {}), ...(type ? { hostKeyAlgorithms: hostKeyAlgorithms(type) } : {}) },
+    );
+  };
   while (Date.now() < confirmBy) {
     try {
-      const trustKey = isSsh(session.connection) ? session.connection.hostKey : undefined;
-      const conn = await connect(
-        { ...spec, connection: { ...spec.connection, port, connectTimeoutMs: Math.max(2000, Math.min(10_000, confirmBy - Date.now())) } },
-        { attempts: 1, ...(trustKey ? { trustKey } : {}) },
-      );
+      for (const type of keyTypes.slice(0, -1)) await (await open(type)).close();
+      const conn = await open(keyTypes.at(-1));
       const res = await session.sibling(conn).exec(disarmScript(id), { ...ROOT, timeoutMs: 10_000 });
       if (res.code === 0) {
         await session.swap(conn).close();

@@ -11,6 +11,8 @@ export interface ConnectExtra {
   trustKey?: Buffer;
   /** Connect attempts (the guard's own loop retries, so it asks for one). */
   attempts?: number;
+  /** Accept only these host key algorithms (confirming that sshd presents a new host key). */
+  hostKeyAlgorithms?: readonly string[];
 }
 
 export type Connector = (spec: HostSpec, extra?: ConnectExtra) => Promise<Connection>;
@@ -35,5 +37,6 @@ export async function connectHost(spec: HostSpec, extra: ConnectExtra = {}): Pro
     connectTimeoutMs: c.connectTimeoutMs,
     ...(extra.trustKey ? { trustKey: extra.trustKey } : {}),
     ...(extra.attempts ? { attempts: extra.attempts } : {}),
+    ...(extra.hostKeyAlgorithms ? { hostKeyAlgorithms: extra.hostKeyAlgorithms } : {}),
   });
 }

@@ -2,8 +2,10 @@
  * Lockout protection. Tasks whose plans carry `risk: 'access'` (firewall,
  * sshd, the login user's account or keys) are applied commit-confirmed:
  *
- *   1. snapshot on the host: iptables-save v4/v6, sshd config, passwd/shadow/
- *      group, the login user's authorized_keys;
+ *   1. snapshot on the host: iptables-save v4/v6, sshd config, host keys and
+ *      moduli, passwd/shadow/group, the login user's authorized_keys; what a
+ *      snapshot cannot hold (a firewall manager stopped, a file written outside
+ *      these) the steps record for undoing (`onRollback`);
  *   2. arm a rollback on the host that does not depend on our SSH session
  *      (a transient systemd unit, or a detached sleeper without systemd);
  *   3. apply the steps;
@@ -17,6 +19,7 @@
 import { randomBytes } from 'node:crypto';
 import type { InitSystem } from '../contract/host-facts.js';
 import { quote } from '../contract/quote.js';
+import { SSH_SOCKETS, socketDropin } from '../facts/sshd.js';
 
 export const ROLLBACK_ROOT = '/var/lib/provision/rollback';
 export const ROLLED_BACK_DIR = '/var/lib/provision/rolled-back';
@@ -55,11 +58,19 @@ export function rollbackScript(id: string, label: string): string {
     '    done',
     '  } | "$1-restore"',
     '}',
+    // what the snapshot cannot restore, undone by the steps' own records, last first (a firewall manager is back before its rules)
+    '[ -f "$D/undo" ] && sed \'1!G;h;$!d\' "$D/undo" > "$D/undo.rev" && sh "$D/undo.rev" >/dev/null 2>&1',
     'fw iptables v4',
     'fw ip6tables v6',
     '[ -f "$D/files.tar" ] && tar -C / -xpf "$D/files.tar"',
     'if sshd -t >/dev/null 2>&1; then',
-    '  if [ -d /run/systemd/system ]; then systemctl reload ssh 2>/dev/null || systemctl reload sshd 2>/dev/null; fi',
+    // a socket-activated sshd listens where its socket says (sshd_config task: a drop-in, undone above):
+    // back only once systemd re-reads units and the socket restarts, its service stopped first (KillMode=process keeps sessions)
+    '  if [ -d /run/systemd/system ]; then',
+    `    sock=; for u in ${SSH_SOCKETS.join(' ')}; do systemctl is-active --quiet "$u" 2>/dev/null && sock=$u && break; done`,
+    '    if [ -n "$sock" ]; then systemctl daemon-reload; systemctl stop "${sock%.socket}.service"; systemctl restart "$sock"',
+    '    else systemctl reload ssh 2>/dev/null || systemctl reload sshd 2>/dev/null; fi',
+    '  fi',
     '  [ -d /run/systemd/system ] || pkill -HUP -o -x sshd 2>/dev/null || kill -HUP "$(cat /run/sshd.pid 2>/dev/null)" 2>/dev/null',
     'fi',
     `mkdir -p ${quote(ROLLED_BACK_DIR)} && echo ${quote(label)} > ${quote(`${ROLLED_BACK_DIR}/${id}`)}`,
@@ -86,8 +97,8 @@ export function armScript(o: { id: string; timeoutSec: number; init: InitSystem;
     'if command -v ip6tables-save >/dev/null 2>&1; then ip6tables-save > "$D/v6" 2>/dev/null || rm -f "$D/v6"; fi',
     `H=$(getent passwd ${quote(o.loginUser)} | cut -d: -f6)`,
     'files=""',
-    'for f in etc/ssh/sshd_config etc/ssh/sshd_config.d etc/passwd etc/shadow etc/group etc/gshadow "${H#/}/.ssh/authorized_keys"; do',
-    '  [ -n "$f" ] && [ -e "/$f" ] && files="$files $f"',
+    `for f in /etc/ssh/sshd_config /etc/ssh/sshd_config.d ${SSH_SOCKETS.map((u) => socketDropin(u)).join(' ')} /etc/ssh/ssh_host_*_key /etc/ssh/ssh_host_*_key.pub /etc/ssh/moduli /etc/passwd /etc/shadow /etc/group /etc/gshadow "\${H:-/nonexistent}/.ssh/authorized_keys"; do`,
+    '  [ -e "$f" ] && files="$files ${f#/}"',
     'done',
     '# shellcheck disable=SC2086',
     'tar -C / -cpf "$D/files.tar" $files',
@@ -103,10 +114,25 @@ export function armScript(o: { id: string; timeoutSec: number; init: InitSystem;
   ].join('\n');
 }
 
-/** Push the deadline back after a long apply (best effort, over the old connection). */
+/**
+ * Push the deadline back after a long apply (best effort, over the old
+ * connection). Run before each step of a commit-confirmed change, it also
+ * tells the step where the armed rollback lives (see `onRollback`).
+ */
 export function extendScript(id: string, timeoutSec: number): string {
   const d = quote(`${ROLLBACK_ROOT}/${id}`);
-  return `D=${d}; [ -d "$D" ] && echo $(( $(date +%s) + ${timeoutSec} )) > "$D/deadline"`;
+  return `D=${d}; PROVISION_ROLLBACK_DIR=$D; [ -d "$D" ] && echo $(( $(date +%s) + ${timeoutSec} )) > "$D/deadline"`;
+}
+
+/**
+ * Shell for a step that changes what the snapshot does not hold (a service
+ * masked, a systemd drop-in written): records `undo` for the armed rollback to run
+ * (in reverse order, before the snapshot is restored) if the change is not
+ * confirmed. Outside a commit-confirmed apply it does nothing. Put it right
+ * after the command it undoes, joined with `&&`, so only what happened is undone.
+ */
+export function onRollback(undo: string): string {
+  return `{ if [ -n "\${PROVISION_ROLLBACK_DIR:-}" ]; then printf '%s\\n' ${quote(undo)} >> "$PROVISION_ROLLBACK_DIR/undo"; fi; }`;
 }
 
 /** Disarm: stop the sleeper, remove the snapshot. Exit 0 only when nothing is left. */

@@ -11,7 +11,7 @@ import type { ExecResult } from '../connections/types.js';
 import { CommandError, ConnectionError, LockoutError, ProvisionError, TemplateError, ValidationError, errorMessage, formatIssue } from '../contract/errors.js';
 import type { FactRequest } from '../contract/fact.js';
 import type { HostFacts } from '../contract/host-facts.js';
-import type { AccessInfo, Diff, Plan, TaskContext, TaskModule } from '../contract/task.js';
+import type { AccessInfo, Diff, HostKeyChange, Plan, TaskContext, TaskModule } from '../contract/task.js';
 import type { ConfirmRequest, StepRunner } from './confirm.js';
 import type { ExecRequest, RunAs } from './host.js';
 import type { PlayDef, TaskDef, TaskRegistry } from './playbook.js';
@@ -69,8 +69,10 @@ export interface PipelineEnv {
   readonly session: PipelineSession;
   /** How we reach the host right now, as the host sees it. */
   access(): AccessInfo;
-  /** Apply an access-risky change commit-confirmed (confirm.ts). */
-  applyConfirmed(req: ConfirmRequest): Promise<void>;
+  /** Apply an access-risky change commit-confirmed (confirm.ts); returns what to add to the message. */
+  applyConfirmed(req: ConfirmRequest): Promise<string>;
+  /** Record sshd's new host keys in known_hosts after an unconfirmed change (confirm.ts); returns what to add to the message. */
+  recordHostKeys(change: HostKeyChange): Promise<string>;
 }
 
 /** The part of a TaskResult the pipeline decides; the runner adds host, play, task name. */
@@ -208,11 +210,14 @@ export async function runTaskItem(task: TaskDef, play: PlayDef, vars: Record<str
     const last: { res?: ExecResult } = {};
     const timeoutMs = task.timeoutMs ?? env.taskTimeoutMs;
     const runSteps = stepRunner(task, p, plan, env, last);
+    let note = '';
     try {
       if (guarded && lockout.protection) {
-        await env.applyConfirmed({ taskName: task.name, sshPort: plan.sshPort, timeoutSec: lockout.rollbackTimeoutSec, runSteps, timeoutMs });
+        const hostKeys = plan.hostKeys ? { hostKeys: plan.hostKeys } : {};
+        note = await env.applyConfirmed({ taskName: task.name, sshPort: plan.sshPort, timeoutSec: lockout.rollbackTimeoutSec, runSteps, timeoutMs, ...hostKeys });
       } else {
         await runSteps('', timeoutMs);
+        if (plan.hostKeys && session.connection.kind === 'ssh') note = await env.recordHostKeys(plan.hostKeys);
       }
     } finally {
       // the host may have changed, even by a step that failed: facts read ahead are read again
@@ -220,7 +225,7 @@ export async function runTaskItem(task: TaskDef, play: PlayDef, vars: Record<str
     }
     const io = last.res ? { rc: last.res.code, stdout: last.res.stdout.replace(/\n$/, ''), stderr: last.res.stderr.replace(/\n$/, '') } : {};
     const status = evaluateStatus(task, vars, registeredOf({ status: 'changed', message: plan.summary, ...io }));
-    return done(status, status === 'failed' ? `failed_when is true: ${plan.summary}` : plan.summary + warning, { ...io, diffs });
+    return done(status, status === 'failed' ? `failed_when is true: ${plan.summary}` : plan.summary + warning + note, { ...io, diffs });
   } catch (err) {
     if (err instanceof ConnectionError) return { ...done('failed', errorMessage(err), { code: err.code }), unreachable: err };
     const extra: Partial<ItemResult> = { code: codeOf(err) };

@@ -53,6 +53,14 @@ export interface TaskDef {
   location: SourceLocation;
   /** Handlers only: extra topics from `listen`. */
   listen: string[];
+  /** Compliance controls the task enforces (`controls:`). */
+  controls: ControlRef[];
+}
+
+/** A compliance control a task enforces; `subject` is the setting it covers when the playbook names one. */
+export interface ControlRef {
+  readonly id: string;
+  readonly subject?: string;
 }
 
 export interface PlayDef {
@@ -218,6 +226,10 @@ class Loader {
       noLog: d.no_log ?? false,
       location: this.loc(path),
       listen: list(d.listen),
+      controls:
+        d.controls === undefined || typeof d.controls === 'string' || Array.isArray(d.controls)
+          ? list(d.controls).map((id) => ({ id }))
+          : Object.entries(d.controls).flatMap(([subject, ids]) => list(ids).map((id) => ({ id, subject }))),
     };
     if (d.when !== undefined) def.when = d.when;
     if (d.loop !== undefined) def.loop = d.loop;

@@ -5,9 +5,19 @@
  */
 import type { ConnectionStats } from '../connections/types.js';
 import type { Diff } from '../contract/task.js';
-import type { PlayDef, TaskDef } from './playbook.js';
+import type { ControlRef, PlayDef, TaskDef } from './playbook.js';
 
 export type TaskStatus = 'ok' | 'changed' | 'failed' | 'skipped';
+
+/** A compliance control of the task (`controls:`), as this result leaves it on its host. */
+export interface ControlResult {
+  /** e.g. `CIS 5.1.20`, `dev-sec sshd-06`. */
+  id: string;
+  /** The setting it covers, or the task's name. */
+  subject: string;
+  /** changed: drift in check mode. */
+  status: TaskStatus;
+}
 
 export interface TaskResult {
   host: string;
@@ -30,7 +40,58 @@ export interface TaskResult {
   stderr?: string;
   /** Error code of a failure (see contract/errors.ts). */
   code?: string;
+  /** The compliance controls the task enforces, when it names any. */
+  controls?: ControlResult[];
 }
+
+const mentions = (text: string, word: string): boolean => new RegExp(`(^|[^\\w.-])${word.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^\\w.-])`).test(text);
+
+/**
+ * The controls of a task (named `task`) as one of its results leaves them: the
+ * result's status, except that a change leaves a control of a named setting ok
+ * unless the change names that setting, in its message or as the loop item
+ * (sshd_config changed MaxAuthTries: its PermitRootLogin controls still hold).
+ */
+export function controlResults(refs: readonly ControlRef[], r: Pick<TaskResult, 'task' | 'status' | 'message'>, task: string): ControlResult[] {
+  const item = r.task.startsWith(`${task} (`) ? r.task.slice(task.length) : '';
+  return refs.map(({ id, subject }) => ({
+    id,
+    subject: subject ?? task,
+    status: r.status === 'changed' && subject !== undefined && !mentions(`${r.message} ${item}`, subject) ? 'ok' : r.status,
+  }));
+}
+
+/** One control over the run: what it covers and its worst status on each host. */
+export interface ControlRow {
+  id: string;
+  /** Settings or tasks it covers, in order of appearance. */
+  subjects: string[];
+  /** Worst status per host (failed, then changed, ok, skipped). */
+  hosts: Map<string, TaskStatus>;
+  /** Worst over all hosts. */
+  status: TaskStatus;
+}
+
+const WORST: Record<TaskStatus, number> = { failed: 0, changed: 1, ok: 2, skipped: 3 };
+const worse = (a: TaskStatus | undefined, b: TaskStatus): TaskStatus => (a === undefined || WORST[b] < WORST[a] ? b : a);
+
+/** Every control the results name, worst first, then in order of appearance. */
+export function controlRows(results: readonly TaskResult[]): ControlRow[] {
+  const rows = new Map<string, ControlRow>();
+  for (const r of results) {
+    for (const c of r.controls ?? []) {
+      let row = rows.get(c.id);
+      if (!row) rows.set(c.id, (row = { id: c.id, subjects: [], hosts: new Map(), status: c.status }));
+      if (!row.subjects.includes(c.subject)) row.subjects.push(c.subject);
+      row.hosts.set(r.host, worse(row.hosts.get(r.host), c.status));
+      row.status = worse(row.status, c.status);
+    }
+  }
+  return [...rows.values()].sort((a, b) => WORST[a.status] - WORST[b.status]);
+}
+
+/** Hosts on which a control stands at `status`, in the order they reported. */
+export const hostsAt = (row: ControlRow, status: TaskStatus): string[] => [...row.hosts].filter(([, st]) => st === status).map(([h]) => h);
 
 export interface HostRecap {
   host: string;

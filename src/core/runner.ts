@@ -7,14 +7,14 @@
 import pLimit from 'p-limit';
 import { ValidationError, errorMessage } from '../contract/errors.js';
 import type { HostFacts } from '../contract/host-facts.js';
-import { applyConfirmed } from './confirm.js';
+import { applyConfirmed, recordHostKeys } from './confirm.js';
 import { connectHost, type Connector } from './connect.js';
 import { HandshakeLimiter, limitHandshakes } from './handshakes.js';
 import { HostSession, UNGATHERED } from './host.js';
 import type { HostSpec, Inventory } from './inventory.js';
 import { codeOf, loopItems, registeredValue, runTaskItem, type LockoutOverrides, type PipelineEnv } from './pipeline.js';
 import type { PlayDef, Playbook, TaskDef, TaskRegistry } from './playbook.js';
-import { exitCodeOf, statsOf, type HostRecap, type RunEvents, type RunSummary, type TaskResult } from './results.js';
+import { controlResults, exitCodeOf, statsOf, type HostRecap, type RunEvents, type RunSummary, type TaskResult } from './results.js';
 import { Secrets } from './secrets.js';
 import { needsPreflight, preflightPlay } from './preflight.js';
 import { needsHostFacts, prefetchPlay, type PrefetchEnv } from './prefetch.js';
@@ -59,6 +59,11 @@ interface HostState {
   registered: Record<string, unknown>;
   vars: VarsMemo;
   recap: HostRecap;
+}
+
+/** The task's compliance controls as this result leaves them (a task that names none has none). */
+function withControls(task: TaskDef, r: TaskResult): TaskResult {
+  return task.controls.length ? { ...r, controls: controlResults(task.controls, r, task.name) } : r;
 }
 
 export async function run(options: RunOptions): Promise<RunSummary> {
@@ -236,7 +241,7 @@ class Run {
     const refusal = await preflightPlay(play, tasks, env, (registered) => this.varsOf(play, state, session.gathered ? session.facts : undefined, registered), state.registered);
     if (!refusal) return false;
     const t = refusal.task;
-    this.record(state, {
+    this.record(state, withControls(t, {
       host: state.spec.name,
       play: play.name,
       task: t.name,
@@ -249,7 +254,7 @@ class Run {
       diffs: [],
       durationMs: 0,
       code: 'E_LOCKOUT',
-    });
+    }));
     return true;
   }
 
@@ -274,7 +279,7 @@ class Run {
       vars = this.varsOf(play, state, session.gathered ? session.facts : undefined, state.registered);
       items = loopItems(task, vars);
     } catch (err) {
-      this.record(state, { ...base, task: task.name, status: 'failed', message: errorMessage(err), durationMs: 0, code: codeOf(err) });
+      this.record(state, withControls(task, { ...base, task: task.name, status: 'failed', message: errorMessage(err), durationMs: 0, code: codeOf(err) }));
       return !task.ignoreErrors;
     }
     const env = this.pipelineEnv(state, session);
@@ -284,12 +289,12 @@ class Run {
       const itemVars = items ? { ...vars, [task.loopVar]: item } : vars;
       const outcome = await runTaskItem(task, play, itemVars, env);
       const shown = items ? itemLabel(task, item, itemVars) : undefined;
-      const result: TaskResult = {
+      const result: TaskResult = withControls(task, {
         ...base,
         task: shown === undefined ? task.name : `${task.name} (${shown.text})`,
         ...outcome.result,
         ...(shown ? { item: shown.item } : {}),
-      };
+      });
       if (result.status === 'failed' && task.ignoreErrors) result.ignored = true;
       this.record(state, task.noLog ? hideOutput(result) : result);
       if (outcome.unreachable) {
@@ -315,6 +320,7 @@ class Run {
       session,
       access: () => accessOf(state.spec, session),
       applyConfirmed: (req) => applyConfirmed(session, state.spec, this.connect, req),
+      recordHostKeys: async (change) => (await recordHostKeys(session, state.spec, change)).note,
     };
   }
 }

@@ -41,12 +41,27 @@ export type FileInfo = { readonly exists: false } | PresentFile;
 
 const MISSING: FileInfo = { exists: false };
 
+/** Normalise `stat %a` output (`644`, `4755`) to four digits. */
+const mode4 = (a: string): string => a.padStart(4, '0');
+
+/** GNU `stat -c` format of what a path's attributes are read as. */
+export const STAT_FORMAT = '%a:%u:%g:%U:%G:%s';
+
+/** A path of `type` from its `STAT_FORMAT` line (no content); undefined when the line does not parse. */
+export function statInfo(line: string, type: FileType): PresentFile | undefined {
+  const fields = line.split(':');
+  if (fields.length !== 6) return undefined;
+  const [a, uid, gid, owner, group, size] = fields as [string, string, string, string, string, string];
+  if (!/^[0-7]{1,4}$/.test(a)) return undefined;
+  return { exists: true, type, mode: mode4(a), owner, group, uid: Number(uid), gid: Number(gid), size: Number(size) };
+}
+
 function script(path: string): string {
   return [
     sh`p=${path}`,
     'if [ -L "$p" ]; then t=link; elif [ -d "$p" ]; then t=directory; elif [ -f "$p" ]; then t=file; elif [ -e "$p" ]; then t=other; else echo exists=0; exit 0; fi',
     'echo "type=$t"',
-    "s=$(stat -c '%a:%u:%g:%U:%G:%s' -- \"$p\") || exit 3",
+    `s=$(stat -c '${STAT_FORMAT}' -- "$p") || exit 3`,
     'echo "stat=$s"',
     `if [ "$t" = link ]; then printf 'target='; readlink -- "$p" | base64 | tr -d '\\n'; echo; fi`,
     'if [ "$t" = file ]; then',
@@ -56,8 +71,6 @@ function script(path: string): string {
   ].join('\n');
 }
 
-/** Normalise `stat %a` output (`644`, `4755`) to four digits. */
-const mode4 = (a: string): string => a.padStart(4, '0');
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -69,7 +82,7 @@ export function parseFileFact(stdout: string, path: string, exitCode = 0): FileI
     throw new FactError('file', `${path}: ${why} (exit ${exitCode}): ${JSON.stringify(stdout.slice(0, 200))}`);
   };
   let type: FileType | undefined;
-  let statFields: string[] | undefined;
+  let statLine: string | undefined;
   let sha256: string | undefined;
   let target: string | undefined;
   let content: string | undefined;
@@ -80,7 +93,7 @@ export function parseFileFact(stdout: string, path: string, exitCode = 0): FileI
       if (t !== 'file' && t !== 'directory' && t !== 'link' && t !== 'other') fail(`unknown type ${t}`);
       type = t as FileType;
     } else if (line.startsWith('stat=')) {
-      statFields = line.slice(5).split(':');
+      statLine = line.slice(5);
     } else if (line.startsWith('sha256=')) {
       const h = line.slice(7).trim();
       if (/^[0-9a-f]{64}$/.test(h)) sha256 = h;
@@ -99,18 +112,10 @@ export function parseFileFact(stdout: string, path: string, exitCode = 0): FileI
     }
   }
   if (!type) return fail('no type in output');
-  if (!statFields || statFields.length !== 6) return fail('cannot parse stat output');
-  const [a, uid, gid, owner, group, size] = statFields as [string, string, string, string, string, string];
-  if (!/^[0-7]{1,4}$/.test(a)) fail(`bad mode ${a}`);
+  const stat = statLine !== undefined ? statInfo(statLine, type) : undefined;
+  if (!stat) return fail('cannot parse stat output');
   const info: PresentFile = {
-    exists: true,
-    type,
-    mode: mode4(a),
-    owner,
-    group,
-    uid: Number(uid),
-    gid: Number(gid),
-    size: Number(size),
+    ...stat,
     ...(content !== undefined ? { content } : {}),
     ...(sha256 !== undefined ? { sha256 } : {}),
     ...(target !== undefined ? { target } : {}),

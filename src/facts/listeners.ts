@@ -4,7 +4,8 @@
  * LISTEN and bound UDP sockets, with the owning process when we can see it
  * (needs root for other users' processes).
  *
- * Recorded outputs: test/fixtures/facts/ss/ (Debian 11/12/13, root and nobody).
+ * Recorded outputs: test/fixtures/facts/ss/ (Debian 11/12/13, root and nobody);
+ * captured ones of Ubuntu and RHEL 7/8: test/fixtures/facts/<distro>/ (SOURCES.md).
  */
 import { FactError } from '../contract/errors.js';
 import { req, type Fact, type FactRequest } from '../contract/fact.js';
@@ -54,7 +55,8 @@ function parseSs(lines: string[]): Listener[] {
     if (!proto) continue;
     const local = splitAddress(f[4] as string);
     if (!local) continue;
-    const users = /users:\(\("((?:[^"\\]|\\.)*)",pid=(\d+)/.exec(line);
+    // iproute2 >= 3.18: ("sshd",pid=1231,fd=3); older (RHEL/CentOS 7's 3.10): ("sshd",1231,3)
+    const users = /users:\(\("((?:[^"\\]|\\.)*)",(?:pid=)?(\d+)/.exec(line);
     out.push({ proto, ...local, ...(users ? { process: users[1] as string, pid: Number(users[2]) } : {}) });
   }
   return out;

@@ -11,7 +11,10 @@
  * - the OpenSSH version (`ssh -V`, else `sshd -V` on OpenSSH >= 9.1);
  * - the sshd listener pid (PID 1 in a container running sshd in the
  *   foreground, else the pid file, else the sshd whose parent is not sshd):
- *   hosts without an init system are reloaded with SIGHUP to it.
+ *   hosts without an init system are reloaded with SIGHUP to it;
+ * - systemd socket activation (Ubuntu 22.10 and later, Debian's optional
+ *   ssh.socket): the active ssh.socket/sshd.socket and what it listens on;
+ *   sshd then listens where the socket says, whatever Port says.
  *
  * The parser rebuilds the order in which sshd reads the files (`order`), so
  * the planner can tell which occurrence of an option comes first.
@@ -25,6 +28,14 @@ export const DEFAULT_SSHD_CONFIG = '/etc/ssh/sshd_config';
 export interface SshdArgs {
   /** Main configuration file (default /etc/ssh/sshd_config). */
   readonly path: string;
+}
+
+/** sshd socket-activated by systemd. */
+export interface SshdSocket {
+  /** `ssh.socket` (Debian, Ubuntu) or `sshd.socket`. */
+  readonly unit: string;
+  /** What it listens on, as `systemctl show -p Listen` prints it: `[::]:22 (Stream)`. */
+  readonly listen: readonly string[];
 }
 
 export interface SshdConfigFile {
@@ -70,7 +81,21 @@ export interface SshdFacts {
   readonly pid: number | null;
   /** How the pid was found. */
   readonly pidSource: 'pid1' | 'pidfile' | 'proc' | null;
+  /** The active sshd socket unit (socket activation), null when sshd is not socket-activated. */
+  readonly socket: SshdSocket | null;
 }
+
+/** The socket units that activate sshd: Debian and Ubuntu name it ssh, others sshd. */
+export const SSH_SOCKETS = ['ssh.socket', 'sshd.socket'] as const;
+
+/**
+ * Where a socket-activated sshd (Ubuntu 22.10+, Debian's optional ssh.socket)
+ * is told its ports: sshd listens on the sockets systemd hands it, so Port in
+ * sshd_config alone moves nothing. The drop-in resets ListenStream and lists
+ * the ports; its name sorts after the `addresses.conf` that Ubuntu's
+ * sshd-socket-generator writes from sshd_config, so it wins over that too.
+ */
+export const socketDropin = (unit: string): string => `/etc/systemd/system/${unit}.d/provision-listen.conf`;
 
 /** Base64 of a whole stream on one line. */
 const B64 = "base64 | tr -d '\\n'";
@@ -109,6 +134,10 @@ function script(path: string): string {
     'printf "pid1=%s\\n" "$(cat /proc/1/comm 2>/dev/null)"',
     'printf "pidfile=%s\\n" "$(cat /run/sshd.pid 2>/dev/null || cat /var/run/sshd.pid 2>/dev/null)"',
     'for p in /proc/[0-9]*; do c=$(cat "$p/comm" 2>/dev/null) || continue; [ "$c" = sshd ] || continue; printf "proc=%s %s\\n" "${p#/proc/}" "$(sed -n "s/^PPid:[[:space:]]*//p" "$p/status" 2>/dev/null)"; done',
+    // socket activation: the unit and what it listens on
+    'if command -v systemctl >/dev/null 2>&1; then',
+    `  for u in ${SSH_SOCKETS.join(' ')}; do if systemctl is-active --quiet "$u" 2>/dev/null; then echo "socket=$u"; systemctl show -p Listen "$u" 2>/dev/null | sed -n "s/^Listen=/socket_listen=/p"; break; fi; done`,
+    'fi',
     'exit 0',
   ].join('\n');
 }
@@ -196,6 +225,7 @@ export function parseSshdFact(stdout: string, path: string, exitCode = 0): SshdF
   const globs: Record<string, string[]> = {};
   const kv: Record<string, string> = {};
   const procs: Array<{ pid: number; ppid: number }> = [];
+  const listen: string[] = [];
   let sawInstalled = false;
   for (const line of stdout.split('\n')) {
     if (line.startsWith('file ') || line.startsWith('nofile ')) {
@@ -205,6 +235,8 @@ export function parseSshdFact(stdout: string, path: string, exitCode = 0): SshdF
     } else if (line.startsWith('glob ')) {
       const [, pat64, ...ms] = line.trim().split(' ');
       globs[fromB64(pat64 ?? '')] = ms.map(fromB64);
+    } else if (line.startsWith('socket_listen=')) {
+      listen.push(line.slice('socket_listen='.length).trim());
     } else if (line.startsWith('proc=')) {
       const [pid, ppid] = line.slice(5).trim().split(/\s+/);
       if (pid && /^\d+$/.test(pid)) procs.push({ pid: Number(pid), ppid: Number(ppid ?? '-1') });
@@ -258,6 +290,7 @@ export function parseSshdFact(stdout: string, path: string, exitCode = 0): SshdF
     version: parseVersion(versionText),
     pid,
     pidSource,
+    socket: kv.socket ? { unit: kv.socket, listen } : null,
   };
 }
 

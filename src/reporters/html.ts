@@ -1,12 +1,13 @@
 /**
  * HTML (`--report html=FILE`): one self-contained page (inline CSS and JS, a
  * CSP that forbids any network access) with a hosts × tasks matrix coloured by
- * status, filters by host, task and status, and each cell's details (message,
- * location, diffs) in a side panel. Every string is untrusted (task names,
+ * status, filters by host, task (its name, type or compliance control ids) and
+ * status, how many of the tasks' controls are met, and each cell's details
+ * (message, location, diffs, controls) in a side panel. Every string is untrusted (task names,
  * messages, diffs): markup is escaped, and the details travel as JSON that the
  * page only ever puts into the DOM as text.
  */
-import type { RunSummary, TaskResult } from '../core/results.js';
+import { controlRows, type RunSummary, type TaskResult, type TaskStatus } from '../core/results.js';
 import { unifiedDiff } from './diff.js';
 import { verdict } from './human.js';
 import type { ReportMeta } from './json.js';
@@ -33,6 +34,9 @@ function scriptJson(v: unknown): string {
     .replace(/\u2029/g, '\\u2029');
 }
 
+/** A control's status as the page says it. */
+const controlWord = (st: TaskStatus, check: boolean): string => (st === 'ok' ? 'met' : st === 'changed' ? (check ? 'drift' : 'changed') : st);
+
 function statusOf(r: TaskResult, check: boolean): CellStatus {
   if (r.status === 'failed') return r.ignored ? 'ignored' : 'failed';
   if (r.status === 'changed') return check ? 'drift' : 'changed';
@@ -45,6 +49,8 @@ interface Column {
   handler: boolean;
   location: string;
   module: string;
+  /** Compliance controls the task names (`controls:`). */
+  controls: string[];
 }
 
 export interface Matrix {
@@ -61,8 +67,10 @@ export function buildMatrix(s: RunSummary): Matrix {
     const k = keyOf(r);
     if (!colIndex.has(k)) {
       colIndex.set(k, columns.length);
-      columns.push({ play: r.play, task: baseTaskName(r), handler: r.handler, location: r.location, module: r.module });
+      columns.push({ play: r.play, task: baseTaskName(r), handler: r.handler, location: r.location, module: r.module, controls: [] });
     }
+    const col = columns[colIndex.get(k)!]!;
+    for (const c of r.controls ?? []) if (!col.controls.includes(c.id)) col.controls.push(c.id);
   }
   const rowIndex = new Map<string, number>();
   const rows: Matrix['rows'] = s.hosts.map((h, i) => {
@@ -152,7 +160,7 @@ const JS = `
     var css = '';
     hiddenCols = {};
     data.columns.forEach(function(c, i){
-      if (t && (c.play + ' ' + c.task + ' ' + c.module).toLowerCase().indexOf(t) < 0) { hiddenCols[i] = true; css += '.c' + i + '{display:none}'; }
+      if (t && (c.play + ' ' + c.task + ' ' + c.module + ' ' + c.controls.join(' ')).toLowerCase().indexOf(t) < 0) { hiddenCols[i] = true; css += '.c' + i + '{display:none}'; }
     });
     colStyle.textContent = css;
     var want = {}, all = true;
@@ -198,6 +206,7 @@ const JS = `
       box.appendChild(el('strong', '', r.task));
       box.appendChild(el('div', 'where', r.play + ' \\u00b7 ' + r.module + ' \\u00b7 ' + r.location + (r.code ? ' \\u00b7 ' + r.code : '') + ' \\u00b7 ' + r.ms + ' ms'));
       if (r.message) box.appendChild(el('div', 'msg', r.message));
+      if (r.controls) box.appendChild(el('div', 'where', 'controls: ' + r.controls.map(function(c){ return c.id + ' ' + c.subject + ' ' + c.word; }).join(' \u00b7 ')));
       (r.diffs || []).forEach(function(d){
         var pre = el('pre', 'diff');
         d.split('\\n').forEach(function(line){
@@ -238,9 +247,16 @@ export function htmlReport(s: RunSummary, meta: ReportMeta): string {
       ...(r.code ? { code: r.code } : {}),
       ...(r.stderr && r.status === 'failed' ? { stderr: r.stderr } : {}),
       ...(r.diffs.length ? { diffs: r.diffs.map(unifiedDiff) } : {}),
+      ...(r.controls ? { controls: r.controls.map((c) => ({ id: c.id, subject: c.subject, word: controlWord(c.status, s.check) })) } : {}),
     };
   });
-  const data = { columns: m.columns.map((c) => ({ play: c.play, task: c.task, module: c.module })), results };
+  const data = { columns: m.columns.map((c) => ({ play: c.play, task: c.task, module: c.module, controls: c.controls })), results };
+  const controls = controlRows(s.results);
+  const controlBadge = controls.length
+    ? `<span class="badge" style="background:var(--${controls.some((c) => c.status === 'failed') ? 'failed' : controls.some((c) => c.status === 'changed') ? 'drift' : 'ok'});color:#1f2328" title="${escapeHtml(
+        controls.filter((c) => c.status !== 'ok').map((c) => `${c.id} ${c.subjects.join(', ')}: ${controlWord(c.status, s.check)}`).join('\n'),
+      )}">${controls.filter((c) => c.status === 'ok').length} of ${controls.length} controls met</span>`
+    : '';
 
   const count = (st: CellStatus) => s.results.filter((r) => statusOf(r, s.check) === st).length;
   const unreachable = s.hosts.filter((h) => h.unreachable).length;
@@ -256,7 +272,10 @@ export function htmlReport(s: RunSummary, meta: ReportMeta): string {
   const title = `provision ${s.check ? 'check' : 'apply'} · ${s.hosts.length} host${s.hosts.length === 1 ? '' : 's'}`;
 
   const thead = `<tr><th class="corner">host \\ task</th>${m.columns
-    .map((c, i) => `<th class="col c${i}${c.handler ? ' handler' : ''}" title="${escapeHtml(`${c.play} · ${c.handler ? 'handler: ' : ''}${c.task} · ${c.module} · ${c.location}`)}"><div>${escapeHtml(c.task)}</div></th>`)
+    .map(
+      (c, i) =>
+        `<th class="col c${i}${c.handler ? ' handler' : ''}" title="${escapeHtml(`${c.play} · ${c.handler ? 'handler: ' : ''}${c.task} · ${c.module} · ${c.location}${c.controls.length ? ` · controls: ${c.controls.join(', ')}` : ''}`)}"><div>${escapeHtml(c.task)}</div></th>`,
+    )
     .join('')}</tr>`;
   const tbody = m.rows
     .map((row) => {
@@ -304,7 +323,7 @@ export function htmlReport(s: RunSummary, meta: ReportMeta): string {
 <h1>${escapeHtml(title)}</h1>
 <div class="verdict ${vClass}" id="verdict">${escapeHtml(verdict(s, makeStyle(false)))}</div>
 <div class="meta" title="${escapeHtml(metaLine)}">${escapeHtml(metaLine)}</div>
-<div class="badges">${badges.map(([k, n]) => `<span class="badge" style="background:var(--${k});color:${k === 'failed' || k === 'unreachable' ? '#fff' : '#1f2328'}">${n} ${k}</span>`).join('')}</div>
+<div class="badges">${badges.map(([k, n]) => `<span class="badge" style="background:var(--${k});color:${k === 'failed' || k === 'unreachable' ? '#fff' : '#1f2328'}">${n} ${k}</span>`).join('')}${controlBadge}</div>
 </header>
 <div class="controls">
 <label>host <input type="search" id="f-host" placeholder="filter hosts" autocomplete="off"></label>

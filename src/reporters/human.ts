@@ -2,7 +2,8 @@
  * Human output: a line per host per task as results arrive (hosts run in
  * parallel, so lines interleave by host), diffs under --diff; at the end of
  * every run, every result that is not ok (changed or drift, failed,
- * unreachable) grouped by task where hosts share one, then a recap table and a
+ * unreachable) grouped by task where hosts share one, the compliance controls
+ * that are not met (when tasks name controls), then a recap table and a
  * one-line verdict.
  *
  * Every value from hosts, variables or playbooks goes through
@@ -10,7 +11,7 @@
  * drive the terminal.
  */
 import type { PlayDef } from '../core/playbook.js';
-import type { HostRecap, RunEvents, RunSummary, TaskResult } from '../core/results.js';
+import { controlRows, hostsAt, type HostRecap, type RunEvents, type RunSummary, type TaskResult, type TaskStatus } from '../core/results.js';
 import { paintDiff, unifiedDiff } from './diff.js';
 import { paintStatus, statusWord, type Style } from './style.js';
 import { displayWidth, escapeControls as esc, fitWidth, hostList, padEnd } from './text.js';
@@ -68,9 +69,11 @@ export function humanReporter(o: HumanOptions): RunEvents {
     runEnd(s: RunSummary) {
       const columns = o.columns?.();
       const listed = notOkSection(s, { style, quiet: o.verbosity === 0, ...(columns !== undefined ? { columns } : {}) });
-      if (listed.length) {
+      const controls = controlsSection(s, { style, ...(columns !== undefined ? { columns } : {}) });
+      for (const block of [listed, controls]) {
+        if (block.length === 0) continue;
         line('');
-        for (const l of listed) line(l);
+        for (const l of block) line(l);
       }
       line('');
       for (const l of recapTable(s, { style, ...(columns !== undefined ? { columns } : {}) })) line(l);
@@ -176,6 +179,34 @@ export function notOkSection(s: RunSummary, o: { style: Style; quiet?: boolean; 
     const l = `  ${status}  ${text}`;
     // one column short of the terminal: a full-width line wraps on some terminals
     lines.push(o.columns !== undefined ? fitWidth(l, Math.max(20, o.columns - 1)) : l);
+  }
+  return lines;
+}
+
+/**
+ * The compliance controls the tasks name (`controls:`), when they name any:
+ * how many stand at each status, then a line per control and status that is
+ * not met somewhere, e.g. `CIS 5.1.20 PermitRootLogin: drift on web3`.
+ */
+export function controlsSection(s: RunSummary, o: { style: Style; columns?: number }): string[] {
+  const { style } = o;
+  const rows = controlRows(s.results);
+  if (rows.length === 0) return [];
+  const word = (st: TaskStatus) => (st === 'ok' ? 'met' : statusWord(st, s.check));
+  const counts = (['ok', 'changed', 'failed', 'skipped'] as const)
+    .map((st) => [st, rows.filter((r) => r.status === st).length] as const)
+    .filter(([, n]) => n > 0)
+    .map(([st, n]) => paintStatus(style, st, `${n} ${word(st)}`));
+  const lines = [`${style.bold('CONTROLS')}  ${counts.join(style.dim(' · '))}${style.dim(` (of ${rows.length})`)}`];
+  const budget = o.columns !== undefined ? Math.max(16, Math.floor(o.columns / 3)) : undefined;
+  for (const row of rows) {
+    for (const st of ['failed', 'changed'] as const) {
+      const hosts = hostsAt(row, st);
+      if (hosts.length === 0) continue;
+      const on = hostList(hosts, { total: s.hosts.length, ...(budget !== undefined ? { budget } : { maxNames: MAX_NAMES_IN_LOG }) });
+      const l = `  ${esc(row.id)} ${esc(row.subjects.join(', '))}: ${paintStatus(style, st, word(st))} on ${on}`;
+      lines.push(o.columns !== undefined ? fitWidth(l, Math.max(20, o.columns - 1)) : l);
+    }
   }
   return lines;
 }

@@ -53,6 +53,7 @@ export function jsonReport(s: RunSummary, meta: ReportMeta): string {
       message: r.message,
       durationMs: r.durationMs,
       ...(r.code ? { code: r.code } : {}),
+      ...(r.controls ? { controls: r.controls } : {}),
       ...(r.rc !== undefined ? { rc: r.rc } : {}),
       ...(meta.command !== undefined ? { stdout: r.stdout ?? '', stderr: r.stderr ?? '' } : r.status === 'failed' && r.stderr ? { stderr: r.stderr } : {}),
       diffs: r.diffs.map((d) => ({ label: d.label, before: d.before, after: d.after, unified: unifiedDiff(d) })),

@@ -1,15 +1,17 @@
 /**
  * Markdown (`--report markdown=FILE`) for CI job summaries (GitHub
- * `$GITHUB_STEP_SUMMARY`, GitLab MR notes): the verdict, a row per host, then
- * drift and failures with their diffs folded in <details>. GitHub renders
+ * `$GITHUB_STEP_SUMMARY`, GitLab MR notes): the verdict, a row per host, the
+ * compliance controls the tasks name (those not met first, with their hosts),
+ * then drift and failures with their diffs folded in <details>. GitHub renders
  * HTML inside Markdown, so every value is HTML-escaped as well.
  */
-import type { RunSummary, TaskResult } from '../core/results.js';
+import { controlRows, hostsAt, type ControlRow, type RunSummary, type TaskResult, type TaskStatus } from '../core/results.js';
 import { unifiedDiff } from './diff.js';
 import { verdict } from './human.js';
 import type { ReportMeta } from './json.js';
 import { problemOf } from './junit.js';
 import { makeStyle } from './style.js';
+import { hostList } from './text.js';
 
 /** GitHub refuses job summaries over 1 MiB; diffs are cut well before that. */
 const DIFF_BUDGET = 512 * 1024;
@@ -30,6 +32,27 @@ function fence(text: string, lang = ''): string {
   const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
   const f = '`'.repeat(longest + 1);
   return `${f}${lang}\n${text}\n${f}`;
+}
+
+/** The compliance controls the tasks name: those not met on some host first, with the hosts; the others folded. */
+function controlsTable(s: RunSummary): string[] {
+  const rows = controlRows(s.results);
+  if (rows.length === 0) return [];
+  const word = (st: TaskStatus) => (st === 'ok' ? 'met' : st === 'changed' ? (s.check ? '⚠️ drift' : 'changed') : st === 'failed' ? '❌ failed' : 'skipped');
+  const line = (r: ControlRow, hosts: boolean) => {
+    const where = (['failed', 'changed'] as const).map((st) => hostsAt(r, st)).filter((h) => h.length).map((h) => hostList(h, { total: s.hosts.length, maxNames: 20 }));
+    return `| ${cell(r.id)} | ${cell(r.subjects.join(', '))} | ${word(r.status)} |${hosts ? ` ${cell(where.join('; '))} |` : ''}`;
+  };
+  const notMet = rows.filter((r) => r.status === 'changed' || r.status === 'failed');
+  const rest = rows.filter((r) => !notMet.includes(r));
+  const out = [`### Controls (${notMet.length ? `${notMet.length} of ${rows.length} not met` : `all ${rows.length} met or skipped`})`, ''];
+  if (notMet.length) out.push('| control | covers | status | hosts |', '| --- | --- | --- | --- |', ...notMet.map((r) => line(r, true)), '');
+  if (rest.length) {
+    const head = ['| control | covers | status |', '| --- | --- | --- |'];
+    const table = [...head, ...rest.map((r) => line(r, false))];
+    out.push(...(notMet.length ? [`<details><summary>${rest.length} other control${rest.length === 1 ? '' : 's'}</summary>`, '', ...table, '', '</details>'] : table), '');
+  }
+  return out;
 }
 
 export function markdownReport(s: RunSummary, meta: ReportMeta): string {
@@ -60,6 +83,8 @@ export function markdownReport(s: RunSummary, meta: ReportMeta): string {
     }
   }
   out.push('');
+
+  out.push(...controlsTable(s));
 
   const drift = s.results.filter((r) => problemOf(r, s.check) === 'drift' || (!s.check && r.status === 'changed'));
   const failures = s.results.filter((r) => problemOf(r, s.check) === 'failed');

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ValidationError } from '../contract/errors.js';
-import { exitCodeOf, type HostRecap, type RunSummary, type TaskResult } from '../core/results.js';
+import { exitCodeOf, type HostRecap, type RunSummary, type TaskResult, type TaskStatus } from '../core/results.js';
 import { JSON_REPORT_SCHEMA, type ReportMeta } from './json.js';
 
 export interface LoadedReport {
@@ -59,6 +59,9 @@ export function parseJsonReport(text: string, file = '<report>'): LoadedReport {
       message: String(r.message ?? ''),
       durationMs: Number(r.durationMs ?? 0),
       ...(typeof r.code === 'string' ? { code: r.code } : {}),
+      ...(Array.isArray(r.controls)
+        ? { controls: (r.controls as Record<string, unknown>[]).map((c) => ({ id: String(c.id ?? ''), subject: String(c.subject ?? ''), status: c.status as TaskStatus })) }
+        : {}),
       ...(r.rc !== undefined ? { rc: r.rc as number | null } : {}),
       ...(typeof r.stderr === 'string' ? { stderr: r.stderr } : {}),
       diffs: (Array.isArray(r.diffs) ? (r.diffs as Record<string, unknown>[]) : []).map((d) => ({ label: String(d.label ?? ''), before: String(d.before ?? ''), after: String(d.after ?? '') })),

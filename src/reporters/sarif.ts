@@ -2,10 +2,13 @@
  * SARIF 2.1.0 (`--report sarif=FILE`) for code-scanning views (GitHub code
  * scanning, GitLab, IDE viewers): one rule per task (module + name), one result
  * per failure (level error) and per drift in check mode (level warning), placed
- * at the task in the playbook, with the host as logical location. An
- * unreachable host is an error result of the rule `provision/unreachable`.
+ * at the task in the playbook, with the host as logical location. A task that
+ * names compliance controls (`controls:`) reports each control it failed or
+ * drifted on as a result of that control's own rule (id `CIS 5.1.20`, name the
+ * setting, help text saying which task enforces it). An unreachable host is an
+ * error result of the rule `provision/unreachable`.
  */
-import type { RunSummary, TaskResult } from '../core/results.js';
+import type { ControlResult, RunSummary, TaskResult } from '../core/results.js';
 import { unifiedDiff } from './diff.js';
 import type { ReportMeta } from './json.js';
 import { baseTaskName, problemOf, splitLocation } from './junit.js';
@@ -18,8 +21,22 @@ interface Rule {
   name: string;
   shortDescription: { text: string };
   fullDescription?: { text: string };
+  help?: { text: string; markdown: string };
   defaultConfiguration: { level: 'error' | 'warning' | 'note' };
   properties: { module: string; tags: string[] };
+}
+
+/** A rule's help: the control (or, for a task's own rule, its controls) and the task that enforces it, and how to restore it. */
+function helpOf(r: TaskResult, task: string, control?: ControlResult): Rule['help'] {
+  const md = (t: string) => t.replace(/[\\`*_[\]<>]/g, (c) => `\\${c}`);
+  const code = (t: string) => `\`${t.replace(/`/g, '')}\``;
+  const fix = 'Run the playbook without --check to restore it; the message and diff of each result say what differs.';
+  const lead = control ? `${control.id} (${control.subject}) is enforced by the task` : 'The task';
+  const tail = control ? '' : ` enforces ${[...new Set((r.controls ?? []).map((c) => c.id))].join(', ')}`;
+  return {
+    text: `${lead} "${task}" (${r.module}) at ${r.location}${tail}. ${fix}`,
+    markdown: `${md(lead)} **${md(task)}** (${code(r.module)}) at ${code(r.location)}${md(tail)}.\n\n${fix}`,
+  };
 }
 
 /** A playbook path as a SARIF uri-reference: relative paths stay relative (to the checkout root). */
@@ -53,36 +70,55 @@ export function sarifReport(s: RunSummary, meta: ReportMeta): string {
 
   const add = (r: TaskResult, problem: 'failed' | 'drift') => {
     const task = baseTaskName(r);
+    const level = problem === 'failed' ? 'error' : 'warning';
+    const loc = splitLocation(r.location);
+    const diffs = r.diffs.map(unifiedDiff);
+    const push = (id: string, index: number, what: string, extra: Record<string, unknown>) =>
+      results.push({
+        ruleId: id,
+        ruleIndex: index,
+        level,
+        kind: 'fail',
+        message: { text: diffs.length ? `${what}\n\n${diffs.join('\n\n')}` : what },
+        locations: [{ ...physical(loc.file, loc.line), logicalLocations: [{ name: r.host, fullyQualifiedName: `${r.host}/${r.play}/${task}`, kind: 'resource' }] }],
+        partialFingerprints: { 'provisionHostTask/v1': `${r.host}\u0000${id}\u0000${r.task}` },
+        properties: {
+          host: r.host,
+          play: r.play,
+          task: r.task,
+          status: r.status,
+          ...extra,
+          ...(r.code ? { code: r.code } : {}),
+          ...(r.rc !== undefined && r.rc !== null ? { rc: r.rc } : {}),
+          ...(diffs.length ? { diffs: r.diffs.map((d, i) => ({ label: d.label, unified: diffs[i] })) } : {}),
+        },
+      });
+    const word = problem === 'failed' ? 'failed' : 'drift';
+    const controls = (r.controls ?? []).filter((c) => c.status === 'changed' || c.status === 'failed');
+    for (const c of controls) {
+      const index = ruleFor(c.id, () => ({
+        id: c.id,
+        name: c.subject,
+        shortDescription: { text: `${c.id} ${c.subject}` },
+        fullDescription: { text: `${c.id} ${c.subject}: enforced by the task "${task}" (${r.module}) at ${r.location}` },
+        help: helpOf(r, task, c),
+        defaultConfiguration: { level: s.check ? 'warning' : 'error' },
+        properties: { module: r.module, tags: ['provision', 'compliance', c.id.split(' ')[0] ?? c.id, r.module] },
+      }));
+      push(c.id, index, `${c.id} ${c.subject}: ${word} on ${r.host}: ${r.message}`, { control: c.id, subject: c.subject });
+    }
+    if (controls.length > 0) return;
     const id = `${r.module}/${task}`;
     const index = ruleFor(id, () => ({
       id,
       name: task,
       shortDescription: { text: `${r.module}: ${task}` },
       fullDescription: { text: `Task "${task}" (${r.module}) at ${r.location}` },
+      ...(r.controls?.length ? { help: helpOf(r, task) } : {}),
       defaultConfiguration: { level: s.check ? 'warning' : 'error' },
       properties: { module: r.module, tags: ['provision', r.module] },
     }));
-    const loc = splitLocation(r.location);
-    const diffs = r.diffs.map(unifiedDiff);
-    const what = problem === 'failed' ? `failed on ${r.host}: ${r.message}` : `drift on ${r.host}: ${r.message}`;
-    results.push({
-      ruleId: id,
-      ruleIndex: index,
-      level: problem === 'failed' ? 'error' : 'warning',
-      kind: 'fail',
-      message: { text: diffs.length ? `${what}\n\n${diffs.join('\n\n')}` : what },
-      locations: [{ ...physical(loc.file, loc.line), logicalLocations: [{ name: r.host, fullyQualifiedName: `${r.host}/${r.play}/${task}`, kind: 'resource' }] }],
-      partialFingerprints: { 'provisionHostTask/v1': `${r.host}\u0000${id}\u0000${r.task}` },
-      properties: {
-        host: r.host,
-        play: r.play,
-        task: r.task,
-        status: r.status,
-        ...(r.code ? { code: r.code } : {}),
-        ...(r.rc !== undefined && r.rc !== null ? { rc: r.rc } : {}),
-        ...(diffs.length ? { diffs: r.diffs.map((d, i) => ({ label: d.label, unified: diffs[i] })) } : {}),
-      },
-    });
+    push(id, index, `${word} on ${r.host}: ${r.message}`, {});
   };
 
   for (const r of s.results) {

@@ -49,6 +49,12 @@ export const taskCommonShape = {
   failed_when: conditionSchema.describe('Override "failed": expression over the result.').optional(),
   timeout: z.number().positive().max(604800).describe('Timeout of each command of this task, in seconds.').optional(),
   no_log: z.boolean().describe('Do not show arguments, diffs or output of this task (secrets).').optional(),
+  controls: z
+    .union([stringList, z.record(z.string().min(1), stringList)])
+    .describe(
+      'Compliance controls the task enforces, shown in every report with their status per host: a list (["CIS 5.4.1.1", "dev-sec os-05"]), or per setting the task manages ({ PermitRootLogin: ["CIS 5.1.20", "dev-sec sshd-06"] }: such a control is in drift only when the change names its setting).',
+    )
+    .optional(),
 };
 
 export const TASK_COMMON_KEYS: readonly string[] = Object.keys(taskCommonShape);

@@ -51,7 +51,7 @@ function destPath(a: CopyArgs): string {
 export const copy = defineTask({
   name: 'copy',
   description: 'Write a text file from inline content or a local file, atomically, with diff, backup and validation',
-  example: "- name: nginx site\n  copy:\n    dest: /etc/nginx/sites-available/default\n    src: files/site.conf          # relative to the playbook\n    backup: true\n    validate: nginx -t -c %s\n  notify: reload nginx\n- name: motd\n  copy: { dest: /etc/motd, content: \"Managed by provision\\n\", mode: \"0644\" }",
+  example: "- name: sudo rule for deploy\n  copy:\n    dest: /etc/sudoers.d/deploy\n    src: files/deploy.sudoers     # relative to the playbook\n    mode: \"0440\"\n    validate: visudo -cf %s       # a broken rule never replaces a good one\n- name: motd\n  copy: { dest: /etc/motd, content: \"Managed by provision\\n\", mode: \"0644\" }",
   schema: argsSchema,
   async prepare(a, ctx) {
     if (a.src === undefined) return a;

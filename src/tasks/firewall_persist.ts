@@ -1,6 +1,6 @@
 /**
  * `firewall_persist`: make the running iptables/ip6tables rules survive a
- * reboot, and take the firewall away from ufw/firewalld (CIS 4.4.1.x).
+ * reboot (CIS 4.4.1.x).
  *
  * Debian family: install iptables-persistent (debconf preseeded so it never
  *   asks to save), write /etc/iptables/rules.v4 and rules.v6, enable
@@ -15,9 +15,12 @@
  * In check mode after an iptables task planned a change, that fact holds the
  * predicted ruleset, so this task reports what the apply would save.
  *
- * Stopping ufw or firewalld flushes their rules, so when one of them is
- * stopped by this task the files are saved from the rules running AFTER it
- * stopped (iptables-save at apply time), not from the fact.
+ * ufw or firewalld running, or set to start at boot (where it would load its
+ * own rules over the saved ones): refused, naming it, unless
+ * `firewall_manager: iptables`, which stops, disables and masks it
+ * (lib/firewall-managers.ts) commit-confirmed. Stopping them flushes their
+ * rules, so then the files are saved from the rules running AFTER the stop
+ * (iptables-save at apply time), not from the fact.
  */
 import { z } from 'zod';
 import { TaskError } from '../contract/errors.js';
@@ -27,7 +30,9 @@ import type { HostFacts } from '../contract/host-facts.js';
 import { iptablesSave, normaliseSave, tools, type IptablesSave } from '../facts/iptables.js';
 import { packagesInstalled, type PackagesInfo } from '../facts/packages.js';
 import { serviceState, type ServiceInfo } from '../facts/services.js';
+import { firewallManagers, type FirewallManagers } from '../facts/firewall-managers.js';
 import { beforeText, predictWrittenFile, writeFileSteps } from './lib/files.js';
+import { firewallManagerArg, takeOver } from './lib/firewall-managers.js';
 import { installSteps } from './lib/packages.js';
 import { serviceSteps } from './lib/services.js';
 
@@ -35,8 +40,7 @@ const argsSchema = z
   .object({
     ipv4: z.boolean().default(true).describe('Persist the IPv4 rules'),
     ipv6: z.boolean().default(true).describe('Persist the IPv6 rules'),
-    disable_firewalld: z.boolean().default(true).describe('Stop and disable firewalld where it is installed (the playbook owns the firewall)'),
-    disable_ufw: z.boolean().default(true).describe('Disable ufw where it is installed (Debian: iptables-persistent replaces it)'),
+    firewall_manager: firewallManagerArg,
   })
   .strict()
   .refine((a) => a.ipv4 || a.ipv6, { message: 'persist at least one of ipv4, ipv6' });
@@ -101,30 +105,28 @@ type Facts = {
   save6?: IptablesSave;
   file4?: FileInfo;
   file6?: FileInfo;
-  firewalld?: ServiceInfo;
-  ufw?: ServiceInfo;
+  managers: FirewallManagers;
   boot4?: ServiceInfo;
   boot6?: ServiceInfo;
 };
 
 export const firewallPersist = defineTask({
   name: 'firewall_persist',
-  description: 'Persist the running iptables/ip6tables rules across reboots (iptables-persistent / iptables-services); disable ufw and firewalld',
-  example: "- name: Firewall rules survive a reboot\n  firewall_persist: { ipv4: true, ipv6: true }",
+  description: 'Persist the running iptables/ip6tables rules across reboots (iptables-persistent / iptables-services); refuses while ufw/firewalld manage the firewall unless told to take over',
+  example: "- name: Firewall rules survive a reboot\n  firewall_persist: { ipv4: true, ipv6: true, firewall_manager: iptables }",
   schema: argsSchema,
   facts(a, ctx) {
     const l = layoutOf(ctx.host);
     const init = ctx.host.init;
-    const out: Record<string, ReturnType<typeof fileAt> | ReturnType<typeof iptablesSave> | ReturnType<typeof packagesInstalled> | ReturnType<typeof serviceState>> = {
+    const out: Record<string, ReturnType<typeof fileAt> | ReturnType<typeof iptablesSave> | ReturnType<typeof packagesInstalled> | ReturnType<typeof serviceState> | ReturnType<typeof firewallManagers>> = {
       packages: packagesInstalled(l.packages),
+      managers: firewallManagers(init),
     };
     for (const v of versions(a)) {
       out[`save${v}`] = iptablesSave(v);
       out[`file${v}`] = fileAt(l.files[v]);
       if (init !== 'none') out[`boot${v}`] = serviceState(l.services[v], init);
     }
-    if (a.disable_firewalld) out.firewalld = serviceState('firewalld', init);
-    if (a.disable_ufw || ctx.host.os.family === 'debian') out.ufw = serviceState('ufw', init);
     return out;
   },
   plan(a, facts, ctx): Plan {
@@ -137,26 +139,15 @@ export const firewallPersist = defineTask({
     const diffs: Diff[] = [];
     const predictions: Prediction[] = [];
 
-    // 1. take the firewall from ufw / firewalld (they flush their rules when stopped)
-    let rulesWillMove = false;
-    const stopOwner = (name: 'ufw' | 'firewalld', svc: ServiceInfo | undefined) => {
-      if (!svc?.exists || (!svc.active && svc.enabled !== true)) return;
-      if (host.init === 'none') {
-        if (svc.active) notes.push(`${name} runs but the host has no init system: not stopped (skipped)`);
-        return;
-      }
-      if (name === 'ufw') steps.push({ command: 'PATH="$PATH:/usr/sbin:/sbin"; if command -v ufw >/dev/null 2>&1; then ufw --force disable; fi' });
-      if (svc.active) steps.push(...serviceSteps(host, name, 'stop'));
-      if (svc.enabled) steps.push(...serviceSteps(host, name, 'disable'));
-      what.push(`disable ${name}`);
-      rulesWillMove = true;
-      predictions.push({ request: serviceState(name, host.init), value: { ...svc, active: false, enabled: false } });
-    };
-    if (a.disable_ufw) stopOwner('ufw', f.ufw);
-    if (a.disable_firewalld) stopOwner('firewalld', f.firewalld);
-    if (!a.disable_ufw && host.os.family === 'debian' && f.ufw?.exists && !l.packages.every((p) => f.packages[p])) {
+    // 1. take the firewall from ufw / firewalld, if told to (they flush their rules when stopped)
+    const take = takeOver(host, f.managers, a.firewall_manager, 'firewall_persist', true);
+    steps.push(...take.steps);
+    what.push(...take.what);
+    predictions.push(...take.predictions);
+    const rulesWillMove = take.stopsRunning;
+    if (a.firewall_manager !== 'iptables' && host.os.family === 'debian' && f.managers.ufw.installed && !l.packages.every((p) => f.packages[p])) {
       // iptables-persistent Conflicts: ufw: apt would remove ufw behind the user's back
-      throw new TaskError('firewall_persist: ufw is installed and iptables-persistent conflicts with it (installing removes ufw): set disable_ufw: true or remove ufw first');
+      throw new TaskError('firewall_persist: ufw is installed and iptables-persistent conflicts with it (installing removes ufw): set firewall_manager: iptables or remove ufw first');
     }
 
     // 2. the package that loads the files at boot
@@ -214,6 +205,7 @@ export const firewallPersist = defineTask({
     if (steps.length === 0) {
       return ok(`${files} hold the running rules; ${l.packages.join(', ')} installed${notes.length ? `; ${notes.join('; ')}` : ''}`);
     }
-    return change(`${what.join('; ')}${notes.length ? `; ${notes.join('; ')}` : ''}`, steps, { diffs, predictions });
+    // stopping ufw/firewalld is undone if the change fails half-way
+    return change(`${what.join('; ')}${notes.length ? `; ${notes.join('; ')}` : ''}`, steps, { diffs, predictions, ...(take.steps.length > 0 ? { risk: 'access' as const } : {}) });
   },
 });

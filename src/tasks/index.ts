@@ -10,6 +10,8 @@ import { listeners } from './listeners.js';
 import { packageTask } from './package.js';
 import { serviceTask } from './service.js';
 import { shell } from './shell.js';
+import { sshHostKeys } from './ssh_host_keys.js';
+import { sysctl } from './sysctl.js';
 import { sshd_config } from './sshd_config.js';
 import { unattended_upgrades } from './unattended_upgrades.js';
 import { userTask } from './user.js';
@@ -24,6 +26,8 @@ export const registry = {
   service: serviceTask,
   user: userTask,
   sshd_config,
+  ssh_host_keys: sshHostKeys,
+  sysctl,
   iptables,
   firewall_persist: firewallPersist,
   fail2ban,

@@ -24,6 +24,11 @@
  * Every change carries `risk: 'access'`; `lockout` simulates a NEW SSH
  * connection (and our replies) through the planned table and refuses rulesets
  * that would cut it.
+ *
+ * ufw or firewalld running: refused, naming it, unless `firewall_manager:
+ * iptables`, which stops, disables and masks it in the same commit-confirmed
+ * change (lib/firewall-managers.ts); ufw's chains are then not kept as
+ * foreign jumps, and firewalld on its iptables backend leaves an empty table.
  */
 import { z } from 'zod';
 import { TaskError } from '../contract/errors.js';
@@ -37,6 +42,8 @@ import {
   type IptablesSave,
   type IptablesTable,
 } from '../facts/iptables.js';
+import { firewallManagers } from '../facts/firewall-managers.js';
+import { firewallManagerArg, takeOver, type TakeOver } from './lib/firewall-managers.js';
 import { chainLines, diffOwnedChains, ipVersionOf, parseRule, ruleKey, sshBlocked, tableModel, type IpVersion, type TableModel } from './lib/iptables.js';
 
 const CHAIN_NAME = /^[A-Za-z0-9_.+-]{1,28}$/;
@@ -80,6 +87,7 @@ const argsSchema = z
       .default('append')
       .describe('Single-rule mode: where to add a missing rule (1-based index, before_last, append)'),
     state: z.enum(['present', 'absent']).default('present'),
+    firewall_manager: firewallManagerArg,
   })
   .strict()
   .superRefine((a, c) => {
@@ -111,17 +119,35 @@ export interface TablePlan {
   readonly okReason: string;
 }
 
-/** Pure: compare the wanted chains/rule with the host's table and build the restore script. */
-export function planTable(a: IptablesArgs, save: IptablesSave): TablePlan {
-  const current = tableModel(tableOf(save, a.table));
-  return a.chains ? planChains(a, a.chains, current) : planRule(a, current);
+/** What taking the firewall from ufw/firewalld does to the table (nothing when none is taken over). */
+type Release = Pick<TakeOver, 'released' | 'flushes'>;
+const NOTHING_RELEASED: Release = { released: () => false, flushes: false };
+
+/**
+ * Pure: compare the wanted chains/rule with the host's table and build the
+ * restore script. Taking over from firewalld on its iptables backend starts
+ * from the empty table its stop leaves.
+ */
+export function planTable(a: IptablesArgs, save: IptablesSave, release: Release = NOTHING_RELEASED): TablePlan {
+  const builtins = BUILTIN_CHAINS[a.table] ?? [];
+  const current = release.flushes
+    ? { name: a.table, chains: builtins.map((name) => ({ name, policy: 'ACCEPT' })), rules: new Map(builtins.map((n) => [n, []])) }
+    : tableModel(tableOf(save, a.table));
+  return a.chains ? planChains(a, a.chains, current, release) : planRule(a, current);
 }
 
 /** Chains mode: the owned chains exactly as listed. */
-function planChains(a: IptablesArgs, chains: NonNullable<IptablesArgs['chains']>, current: TableModel): TablePlan {
+function planChains(a: IptablesArgs, chains: NonNullable<IptablesArgs['chains']>, current: TableModel, release: Release): TablePlan {
   const v = a.ip_version as IpVersion;
   const owned = Object.keys(chains);
-  const diff = diffOwnedChains(current, { table: a.table, version: v, chains, keepForeignJumps: a.keep_foreign_jumps, builtins: BUILTIN_CHAINS[a.table] ?? [] });
+  const diff = diffOwnedChains(current, {
+    table: a.table,
+    version: v,
+    chains,
+    keepForeignJumps: a.keep_foreign_jumps,
+    builtins: BUILTIN_CHAINS[a.table] ?? [],
+    released: release.released,
+  });
   // a rule jumping to a user chain that neither exists nor is owned would make the restore fail: say so now
   for (const [name, spec] of Object.entries(chains)) {
     for (const r of spec.rules) {
@@ -209,30 +235,32 @@ function diffFor(a: IptablesArgs, p: TablePlan): Diff {
 
 export const iptables = defineTask({
   name: 'iptables',
-  description: 'Own whole iptables/ip6tables chains (policy + rules, one atomic iptables-restore) or ensure one rule; lockout pre-flight',
-  example: "- name: IPv4 INPUT with default drop\n  iptables:\n    ip_version: 4\n    chains:\n      INPUT:\n        policy: DROP\n        rules:\n          - -i lo -j ACCEPT\n          - -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n          - -p tcp -m tcp --dport 2222 -m conntrack --ctstate NEW -j ACCEPT\n- name: Allow HTTPS before the final rule of a chain someone else owns\n  iptables: { chain: INPUT, rule: \"-p tcp -m tcp --dport 443 -j ACCEPT\", position: before_last }",
+  description: 'Own whole iptables/ip6tables chains (policy + rules, one atomic iptables-restore) or ensure one rule; lockout pre-flight; refuses while ufw/firewalld manage the firewall unless told to take over',
+  example: "- name: IPv4 INPUT with default drop\n  iptables:\n    ip_version: 4\n    firewall_manager: iptables   # stop, disable and mask ufw/firewalld if they run\n    chains:\n      INPUT:\n        policy: DROP\n        rules:\n          - -i lo -j ACCEPT\n          - -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n          - -p tcp -m tcp --dport 2222 -m conntrack --ctstate NEW -j ACCEPT\n- name: Allow HTTPS before the final rule of a chain someone else owns\n  iptables: { chain: INPUT, rule: \"-p tcp -m tcp --dport 443 -j ACCEPT\", position: before_last }",
   schema: argsSchema,
-  facts: (a) => ({ save: iptablesSave(a.ip_version as IpVersion) }),
+  facts: (a, ctx) => ({ save: iptablesSave(a.ip_version as IpVersion), managers: firewallManagers(ctx.host.init) }),
   plan(a, f, ctx: TaskContext): Plan {
     const save = f.save;
     if (!save.available && !ctx.check) {
       throw new TaskError(`${tools(a.ip_version).save} is not installed on ${ctx.host.hostname || 'the host'}: install the iptables package first`);
     }
-    const p = planTable(a, save);
-    if (!p.script) return ok(p.okReason);
+    const take = takeOver(ctx.host, f.managers, a.firewall_manager, 'iptables', false);
+    const p = planTable(a, save, take);
+    if (!p.script && take.steps.length === 0) return ok(p.okReason);
     const t = tools(a.ip_version);
     // iptables-nft warns when iptables-legacy tables exist too: their rules still filter and are not managed here
     const note = save.legacyTablesPresent ? ' (note: iptables-legacy tables are also present; they are not managed by this task)' : '';
-    return change(p.summary + note, [{ command: `PATH="$PATH:/usr/sbin:/sbin" ${t.restore} --noflush`, stdin: p.script }], {
-      diffs: [diffFor(a, p)],
-      predictions: [{ request: iptablesSave(a.ip_version as IpVersion), value: predictSave(save, p.next) }],
+    const restore = p.script ? [{ command: `PATH="$PATH:/usr/sbin:/sbin" ${t.restore} --noflush`, stdin: p.script }] : [];
+    return change([...take.what, ...(p.script ? [p.summary + note] : [])].join('; '), [...take.steps, ...restore], {
+      diffs: p.script ? [diffFor(a, p)] : [],
+      predictions: [...take.predictions, ...(p.script ? [{ request: iptablesSave(a.ip_version as IpVersion), value: predictSave(save, p.next) }] : [])],
       risk: 'access',
     });
   },
   lockout(a, f, access, ctx) {
     let p: TablePlan;
     try {
-      p = planTable(a, f.save);
+      p = planTable(a, f.save, takeOver(ctx.host, f.managers, a.firewall_manager, 'iptables', false));
     } catch {
       return undefined; // the plan itself fails with a clearer message
     }

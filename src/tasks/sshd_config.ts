@@ -16,6 +16,13 @@
  * AllowUsers, ...) cannot be overridden that way: a drop-in setting one of
  * them is an error naming the file and line.
  *
+ * sshd socket-activated by systemd (ssh.socket: Ubuntu 22.10+'s default,
+ * Debian's option) listens where the socket says, whatever Port says: a Port
+ * change also writes a drop-in resetting the socket's ListenStream to those
+ * ports (it overrides the one Ubuntu's generator makes from sshd_config), then
+ * reloads units, stops the service and restarts the socket. ListenAddress is
+ * refused there. Idempotence for the port reads where the socket listens.
+ *
  * Idempotence compares the effective values (`sshd -T`) with the desired ones
  * and the main file with the one that would be written. The write is atomic
  * with `sshd -t -f <candidate>` before the rename, mode 0600 root:root and a
@@ -29,7 +36,9 @@ import { change, defineTask, ok, skip, type AccessInfo, type Diff, type Predicti
 import type { FactRequest } from '../contract/fact.js';
 import { fileAt, type FileInfo } from '../facts/files.js';
 import { iptablesSave, type IptablesSave } from '../facts/iptables.js';
-import { DEFAULT_SSHD_CONFIG, sshdAt, type SshdFacts } from '../facts/sshd.js';
+import { quote } from '../contract/quote.js';
+import { onRollback } from '../core/guard.js';
+import { DEFAULT_SSHD_CONFIG, sshdAt, socketDropin, type SshdFacts } from '../facts/sshd.js';
 import { attrSteps } from './lib/attrs.js';
 import { beforeText, diffOf, predictWrittenFile, writeFileSteps } from './lib/files.js';
 import {
@@ -42,7 +51,10 @@ import {
   mismatches,
   predictEffective,
   reloadStep,
+  socketDropinText,
+  socketPorts,
   sameOption,
+  withoutNewerOptions,
   type Settings,
 } from './lib/sshd.js';
 import { ipVersionOf, sshBlocked, tableModel } from './lib/iptables.js';
@@ -79,7 +91,9 @@ const argsSchema = z
       .refine((s) => new Set(Object.keys(s).flatMap((k) => sameOption(k)[0] as string)).size === Object.keys(s).length, {
         message: 'the same keyword appears twice (keywords are case-insensitive)',
       })
-      .describe('sshd options: booleans render yes/no, lists comma-joined for algorithm options, one line per item for Port/ListenAddress/HostKey, space-joined otherwise')
+      .describe(
+        'sshd options: booleans render yes/no, lists comma-joined for algorithm options, one line per item for Port/ListenAddress/HostKey, space-joined otherwise. An option the host\'s OpenSSH is too old to know (DisableForwarding before 7.4) is left out, and the message says so',
+      )
       .transform((s) => s as Settings),
     path: z.string().min(1).regex(/^\//, { message: 'an absolute path' }).default(DEFAULT_SSHD_CONFIG).describe('Main sshd config file'),
     backup: z.boolean().default(true).describe('Keep a dated copy of the old file'),
@@ -92,10 +106,12 @@ const argsSchema = z
 
 export type SshdConfigArgs = z.output<typeof argsSchema>;
 
-/** Settings after algorithm filtering (what will be written). */
+/** Settings without the options this OpenSSH is too old for, and after algorithm filtering (what will be written). */
 export function effectiveSettings(args: SshdConfigArgs, facts: SshdFacts): { settings: Settings; notes: string[] } {
-  if (!args.filter_algorithms) return { settings: args.settings, notes: [] };
-  return filterAlgorithms(args.settings, facts);
+  const known = withoutNewerOptions(args.settings, facts.version);
+  if (!args.filter_algorithms) return known;
+  const filtered = filterAlgorithms(known.settings, facts);
+  return { settings: filtered.settings, notes: [...known.notes, ...filtered.notes] };
 }
 
 /** Long values (algorithm lists) shortened for one-line messages. */
@@ -128,6 +144,22 @@ function portMoveBlocked(
   return why ? `sshd would move to port ${want[0]}, but the firewall's ${why}: open the new port in an earlier task` : undefined;
 }
 
+/**
+ * A socket-activated sshd listens where its socket says, not where Port says:
+ * the ports the socket must move to (undefined when it already listens there
+ * or Port is not managed). ListenAddress cannot be carried over: refused.
+ */
+function socketMove(f: SshdFacts, settings: Settings, want: number[] | undefined): { unit: string; ports: number[] } | undefined {
+  const s = f.socket;
+  if (s === null) return undefined;
+  if (Object.keys(settings).some((k) => k.toLowerCase() === 'listenaddress')) {
+    throw new TaskError(`sshd is socket-activated (${s.unit}): ListenAddress in sshd_config is not where it listens, and is not carried to the socket; manage Port only, or set ListenStream in a drop-in of ${s.unit}`);
+  }
+  if (want === undefined) return undefined;
+  const ports = [...new Set(want)].sort((a, b) => a - b);
+  return socketPorts(s.listen).join(' ') === ports.join(' ') ? undefined : { unit: s.unit, ports };
+}
+
 /** Drop-in lines setting an accumulating option we manage: sshd would add them to ours. */
 function accumulatingConflicts(settings: Settings, facts: SshdFacts): string[] {
   const keys = new Set(Object.keys(settings).map((k) => k.toLowerCase()).filter((k) => ACCUMULATING.has(k)));
@@ -157,6 +189,8 @@ export const sshd_config = defineTask({
         `sshd accumulates ${[...new Set(acc.map((a) => a.split(': ')[1]?.split(/\s/)[0]))].join(', ')} over every file, so the managed block cannot override: ${acc.join('; ')}. Remove these lines (this task leaves drop-ins untouched)`,
       );
     }
+    const want = ports(settings);
+    const socket = socketMove(f, settings, want);
     const cand = buildCandidate(f.main.text, settings, args.path);
     const textSame = cand.text === f.main.text;
     const managedKeys = new Set(Object.keys(settings).flatMap(sameOption));
@@ -172,7 +206,7 @@ export const sshd_config = defineTask({
     const fileInfo = facts.file;
     const attrs = { mode: '0600', owner: 'root', group: 'root' };
 
-    if (textSame) {
+    if (textSame && !socket) {
       const attrFix = fileInfo.exists ? attrSteps(args.path, fileInfo, attrs) : [];
       const tail = !eff
         ? ` (sshd -T failed, effective values not verified: ${f.effectiveError || `exit ${f.effectiveExit}`})`
@@ -183,7 +217,9 @@ export const sshd_config = defineTask({
       return ok(`effective sshd settings already as requested (${n} setting${n === 1 ? '' : 's'}, managed block in place)${tail}${filterNote}`);
     }
 
-    const what = cmp
+    const what = textSame
+      ? `${args.path} already as requested`
+      : cmp
       ? cmp.differ.length > 0
         ? `set ${cmp.differ.map((d) => `${d.key} ${short(d.desired)} (effective ${short(d.current ?? 'unset')})`).join(', ')}`
         : 'write the managed block (effective values already match)'
@@ -191,21 +227,28 @@ export const sshd_config = defineTask({
     const disabledNote = cand.disabled.length > 0 ? `; disable ${cand.disabled.map((o) => `line ${o.line} "${o.text}"`).join(', ')} of ${args.path}` : '';
     const restoredNote = cand.restored.length > 0 ? `; restore ${cand.restored.map((l) => `"${l.trim()}"`).join(', ')} (no longer managed)` : '';
 
-    const steps: Step[] = [
-      ...writeFileSteps({
-        path: args.path,
-        content: cand.text,
-        ...attrs,
-        backup: args.backup,
-        validate: `${SSHD} -t -f %s`,
-      }),
-    ];
-    const reload = reloadStep(ctx.host, f.pid);
+    const steps: Step[] = textSame
+      ? []
+      : writeFileSteps({
+          path: args.path,
+          content: cand.text,
+          ...attrs,
+          backup: args.backup,
+          validate: `${SSHD} -t -f %s`,
+        });
+    const dropin = socket ? socketDropin(socket.unit) : undefined;
+    if (socket && dropin) {
+      // the snapshot restores an earlier drop-in; one this run creates goes with the rollback
+      steps.push({ command: onRollback(`rm -f -- ${quote(dropin)}`) });
+      steps.push(...writeFileSteps({ path: dropin, content: socketDropinText(socket.ports), mode: '0644', owner: 'root', group: 'root', parent: {} }));
+    }
+    const reload = reloadStep(ctx.host, f.pid, socket ? { socket: socket.unit } : 'reload');
     if (reload) steps.push(reload);
     const reloadNote = reload ? '' : '; sshd is not running (no init, no listener found): nothing to reload';
+    const socketNote = socket ? `; sshd is socket-activated: ${socket.unit} moves to port ${socket.ports.join(', ')} (${dropin})` : '';
 
-    const want = ports(settings);
-    const current = (eff?.port ?? []).map(Number);
+    // socket-activated, sshd listens where the socket does
+    const current = f.socket ? socketPorts(f.socket.listen) : (eff?.port ?? []).map(Number);
     let sshPort: number | undefined;
     let portNote = '';
     if (want !== undefined && want.join(' ') !== current.join(' ')) {
@@ -214,9 +257,10 @@ export const sshd_config = defineTask({
       portNote = `; sshd moves to port ${want.join(', ')}${sshPort !== undefined ? ' (the runner reconnects on the new port)' : ''}`;
     }
 
-    const diffs: Diff[] = [diffOf(args.path, beforeText(fileInfo), cand.text)];
+    const diffs: Diff[] = textSame ? [] : [diffOf(args.path, beforeText(fileInfo), cand.text)];
     const predicted: SshdFacts = {
       ...f,
+      ...(f.socket && socket ? { socket: { ...f.socket, listen: socket.ports.map((p) => `[::]:${p} (Stream)`) } } : {}),
       main: { path: args.path, text: cand.text },
       files: { ...f.files, [args.path]: { path: args.path, text: cand.text } },
       effective: eff ? predictEffective(eff, settings) : null,
@@ -225,7 +269,7 @@ export const sshd_config = defineTask({
       { request: sshdAt(args.path), value: predicted },
       { request: fileAt(args.path), value: predictWrittenFile(fileInfo, { content: cand.text, ...attrs }) },
     ];
-    return change(`${what}${dropinNote}${disabledNote}${restoredNote}${filterNote}${portNote}${reloadNote}`, steps, {
+    return change(`${what}${dropinNote}${disabledNote}${restoredNote}${filterNote}${portNote}${socketNote}${reloadNote}`, steps, {
       diffs,
       predictions,
       risk: 'access',

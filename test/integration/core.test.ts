@@ -115,6 +115,37 @@ describe.each(images)('core on $name', ({ name, present }) => {
   });
 });
 
+const sshShellImage = images.find((i) => i.present && i.name === 'debian12')?.name;
+
+describe.skipIf(!sshShellImage)('PROVISION_SSH_SHELL (docs/cli.md)', () => {
+  let fleet: Fleet;
+  beforeAll(async () => {
+    fleet = await startFleet({ count: 1, image: sshShellImage! });
+  });
+  afterAll(async () => {
+    await fleet?.stop();
+  });
+
+  /** For each of three commands, the process sshd started for it (its ancestor just below sshd), as the host sees it. */
+  async function parents(): Promise<string[]> {
+    const s = await runPlaybook(fleet, `- hosts: all\n  tasks:\n${[1, 2, 3].map((i) => `    - name: p${i}\n      shell: "p=$$; while q=$(ps -o ppid= -p $p | tr -d \' \') && [ 0$q -gt 1 ]; do case $(ps -o args= -p $q) in sshd:*) echo $p; break;; esac; p=$q; done"\n`).join('')}`);
+    expect(failures(s)).toEqual([]);
+    return s.results.map((r) => String(r.stdout).trim());
+  }
+
+  it('by default one long-lived shell runs every command; =0 gives each command its own SSH channel', async () => {
+    const shared = await parents();
+    expect(new Set(shared).size).toBe(1);
+    process.env.PROVISION_SSH_SHELL = '0';
+    try {
+      const own = await parents();
+      expect(new Set(own).size).toBe(3);
+    } finally {
+      delete process.env.PROVISION_SSH_SHELL;
+    }
+  });
+});
+
 describe('core with the local connection', () => {
   it('converges in a temp directory on this machine', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'provision-local-'));

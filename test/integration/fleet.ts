@@ -128,6 +128,13 @@ export interface StartFleetOptions {
   tmpfs?: Record<string, string>;
   /** More container ports to publish on 127.0.0.1 (e.g. 2222 for an sshd port move); see FleetHost.ports. */
   extraPorts?: number[];
+  /**
+   * A Docker network (made beforehand) for the containers instead of the default bridge,
+   * e.g. one with IPv6 that a scanning container shares. Connecting a network to a
+   * running container does not do: Docker 20.10 then moves the default route and
+   * republishes port 22 on another host port, so the fleet's port stops answering.
+   */
+  network?: string;
 }
 
 /** Never pull: images are built locally by docker/build.sh and no registry may be reachable. */
@@ -286,10 +293,18 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<Fleet> {
       .withAddedCapabilities('NET_ADMIN', 'NET_RAW')
       .withEnvironment({ AUTHORIZED_KEYS: publicKey })
       .withLabels({ ...labels, 'provision-fleet.host': `${prefix}-${i}` })
-      .withWaitStrategy(systemd ? Wait.forListeningPorts() : Wait.forLogMessage(/Server listening on \S+ port 22/))
+      .withWaitStrategy(
+        !systemd
+          ? Wait.forLogMessage(/Server listening on \S+ port 22/)
+          : opts.extraPorts?.length
+            ? // an extra port listens only once a test moves something there: wait for sshd alone
+              Wait.forSuccessfulCommand('for u in ssh.service sshd.service ssh.socket; do systemctl is-active --quiet "$u" && exit 0; done; exit 1')
+            : Wait.forListeningPorts(),
+      )
       .withStartupTimeout(opts.startupTimeoutMs ?? 60_000);
     if (opts.privileged) c = c.withPrivilegedMode();
     if (opts.tmpfs) c = c.withTmpFs(opts.tmpfs);
+    if (opts.network) c = c.withNetworkMode(opts.network);
     if (systemd) {
       const v2 = hostHasCgroupV2();
       c = c

@@ -117,6 +117,24 @@ export interface FilterResult {
   readonly notes: string[];
 }
 
+/** Options newer OpenSSH releases brought (major, minor): an older sshd refuses to start with them. */
+const INTRODUCED: Readonly<Record<string, readonly [number, number]>> = { disableforwarding: [7, 4] };
+
+/** Leave out the options the host's OpenSSH is too old to know (kept when its version is unknown), saying so. */
+export function withoutNewerOptions(settings: Settings, version: SshdFacts['version']): FilterResult {
+  const out: Record<string, SettingValue> = {};
+  const notes: string[] = [];
+  for (const [key, value] of Object.entries(settings)) {
+    const since = INTRODUCED[key.toLowerCase()];
+    if (since && version && (version.major < since[0] || (version.major === since[0] && version.minor < since[1]))) {
+      notes.push(`${key} left out: it needs OpenSSH ${since[0]}.${since[1]}, this host has ${version.major}.${version.minor}`);
+      continue;
+    }
+    out[key] = value;
+  }
+  return { settings: out, notes };
+}
+
 /** Drop Ciphers/KexAlgorithms/MACs entries this OpenSSH does not offer; refuse to produce an empty list. */
 export function filterAlgorithms(settings: Settings, facts: Pick<SshdFacts, 'algorithms' | 'version'>): FilterResult {
   const out: Record<string, SettingValue> = {};
@@ -316,20 +334,47 @@ export function predictEffective(current: Readonly<Record<string, readonly strin
 /** `sshd` on PATH or where Debian and RHEL install it (sudo's secure_path has /usr/sbin; a plain login shell may not). */
 export const SSHD = 'PATH="$PATH:/usr/sbin:/sbin" sshd';
 
+// ---- socket activation ------------------------------------------------------------------
+
+/** The drop-in's text: ListenStream reset, then one line per port. */
+export function socketDropinText(ports: readonly number[]): string {
+  return ['# Managed by provision (sshd_config Port): sshd is socket-activated, so the socket decides its ports', '[Socket]', 'ListenStream=', ...ports.map((p) => `ListenStream=${p}`), ''].join('\n');
+}
+
+/** The ports a socket listens on, from `systemctl show -p Listen` (`[::]:22 (Stream)`, `0.0.0.0:2222 (Stream)`). */
+export function socketPorts(listen: readonly string[]): number[] {
+  const ports = listen.map((l) => /:(\d+) \(Stream\)$/.exec(l.trim())?.[1]);
+  return [...new Set(ports.filter((p): p is string => p !== undefined).map(Number))].sort((a, b) => a - b);
+}
+
+/** How sshd must take the new configuration in. */
+export type Reload =
+  /** SIGHUP through the service manager (the default). */
+  | 'reload'
+  /** Listen elsewhere: reload units and restart the socket (the service first stopped: systemd refuses to start a socket whose service runs). */
+  | { readonly socket: string };
+
 /**
  * The step that makes the running sshd read the new configuration, always
  * after `sshd -t` (a daemon re-reading a broken file exits: with sshd as PID 1
  * that ends the container). systemd: reload (of a running unit only; Debian
- * names it ssh, RHEL sshd: the other name is the fallback); sysv: `service`;
+ * names it ssh, RHEL sshd: the other name is the fallback), or for a
+ * socket-activated sshd moving ports `daemon-reload`, the service stopped
+ * and the socket restarted; sysv: `service`;
  * no init: SIGHUP to the listener, after checking the pid is still sshd, then
  * a second to re-execute and listen again (and a check that it did).
  * Undefined when there is nothing to reload (no init and no sshd running).
  */
-export function reloadStep(host: HostFacts, pid: number | null): Step | undefined {
+export function reloadStep(host: HostFacts, pid: number | null, how: Reload = 'reload'): Step | undefined {
   const first = host.os.family === 'debian' ? 'ssh' : 'sshd';
   const second = first === 'ssh' ? 'sshd' : 'ssh';
   const check = `${SSHD} -t`;
   if (host.init === 'systemd') {
+    if (typeof how === 'object') {
+      // KillMode=process: stopping the service ends the listener, not the sessions it started (ours included)
+      const service = how.socket.replace(/\.socket$/, '.service');
+      return { command: `${check} && systemctl daemon-reload && systemctl stop ${quote(service)} && systemctl restart ${quote(how.socket)}` };
+    }
     return {
       command: `${check} && if systemctl cat ${first}.service >/dev/null 2>&1; then u=${first}; else u=${second}; fi && systemctl reload-or-try-restart "$u".service`,
     };

@@ -1,6 +1,9 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { findKnownKeys, fingerprint, judgeHostKey, keyType, knownHostName } from '../../../src/connections/known-hosts.js';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findKnownKeys, fingerprint, hostKeyAlgorithms, judgeHostKey, keyType, knownHostName, replaceKnownHostKeys, withoutKnownKeys } from '../../../src/connections/known-hosts.js';
 
 function blob(type: string, body: string): Buffer {
   const t = Buffer.from(type);
@@ -44,6 +47,55 @@ describe('known_hosts', () => {
     expect(judgeHostKey(known, rsa)).toEqual({ kind: 'unknown' });
     expect(judgeHostKey(known, ed2)).toEqual({ kind: 'changed', expected: [fingerprint(ed)] });
     expect(judgeHostKey([{ type: 'ssh-ed25519', key: ed2.toString('base64'), revoked: true }], ed2)).toEqual({ kind: 'revoked' });
+  });
+
+  it('drops the lines of given key types for a host, hashed or listed with others, and keeps @revoked ones', () => {
+    const salt = randomBytes(20);
+    const hash = createHmac('sha1', salt).update('[10.0.0.5]:2222').digest('base64');
+    const text = [
+      '# keep me',
+      `[10.0.0.5]:2222 ssh-ed25519 ${ed.toString('base64')}`,
+      `|1|${salt.toString('base64')}|${hash} ssh-rsa ${rsa.toString('base64')}`,
+      `web1,[10.0.0.5]:2222 ssh-rsa ${rsa.toString('base64')}`,
+      `@revoked [10.0.0.5]:2222 ssh-rsa ${rsa.toString('base64')}`,
+      `[10.0.0.6]:2222 ssh-rsa ${rsa.toString('base64')}`,
+      '',
+    ].join('\n');
+    expect(withoutKnownKeys(text, '[10.0.0.5]:2222', ['ssh-rsa', 'ecdsa-sha2-nistp256']).split('\n')).toEqual([
+      '# keep me',
+      `[10.0.0.5]:2222 ssh-ed25519 ${ed.toString('base64')}`,
+      `@revoked [10.0.0.5]:2222 ssh-rsa ${rsa.toString('base64')}`,
+      `[10.0.0.6]:2222 ssh-rsa ${rsa.toString('base64')}`,
+      '',
+    ]);
+    expect(withoutKnownKeys(text, '[10.0.0.5]:2222', [])).toBe(text);
+  });
+
+  it('replaces a host\'s keys across files, and undoes it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'provision-kh-'));
+    try {
+      const home = join(dir, 'home');
+      const own = join(dir, 'own');
+      writeFileSync(home, `h ssh-rsa ${rsa.toString('base64')}\nother ssh-rsa ${rsa.toString('base64')}\n`);
+      writeFileSync(own, `h ssh-ed25519 ${ed.toString('base64')}\n`);
+      const fresh = join(dir, 'fresh');
+      const rsa2 = Buffer.concat([rsa, Buffer.from('2')]);
+      const undo = replaceKnownHostKeys([home, own], own, 'h', ['ssh-rsa'], [rsa2]);
+      expect(readFileSync(home, 'utf8')).toBe(`other ssh-rsa ${rsa.toString('base64')}\n`);
+      expect(readFileSync(own, 'utf8')).toBe(`h ssh-ed25519 ${ed.toString('base64')}\nh ssh-rsa ${rsa2.toString('base64')}\n`);
+      undo();
+      expect(readFileSync(home, 'utf8')).toBe(`h ssh-rsa ${rsa.toString('base64')}\nother ssh-rsa ${rsa.toString('base64')}\n`);
+      expect(readFileSync(own, 'utf8')).toBe(`h ssh-ed25519 ${ed.toString('base64')}\n`);
+      replaceKnownHostKeys([home], fresh, 'h', [], [ed])();
+      expect(existsSync(fresh)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('asks for RSA keys with SHA-2 signatures first', () => {
+    expect(hostKeyAlgorithms('ssh-rsa')).toEqual(['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']);
+    expect(hostKeyAlgorithms('ssh-ed25519')).toEqual(['ssh-ed25519']);
   });
 
   it('reads the key type from the blob and prints SHA256 fingerprints without padding', () => {

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { ExecResult } from '../../../src/connections/types.js';
 import { ConnectionError } from '../../../src/contract/errors.js';
 import { req, type Fact, type FactRequest } from '../../../src/contract/fact.js';
-import { change, defineTask, ok, type AccessInfo } from '../../../src/contract/task.js';
+import { change, defineTask, ok, type AccessInfo, type HostKeyChange } from '../../../src/contract/task.js';
 import type { ConfirmRequest } from '../../../src/core/confirm.js';
 import type { ExecRequest, RunAs } from '../../../src/core/host.js';
 import { runAs, runTaskItem, type PipelineEnv, type PipelineSession } from '../../../src/core/pipeline.js';
@@ -25,7 +25,7 @@ const stateFact: Fact<{ path: string }, string> = {
 const fake = defineTask({
   name: 'fake',
   description: 'test double',
-  schema: z.strictObject({ path: z.string(), value: z.string(), risky: z.boolean().default(false), refuse: z.string().optional() }),
+  schema: z.strictObject({ path: z.string(), value: z.string(), risky: z.boolean().default(false), refuse: z.string().optional(), newKey: z.string().optional() }),
   facts: (a) => ({ current: req(stateFact, { path: a.path }) }),
   plan: (a, f) =>
     f.current === a.value
@@ -34,6 +34,7 @@ const fake = defineTask({
           diffs: [{ label: a.path, before: f.current, after: a.value }],
           predictions: [{ request: req(stateFact, { path: a.path }), value: a.value }],
           ...(a.risky ? { risk: 'access' as const } : {}),
+          ...(a.newKey ? { hostKeys: { files: [a.newKey], removed: [] } } : {}),
         }),
   lockout: (a) => a.refuse,
 });
@@ -70,11 +71,12 @@ class FakeSession implements PipelineSession {
   }
 }
 
-function setup(taskYaml: string, opts: { check?: boolean; session?: FakeSession; allowLockout?: boolean } = {}) {
-  const book = parsePlaybook(`- hosts: all\n  become: true\n  tasks:\n${taskYaml.replace(/^/gm, '    ')}\n`, '/srv/pb.yaml', registry);
+function setup(taskYaml: string, opts: { check?: boolean; session?: FakeSession; allowLockout?: boolean; unprotected?: boolean } = {}) {
+  const book = parsePlaybook(`- hosts: all\n  become: true\n${opts.unprotected ? '  lockout_protection: false\n' : ''}  tasks:\n${taskYaml.replace(/^/gm, '    ')}\n`, '/srv/pb.yaml', registry);
   const play = book.plays[0] as PlayDef;
   const session = opts.session ?? new FakeSession({ '/etc/x': 'old' });
   const confirmed: ConfirmRequest[] = [];
+  const recorded: HostKeyChange[] = [];
   const access: AccessInfo = { user: 'admin', clientIp: '10.0.0.1', serverPort: 22, auth: 'publickey', keys: [] };
   const env: PipelineEnv = {
     registry,
@@ -86,10 +88,15 @@ function setup(taskYaml: string, opts: { check?: boolean; session?: FakeSession;
     applyConfirmed: async (r) => {
       confirmed.push(r);
       await r.runSteps('PREFIX;', r.timeoutMs);
+      return r.hostKeys ? '; keys recorded and confirmed' : '';
+    },
+    recordHostKeys: async (c) => {
+      recorded.push(c);
+      return '; keys recorded';
     },
   };
   const go = (vars: Record<string, unknown> = {}) => runTaskItem(play.tasks[0]!, play, vars, env);
-  return { session, confirmed, go };
+  return { session, confirmed, recorded, go };
 }
 
 describe('task pipeline', () => {
@@ -170,6 +177,20 @@ describe('task pipeline', () => {
     expect(out.result.status).toBe('changed');
     expect(confirmed.map((c) => [c.taskName, c.timeoutSec])).toEqual([['fake path=/etc/x value=new risky=true', 120]]);
     expect(session.execs.map((e) => e.command)).toEqual(['PREFIX;write new']);
+  });
+
+  it('new host keys go to the confirmed apply, or are recorded after an unconfirmed one; the message says so', async () => {
+    const guarded = setup('- fake: { path: /etc/x, value: new, risky: true, newKey: /etc/ssh/ssh_host_rsa_key.pub }');
+    expect((await guarded.go()).result.message).toBe('set /etc/x to new; keys recorded and confirmed');
+    expect(guarded.confirmed.map((c) => c.hostKeys)).toEqual([{ files: ['/etc/ssh/ssh_host_rsa_key.pub'], removed: [] }]);
+    expect(guarded.recorded).toEqual([]);
+    const unguarded = setup('- fake: { path: /etc/x, value: new, risky: true, newKey: /etc/ssh/ssh_host_rsa_key.pub }', { unprotected: true });
+    expect((await unguarded.go()).result.message).toBe('set /etc/x to new; keys recorded');
+    expect(unguarded.recorded).toEqual([{ files: ['/etc/ssh/ssh_host_rsa_key.pub'], removed: [] }]);
+    expect(unguarded.session.execs.map((e) => e.command)).toEqual(['write new']);
+    const checked = setup('- fake: { path: /etc/x, value: new, risky: true, newKey: /etc/ssh/ssh_host_rsa_key.pub }', { check: true });
+    expect((await checked.go()).result.message).toBe('set /etc/x to new');
+    expect([...checked.confirmed, ...checked.recorded]).toEqual([]);
   });
 
   it('the pre-flight refuses a change that cuts our access, before anything runs; allow_lockout turns it into a warning', async () => {

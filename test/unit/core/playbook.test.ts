@@ -53,6 +53,7 @@ describe('loadPlaybook', () => {
       ignoreErrors: false,
       noLog: false,
       listen: [],
+      controls: [],
       location: { file, line: 8, column: 7 },
     });
     // args stay raw: the template is kept, defaults are not applied
@@ -87,7 +88,7 @@ describe('task validation', () => {
       'pb.yaml:3:7 [0].tasks[0]: task has no task type: add exactly one of command, sysctl, user',
     ]);
     expect(bad('- hosts: all\n  tasks:\n    - command: ls\n      nofity: x\n')).toEqual([
-      'pb.yaml:4:7 [0].tasks[0]: unknown key "nofity" (did you mean "notify"? allowed: name, when, notify, tags, loop, loop_var, loop_control, register, ignore_errors, become, become_user, check_mode, changed_when, failed_when, timeout, no_log, and one task type)',
+      'pb.yaml:4:7 [0].tasks[0]: unknown key "nofity" (did you mean "notify"? allowed: name, when, notify, tags, loop, loop_var, loop_control, register, ignore_errors, become, become_user, check_mode, changed_when, failed_when, timeout, no_log, controls, and one task type)',
     ]);
   });
 

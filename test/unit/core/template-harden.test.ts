@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadPlaybook } from '../../../src/core/playbook.js';
+import { dropOmitted } from '../../../src/core/filters.js';
 import { renderValue } from '../../../src/core/template.js';
 import { registry } from '../../../src/tasks/index.js';
 
@@ -61,6 +62,18 @@ describe('harden.yaml firewall and listener expressions', () => {
       expect(serviceRules, sc.name).toEqual(sc.service_rules);
       expect(sshRule, sc.name).toBe(sc.ssh_rule);
       expect(allow, sc.name).toEqual(sc.listeners_allow);
+    }
+  });
+});
+
+describe('harden.yaml firewall_manager', () => {
+  const persist = play.tasks.find((t) => t.module === 'firewall_persist');
+  const managerOf = (args: unknown, overrides: Record<string, unknown>) =>
+    (dropOmitted(renderValue(args, { ...play?.vars, ...overrides, os_family: 'debian' })) as { firewall_manager?: string }).firewall_manager;
+  it('default: the play takes the firewall over from ufw/firewalld; "" leaves the key out, so the tasks refuse while they run', () => {
+    for (const t of [firewall4, firewall6, persist]) {
+      expect(managerOf(t?.args, {})).toBe('iptables');
+      expect(managerOf(t?.args, { firewall_manager: '' })).toBeUndefined();
     }
   });
 });

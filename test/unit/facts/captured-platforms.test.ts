@@ -101,14 +101,13 @@ describe('listeners from captured ss -tulpn', () => {
   });
 
   // iproute2 before 3.18 (RHEL/CentOS 7.0-7.4 ship 3.10) prints users:(("sshd",1231,3)) without
-  // `pid=`/`fd=`. parseSs only matches `",pid=(\d+)`, so on those hosts no listener has a process:
-  // the listeners task cannot tell sshd from an unexpected daemon.
-  it.fails('RHEL 7 with iproute 3.10: the old users:(("sshd",1231,3)) format names the process', () => {
+  // `pid=`/`fd=`: without the process the listeners task could not tell sshd from an unexpected daemon.
+  it('RHEL 7 with iproute 3.10: the old users:(("sshd",1231,3)) format names the process', () => {
     const info = parseListeners(`__tool=ss\n${captured('rhel7/ss-tulpn.txt')}`);
     expect(tcp(info, 22)).toEqual([{ proto: 'tcp', address: '*', port: 22, process: 'sshd', pid: 1231 }]);
   });
 
-  it.fails('RHEL 7 with iproute 3.10, whole ss -tupna capture: every listener named', () => {
+  it('RHEL 7 with iproute 3.10, whole ss -tupna capture: every listener named', () => {
     const info = parseListeners(`__tool=ss\n${captured('rhel7/ss-tupna-iproute-3.10.txt')}`);
     const listening = info.listeners.filter((l) => l.port === 22 || l.port === 111 || l.port === 25);
     expect(listening.length).toBeGreaterThan(0);

@@ -39,13 +39,15 @@ import { parseHostFacts } from '../../../src/facts/host.js';
 import { parseIptablesFact, type IptablesSave } from '../../../src/facts/iptables.js';
 import { parseListeners } from '../../../src/facts/listeners.js';
 import { parseSshdFact, type SshdFacts } from '../../../src/facts/sshd.js';
+import { parseHostKeysFact } from '../../../src/facts/hostkeys.js';
+import { normaliseValue } from '../../../src/tasks/sysctl.js';
 import { iptables } from '../../../src/tasks/iptables.js';
 import { saveString, tokenize } from '../../../src/tasks/lib/iptables.js';
 import { BLOCK_BEGIN, BLOCK_END, renderBlock } from '../../../src/tasks/lib/sshd.js';
 import { listeners as listenersTask } from '../../../src/tasks/listeners.js';
 import { AUTO_UPGRADES, AUTO_UPGRADES_CONTENT, DNF_AUTOMATIC, PROVISION_UU, editIni } from '../../../src/tasks/unattended_upgrades.js';
 import { fixture as sshdFixture } from '../../fixtures/facts/sshd/fact-output.js';
-import { ctx as baseCtx, dirInfo, fileWith, host as debianHost } from '../tasks/_helpers.js';
+import { ctx as baseCtx, dirInfo, fileWith, host as debianHost, noManagers } from '../tasks/_helpers.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 40);
 const SEED = 20240611;
@@ -67,7 +69,7 @@ const STUBS = [
   'recorder', 'useradd', 'usermod', 'userdel', 'gpasswd', 'chpasswd', 'chown', 'chgrp', 'apt-get', 'dpkg', 'dnf', 'yum',
   'systemctl', 'service', 'update-rc.d', 'chkconfig', 'pkill', 'iptables-restore', 'iptables', 'ip6tables-restore',
   'restorecon', 'selinuxenabled', 'sshd', 'visudo', 'fail2ban-client', 'ufw', 'firewall-cmd', 'netfilter-persistent',
-  'debconf-set-selections', 'iptables-save', 'ip6tables-save',
+  'debconf-set-selections', 'iptables-save', 'ip6tables-save', 'sysctl',
 ];
 /** Stubs that take stdin (the restore script, debconf answers, passwords). */
 const STDIN_STUBS = ['recorder', 'chpasswd', 'iptables-restore', 'ip6tables-restore', 'debconf-set-selections'];
@@ -246,7 +248,7 @@ describe('shell injection: every registered task type', () => {
   it('has an injection property below (new task types must be added here)', () => {
     const covered = [
       'command', 'shell', 'file', 'copy', 'lineinfile', 'package', 'service', 'user',
-      'sshd_config', 'iptables', 'firewall_persist', 'fail2ban', 'unattended_upgrades', 'listeners',
+      'sshd_config', 'iptables', 'firewall_persist', 'fail2ban', 'unattended_upgrades', 'listeners', 'ssh_host_keys', 'sysctl',
     ];
     const missing = Object.keys(registry).filter((k) => !covered.includes(k));
     expect(missing, `task types without an injection property in ${import.meta.url}`).toEqual([]);
@@ -545,7 +547,7 @@ describe('shell injection: hardening tasks', () => {
           // refused by validation, before any plan
           expect(parsed.error?.issues[0]?.message).toMatch(/must be one line without control characters/);
         } else {
-          const r = planOrTaskError(() => iptables.plan(parsed.data!, { save: empty }, baseCtx));
+          const r = planOrTaskError(() => iptables.plan(parsed.data!, { save: empty, managers: noManagers }, baseCtx));
           const steps = stepsOf({ plan: r.plan as Plan });
           expect(steps.map((s) => s.command)).toEqual(['PATH="$PATH:/usr/sbin:/sbin" iptables-restore --noflush']);
           allOk(execSteps(steps));
@@ -563,7 +565,7 @@ describe('shell injection: hardening tasks', () => {
         // unquoted: whitespace splits words, so only a whitespace-free word is one value
         const word = bare.replace(/[\s"]/g, '') || 'x';
         const bare1 = iptables.schema.safeParse({ chains: { INPUT: { rules: [`-m comment --comment ${word} -j ACCEPT`] } } });
-        const b: { plan?: Plan; error?: Error } = bare1.success ? planOrTaskError(() => iptables.plan(bare1.data, { save: empty }, baseCtx)) : { error: new Error(bare1.error.issues[0]?.message) };
+        const b: { plan?: Plan; error?: Error } = bare1.success ? planOrTaskError(() => iptables.plan(bare1.data, { save: empty, managers: noManagers }, baseCtx)) : { error: new Error(bare1.error.issues[0]?.message) };
         if (/[\x00-\x08\x0a-\x1f\x7f]/.test(word)) expect(b.error?.message).toMatch(/control characters/);
         else if (word.includes("'")) expect(b.error?.message).toMatch(/use double quotes \(iptables-save syntax\), not single quotes/);
         else if (b.plan) {
@@ -584,11 +586,10 @@ describe('shell injection: hardening tasks', () => {
    * work dir and read back after the recorded `mv` to the real path). Proves: the
    * ruleset travels only as stdin content (every command is the same as for a
    * benign ruleset, size and checksum aside), ends up in the file byte for byte,
-   * and nothing ran. With ufw active the rules are saved at apply time instead:
+   * and nothing ran. With ufw active (taken over) the rules are saved at apply time instead:
    * iptables-save's (hostile) output is redirected into the file, never evaluated.
    */
   it('firewall_persist: a hostile running ruleset is saved byte for byte, only ever on stdin', () => {
-    const gone = { manager: 'systemd', exists: false, active: false, enabled: false };
     const withRule = (text: string) => iptFixture('debian12-empty.v4.txt').replace('COMMIT\n', `-A INPUT -m comment --comment ${saveString(text)} -j ACCEPT\nCOMMIT\n`);
     fc.assert(
       fc.property(hostile, fc.boolean(), fc.boolean(), fc.boolean(), (text, fileExists, installed, ufwActive) => {
@@ -598,10 +599,9 @@ describe('shell injection: hardening tasks', () => {
           save4,
           file4: fileExists ? fileWith('old\n') : ({ exists: false } as FileInfo),
           boot4: svcState(false, true),
-          firewalld: gone,
-          ufw: ufwActive ? svcState(true, true) : gone,
+          managers: ufwActive ? { ...noManagers, ufw: { installed: true, enabled: true, active: true, masked: false } } : noManagers,
         });
-        const args = { ipv6: false };
+        const args = { ipv6: false, firewall_manager: 'iptables' };
         const save = iptFact(withRule(text));
         const steps = stepsOf(planOf(mod('firewall_persist'), args, facts(save)));
         expect(skeleton(steps)).toEqual(skeleton(stepsOf(planOf(mod('firewall_persist'), args, facts(iptFact(withRule('x')))))));
@@ -736,6 +736,65 @@ describe('shell injection: hardening tasks', () => {
         if (r.plan?.kind === 'change') expect(r.plan.steps).toEqual([]);
         for (const n of unexpected) expect(text).toContain(`(${n} pid `);
         if (unexpected.length === 0) expect(r.plan?.kind).toBe('ok');
+      }),
+      params,
+    );
+  });
+});
+
+describe('shell injection: kernel parameters', () => {
+  /**
+   * sysctl: a hostile value (no control characters: a newline would add lines
+   * to the file) goes into the sysctl file only as content on stdin, and
+   * reaches `sysctl -w` as ONE argv word `NAME=VALUE`; a hostile file name (a
+   * component in the work dir) is written literally and given to `sysctl -p`
+   * as one word. The steps run for real with sysctl stubbed. Hostile names are
+   * refused by the schema (a name is letters, digits and `_ . : @ / -`, not
+   * starting with `-`), and so are values with control characters.
+   */
+  it('sysctl: hostile values land literally in the file and in sysctl -w; hostile names and control characters are refused', () => {
+    const value = printable.filter((v) => v.trim() !== '');
+    fc.assert(
+      fc.property(component, value, hostile, (fileName, raw, bad) => {
+        freshWork();
+        const path = join(work, fileName);
+        const want = normaliseValue(raw);
+        const steps = stepsOf(planOf(mod('sysctl'), { name: 'net.ipv4.ip_forward', value: raw, sysctl_file: path, sysctl_set: true }, { file: { exists: false }, running: `${want}x` }));
+        allOk(execSteps(steps));
+        expect(readFileSync(path, 'utf8')).toBe(`net.ipv4.ip_forward=${want}\n`);
+        expect(argvsOf('sysctl')).toEqual(sortArgvs([['-w', `net.ipv4.ip_forward=${want}`], ['-p', path]]));
+        if (!/^[A-Za-z0-9_][A-Za-z0-9_.:@/-]*$/.test(bad)) expect(invalidOf(mod('sysctl'), { name: bad, value: 1 })).toMatch(/^name: a kernel parameter name/);
+        // the value is trimmed first, as Ansible does: control characters only at its ends go
+        if (CONTROL.test(bad.trim())) expect(invalidOf(mod('sysctl'), { name: 'a.b', value: bad })).toMatch(/value must not contain newlines/);
+        assertNoCanary();
+      }),
+      params,
+    );
+  }, SLOW);
+});
+
+describe('shell injection: tasks without text arguments', () => {
+  /**
+   * ssh_host_keys: no argument is text. A hostile string as any argument (or as
+   * a key type) is refused by the schema, naming the argument. Accepted values
+   * are enum words and integers, and reach the steps only as `ssh-keygen -t
+   * TYPE -b BITS` and the moduli size in awk: with the numbers masked, the steps
+   * are those of the defaults. The steps are not executed here: they remove and
+   * write fixed paths under /etc/ssh of this very machine.
+   */
+  it('ssh_host_keys: hostile values are refused; accepted ones reach the steps only as key types and numbers', () => {
+    const keys = parseHostKeysFact(readFileSync(new URL('../../fixtures/facts/hostkeys/debian12-fresh.txt', import.meta.url), 'utf8'));
+    const sshd = parseSshdFact(sshdFixture('debian12/fact.out'), '/etc/ssh/sshd_config');
+    const text = (types: string[], rsa: number, moduli: number) => {
+      const steps = stepsOf(planOf(mod('ssh_host_keys'), { types, rsa_bits: rsa, moduli_min_bits: moduli }, { keys, sshd }));
+      expect(steps.every((st) => st.stdin === undefined)).toBe(true);
+      return steps.map((st) => st.command).join('\n').split(` -b ${rsa} `).join(' -b BITS ').split(`< ${moduli})`).join('< BITS)');
+    };
+    const kinds = ['ed25519', 'rsa', 'ecdsa'];
+    fc.assert(
+      fc.property(hostile, fc.constantFrom('types', 'rsa_bits', 'moduli_min_bits'), fc.subarray(kinds, { minLength: 1 }), fc.integer({ min: 3073, max: 16384 }), fc.integer({ min: 2048, max: 8192 }), (bad, key, types, rsa, moduli) => {
+        if (!kinds.includes(bad)) expect(invalidOf(mod('ssh_host_keys'), { [key]: key === 'types' ? [bad] : bad })).toMatch(new RegExp(`^${key}`));
+        expect(text(types, rsa, moduli)).toBe(text(types, 4096, 3072));
       }),
       params,
     );

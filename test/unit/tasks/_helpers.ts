@@ -3,6 +3,7 @@ import type { HostFacts } from '../../../src/contract/host-facts.js';
 import { parseHostFacts } from '../../../src/facts/host.js';
 import type { FileInfo, PresentFile } from '../../../src/facts/files.js';
 import { sha256Hex } from '../../../src/tasks/lib/files.js';
+import type { FirewallManagers } from '../../../src/facts/firewall-managers.js';
 
 /** Built with the real parser so the fixture follows HostFacts as it grows. */
 export const host: HostFacts = parseHostFacts(
@@ -62,3 +63,9 @@ export function hostOf(kind: 'debian' | 'rhel', over: Partial<HostFacts> = {}): 
 }
 
 export const ctxOf = (host: HostFacts): TaskContext => ({ host, check: false, become: true, baseDir: '/tmp' });
+
+/** Neither ufw nor firewalld on the host (the firewall tasks' `managers` fact). */
+export const noManagers: FirewallManagers = {
+  ufw: { installed: false, enabled: false, active: false, masked: false },
+  firewalld: { manager: 'systemd', exists: false, active: false, enabled: false, unitFileState: '', backend: 'nftables' },
+};

@@ -9,9 +9,10 @@ import type { HostFacts } from '../../../src/contract/host-facts.js';
 import { parseHostFacts } from '../../../src/facts/host.js';
 import { parseIptablesFact, type IptablesSave } from '../../../src/facts/iptables.js';
 import type { ServiceInfo } from '../../../src/facts/services.js';
+import type { FirewallManagers } from '../../../src/facts/firewall-managers.js';
 import { DEBCONF_PRESEED, firewallPersist, saveRunningSteps, savedMatches } from '../../../src/tasks/firewall_persist.js';
 import { iptables } from '../../../src/tasks/iptables.js';
-import { absent, ctx, fileWith } from './_helpers.js';
+import { absent, ctx, fileWith, noManagers } from './_helpers.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/facts/iptables/${name}`, import.meta.url), 'utf8');
 const fact = (text: string, v: 4 | 6): IptablesSave => parseIptablesFact(`__version=iptables v1.8.9 (nf_tables)\n__save_begin\n${text}__save_rc=0\n`, v);
@@ -38,6 +39,9 @@ const bare = hostOf({ id: 'debian', init: 'none', pm: 'apt-get' });
 
 const svc = (over: Partial<ServiceInfo> = {}): ServiceInfo => ({ manager: 'systemd', exists: true, active: true, enabled: true, ...over });
 const gone: ServiceInfo = { manager: 'systemd', exists: false, active: false, enabled: false };
+const ufwOn: FirewallManagers = { ...noManagers, ufw: { installed: true, enabled: true, active: true, masked: false } };
+const firewalldOn: FirewallManagers = { ...noManagers, firewalld: { ...svc({ masked: false, unitFileState: 'enabled' }), backend: 'nftables' } };
+const takeOver = args({ firewall_manager: 'iptables' });
 
 function facts(over: Record<string, unknown> = {}) {
   return {
@@ -48,8 +52,7 @@ function facts(over: Record<string, unknown> = {}) {
     file6: fileWith(save6.raw) as FileInfo,
     boot4: svc({ active: false }),
     boot6: svc({ active: false }),
-    firewalld: gone,
-    ufw: gone,
+    managers: noManagers,
     ...over,
   };
 }
@@ -89,7 +92,7 @@ describe('firewall_persist: Debian family', () => {
 
   it('in check mode the iptables task prediction flows into the saved files', () => {
     const rules = ['-i lo -j ACCEPT', '-p tcp --dport 22 -j ACCEPT'];
-    const ip = iptables.plan(iptables.schema.parse({ chains: { INPUT: { policy: 'DROP', rules } } }), { save: save4 }, { ...ctx, check: true });
+    const ip = iptables.plan(iptables.schema.parse({ chains: { INPUT: { policy: 'DROP', rules } } }), { save: save4, managers: noManagers }, { ...ctx, check: true });
     if (ip.kind !== 'change') throw new Error('expected change');
     const predicted = ip.predictions![0]!.value as IptablesSave;
     const p = changed(plan(facts({ save4: predicted }), args(), { ...ctx, check: true }));
@@ -105,19 +108,35 @@ describe('firewall_persist: Debian family', () => {
     expect(firewallPersist.schema.safeParse({ ipv4: false, ipv6: false }).success).toBe(false);
   });
 
-  it('ufw active: disabled first, then the rules running after that are saved at apply time', () => {
-    const p = changed(plan(facts({ ufw: svc() })));
+  it('ufw active: refused by default, naming it; with firewall_manager: iptables disabled and masked first (each with its undo), then the rules running after that are saved at apply time', () => {
+    expect(() => plan(facts({ managers: ufwOn }))).toThrow(
+      'firewall_persist: ufw is active on this host and owns the firewall: it would rewrite these rules (a reload, a reboot). Manage the firewall with ufw, or set firewall_manager: iptables to stop, disable and mask ufw as part of this task',
+    );
+    const p = changed(plan(facts({ managers: ufwOn }), takeOver));
     const cmds = p.steps.map((s) => s.command);
-    expect(cmds[0]).toContain('ufw --force disable');
-    expect(cmds).toContain('systemctl stop -- ufw.service');
-    expect(cmds).toContain('systemctl disable -- ufw.service');
+    expect(cmds[0]).toMatch(/^PATH="\$PATH:\/usr\/sbin:\/sbin"; ufw --force disable >\/dev\/null && \{ if \[ -n "\$\{PROVISION_ROLLBACK_DIR:-\}" \]; then printf '%s\\n' 'PATH="\$PATH:\/usr\/sbin:\/sbin"; ufw --force enable' >> /);
+    expect(cmds[1]).toMatch(/^systemctl mask ufw\.service >\/dev\/null 2>&1 && \{ .*'systemctl unmask ufw\.service'/);
     expect(cmds.some((c) => c.includes('iptables-save > "$tmp"'))).toBe(true);
     expect(cmds.some((c) => c.includes('ip6tables-save > "$tmp"'))).toBe(true);
     expect(p.steps.some((s) => s.stdin !== undefined)).toBe(false);
+    expect(p.summary).toMatch(/^stop, disable and mask ufw; save the running iptables rules to \/etc\/iptables\/rules\.v4 \(after ufw\/firewalld stop\)/);
+    expect(p.risk).toBe('access');
+  });
+
+  it('ufw installed but off, and enabled at boot: enabled at boot is refused too (it would load its rules over the saved ones)', () => {
+    const atBoot: FirewallManagers = { ...noManagers, ufw: { installed: true, enabled: true, active: false, masked: false } };
+    expect(() => plan(facts({ managers: atBoot }))).toThrow(/ufw is enabled at boot on this host/);
   });
 
   it('ufw kept but iptables-persistent would remove it', () => {
-    expect(() => plan(facts({ packages: { 'iptables-persistent': null }, ufw: svc() }), args({ disable_ufw: false }))).toThrow(/conflicts/);
+    const off: FirewallManagers = { ...noManagers, ufw: { installed: true, enabled: false, active: false, masked: false } };
+    expect(() => plan(facts({ packages: { 'iptables-persistent': null }, managers: off }))).toThrow(/conflicts.*set firewall_manager: iptables/);
+  });
+
+  it('the old disable_ufw / disable_firewalld keys are refused at validation, naming them', () => {
+    const r = firewallPersist.schema.safeParse({ disable_ufw: false });
+    expect(r.success).toBe(false);
+    expect(JSON.stringify(r.error?.issues)).toContain('disable_ufw');
   });
 
   it('no init system: says what was skipped', () => {
@@ -131,15 +150,19 @@ describe('firewall_persist: RHEL family', () => {
   const rhelCtx = { ...ctx, host: rocky };
   const rf = (over: Record<string, unknown> = {}) => ({ ...facts(over), packages: { 'iptables-services': null }, ...over });
 
-  it('iptables-services, /etc/sysconfig files, enable and start iptables/ip6tables; stop and disable firewalld', () => {
-    const p = changed(plan(rf({ firewalld: svc(), file4: absent, file6: absent, boot4: gone, boot6: gone }), args(), rhelCtx));
+  it('iptables-services, /etc/sysconfig files, enable and start iptables/ip6tables; firewalld stopped, disabled and masked when told to take over', () => {
+    expect(() => plan(rf({ managers: firewalldOn, file4: absent, file6: absent, boot4: gone, boot6: gone }), args(), rhelCtx)).toThrow(
+      /firewalld is active on this host and owns the firewall: .*and firewalld's own rules filter packets too\)\. Manage the firewall with firewalld, or set firewall_manager: iptables/,
+    );
+    const p = changed(plan(rf({ managers: firewalldOn, file4: absent, file6: absent, boot4: gone, boot6: gone }), takeOver, rhelCtx));
     const cmds = p.steps.map((s) => s.command);
-    expect(cmds[0]).toBe('systemctl stop -- firewalld.service');
-    expect(cmds[1]).toBe('systemctl disable -- firewalld.service');
-    expect(cmds[2]).toMatch(/dnf -y -q install iptables-services/);
+    expect(cmds.slice(0, 3).map((c) => c.split(' && ')[0])).toEqual(['systemctl stop firewalld.service', 'systemctl disable firewalld.service', 'systemctl mask firewalld.service']);
+    expect(cmds[0]).toContain("'systemctl start firewalld.service'");
+    expect(cmds[2]).toContain("'systemctl unmask firewalld.service'");
+    expect(cmds[3]).toMatch(/dnf -y -q install iptables-services/);
     expect(cmds.filter((c) => c.includes('/etc/sysconfig/iptables') || c.includes('/etc/sysconfig/ip6tables'))).toHaveLength(2);
     expect(cmds).toEqual(expect.arrayContaining(['systemctl enable -- iptables.service', 'systemctl start -- iptables.service', 'systemctl enable -- ip6tables.service']));
-    expect(p.summary).toMatch(/^disable firewalld; install iptables-services; save the running iptables rules to \/etc\/sysconfig\/iptables \(after ufw\/firewalld stop\)/);
+    expect(p.summary).toMatch(/^stop, disable and mask firewalld; install iptables-services; save the running iptables rules to \/etc\/sysconfig\/iptables \(after ufw\/firewalld stop\)/);
   });
 
   it('ok when all is in place', () => {

@@ -5,7 +5,8 @@ import type { AccessInfo } from '../../../src/contract/task.js';
 import { parseIptablesFact, type IptablesSave } from '../../../src/facts/iptables.js';
 import { iptables, planTable, predictSave, type IptablesArgs } from '../../../src/tasks/iptables.js';
 import { canonical, cidrContains, parseCidr, cidrToText, parseRule, ruleKey, saveString, tokenize } from '../../../src/tasks/lib/iptables.js';
-import { ctx } from './_helpers.js';
+import type { FirewallManagers } from '../../../src/facts/firewall-managers.js';
+import { ctx, noManagers } from './_helpers.js';
 
 const dir = new URL('../../fixtures/facts/iptables/', import.meta.url);
 const fixture = (name: string) => readFileSync(new URL(name, dir), 'utf8');
@@ -101,7 +102,7 @@ describe('tokens, quoting, addresses', () => {
     expect(() => parseRule('-p tcp --dport nosuchservice -j ACCEPT', 4)).toThrow(/write the number/);
     // a newline would inject another line into the restore script
     expect(() => parseRule('-m comment --comment "x\nCOMMIT\n*filter\n-F OTHER" -j ACCEPT', 4)).toThrow(/control characters/);
-    expect(() => iptables.plan(args({ chains: { INPUT: { rules: ['-j ACCEPT\n-F DOCKER'] } } }), { save: empty }, ctx)).toThrow(/control characters/);
+    expect(() => iptables.plan(args({ chains: { INPUT: { rules: ['-j ACCEPT\n-F DOCKER'] } } }), { save: empty, managers: noManagers }, ctx)).toThrow(/control characters/);
   });
 
   it('unknown matches and targets pass through verbatim', () => {
@@ -114,7 +115,7 @@ describe('tokens, quoting, addresses', () => {
 
 describe('iptables task: chains mode', () => {
   it('plans one iptables-restore --noflush transaction: policy, flush, rules per owned chain', () => {
-    const plan = iptables.plan(baseline(), { save: empty }, ctx);
+    const plan = iptables.plan(baseline(), { save: empty, managers: noManagers }, ctx);
     expect(plan.kind).toBe('change');
     if (plan.kind !== 'change') return;
     expect(plan.risk).toBe('access');
@@ -161,12 +162,12 @@ describe('iptables task: chains mode', () => {
       '-m limit --limit 5/min -j LOG --log-prefix "iptables denied: " --log-level 4',
       '-p tcp -j REJECT --reject-with tcp-reset',
     ];
-    const plan = iptables.plan(args({ chains: { INPUT: { policy: 'DROP', rules } } }), { save: host }, ctx);
+    const plan = iptables.plan(args({ chains: { INPUT: { policy: 'DROP', rules } } }), { save: host, managers: noManagers }, ctx);
     expect(plan).toEqual({ kind: 'ok', reason: 'iptables filter: chain INPUT as wanted' });
   });
 
   it('keeps jumps to chains it does not own (fail2ban, Docker) at the top, and never touches those chains', () => {
-    const plan = iptables.plan(args({ chains: { INPUT: { policy: 'DROP', rules: BASELINE }, FORWARD: { policy: 'DROP', rules: [] } } }), { save: dockerF2b }, ctx);
+    const plan = iptables.plan(args({ chains: { INPUT: { policy: 'DROP', rules: BASELINE }, FORWARD: { policy: 'DROP', rules: [] } } }), { save: dockerF2b, managers: noManagers }, ctx);
     if (plan.kind !== 'change') throw new Error('expected change');
     const script = plan.steps[0]!.stdin!;
     expect(script).toContain('-F INPUT\n-A INPUT -p tcp -m multiport --dports 22 -j f2b-sshd\n-A INPUT -i lo -j ACCEPT\n');
@@ -174,21 +175,21 @@ describe('iptables task: chains mode', () => {
     expect(script).not.toMatch(/-F (DOCKER|f2b-sshd)|:f2b-sshd|:DOCKER/);
     // Docker's plain ACCEPT rules in FORWARD are not jumps: owning FORWARD removes them
     expect(script).not.toContain('-i docker0 ! -o docker0 -j ACCEPT');
-    const strict = iptables.plan(args({ chains: { INPUT: { rules: BASELINE } }, keep_foreign_jumps: false }), { save: dockerF2b }, ctx);
+    const strict = iptables.plan(args({ chains: { INPUT: { rules: BASELINE } }, keep_foreign_jumps: false }), { save: dockerF2b, managers: noManagers }, ctx);
     if (strict.kind !== 'change') throw new Error('expected change');
     expect(strict.steps[0]!.stdin).not.toContain('f2b-sshd');
   });
 
   it('creates and flushes owned user chains; a jump to a missing lower-case chain is refused', () => {
-    const plan = iptables.plan(args({ chains: { LOGDROP: { rules: ['-j LOG', '-j DROP'] }, INPUT: { rules: ['-j LOGDROP'] } } }), { save: empty }, ctx);
+    const plan = iptables.plan(args({ chains: { LOGDROP: { rules: ['-j LOG', '-j DROP'] }, INPUT: { rules: ['-j LOGDROP'] } } }), { save: empty, managers: noManagers }, ctx);
     if (plan.kind !== 'change') throw new Error('expected change');
     expect(plan.steps[0]!.stdin).toContain(':LOGDROP - [0:0]\n');
     expect(plan.steps[0]!.stdin).toContain(':INPUT ACCEPT [0:0]\n');
-    expect(() => iptables.plan(args({ chains: { INPUT: { rules: ['-j f2b-nope'] } } }), { save: empty }, ctx)).toThrow(/does not exist/);
+    expect(() => iptables.plan(args({ chains: { INPUT: { rules: ['-j f2b-nope'] } } }), { save: empty, managers: noManagers }, ctx)).toThrow(/does not exist/);
   });
 
   it('predicts the save fact so firewall_persist sees the planned ruleset', () => {
-    const plan = iptables.plan(baseline(), { save: dockerF2b }, ctx);
+    const plan = iptables.plan(baseline(), { save: dockerF2b, managers: noManagers }, ctx);
     if (plan.kind !== 'change') throw new Error('expected change');
     const p = plan.predictions![0]!;
     expect(p.request.id).toBe('iptables_save:v4');
@@ -196,7 +197,7 @@ describe('iptables task: chains mode', () => {
     expect(predicted.raw).toContain('-A INPUT -p icmp -m icmp --icmp-type 8 -j ACCEPT');
     expect(predicted.raw).toContain('-A f2b-sshd -j RETURN');
     // planning against the prediction is ok: the prediction is what iptables-save will print
-    expect(iptables.plan(baseline(), { save: predicted }, ctx).kind).toBe('ok');
+    expect(iptables.plan(baseline(), { save: predicted, managers: noManagers }, ctx).kind).toBe('ok');
   });
 
   it('ip6tables', () => {
@@ -214,8 +215,8 @@ describe('iptables task: chains mode', () => {
       '-s 2001:DB8::1 -p tcp --dport 443 -j ACCEPT',
       '-m limit --limit 5/min -j LOG --log-prefix "ip6tables denied: "',
     ];
-    expect(iptables.plan(args({ ip_version: 6, chains: { INPUT: { policy: 'DROP', rules } } }), { save: v6 }, ctx).kind).toBe('ok');
-    const plan = iptables.plan(args({ ip_version: 6, chains: { INPUT: { policy: 'DROP', rules: rules.slice(1) } } }), { save: v6 }, ctx);
+    expect(iptables.plan(args({ ip_version: 6, chains: { INPUT: { policy: 'DROP', rules } } }), { save: v6, managers: noManagers }, ctx).kind).toBe('ok');
+    const plan = iptables.plan(args({ ip_version: 6, chains: { INPUT: { policy: 'DROP', rules: rules.slice(1) } } }), { save: v6, managers: noManagers }, ctx);
     if (plan.kind !== 'change') throw new Error('expected change');
     expect(plan.steps[0]!.command).toMatch(/ip6tables-restore --noflush$/);
   });
@@ -230,8 +231,8 @@ describe('iptables task: chains mode', () => {
 
   it('iptables missing: apply fails clearly, check mode plans against the empty ruleset', () => {
     const missing = parseIptablesFact('__missing\n', 4);
-    expect(() => iptables.plan(baseline(), { save: missing }, ctx)).toThrow(/not installed/);
-    expect(iptables.plan(baseline(), { save: missing }, { ...ctx, check: true }).kind).toBe('change');
+    expect(() => iptables.plan(baseline(), { save: missing, managers: noManagers }, ctx)).toThrow(/not installed/);
+    expect(iptables.plan(baseline(), { save: missing, managers: noManagers }, { ...ctx, check: true }).kind).toBe('change');
   });
 });
 
@@ -239,12 +240,12 @@ describe('iptables task: single rule', () => {
   const one = (a: Record<string, unknown>) => args({ chain: 'INPUT', ...a });
 
   it('present: ok wherever it is (compared canonically)', () => {
-    expect(iptables.plan(one({ rule: '-p icmp --icmp-type echo-request -j ACCEPT', position: 1 }), { save: dockerF2b }, ctx)).toMatchObject({ kind: 'ok', reason: expect.stringContaining('position 7') });
+    expect(iptables.plan(one({ rule: '-p icmp --icmp-type echo-request -j ACCEPT', position: 1 }), { save: dockerF2b, managers: noManagers }, ctx)).toMatchObject({ kind: 'ok', reason: expect.stringContaining('position 7') });
   });
 
   it('inserts at a position, before the last rule, or appends', () => {
     const line = (a: Record<string, unknown>) => {
-      const p = iptables.plan(one({ rule: '-p tcp --dport 8443 -j ACCEPT', ...a }), { save: dockerF2b }, ctx);
+      const p = iptables.plan(one({ rule: '-p tcp --dport 8443 -j ACCEPT', ...a }), { save: dockerF2b, managers: noManagers }, ctx);
       if (p.kind !== 'change') throw new Error('expected change');
       return p.steps[0]!.stdin!.split('\n')[1];
     };
@@ -255,20 +256,71 @@ describe('iptables task: single rule', () => {
   });
 
   it('absent: deletes every copy by the host text; ok when missing', () => {
-    const p = iptables.plan(one({ rule: '-s 10.0.0.1 -p udp --dport 53 -j ACCEPT', state: 'absent' }), { save: dockerF2b }, ctx);
+    const p = iptables.plan(one({ rule: '-s 10.0.0.1 -p udp --dport 53 -j ACCEPT', state: 'absent' }), { save: dockerF2b, managers: noManagers }, ctx);
     if (p.kind !== 'change') throw new Error('expected change');
     expect(p.steps[0]!.stdin).toBe('*filter\n-D INPUT -s 10.0.0.1/32 -p udp -m udp --dport 53 -j ACCEPT\nCOMMIT\n');
-    expect(iptables.plan(one({ rule: '-j DROP', state: 'absent' }), { save: dockerF2b }, ctx).kind).toBe('ok');
+    expect(iptables.plan(one({ rule: '-j DROP', state: 'absent' }), { save: dockerF2b, managers: noManagers }, ctx).kind).toBe('ok');
   });
 
   it('a missing chain', () => {
-    expect(() => iptables.plan(args({ chain: 'NOPE', rule: '-j ACCEPT' }), { save: empty }, ctx)).toThrow(/does not exist/);
-    expect(iptables.plan(args({ chain: 'NOPE', rule: '-j ACCEPT', state: 'absent' }), { save: empty }, ctx).kind).toBe('ok');
+    expect(() => iptables.plan(args({ chain: 'NOPE', rule: '-j ACCEPT' }), { save: empty, managers: noManagers }, ctx)).toThrow(/does not exist/);
+    expect(iptables.plan(args({ chain: 'NOPE', rule: '-j ACCEPT', state: 'absent' }), { save: empty, managers: noManagers }, ctx).kind).toBe('ok');
+  });
+});
+
+describe('iptables task: ufw and firewalld in charge', () => {
+  // captured on debian12-systemd: ufw from the archive, `ufw allow 22/tcp; ufw --force enable`, then iptables-save
+  const ufwRules = fact(fixture('debian12-ufw-active.v4.txt'));
+  const ufwOn: FirewallManagers = { ...noManagers, ufw: { installed: true, enabled: true, active: true, masked: false } };
+  const fwd = (backend: 'nftables' | 'iptables'): FirewallManagers => ({
+    ...noManagers,
+    firewalld: { manager: 'systemd', exists: true, active: true, enabled: true, masked: false, unitFileState: 'enabled', backend },
+  });
+
+  it('refused by default, naming the manager and the way out', () => {
+    expect(() => iptables.plan(baseline(), { save: ufwRules, managers: ufwOn }, ctx)).toThrow(
+      'iptables: ufw is active on this host and owns the firewall: it would rewrite these rules (a reload, a reboot). Manage the firewall with ufw, or set firewall_manager: iptables to stop, disable and mask ufw as part of this task',
+    );
+    expect(() => iptables.plan(baseline(), { save: empty, managers: fwd('nftables') }, ctx)).toThrow(/firewalld is active on this host .*firewalld's own rules filter packets too/);
+    // only running counts for iptables (firewall_persist also refuses one enabled at boot)
+    const atBoot: FirewallManagers = { ...noManagers, ufw: { ...ufwOn.ufw, active: false } };
+    expect(iptables.plan(baseline(), { save: empty, managers: atBoot }, ctx).kind).toBe('change');
+  });
+
+  it('firewall_manager: iptables: ufw disabled and masked first, its jumps in INPUT not kept, its chains left alone', () => {
+    const p = iptables.plan(baseline({ firewall_manager: 'iptables' }), { save: ufwRules, managers: ufwOn }, ctx);
+    if (p.kind !== 'change') throw new Error('expected change');
+    expect(p.summary).toMatch(/^stop, disable and mask ufw; /);
+    expect(p.steps.map((s) => s.command.split(' && ')[0])).toEqual([
+      'PATH="$PATH:/usr/sbin:/sbin"; ufw --force disable >/dev/null',
+      'systemctl mask ufw.service >/dev/null 2>&1',
+      'PATH="$PATH:/usr/sbin:/sbin" iptables-restore --noflush',
+    ]);
+    expect(p.steps[0]!.command).toContain(`'PATH="$PATH:/usr/sbin:/sbin"; ufw --force enable'`);
+    const script = p.steps[2]!.stdin!;
+    expect(script).not.toContain('-j ufw-');
+    expect(script).toContain('-A INPUT -i lo -j ACCEPT');
+    expect(p.predictions!.map((x) => x.request.id)).toEqual(['firewall_managers:systemd', 'iptables_save:v4']);
+    expect(p.risk).toBe('access');
+    // the next run, ufw masked and off: nothing left to take over
+    const after = p.predictions![0]!.value as FirewallManagers;
+    expect(after.ufw).toEqual({ installed: true, enabled: false, active: false, masked: true });
+    expect(iptables.plan(baseline({ firewall_manager: 'iptables' }), { save: predictSave(ufwRules, planTable(baseline(), ufwRules, { released: (c) => c.startsWith('ufw-'), flushes: false }).next), managers: after }, ctx).kind).toBe('ok');
+  });
+
+  it('firewalld: stop, disable, mask; on its iptables backend (RHEL 7) the stop empties the table, so the plan starts from nothing', () => {
+    const p = iptables.plan(baseline({ firewall_manager: 'iptables' }), { save: dockerF2b, managers: fwd('iptables') }, ctx);
+    if (p.kind !== 'change') throw new Error('expected change');
+    expect(p.steps.slice(0, 3).map((s) => s.command.split(' && ')[0])).toEqual(['systemctl stop firewalld.service', 'systemctl disable firewalld.service', 'systemctl mask firewalld.service']);
+    expect(p.steps[3]!.stdin).not.toContain('f2b-sshd');
+    const nft = iptables.plan(baseline({ firewall_manager: 'iptables' }), { save: dockerF2b, managers: fwd('nftables') }, ctx);
+    if (nft.kind !== 'change') throw new Error('expected change');
+    expect(nft.steps[3]!.stdin).toContain('-j f2b-sshd');
   });
 });
 
 describe('lockout pre-flight', () => {
-  const lockout = (a: IptablesArgs, save: IptablesSave = empty, acc: AccessInfo = access) => iptables.lockout!(a, { save }, acc, ctx);
+  const lockout = (a: IptablesArgs, save: IptablesSave = empty, acc: AccessInfo = access) => iptables.lockout!(a, { save, managers: noManagers }, acc, ctx);
   const input = (rules: string[], policy = 'DROP', extra: Record<string, unknown> = {}) => args({ chains: { INPUT: { policy, rules }, ...extra } });
 
   it('the baseline keeps a new SSH connection', () => {

@@ -297,3 +297,63 @@ describe('sshd_config arguments: hostile values', () => {
     expect(written(p)).toContain("Banner /etc/issue.net'$(reboot)`id`\n");
   });
 });
+
+describe('sshd_config planner: options newer than the host OpenSSH', () => {
+  it('DisableForwarding is written on OpenSSH 9.2, left out with a note on 7.2, kept when the version is unknown', () => {
+    const f = sshd('debian12/fact.out');
+    expect(written(plan({ DisableForwarding: true }, f))).toContain('\nDisableForwarding yes\n');
+    const old = { ...f, version: { major: 7, minor: 2 } };
+    const p = changed(plan({ DisableForwarding: true, X11Forwarding: false }, old));
+    expect(p.summary).toContain('DisableForwarding left out: it needs OpenSSH 7.4, this host has 7.2');
+    expect(written(p)).not.toContain('DisableForwarding');
+    expect(written(p)).toContain('\nX11Forwarding no\n');
+    expect(written(plan({ DisableForwarding: true }, { ...f, version: null }))).toContain('\nDisableForwarding yes\n');
+  });
+});
+
+describe('sshd_config planner: socket-activated sshd (ssh.socket)', () => {
+  // recorded on debian12-systemd after `systemctl disable --now ssh.service; systemctl enable --now ssh.socket`
+  const sock = sshd('debian12/fact-socket.out');
+  const RELOAD = 'PATH="$PATH:/usr/sbin:/sbin" sshd -t && systemctl daemon-reload && systemctl stop ssh.service && systemctl restart ssh.socket';
+  const DROPIN = '/etc/systemd/system/ssh.socket.d/provision-listen.conf';
+
+  it('the fact names the socket and where it listens', () => {
+    expect(sock.socket).toEqual({ unit: 'ssh.socket', listen: ['[::]:22 (Stream)'] });
+    expect(sshd('debian12/fact.out').socket).toBeNull();
+  });
+
+  it('a port move writes sshd_config and a drop-in moving the socket, then restarts the socket; the runner reconnects on the new port', () => {
+    const p = changed(plan({ Port: 2222 }, sock));
+    expect(p.sshPort).toBe(2222);
+    expect(p.summary).toContain('; sshd is socket-activated: ssh.socket moves to port 2222 (/etc/systemd/system/ssh.socket.d/provision-listen.conf)');
+    expect(p.steps).toHaveLength(4);
+    expect(p.steps[0]!.stdin).toContain('Port 2222');
+    expect(p.steps[1]!.command).toContain(`'rm -f -- ${DROPIN}'`);
+    expect(p.steps[2]!.command).toContain(`mv -f -- "$tmp" ${DROPIN}`);
+    expect(p.steps[2]!.stdin).toBe('# Managed by provision (sshd_config Port): sshd is socket-activated, so the socket decides its ports\n[Socket]\nListenStream=\nListenStream=2222\n');
+    expect(p.steps[3]!.command).toBe(RELOAD);
+    // the next run, on the host as predicted: nothing to do
+    const next = p.predictions!.find((x) => x.request.id.startsWith('sshd:'))!.value as SshdFacts;
+    expect(next.socket).toEqual({ unit: 'ssh.socket', listen: ['[::]:2222 (Stream)'] });
+    expect(plan({ Port: 2222 }, next).kind).toBe('ok');
+  });
+
+  it('Port already in sshd_config but the socket still on 22 (Ubuntu after an edit without daemon-reload): only the socket moves', () => {
+    const first = changed(plan({ Port: 2222 }, sock));
+    const edited = { ...(first.predictions!.find((x) => x.request.id.startsWith('sshd:'))!.value as SshdFacts), socket: sock.socket };
+    const p = changed(plan({ Port: 2222 }, edited));
+    expect(p.summary).toMatch(/^\/etc\/ssh\/sshd_config already as requested; sshd moves to port 2222 \(the runner reconnects on the new port\); sshd is socket-activated: ssh\.socket moves to port 2222/);
+    expect(p.diffs).toEqual([]);
+    expect(p.steps.map((s) => s.command.includes(DROPIN) || s.command === RELOAD)).toEqual([true, true, true]);
+    expect(p.sshPort).toBe(2222);
+  });
+
+  it('settings that do not move it reload as usual; ListenAddress is refused, naming the socket', () => {
+    const p = changed(plan({ PermitRootLogin: 'no' }, sock));
+    expect(p.steps.at(-1)!.command).toContain('systemctl reload-or-try-restart "$u".service');
+    expect(p.steps.some((s) => s.command.includes(DROPIN))).toBe(false);
+    expect(() => plan({ ListenAddress: '0.0.0.0:2222' }, sock)).toThrow(
+      'sshd is socket-activated (ssh.socket): ListenAddress in sshd_config is not where it listens, and is not carried to the socket; manage Port only, or set ListenStream in a drop-in of ssh.socket',
+    );
+  });
+});

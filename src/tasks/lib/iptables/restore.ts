@@ -59,6 +59,8 @@ export interface OwnedChains {
   readonly keepForeignJumps: boolean;
   /** Built-in chains of the table (they have a policy). */
   readonly builtins: readonly string[];
+  /** Chains of a firewall manager the task takes over (ufw's): jumps to them are not kept. */
+  readonly released?: (chain: string) => boolean;
 }
 
 export interface ChainsDiff {
@@ -81,7 +83,7 @@ function foreignJumps(current: TableModel, name: string, o: OwnedChains, desired
       return false;
     }
     const t = r.target?.name;
-    return t !== undefined && current.chains.some((c) => c.name === t) && !owned.includes(t) && !desiredKeys.has(r.key);
+    return t !== undefined && current.chains.some((c) => c.name === t) && !owned.includes(t) && !o.released?.(t) && !desiredKeys.has(r.key);
   });
 }
 

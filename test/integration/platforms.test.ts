@@ -1,0 +1,126 @@
+/**
+ * Ubuntu and RHEL-family pitfalls whose mechanism Debian 12 has too, proven on
+ * one debian12-systemd host (only Debian images can be built here):
+ *   - ufw active (Ubuntu's firewall manager, from Debian's archive): the
+ *     iptables task refuses it by name; with `firewall_manager: iptables` it
+ *     disables and masks ufw and owns INPUT (read back with `ufw status`,
+ *     `systemctl is-enabled`, `iptables -S`), and a takeover that cuts SSH
+ *     rolls back with ufw running and enabled again;
+ *   - sshd socket-activated by ssh.socket (Ubuntu 22.10+'s default, Debian's
+ *     option): a Port move reaches the socket (`systemctl show -p Listen`,
+ *     `ss -ltn`) and we log in on the new port.
+ * One fleet, one container; the ufw part runs first and leaves 2222 open for
+ * the port move.
+ */
+import { writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fleetImages, startFleet, type Fleet, type FleetHost } from './fleet.js';
+import { converge, failures, keysOf, runPlaybook } from './harness.js';
+
+const images = await fleetImages();
+const present = images.some((i) => i.name === 'debian12-systemd' && i.present);
+
+const firewall = (manager: string) => `
+- hosts: all
+  tasks:
+    - name: iptables baseline
+      iptables:
+        ${manager}
+        chains:
+          INPUT:
+            policy: DROP
+            rules:
+              - -i lo -j ACCEPT
+              - -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+              - -p tcp -m multiport --dports 22,2222 -m conntrack --ctstate NEW -j ACCEPT
+`;
+
+describe.skipIf(!present)('platform pitfalls on debian12-systemd', () => {
+  let fleet: Fleet;
+  let host: FleetHost;
+  const sh = async (script: string): Promise<string> => {
+    const r = await host.container.exec(['sh', '-c', script]);
+    if (r.exitCode !== 0) throw new Error(`${script}: exit ${r.exitCode}: ${r.output}`);
+    return r.stdout.trim();
+  };
+
+  beforeAll(async () => {
+    fleet = await startFleet({ count: 1, image: 'debian12-systemd', extraPorts: [2222] });
+    host = fleet.hosts[0]!;
+  }, 180_000);
+  afterAll(async () => {
+    await fleet?.stop();
+  });
+
+  it('an active ufw is refused by name; firewall_manager: iptables disables and masks it and owns INPUT, and comes back with a rollback', async () => {
+    await sh('DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ufw >/dev/null && ufw allow 22/tcp >/dev/null && ufw --force enable');
+    const refused = await runPlaybook(fleet, firewall(''));
+    expect(failures(refused)).toEqual([
+      `${host.name}: iptables baseline: iptables: ufw is active on this host and owns the firewall: it would rewrite these rules (a reload, a reboot). Manage the firewall with ufw, or set firewall_manager: iptables to stop, disable and mask ufw as part of this task`,
+    ]);
+    expect(await sh('ufw status')).toMatch(/^Status: active/);
+
+    // taken over by a ruleset that cuts SSH, with the override: the host rolls back, ufw included
+    const cut = await runPlaybook(
+      fleet,
+      `- hosts: all\n  rollback_timeout: 20\n  allow_lockout: true\n  tasks:\n    - name: cut\n      iptables: { firewall_manager: iptables, chains: { INPUT: { policy: DROP, rules: ["-i lo -j ACCEPT"] } } }\n`,
+    );
+    expect(cut.results[0]).toMatchObject({ status: 'failed', code: 'E_ROLLED_BACK' });
+    expect(await sh('ufw status')).toMatch(/^Status: active/);
+    expect(await sh('systemctl is-enabled ufw.service')).toBe('enabled');
+    expect(await sh('iptables -S INPUT')).toContain('-A INPUT -j ufw-before-input');
+
+    const { apply } = await converge(fleet, firewall('firewall_manager: iptables'));
+    expect(apply.results[0]?.message).toMatch(/^stop, disable and mask ufw; /);
+    expect(await sh('ufw status')).toBe('Status: inactive');
+    expect(await sh('systemctl is-enabled ufw.service || true')).toBe('masked');
+    expect(await sh('grep ^ENABLED= /etc/ufw/ufw.conf')).toBe('ENABLED=no');
+    const input = await sh('iptables -S INPUT');
+    expect(input).not.toContain('ufw-');
+    expect(input.split('\n')).toEqual([
+      '-P INPUT DROP',
+      '-A INPUT -i lo -j ACCEPT',
+      '-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+      '-A INPUT -p tcp -m multiport --dports 22,2222 -m conntrack --ctstate NEW -j ACCEPT',
+    ]);
+  }, 300_000);
+
+  it('sshd under ssh.socket: a Port move moves the socket, and we log in on the new port', async () => {
+    await sh('systemctl disable --now ssh.service >/dev/null 2>&1; systemctl enable --now ssh.socket >/dev/null 2>&1; systemctl is-active ssh.socket');
+    // the inventory maps the container's 22 and 2222 to their published ports
+    const inventory = (port: number) =>
+      `all:\n  vars:\n    user: root\n    identity_file: ${fleet.identityFile}\n    known_hosts_file: ${fleet.knownHostsFile}\n  hosts:\n    ${host.name}:\n      host: 127.0.0.1\n      port: ${port}\n      port_map: { 22: ${host.ports[22]}, 2222: ${host.ports[2222]} }\n`;
+    const at = (port: number): Fleet => ({
+      ...fleet,
+      writeInventory: async (path: string) => {
+        writeFileSync(path, inventory(port));
+        return inventory(port);
+      },
+    });
+    const move = `
+- hosts: all
+  tasks:
+    - name: sshd on 2222
+      sshd_config: { settings: { Port: 2222 } }
+`;
+    // converge by hand: after the move the runs connect on 2222
+    const check = await runPlaybook(at(host.ports[22]!), move, { check: true });
+    const apply = await runPlaybook(at(host.ports[22]!), move);
+    expect(failures(apply)).toEqual([]);
+    expect(keysOf(apply, 'changed')).toEqual(keysOf(check, 'changed'));
+    expect(keysOf(apply, 'changed')).toEqual([`${host.name}: sshd on 2222`]);
+    expect(apply.results[0]?.message).toContain('sshd is socket-activated: ssh.socket moves to port 2222');
+    for (const opts of [{}, { check: true }]) {
+      const next = await runPlaybook(at(host.ports[2222]!), move, opts);
+      expect(failures(next)).toEqual([]);
+      expect(keysOf(next, 'changed')).toEqual([]);
+    }
+    expect(await sh('systemctl show -p Listen ssh.socket')).toBe('Listen=[::]:2222 (Stream)');
+    expect(await sh('ss -Hltn | awk \'{print $4}\' | sort')).toBe('*:2222');
+    expect(await sh('cat /etc/systemd/system/ssh.socket.d/provision-listen.conf')).toContain('ListenStream=\nListenStream=2222');
+    // a fresh login on the new port, through the published 2222
+    const login = await runPlaybook(at(host.ports[2222]!), '- hosts: all\n  tasks:\n    - name: who\n      command: "sh -c \'echo $SSH_CONNECTION\'"\n');
+    expect(failures(login)).toEqual([]);
+    expect(login.results[0]?.stdout?.trim()).toMatch(/ 2222$/);
+  }, 300_000);
+});
