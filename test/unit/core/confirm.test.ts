@@ -70,6 +70,7 @@ function setup(confirmWith: (extra: ConnectExtra) => Connection) {
   const conn = new FakeHost();
   const session = new HostSession('web1', conn, undefined);
   session.facts = host;
+  session.gathered = true;
   const asked: (readonly string[] | undefined)[] = [];
   const connect = async (_s: HostSpec, extra: ConnectExtra = {}) => {
     asked.push(extra.hostKeyAlgorithms);

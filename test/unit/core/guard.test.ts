@@ -29,7 +29,7 @@ describe('undo records for what the snapshot cannot hold', () => {
 describe('socket-activated sshd', () => {
   it('the snapshot holds our ssh.socket drop-ins; the rollback reloads units and restarts the socket, its service stopped first', () => {
     const arm = armScript({ id: 'id', timeoutSec: 30, init: 'systemd', loginUser: 'admin', label: 'label' });
-    expect(arm).toContain(' etc/systemd/system/ssh.socket.d/provision-listen.conf etc/systemd/system/sshd.socket.d/provision-listen.conf ');
+    expect(arm).toContain(' /etc/systemd/system/ssh.socket.d/provision-listen.conf /etc/systemd/system/sshd.socket.d/provision-listen.conf ');
     expect(rollbackScript('id', 'label')).toContain('if [ -n "$sock" ]; then systemctl daemon-reload; systemctl stop "${sock%.socket}.service"; systemctl restart "$sock"');
   });
 });

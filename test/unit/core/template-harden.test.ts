@@ -21,8 +21,10 @@ const oracle = JSON.parse(readFileSync(new URL('../../fixtures/template-oracle/e
 const play = loadPlaybook(HARDEN, registry).plays[0];
 if (!play) throw new Error('harden.yaml has no play');
 const listeners = play.tasks.find((t) => t.module === 'listeners');
-const firewall4 = play.tasks.find((t) => t.module === 'iptables' && (t.args as { ip_version?: number }).ip_version === 4);
-const firewall6 = play.tasks.find((t) => t.module === 'iptables' && (t.args as { ip_version?: number }).ip_version === 6);
+/** The task that owns a family's whole ruleset (not the single-rule tasks that open a moved SSH port first). */
+const ruleset = (v: 4 | 6) => play.tasks.find((t) => t.module === 'iptables' && (t.args as { ip_version?: number; chains?: unknown }).ip_version === v && (t.args as { chains?: unknown }).chains !== undefined);
+const firewall4 = ruleset(4);
+const firewall6 = ruleset(6);
 
 function render(overrides: Record<string, unknown>) {
   const vars: Record<string, unknown> = { ...play?.vars, ...overrides, os_family: 'debian' };
@@ -69,7 +71,7 @@ describe('harden.yaml firewall and listener expressions', () => {
 describe('harden.yaml firewall_manager', () => {
   const persist = play.tasks.find((t) => t.module === 'firewall_persist');
   const managerOf = (args: unknown, overrides: Record<string, unknown>) =>
-    (dropOmitted(renderValue(args, { ...play?.vars, ...overrides, os_family: 'debian' })) as { firewall_manager?: string }).firewall_manager;
+    (dropOmitted(renderValue({ firewall_manager: (args as { firewall_manager?: unknown }).firewall_manager }, { ...play?.vars, ...overrides, os_family: 'debian' })) as { firewall_manager?: string }).firewall_manager;
   it('default: the play takes the firewall over from ufw/firewalld; "" leaves the key out, so the tasks refuse while they run', () => {
     for (const t of [firewall4, firewall6, persist]) {
       expect(managerOf(t?.args, {})).toBe('iptables');
