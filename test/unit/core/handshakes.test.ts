@@ -32,15 +32,21 @@ class Handshakes {
   }
 }
 
+/** `hosts` handshakes started at once through a limiter with these limits (slow: over 1 s); failures give their message. */
+function begin(limits: { start: number; min: number; max: number }, hosts: number) {
+  const h = new Handshakes();
+  const limiter = new HandshakeLimiter({ ...limits, slowMs: 1000 }, () => h.clock);
+  const all = Array.from({ length: hosts }, () => limiter.run(h.start).catch((e: Error) => e.message));
+  return { h, limiter, all };
+}
+
 const flush = async (): Promise<void> => {
   for (let i = 0; i < 10; i++) await Promise.resolve();
 };
 
 describe('HandshakeLimiter', () => {
   it('never runs more handshakes at once than its limit, and every host gets its turn', async () => {
-    const h = new Handshakes();
-    const limiter = new HandshakeLimiter({ start: 3, min: 1, max: 3, slowMs: 1000 }, () => h.clock);
-    const all = Array.from({ length: 20 }, () => limiter.run(h.start).catch(() => 'failed'));
+    const { h, limiter, all } = begin({ start: 3, min: 1, max: 3 }, 20);
     await flush();
     expect(h.running).toBe(3);
     while (h.pending.length > 0) await h.finish(10);
@@ -50,9 +56,7 @@ describe('HandshakeLimiter', () => {
   });
 
   it('ramps up while handshakes are fast, up to the maximum', async () => {
-    const h = new Handshakes();
-    const limiter = new HandshakeLimiter({ start: 2, min: 1, max: 6, slowMs: 1000 }, () => h.clock);
-    const all = Array.from({ length: 40 }, () => limiter.run(h.start));
+    const { h, limiter, all } = begin({ start: 2, min: 1, max: 6 }, 40);
     await flush();
     expect(h.running).toBe(2);
     await h.finish(10);
@@ -65,9 +69,7 @@ describe('HandshakeLimiter', () => {
   });
 
   it('halves the limit when a handshake is slow or fails, and the failure reaches its caller', async () => {
-    const h = new Handshakes();
-    const limiter = new HandshakeLimiter({ start: 8, min: 2, max: 8, slowMs: 1000 }, () => h.clock);
-    const all = Array.from({ length: 16 }, () => limiter.run(h.start).catch((e: Error) => e.message));
+    const { h, limiter, all } = begin({ start: 8, min: 2, max: 8 }, 16);
     await flush();
     expect(h.running).toBe(8);
     await h.finish(10);
@@ -85,9 +87,7 @@ describe('HandshakeLimiter', () => {
   });
 
   it('a control machine slow for every handshake alike does not count as slow: only one much slower than the fastest does', async () => {
-    const h = new Handshakes();
-    const limiter = new HandshakeLimiter({ start: 4, min: 1, max: 8, slowMs: 1000 }, () => h.clock);
-    const all = Array.from({ length: 12 }, () => limiter.run(h.start));
+    const { h, limiter, all } = begin({ start: 4, min: 1, max: 8 }, 12);
     await flush();
     await h.finish(3000);
     await h.finish(0);
