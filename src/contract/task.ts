@@ -15,9 +15,24 @@ export interface TaskContext {
   readonly check: boolean;
   /** Commands of this task run through sudo. */
   readonly become: boolean;
-  /** Local directory relative paths (e.g. copy `src:`) resolve against: the playbook's. */
-  readonly baseDir: string;
+  /**
+   * The task's variables as its arguments were rendered with (inventory, play,
+   * extra vars, facts, registered results, the loop item): what a template file
+   * (`template`) is rendered with.
+   */
+  readonly vars: Readonly<Record<string, unknown>>;
+  /**
+   * Local directories on the control machine a relative `src` is looked up in,
+   * first match wins: `templates` for `template`, `files` for `copy`. For a
+   * task in a playbook: `<playbook dir>/templates` (or `/files`), then the
+   * playbook's directory, as Ansible does for a playbook without roles. A role
+   * loader puts the role's `templates/` or `files/` first.
+   */
+  readonly searchDirs: { readonly templates: readonly string[]; readonly files: readonly string[] };
 }
+
+/** What `register:` stores besides the common keys (changed, failed, msg...): Ansible's module return values. */
+export type RegisterData = Readonly<Record<string, unknown>>;
 
 /** A file or setting before and after, shown under --diff. */
 export interface Diff {
@@ -50,6 +65,8 @@ export type Plan =
       readonly kind: 'ok';
       /** Why nothing needs to change, e.g. "user deploy exists with the requested settings". */
       readonly reason: string;
+      /** Merged into the registered result (e.g. `stat`'s `stat: {exists, mode, ...}`). */
+      readonly data?: RegisterData;
     }
   | {
       readonly kind: 'skip';
@@ -71,6 +88,26 @@ export type Plan =
       readonly risk?: 'access';
       /** sshd will listen on this port once the change is applied (a port move). */
       readonly sshPort?: number;
+      /** Merged into the registered result (e.g. `get_url`'s `dest`, `checksum_dest`). */
+      readonly data?: RegisterData;
+    }
+  | {
+      /**
+       * A condition only the host can tell, possibly after waiting (`wait_for`):
+       * nothing is changed. Applying runs `step`, which waits up to its own
+       * timeout and exits 0 once the condition holds: the task is ok, with
+       * `data(stdout)` registered; any other exit fails the task with the
+       * step's stderr. Check mode runs `checkStep` instead, the condition as it
+       * is now, without waiting: ok when it holds, else skipped (an earlier task
+       * may be what makes it hold, and check mode changed nothing).
+       */
+      readonly kind: 'probe';
+      /** What holds once the step succeeds, e.g. "port 8080 on 127.0.0.1 is open". */
+      readonly summary: string;
+      readonly step: Step;
+      readonly checkStep: Step;
+      /** Pure: the registered data from the successful step's stdout. */
+      data?(stdout: string): RegisterData;
     };
 
 /** How we reach the host right now, as the host sees it: what a plan must not cut. */
@@ -113,7 +150,10 @@ export interface TaskModule<S extends z.ZodType = z.ZodType, F extends Record<st
    * `risk: 'access'`. Pure.
    */
   lockout?(args: z.output<S>, facts: FactValues<F>, access: AccessInfo, ctx: TaskContext): string | undefined;
-  /** Optional local preparation before planning (e.g. read a `src:` file on the control node). */
+  /**
+   * Optional local preparation before planning, on the control machine: read a
+   * `src:` file found in `ctx.searchDirs`, render a template with `ctx.vars`.
+   */
   prepare?(args: z.output<S>, ctx: TaskContext): Promise<z.output<S>>;
 }
 
@@ -124,12 +164,12 @@ export function defineTask<S extends z.ZodType, F extends Record<string, FactReq
   return module;
 }
 
-export const ok = (reason: string): Plan => ({ kind: 'ok', reason });
+export const ok = (reason: string, data?: RegisterData): Plan => ({ kind: 'ok', reason, ...(data !== undefined ? { data } : {}) });
 export const skip = (reason: string): Plan => ({ kind: 'skip', reason });
 export function change(
   summary: string,
   steps: readonly Step[],
-  extra?: { diffs?: readonly Diff[]; predictions?: readonly Prediction[]; risk?: 'access'; sshPort?: number },
+  extra?: { diffs?: readonly Diff[]; predictions?: readonly Prediction[]; risk?: 'access'; sshPort?: number; data?: RegisterData },
 ): Plan {
   return { kind: 'change', summary, steps, ...extra };
 }

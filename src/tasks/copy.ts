@@ -1,16 +1,17 @@
 /**
  * `copy`: put a text file on the host, from inline `content` or a local `src`
- * file (read on the control machine, relative to the playbook). Compares by
- * sha256, shows a diff, writes atomically (temp file + validate + rename).
+ * file (read on the control machine: a relative path is looked for in
+ * `files/` beside the playbook, then beside it). Compares by sha256, shows a
+ * diff, writes atomically (temp file + validate + rename).
  */
-import { readFile } from 'node:fs/promises';
-import { posix, resolve } from 'node:path';
+import { posix } from 'node:path';
 import { z } from 'zod';
 import { TaskError } from '../contract/errors.js';
 import { change, defineTask, ok } from '../contract/task.js';
 import { fileAt } from '../facts/files.js';
 import { attrChanges, attrDiff, attrSteps, modeArg } from './lib/attrs.js';
 import { beforeText, diffOf, predictWrittenFile, sameContent, withAttrs, writeFileSteps } from './lib/files.js';
+import { readLocalText } from './lib/local.js';
 
 export const writeFields = {
   mode: modeArg.optional(),
@@ -28,7 +29,11 @@ const argsSchema = z
   .object({
     dest: z.string().min(1).describe('Absolute path of the file on the host'),
     content: z.string().optional().describe('The file content'),
-    src: z.string().min(1).optional().describe('A local file on the control machine (relative to the playbook) to copy'),
+    src: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('A local text file on the control machine to copy; a relative path is looked for in files/ beside the playbook, then beside the playbook'),
     force: z.boolean().default(true).describe('false: only create the file when it does not exist'),
     ...writeFields,
   })
@@ -36,8 +41,6 @@ const argsSchema = z
   .refine((a) => (a.content === undefined) !== (a.src === undefined), { message: 'give exactly one of content or src' });
 
 export type CopyArgs = z.output<typeof argsSchema>;
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Destination path: `dest/` ending in a slash means "into this directory" (needs src). */
 function destPath(a: CopyArgs): string {
@@ -51,24 +54,11 @@ function destPath(a: CopyArgs): string {
 export const copy = defineTask({
   name: 'copy',
   description: 'Write a text file from inline content or a local file, atomically, with diff, backup and validation',
-  example: "- name: nginx site\n  copy:\n    dest: /etc/nginx/sites-available/default\n    src: files/site.conf          # relative to the playbook\n    backup: true\n    validate: nginx -t -c %s\n  notify: reload nginx\n- name: motd\n  copy: { dest: /etc/motd, content: \"Managed by provision\\n\", mode: \"0644\" }",
+  example: "- name: nginx site\n  copy:\n    dest: /etc/nginx/sites-available/default\n    src: site.conf               # files/site.conf beside the playbook, or site.conf there\n    backup: true\n    validate: nginx -t -c %s\n  notify: reload nginx\n- name: motd\n  copy: { dest: /etc/motd, content: \"Managed by provision\\n\", mode: \"0644\" }",
   schema: argsSchema,
   async prepare(a, ctx) {
     if (a.src === undefined) return a;
-    const local = resolve(ctx.baseDir, a.src);
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(local);
-    } catch (err) {
-      throw new TaskError(`cannot read src ${local}: ${(err as Error).message}`, { cause: err });
-    }
-    let content: string;
-    try {
-      content = utf8.decode(bytes);
-    } catch {
-      throw new TaskError(`src ${local} is not UTF-8 text; binary files are not supported`);
-    }
-    return { ...a, content };
+    return { ...a, content: (await readLocalText(a.src, ctx.searchDirs.files)).content };
   },
   facts: (a) => ({ dest: fileAt(destPath(a)) }),
   plan(a, facts) {
