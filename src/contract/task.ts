@@ -26,13 +26,25 @@ export interface TaskContext {
    * first match wins: `templates` for `template`, `files` for `copy`. For a
    * task in a playbook: `<playbook dir>/templates` (or `/files`), then the
    * playbook's directory, as Ansible does for a playbook without roles. A role
-   * loader puts the role's `templates/` or `files/` first.
+   * loader puts the role's `templates/` or `files/` first. `vars` for
+   * `include_vars`, the same way with `vars/`.
    */
-  readonly searchDirs: { readonly templates: readonly string[]; readonly files: readonly string[] };
+  readonly searchDirs: { readonly templates: readonly string[]; readonly files: readonly string[]; readonly vars?: readonly string[] };
 }
 
 /** What `register:` stores besides the common keys (changed, failed, msg...): Ansible's module return values. */
 export type RegisterData = Readonly<Record<string, unknown>>;
+
+/**
+ * What a control task (set_fact, include_vars, meta) asks of the run besides
+ * its result: it runs on the control machine and changes nothing on the host.
+ */
+export interface Control {
+  /** Variables the host has for the rest of the run, over play and task vars (set_fact, include_vars). */
+  readonly facts?: Readonly<Record<string, unknown>>;
+  /** A step of the play's flow: run the notified handlers now, end the play (every host), end it for this host. */
+  readonly meta?: 'flush_handlers' | 'end_play' | 'end_host' | 'noop';
+}
 
 /** A file or setting before and after, shown under --diff. */
 export interface Diff {
@@ -67,6 +79,8 @@ export type Plan =
       readonly reason: string;
       /** Merged into the registered result (e.g. `stat`'s `stat: {exists, mode, ...}`). */
       readonly data?: RegisterData;
+      /** Control tasks: what the run does besides recording the result. */
+      readonly control?: Control;
     }
   | {
       readonly kind: 'skip';
@@ -165,6 +179,8 @@ export function defineTask<S extends z.ZodType, F extends Record<string, FactReq
 }
 
 export const ok = (reason: string, data?: RegisterData): Plan => ({ kind: 'ok', reason, ...(data !== undefined ? { data } : {}) });
+/** A control task's plan: nothing on the host; `control` tells the run what to do. */
+export const controlled = (reason: string, control: Control, data?: RegisterData): Plan => ({ kind: 'ok', reason, control, ...(data !== undefined ? { data } : {}) });
 export const skip = (reason: string): Plan => ({ kind: 'skip', reason });
 export function change(
   summary: string,

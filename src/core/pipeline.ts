@@ -5,17 +5,17 @@
  * registered result. All host I/O goes through the session it is given, so
  * the pipeline can be driven by a fake session in tests.
  */
-import { dirname, join } from 'node:path';
 import type { z } from 'zod';
 import type { ExecResult } from '../connections/types.js';
 import { CommandError, ConnectionError, LockoutError, ProvisionError, TemplateError, ValidationError, errorMessage, formatIssue } from '../contract/errors.js';
 import type { FactRequest } from '../contract/fact.js';
 import type { HostFacts } from '../contract/host-facts.js';
-import type { AccessInfo, Diff, Plan, RegisterData, TaskContext, TaskModule } from '../contract/task.js';
+import type { AccessInfo, Control, Diff, Plan, RegisterData, TaskContext, TaskModule } from '../contract/task.js';
 import type { ConfirmRequest, StepRunner } from './confirm.js';
 import type { ExecRequest, RunAs } from './host.js';
-import type { PlayDef, TaskDef, TaskRegistry } from './playbook.js';
+import { searchDirsOf, type PlayDef, type TaskDef, type TaskRegistry } from './playbook.js';
 import type { TaskResult, TaskStatus } from './results.js';
+import { lookupItems } from './loops.js';
 import { dropOmitted, evalCondition, renderValue } from './template.js';
 
 /** What the pipeline needs of a host session (HostSession, or a fake in tests). */
@@ -80,12 +80,15 @@ export interface ItemOutcome {
   registered: Record<string, unknown>;
   /** Set when the connection was lost: the host is unreachable from now on. */
   unreachable?: unknown;
+  /** A control task's request to the run (variables to set, a flush or end of the play). */
+  control?: Control;
 }
 
-/** The items a task loops over, rendered (undefined: the task has no loop). */
-export function loopItems(task: TaskDef, vars: Record<string, unknown>): unknown[] | undefined {
+/** The items a task (or include) loops over, rendered (undefined: no loop); `with_<lookup>` builds them as that lookup does. */
+export function loopItems(task: Pick<TaskDef, 'loop' | 'loopWith'>, vars: Record<string, unknown>): unknown[] | undefined {
   if (task.loop === undefined) return undefined;
-  const rendered = renderValue(task.loop, vars);
+  const rendered = renderValue(typeof task.loop === 'string' ? task.loop.trim() : task.loop, vars);
+  if (task.loopWith !== undefined) return lookupItems(task.loopWith, rendered);
   if (!Array.isArray(rendered)) throw new ProvisionError('E_LOOP', `loop must be a list, got ${typeof rendered}`);
   return rendered;
 }
@@ -138,14 +141,7 @@ async function prepare(task: TaskDef, play: PlayDef, vars: Record<string, unknow
     );
   }
   const as = runAs(task, play, env.hostBecome);
-  const dir = dirname(task.location.file);
-  const ctx: TaskContext = {
-    host: env.session.facts,
-    check: env.check,
-    become: as.become,
-    vars,
-    searchDirs: { templates: [join(dir, 'templates'), dir], files: [join(dir, 'files'), dir] },
-  };
+  const ctx: TaskContext = { host: env.session.facts, check: env.check, become: as.become, vars, searchDirs: searchDirsOf(task) };
   const args = module.prepare ? await module.prepare(parsed.data, ctx) : parsed.data;
   return { module, args, as, ctx };
 }
@@ -201,7 +197,7 @@ export async function runTaskItem(task: TaskDef, play: PlayDef, vars: Record<str
     if (task.when !== undefined && !evalCondition(task.when, vars)) return done('skipped', 'condition is false (when)');
     const p = await prepare(task, play, vars, env);
     const { plan, facts } = await planTask(p, env);
-    if (plan.kind === 'ok') return done('ok', plan.reason, {}, plan.data);
+    if (plan.kind === 'ok') return { ...done('ok', plan.reason, {}, plan.data), ...(plan.control ? { control: plan.control } : {}) };
     if (plan.kind === 'skip') return done('skipped', plan.reason);
     if (plan.kind === 'probe') return await probe(task, p, plan, env, done);
     const diffs = [...(plan.diffs ?? [])];

@@ -24,7 +24,7 @@ export async function preflightPlay(
   play: PlayDef,
   tasks: readonly TaskDef[],
   env: PipelineEnv,
-  varsOf: (registered: Record<string, unknown>) => Record<string, unknown>,
+  varsOf: (registered: Record<string, unknown>, task: TaskDef) => Record<string, unknown>,
   registered: Record<string, unknown>,
 ): Promise<Refusal | undefined> {
   const reg = { ...registered };
@@ -34,7 +34,7 @@ export async function preflightPlay(
       let vars: Record<string, unknown>;
       let items: unknown[] | undefined;
       try {
-        vars = varsOf(reg);
+        vars = varsOf(reg, task);
         items = loopItems(task, vars);
       } catch {
         continue; // the real run reports it

@@ -1,14 +1,20 @@
 /** Every task type a playbook can use, by its key. */
+import { assertTask } from './assert.js';
 import { command } from './command.js';
 import { copy } from './copy.js';
+import { debug } from './debug.js';
+import { fail } from './fail.js';
 import { fail2ban } from './fail2ban.js';
 import { file } from './file.js';
 import { firewallPersist } from './firewall_persist.js';
+import { includeVars } from './include_vars.js';
 import { iptables } from './iptables.js';
 import { lineinfile } from './lineinfile.js';
 import { listeners } from './listeners.js';
+import { meta } from './meta.js';
 import { packageTask } from './package.js';
 import { serviceTask } from './service.js';
+import { setFact } from './set_fact.js';
 import { shell } from './shell.js';
 import { sshd_config } from './sshd_config.js';
 import { unattended_upgrades } from './unattended_upgrades.js';
@@ -29,6 +35,12 @@ export const registry = {
   fail2ban,
   unattended_upgrades,
   listeners,
+  set_fact: setFact,
+  debug,
+  assert: assertTask,
+  fail,
+  meta,
+  include_vars: includeVars,
 } as const;
 
 export type TaskName = keyof typeof registry;

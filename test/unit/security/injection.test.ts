@@ -24,7 +24,7 @@ import { LocalConnection } from '../../../src/connections/local.js';
 import { HostSession } from '../../../src/core/host.js';
 import type { Plan, Step, TaskModule } from '../../../src/contract/task.js';
 import { sh } from '../../../src/contract/quote.js';
-import { ValidationError } from '../../../src/contract/errors.js';
+import { ProvisionError, ValidationError } from '../../../src/contract/errors.js';
 import { parseInventory } from '../../../src/core/inventory.js';
 import { parsePlaybook } from '../../../src/core/playbook.js';
 import { fileAt, type FileInfo } from '../../../src/facts/files.js';
@@ -247,9 +247,46 @@ describe('shell injection: every registered task type', () => {
     const covered = [
       'command', 'shell', 'file', 'copy', 'lineinfile', 'package', 'service', 'user',
       'sshd_config', 'iptables', 'firewall_persist', 'fail2ban', 'unattended_upgrades', 'listeners',
+      'set_fact', 'debug', 'assert', 'fail', 'meta', 'include_vars',
     ];
     const missing = Object.keys(registry).filter((k) => !covered.includes(k));
     expect(missing, `task types without an injection property in ${import.meta.url}`).toEqual([]);
+  });
+
+  it('set_fact, debug, assert, fail, meta, include_vars: run on the control machine, no step ever; hostile values come back literally', async () => {
+    const outcome = (name: keyof typeof registry, raw: unknown): Plan | string => {
+      try {
+        const p = planOf(mod(name), raw, {});
+        return p.invalid ?? (p.plan as Plan);
+      } catch (err) {
+        if (err instanceof TaskError || err instanceof ProvisionError) return err.message;
+        throw err;
+      }
+    };
+    fc.assert(
+      fc.property(hostile, hostile, (value, text) => {
+        const set = outcome('set_fact', { answer: value });
+        const expected = ['true', 'yes'].includes(value.toLowerCase()) ? true : ['false', 'no'].includes(value.toLowerCase()) ? false : value;
+        expect(set).toMatchObject({ kind: 'ok', control: { facts: { answer: expected } } });
+        expect(outcome('debug', { msg: text })).toMatchObject({ kind: 'ok', reason: text, data: { msg: text } });
+        expect(outcome('fail', { msg: text })).toBe(text);
+        // a hostile expression is evaluated by the template engine (or refused by it), never by a shell
+        const asserted = outcome('assert', { that: value, fail_msg: text });
+        expect(typeof asserted === 'string' || asserted.kind === 'ok').toBe(true);
+        const shown = outcome('debug', { var: value });
+        expect(typeof shown === 'string' || shown.kind === 'ok').toBe(true);
+        expect(typeof outcome('meta', { action: value }), 'an action other than the four is refused').toBe('string');
+        assertNoCanary();
+      }),
+      params,
+    );
+    freshWork();
+    for (const value of ['$(touch canary)', '`id`', '; rm -rf /', '../../../etc/passwd\n']) {
+      const p = mod('include_vars');
+      const args = p.schema.parse({ file: value });
+      await expect(p.prepare?.(args as never, { ...baseCtx, searchDirs: { templates: [], files: [], vars: [work] } })).rejects.toThrow(`include_vars: ${value} not found`);
+    }
+    assertNoCanary();
   });
 
   it('command argv: each hostile word arrives as one argv element, chdir and stdin literal', () => {
