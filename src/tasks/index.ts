@@ -10,6 +10,7 @@ import { listeners } from './listeners.js';
 import { packageTask } from './package.js';
 import { serviceTask } from './service.js';
 import { shell } from './shell.js';
+import { template } from './template.js';
 import { sshd_config } from './sshd_config.js';
 import { unattended_upgrades } from './unattended_upgrades.js';
 import { userTask } from './user.js';
@@ -19,6 +20,7 @@ export const registry = {
   shell,
   file,
   copy,
+  template,
   lineinfile,
   package: packageTask,
   service: serviceTask,

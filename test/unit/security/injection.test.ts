@@ -245,7 +245,7 @@ beforeEach(() => {
 describe('shell injection: every registered task type', () => {
   it('has an injection property below (new task types must be added here)', () => {
     const covered = [
-      'command', 'shell', 'file', 'copy', 'lineinfile', 'package', 'service', 'user',
+      'command', 'shell', 'file', 'copy', 'template', 'lineinfile', 'package', 'service', 'user',
       'sshd_config', 'iptables', 'firewall_persist', 'fail2ban', 'unattended_upgrades', 'listeners',
     ];
     const missing = Object.keys(registry).filter((k) => !covered.includes(k));
@@ -321,6 +321,25 @@ describe('shell injection: every registered task type', () => {
         const left = readdirSync(work).filter((f) => f.includes('.provision-'));
         expect(left).toEqual([]);
         if (backup && exists) expect(readdirSync(work).filter((f) => f.endsWith('.bak')).length).toBe(1);
+        assertNoCanary();
+      }),
+      params,
+    );
+  }, SLOW);
+
+  it('template: hostile variable values render into the file literally (stdin), hostile dest, owner, group', async () => {
+    writeFileSync(join(root, 'hostile.j2'), 'v={{ v }}\n{% for x in xs %}[{{ x }}]\n{% endfor %}');
+    await fc.assert(
+      fc.asyncProperty(component, hostile, fc.array(hostile, { maxLength: 3 }), fc.option(hostile, { nil: undefined }), async (dest, v, xs, owner) => {
+        freshWork();
+        const m = mod('template');
+        const args = m.schema.parse({ src: 'hostile.j2', dest, ...(owner ? { owner } : {}) });
+        const ready = await m.prepare!(args, { ...baseCtx, vars: { v, xs }, searchDirs: { templates: [root], files: [] } });
+        const plan = m.plan(ready as never, { dest: { exists: false } } as never, baseCtx);
+        const res = execSteps(stepsOf({ plan }));
+        expect(res[0]?.code, res[0]?.stderr).toBe(0);
+        expect(readFileSync(join(work, dest), 'utf8')).toBe(`v=${v}\n${xs.map((x) => `[${x}]\n`).join('')}`);
+        if (owner) expect(calls().find((c) => c.name === 'chown')?.argv[0]).toBe(owner);
         assertNoCanary();
       }),
       params,
