@@ -4,6 +4,7 @@ import { copy } from './copy.js';
 import { fail2ban } from './fail2ban.js';
 import { file } from './file.js';
 import { firewallPersist } from './firewall_persist.js';
+import { groupTask } from './group.js';
 import { iptables } from './iptables.js';
 import { lineinfile } from './lineinfile.js';
 import { listeners } from './listeners.js';
@@ -25,6 +26,7 @@ export const registry = {
   package: packageTask,
   service: serviceTask,
   user: userTask,
+  group: groupTask,
   sshd_config,
   iptables,
   firewall_persist: firewallPersist,

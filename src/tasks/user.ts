@@ -24,11 +24,12 @@ import { change, defineTask, ok, type AccessInfo, type Diff, type Plan, type Pre
 import type { FactRequest } from '../contract/fact.js';
 import { sh } from '../contract/quote.js';
 import type { HostFacts } from '../contract/host-facts.js';
+import { groupInfo, type GroupInfo } from '../facts/groups.js';
 import { sha256, userInfo, type PresentUser, type UserInfo } from '../facts/users.js';
 import { mergeKeys, parseKeyLine, writeKeysSteps, type KeyLine } from './lib/authorized-keys.js';
 
 export const USER_NAME = /^[a-z_][a-z0-9_-]*[$]?$/;
-const GROUP_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*[$]?$/;
+export const GROUP_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*[$]?$/;
 /** crypt(3) formats: `$id$[params$]salt$hash` (yescrypt, sha512, sha256, bcrypt...). */
 const CRYPT_HASH = /^\$[0-9a-z]+\$[./0-9A-Za-z$=,]+$/;
 
@@ -118,7 +119,7 @@ interface Part {
 const unchanged = (after: PresentUser): Part => ({ steps: [], what: [], after, risky: false });
 
 /** `useradd` with everything it can set at once. */
-function createAccount(a: UserArgs, missingGroups: readonly string[], wantGroups: readonly string[]): Part {
+function createAccount(a: UserArgs, wantGroups: readonly string[]): Part {
   const opts: (string | number)[] = [];
   if (a.uid !== undefined) opts.push('-u', a.uid);
   if (a.shell !== undefined) opts.push('-s', a.shell);
@@ -139,7 +140,6 @@ function createAccount(a: UserArgs, missingGroups: readonly string[], wantGroups
     authorizedKeys: null,
     keysFile: null,
     sshDir: null,
-    missingGroups,
   };
   return { steps: [{ command: sh`useradd ${opts} ${a.name}` }], what: [`create user ${a.name}`], after, risky: false };
 }
@@ -295,20 +295,21 @@ function planAbsent(a: UserArgs, cur: UserInfo, request: FactRequest<UserInfo>, 
     [{ command: a.remove_home ? sh`userdel -r ${a.name}` : sh`userdel ${a.name}` }],
     {
       diffs: [{ label: `user ${a.name}`, before: describeUser(cur), after: 'state: absent\n' }],
-      predictions: [{ request, value: { exists: false, missingGroups: cur.missingGroups } } as Prediction],
+      predictions: [{ request, value: { exists: false } } as Prediction],
       ...(connecting ? { risk: 'access' as const } : {}),
     },
   );
 }
 
 /** state: present: the account, its password and lock, then its keys. */
-function planPresent(a: UserArgs, cur: UserInfo, request: FactRequest<UserInfo>, ctx: TaskContext): Plan {
+function planPresent(a: UserArgs, facts: UserFacts, request: FactRequest<UserInfo>, ctx: TaskContext): Plan {
+  const cur = facts.user;
   const wantGroups = groupsToCheck(a, ctx);
-  const missing = cur.missingGroups.filter((g) => wantGroups.includes(g));
+  const missing = wantGroups.filter((g) => !facts[`group:${g}`]?.exists);
   if (missing.length > 0) throw new TaskError(`group${missing.length > 1 ? 's' : ''} ${missing.join(', ')} do${missing.length > 1 ? '' : 'es'} not exist on ${ctx.host.hostname || 'the host'}: create ${missing.length > 1 ? 'them' : 'it'} first`);
   const admin = a.admin !== undefined ? adminGroup(ctx.host) : undefined;
 
-  const account = cur.exists ? modifyAccount(a, cur, wantGroups, admin) : createAccount(a, cur.missingGroups, wantGroups);
+  const account = cur.exists ? modifyAccount(a, cur, wantGroups, admin) : createAccount(a, wantGroups);
   if ((a.password !== undefined || a.password_lock !== undefined) && cur.exists && cur.password === null) {
     throw new TaskError(`cannot read the password state of ${a.name}: /etc/shadow is unreadable (run the task with become)`);
   }
@@ -355,16 +356,23 @@ function keysLockout(name: string, current: string, wanted: readonly string[], e
   return `would remove the key this session logs in with (${ours.map((k) => `${k.type} ${fingerprint(k.id)}`).join(', ')}) from the authorized keys of ${name}, the user we connect as`;
 }
 
+/** The account, and each group it is to be in (a group an earlier task creates is predicted there in check mode). */
+type UserFacts = { user: UserInfo } & { [group: `group:${string}`]: GroupInfo | undefined };
+type UserFactRequests = { user: FactRequest<UserInfo> } & { [group: `group:${string}`]: FactRequest<GroupInfo> };
+
 export const userTask = defineTask({
   name: 'user',
   description: 'Manage a local user: uid, shell, home, groups, admin rights, password hash, lock, SSH authorized keys',
   example: "- name: Admin with my key\n  user:\n    name: deploy\n    shell: /bin/bash\n    admin: true                 # sudo on Debian/Ubuntu, wheel on RHEL\n    authorized_keys: [\"ssh-ed25519 AAAAC3Nz... me@laptop\"]\n    exclusive: true",
   schema: argsSchema,
-  facts: (a, ctx) => ({ user: userInfo(a.name, a.state === 'present' ? groupsToCheck(a, ctx) : []) }),
+  facts: (a, ctx): UserFactRequests => ({
+    user: userInfo(a.name),
+    ...Object.fromEntries((a.state === 'present' ? groupsToCheck(a, ctx) : []).map((g) => [`group:${g}`, groupInfo(g)])),
+  }),
   plan(a, facts, ctx) {
-    const request = userInfo(a.name, a.state === 'present' ? groupsToCheck(a, ctx) : []);
+    const request = userInfo(a.name);
     if (a.state === 'absent') return planAbsent(a, facts.user, request, ctx.host.user === a.name);
-    return planPresent(a, facts.user, request, ctx);
+    return planPresent(a, facts, request, ctx);
   },
   lockout(a, facts, access: AccessInfo) {
     const cur = facts.user;

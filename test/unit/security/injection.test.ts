@@ -64,7 +64,7 @@ const savedPath = process.env.PATH;
 
 /** Tools steps call that must never really run as root here: they record argv, cwd and stdin. */
 const STUBS = [
-  'recorder', 'useradd', 'usermod', 'userdel', 'gpasswd', 'chpasswd', 'chown', 'chgrp', 'apt-get', 'dpkg', 'dnf', 'yum',
+  'recorder', 'useradd', 'usermod', 'userdel', 'gpasswd', 'chpasswd', 'groupadd', 'groupmod', 'groupdel', 'chown', 'chgrp', 'apt-get', 'dpkg', 'dnf', 'yum',
   'systemctl', 'service', 'update-rc.d', 'chkconfig', 'pkill', 'iptables-restore', 'iptables', 'ip6tables-restore',
   'restorecon', 'selinuxenabled', 'sshd', 'visudo', 'fail2ban-client', 'ufw', 'firewall-cmd', 'netfilter-persistent',
   'debconf-set-selections', 'iptables-save', 'ip6tables-save',
@@ -245,7 +245,7 @@ beforeEach(() => {
 describe('shell injection: every registered task type', () => {
   it('has an injection property below (new task types must be added here)', () => {
     const covered = [
-      'command', 'shell', 'file', 'copy', 'template', 'lineinfile', 'package', 'service', 'user',
+      'command', 'shell', 'file', 'copy', 'template', 'lineinfile', 'package', 'service', 'user', 'group',
       'sshd_config', 'iptables', 'firewall_persist', 'fail2ban', 'unattended_upgrades', 'listeners',
     ];
     const missing = Object.keys(registry).filter((k) => !covered.includes(k));
@@ -433,8 +433,8 @@ describe('shell injection: every registered task type', () => {
         freshWork();
         const hash = '$6$s4lt$Qx1cN3sCq7c0/3Yh8W7W2cHc4G3m2bT0Z2pQmQ0m1fL0n4rU8C2J0x5hM5p1O9c3bC4vZ6nJ3qW7t8s9r0e1a.';
         const cur = exists
-          ? { exists: true, name, uid: 1001, gid: 1001, gecos: '', home: '/home/x', shell: '/bin/sh', primaryGroup: name, groups: [], password: { state: 'none', locked: true, hashDigest: null }, authorizedKeys: null, keysFile: null, sshDir: null, missingGroups: [] }
-          : { exists: false, missingGroups: [] };
+          ? { exists: true, name, uid: 1001, gid: 1001, gecos: '', home: '/home/x', shell: '/bin/sh', primaryGroup: name, groups: [], password: { state: 'none', locked: true, hashDigest: null }, authorizedKeys: null, keysFile: null, sshDir: null }
+          : { exists: false };
         const args = { name, shell, home, password: hash, authorized_keys: [key(comment.trim() || 'c')] };
         const res = execSteps(stepsOf(planOf(mod('user'), args, { user: cur })));
         expect(res.every((r) => r.code === 0), res.map((r) => r.stderr).join('')).toBe(true);
@@ -444,6 +444,24 @@ describe('shell injection: every registered task type', () => {
         expect(all.find((c) => c.name === 'chpasswd')?.stdin).toBe(`${name}:${hash}\n`);
         expect(readFileSync(join(fakeHome, '.ssh', 'authorized_keys'), 'utf8')).toBe(`${key(comment.trim() || 'c')}\n`);
         if (!/^[a-z_][a-z0-9_-]*[$]?$/.test(bad) || bad.length > 32) expect(planOf(mod('user'), { name: bad }, { user: cur }).invalid).toMatch(/not a valid user name|at most 32/);
+        assertNoCanary();
+      }),
+      params,
+    );
+  }, SLOW);
+
+  it('group: names the schema accepts reach groupadd/groupmod/groupdel as one argv element; hostile names are refused', () => {
+    const groupName = fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_.-]{0,30}$/);
+    fc.assert(
+      fc.property(groupName, fc.integer({ min: 0, max: 4294967294 }), hostile, (name, gid, bad) => {
+        freshWork();
+        execSteps(stepsOf(planOf(mod('group'), { name, gid, system: true }, { group: { exists: false } })));
+        execSteps(stepsOf(planOf(mod('group'), { name, gid }, { group: { exists: true, name, gid: gid === 0 ? 1 : 0, members: [] } })));
+        execSteps(stepsOf(planOf(mod('group'), { name, state: 'absent' }, { group: { exists: true, name, gid, members: [] } })));
+        expect(argvsOf('groupadd')).toEqual([['-g', String(gid), '-r', name]]);
+        expect(argvsOf('groupmod')).toEqual([['-g', String(gid), name]]);
+        expect(argvsOf('groupdel')).toEqual([[name]]);
+        if (!/^[A-Za-z_][A-Za-z0-9_.-]*[$]?$/.test(bad) || bad.length > 32) expect(invalidOf(mod('group'), { name: bad })).toMatch(/^name: (not a group name|Too big)/);
         assertNoCanary();
       }),
       params,
