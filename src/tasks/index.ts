@@ -13,6 +13,7 @@ import { serviceTask } from './service.js';
 import { shell } from './shell.js';
 import { template } from './template.js';
 import { sshd_config } from './sshd_config.js';
+import { statTask } from './stat.js';
 import { unattended_upgrades } from './unattended_upgrades.js';
 import { userTask } from './user.js';
 
@@ -27,6 +28,7 @@ export const registry = {
   service: serviceTask,
   user: userTask,
   group: groupTask,
+  stat: statTask,
   sshd_config,
   iptables,
   firewall_persist: firewallPersist,

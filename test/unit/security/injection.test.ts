@@ -15,7 +15,8 @@
  * file is made in the sandbox and read back, nothing under /etc is touched.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -23,6 +24,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LocalConnection } from '../../../src/connections/local.js';
 import { HostSession } from '../../../src/core/host.js';
 import type { Plan, Step, TaskModule } from '../../../src/contract/task.js';
+import type { FactRequest } from '../../../src/contract/fact.js';
 import { sh } from '../../../src/contract/quote.js';
 import { ValidationError } from '../../../src/contract/errors.js';
 import { parseInventory } from '../../../src/core/inventory.js';
@@ -245,7 +247,7 @@ beforeEach(() => {
 describe('shell injection: every registered task type', () => {
   it('has an injection property below (new task types must be added here)', () => {
     const covered = [
-      'command', 'shell', 'file', 'copy', 'template', 'lineinfile', 'package', 'service', 'user', 'group',
+      'command', 'shell', 'file', 'copy', 'template', 'lineinfile', 'package', 'service', 'user', 'group', 'stat',
       'sshd_config', 'iptables', 'firewall_persist', 'fail2ban', 'unattended_upgrades', 'listeners',
     ];
     const missing = Object.keys(registry).filter((k) => !covered.includes(k));
@@ -793,6 +795,30 @@ describe('shell injection: through the runner\'s exec path (sudo + timeout wrapp
         expect(sudo?.argv.join(' ')).not.toContain(password.length >= 2 ? password : '\u0000');
         expect(readFileSync(join(rec, readdirSync(rec).sort().find((d) => existsSync(join(rec, d, 'password')))!, 'password'), 'utf8')).toBe(password);
         expect(all.find((c) => c.name === 'recorder')).toMatchObject({ argv: args, stdin });
+        assertNoCanary();
+      }),
+      { ...params, numRuns: Math.max(10, Math.floor(RUNS / 2)) },
+    );
+  }, SLOW);
+
+  it('stat: the fact script with a hostile path (and link target) reads that path, runs nothing; the task has no steps', async () => {
+    await fc.assert(
+      fc.asyncProperty(component, hostile, component, async (name, content, target) => {
+        freshWork();
+        const path = join(work, name);
+        writeFileSync(path, content);
+        const link = join(work, `${name}-link`);
+        symlinkSync(target, link);
+        const session = new HostSession('h', new LocalConnection('h'), undefined);
+        session.facts = hostFacts('root');
+        const m = mod('stat');
+        const facts = m.facts(m.schema.parse({ path, checksum_algorithm: 'sha256' }), baseCtx) as Record<string, FactRequest>;
+        const linkFacts = m.facts(m.schema.parse({ path: link }), baseCtx) as Record<string, FactRequest>;
+        const values = await session.readFacts([...Object.values(facts), ...Object.values(linkFacts)], { become: false, becomeUser: 'root' });
+        expect(values.get(facts.stat!.id)).toMatchObject({ exists: true, isreg: true, size: Buffer.byteLength(content), checksum: createHash('sha256').update(content).digest('hex') });
+        expect(values.get(linkFacts.stat!.id)).toMatchObject({ exists: true, islnk: true, lnk_target: target });
+        const plan = m.plan(m.schema.parse({ path }) as never, { stat: values.get(facts.stat!.id), file: values.get(facts.file!.id) } as never, baseCtx);
+        expect(plan.kind).toBe('ok');
         assertNoCanary();
       }),
       { ...params, numRuns: Math.max(10, Math.floor(RUNS / 2)) },
