@@ -9,6 +9,7 @@ import { iptables } from './iptables.js';
 import { lineinfile } from './lineinfile.js';
 import { listeners } from './listeners.js';
 import { packageTask } from './package.js';
+import { ping } from './ping.js';
 import { serviceTask } from './service.js';
 import { shell } from './shell.js';
 import { template } from './template.js';
@@ -16,6 +17,7 @@ import { sshd_config } from './sshd_config.js';
 import { statTask } from './stat.js';
 import { unattended_upgrades } from './unattended_upgrades.js';
 import { userTask } from './user.js';
+import { waitFor } from './wait_for.js';
 
 export const registry = {
   command,
@@ -29,6 +31,8 @@ export const registry = {
   user: userTask,
   group: groupTask,
   stat: statTask,
+  wait_for: waitFor,
+  ping,
   sshd_config,
   iptables,
   firewall_persist: firewallPersist,

@@ -247,7 +247,7 @@ beforeEach(() => {
 describe('shell injection: every registered task type', () => {
   it('has an injection property below (new task types must be added here)', () => {
     const covered = [
-      'command', 'shell', 'file', 'copy', 'template', 'lineinfile', 'package', 'service', 'user', 'group', 'stat',
+      'command', 'shell', 'file', 'copy', 'template', 'lineinfile', 'package', 'service', 'user', 'group', 'stat', 'wait_for', 'ping',
       'sshd_config', 'iptables', 'firewall_persist', 'fail2ban', 'unattended_upgrades', 'listeners',
     ];
     const missing = Object.keys(registry).filter((k) => !covered.includes(k));
@@ -347,6 +347,39 @@ describe('shell injection: every registered task type', () => {
       params,
     );
   }, SLOW);
+
+  it('wait_for: hostile path, search_regex (escaped to match) and msg travel literally into grep, test and the failure message', () => {
+    const escape = (t: string): string => t.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
+    fc.assert(
+      fc.property(component, noNewline, hostile, (name, line, msg) => {
+        freshWork();
+        const path = join(work, name);
+        writeFileSync(path, `before\n${line}\nafter\n`);
+        const found = planOf(mod('wait_for'), { path, search_regex: `^${escape(line)}$`, timeout: 0 }, {});
+        if (found.invalid !== undefined) return; // a line JavaScript cannot read back as a regex: refused, nothing runs
+        const p = found.plan as Extract<Plan, { kind: 'probe' }>;
+        const ok = spawnSync('/bin/sh', ['-c', p.step.command], { cwd: work, env: env(), encoding: 'utf8', timeout: 20_000 });
+        expect(ok.status, ok.stderr).toBe(0);
+        expect(p.data?.(ok.stdout)).toMatchObject({ path, match_groups: [] });
+        const missing = planOf(mod('wait_for'), { path: `${path}-missing`, timeout: 0, msg }, {}).plan as Extract<Plan, { kind: 'probe' }>;
+        const failed = spawnSync('/bin/sh', ['-c', missing.checkStep.command], { cwd: work, env: env(), encoding: 'utf8', timeout: 20_000 });
+        expect({ code: failed.status, stderr: failed.stderr }).toEqual({ code: 1, stderr: `${msg}\n` });
+        assertNoCanary();
+      }),
+      params,
+    );
+  }, SLOW);
+
+  it('ping: nothing runs; any data is registered as it is', () => {
+    fc.assert(
+      fc.property(hostile, (data) => {
+        const p = planOf(mod('ping'), { data }, {});
+        if (data === 'crash') return;
+        expect(p.plan).toMatchObject({ kind: 'ok', data: { ping: data } });
+      }),
+      params,
+    );
+  });
 
   it('file: directory/touch/link/absent with hostile path, src, owner, group', () => {
     fc.assert(
