@@ -1,4 +1,5 @@
 /** Every task type a playbook can use, by its key. */
+import { authorizedKey } from './authorized_key.js';
 import { command } from './command.js';
 import { copy } from './copy.js';
 import { fail2ban } from './fail2ban.js';
@@ -30,6 +31,7 @@ export const registry = {
   service: serviceTask,
   user: userTask,
   group: groupTask,
+  authorized_key: authorizedKey,
   stat: statTask,
   wait_for: waitFor,
   ping,

@@ -17,7 +17,6 @@
  *   removal) carry `risk: 'access'`; `lockout` names the ones that would
  *   certainly cut us off.
  */
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { TaskError } from '../contract/errors.js';
 import { change, defineTask, ok, type AccessInfo, type Diff, type Plan, type Prediction, type Step, type TaskContext } from '../contract/task.js';
@@ -26,7 +25,7 @@ import { sh } from '../contract/quote.js';
 import type { HostFacts } from '../contract/host-facts.js';
 import { groupInfo, type GroupInfo } from '../facts/groups.js';
 import { sha256, userInfo, type PresentUser, type UserInfo } from '../facts/users.js';
-import { mergeKeys, parseKeyLine, writeKeysSteps, type KeyLine } from './lib/authorized-keys.js';
+import { keysLockout, mergeKeys, writeKeysSteps } from './lib/authorized-keys.js';
 
 export const USER_NAME = /^[a-z_][a-z0-9_-]*[$]?$/;
 export const GROUP_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*[$]?$/;
@@ -332,30 +331,6 @@ function planPresent(a: UserArgs, facts: UserFacts, request: FactRequest<UserInf
   });
 }
 
-const keysOf = (text: string): KeyLine[] => text.split('\n').flatMap((l) => parseKeyLine(l) ?? []);
-const fingerprint = (id: string): string => `SHA256:${createHash('sha256').update(Buffer.from(id.split(' ')[1] ?? '', 'base64')).digest('base64').replace(/=+$/, '')}`;
-
-/**
- * Would the new authorized_keys of the user we connect as leave out every key
- * this session may have logged in with? (Only when one of them is in the file
- * now: a key accepted from elsewhere, such as a certificate, is not ours to judge.)
- */
-function keysLockout(name: string, current: string, wanted: readonly string[], exclusive: boolean, access: AccessInfo): string | undefined {
-  let after: KeyLine[];
-  try {
-    after = keysOf(mergeKeys(current, wanted, exclusive));
-  } catch {
-    return undefined; // the plan fails with a clearer message
-  }
-  const before = keysOf(current);
-  if (access.keys.length === 0) {
-    return before.length > 0 && after.length === 0 ? `would remove every authorized key of ${name}, the user we connect as with public key authentication` : undefined;
-  }
-  const ours = before.filter((k) => access.keys.includes(k.id));
-  if (ours.length === 0 || after.some((k) => access.keys.includes(k.id))) return undefined;
-  return `would remove the key this session logs in with (${ours.map((k) => `${k.type} ${fingerprint(k.id)}`).join(', ')}) from the authorized keys of ${name}, the user we connect as`;
-}
-
 /** The account, and each group it is to be in (a group an earlier task creates is predicted there in check mode). */
 type UserFacts = { user: UserInfo } & { [group: `group:${string}`]: GroupInfo | undefined };
 type UserFactRequests = { user: FactRequest<UserInfo> } & { [group: `group:${string}`]: FactRequest<GroupInfo> };
@@ -384,7 +359,15 @@ export const userTask = defineTask({
     if (a.password_lock === true && access.auth === 'password' && !(cur.password?.locked ?? false)) {
       return `would lock the password of ${a.name}, the user we connect as with password authentication`;
     }
-    if (a.authorized_keys !== undefined && access.auth !== 'password') return keysLockout(a.name, cur.authorizedKeys ?? '', a.authorized_keys, a.exclusive, access);
+    if (a.authorized_keys === undefined || access.auth === 'password') return undefined;
+    const current = cur.authorizedKeys ?? '';
+    let after: string;
+    try {
+      after = mergeKeys(current, a.authorized_keys, a.exclusive);
+    } catch {
+      return undefined; // the plan fails with a clearer message
+    }
+    return keysLockout(a.name, current, after, access);
     return undefined;
   },
 });

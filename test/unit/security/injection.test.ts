@@ -247,7 +247,7 @@ beforeEach(() => {
 describe('shell injection: every registered task type', () => {
   it('has an injection property below (new task types must be added here)', () => {
     const covered = [
-      'command', 'shell', 'file', 'copy', 'template', 'lineinfile', 'package', 'service', 'user', 'group', 'stat', 'wait_for', 'ping',
+      'command', 'shell', 'file', 'copy', 'template', 'lineinfile', 'package', 'service', 'user', 'group', 'stat', 'wait_for', 'ping', 'authorized_key',
       'sshd_config', 'iptables', 'firewall_persist', 'fail2ban', 'unattended_upgrades', 'listeners',
     ];
     const missing = Object.keys(registry).filter((k) => !covered.includes(k));
@@ -380,6 +380,33 @@ describe('shell injection: every registered task type', () => {
       params,
     );
   });
+
+  it('authorized_key: hostile comment and key_options (one line) land literally in the file (stdin); hostile path; hostile users refused', () => {
+    const userName = fc.stringMatching(/^[a-z_][a-z0-9_-]{0,20}$/);
+    const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl';
+    fc.assert(
+      fc.property(userName, component.map((c) => c.replace(/[\r\n]/g, ' ')), noNewline, noNewline, fc.boolean(), hostile, (user, name, comment, options, manage, bad) => {
+        freshWork();
+        const path = join(work, name);
+        const cur = { exists: true, name: user, uid: 1001, gid: 1001, gecos: '', home: '/home/x', shell: '/bin/sh', primaryGroup: user, groups: [], password: null, authorizedKeys: null, keysFile: null, sshDir: null };
+        const raw = { user, key: `${key} c`, path, comment, ...(options.trim() !== '' ? { key_options: options } : {}), manage_dir: manage };
+        const refused = invalidOf(mod('authorized_key'), raw);
+        if (refused !== undefined) {
+          expect(refused).toMatch(/^key_options: not authorized_keys options/);
+          return;
+        }
+        const res = execSteps(stepsOf(planOf(mod('authorized_key'), raw, { user: cur, file: { exists: false } })));
+        expect(res.map((r) => r.code), res.map((r) => r.stderr).join('')).toEqual([0]);
+        const opts = options.trim() !== '' ? `${options} ` : '';
+        // lines are kept trimmed, as every authorized_keys line provision writes
+        expect(readFileSync(path, 'utf8')).toBe(`${`${opts}${key}${comment !== '' ? ` ${comment}` : ''}`.trim()}\n`);
+        expect(argvsOf('chown')).toEqual(sortArgvs([[`${user}:${user}`, expect.stringContaining('.provision-') as unknown as string], ...(manage ? [[`${user}:${user}`, work]] : [])]));
+        if (!/^[a-z_][a-z0-9_-]*[$]?$/.test(bad) || bad.length > 32) expect(invalidOf(mod('authorized_key'), { user: bad, key })).toMatch(/^user: (not a valid user name|Too big)/);
+        assertNoCanary();
+      }),
+      params,
+    );
+  }, SLOW);
 
   it('file: directory/touch/link/absent with hostile path, src, owner, group', () => {
     fc.assert(
