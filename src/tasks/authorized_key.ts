@@ -115,7 +115,7 @@ export const authorizedKey = defineTask({
   name: 'authorized_key',
   description: 'Add or remove SSH public keys in a user\'s authorized_keys (exclusive, key options, another path), guarded against locking us out',
   example:
-    '- name: My key for deploy\n  authorized_key:\n    user: deploy\n    key: "ssh-ed25519 AAAAC3Nz... me@laptop"\n- name: Only the CI key, from its network\n  authorized_key:\n    user: ci\n    key: "ssh-ed25519 AAAAC3Nz... ci"\n    key_options: from="10.0.0.0/8",no-agent-forwarding\n    exclusive: true',
+    '- name: My key for deploy\n  authorized_key:\n    user: deploy\n    key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl me@laptop"\n- name: Only the CI key, from its network\n  authorized_key:\n    user: ci\n    key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ci"\n    key_options: from="10.0.0.0/8",no-agent-forwarding\n    exclusive: true',
   schema: argsSchema,
   facts: (a): Facts => ({ user: userInfo(a.user), ...(a.path !== undefined ? { file: fileAt(a.path) } : {}) }) as Facts,
   plan(a, allFacts, ctx): Plan {
