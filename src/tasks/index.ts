@@ -5,6 +5,7 @@ import { copy } from './copy.js';
 import { fail2ban } from './fail2ban.js';
 import { file } from './file.js';
 import { firewallPersist } from './firewall_persist.js';
+import { getUrl } from './get_url.js';
 import { groupTask } from './group.js';
 import { iptables } from './iptables.js';
 import { lineinfile } from './lineinfile.js';
@@ -32,6 +33,7 @@ export const registry = {
   user: userTask,
   group: groupTask,
   authorized_key: authorizedKey,
+  get_url: getUrl,
   stat: statTask,
   wait_for: waitFor,
   ping,

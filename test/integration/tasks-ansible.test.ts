@@ -6,6 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fleetImages, generateKeyPair, type Fleet, startFleet } from './fleet.js';
@@ -205,5 +207,47 @@ ${body}
     const late = await runPlaybook(fleet, '- hosts: all\n  tasks:\n    - name: never\n      wait_for: { path: /nonexistent, timeout: 2 }\n');
     expect(keysOf(late, 'failed')).toEqual(perHost(fleet, 'never'));
     expect(late.results[0]?.message).toBe('Timeout when waiting for file /nonexistent');
+  });
+  it.skipIf(!present)('get_url: from an HTTP server this test runs, with checksum, mode; a wrong checksum replaces nothing; force follows the server', async () => {
+    // the fleet's default gateway is this machine: serve there, never from the internet
+    const hex = (await sh(fleet, 0, "awk '$2 == \"00000000\" { print $3 }' /proc/net/route")).stdout.trim();
+    const gateway = (hex.match(/../g) ?? []).reverse().map((b) => parseInt(b, 16)).join('.');
+    let body = 'release 1.0\n';
+    const server: Server = createServer((req, res) => {
+      if (req.url === '/app.bin') res.end(body);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, gateway, resolve));
+    const url = `http://${gateway}:${(server.address() as AddressInfo).port}/app.bin`;
+    const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+    try {
+      const play = (args: string) => `
+- hosts: all
+  tasks:
+    - name: curl
+      package: { name: curl }
+    - name: fetch
+      get_url: { url: "${url}", dest: /opt/app.bin, ${args} }
+`;
+      const c1 = await converge(fleet, play(`checksum: "sha256:${sha(body)}", mode: "0640", group: adm`));
+      expect(keysOf(c1.apply, 'changed')).toEqual(expect.arrayContaining(perHost(fleet, 'fetch')));
+      expect(await onAll(fleet, 'sha256sum < /opt/app.bin | cut -d" " -f1; stat -c %U:%G:%a /opt/app.bin')).toEqual(fleet.hosts.map(() => `${sha(body)}\nroot:adm:640\n`));
+
+      // the server now serves other bytes than the checksum says: the download fails, the file stays
+      body = 'tampered\n';
+      const bad = await runPlaybook(fleet, play(`checksum: "sha256:${'0'.repeat(64)}"`));
+      expect(keysOf(bad, 'failed')).toEqual(perHost(fleet, 'fetch'));
+      expect(failures(bad)[0]).toMatch(/The checksum did not match 0{64}; it was [0-9a-f]{64}/);
+      expect(await onAll(fleet, 'cat /opt/app.bin')).toEqual(fleet.hosts.map(() => 'release 1.0\n'));
+
+      // without a checksum an existing file is kept; with force it follows what the server serves
+      const kept = await runPlaybook(fleet, play('mode: "0640"'));
+      expect(keysOf(kept, 'changed')).toEqual([]);
+      const c2 = await converge(fleet, play('force: true'));
+      expect(keysOf(c2.apply, 'changed')).toEqual(perHost(fleet, 'fetch'));
+      expect(await onAll(fleet, 'cat /opt/app.bin')).toEqual(fleet.hosts.map(() => 'tampered\n'));
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

@@ -69,7 +69,7 @@ const STUBS = [
   'recorder', 'useradd', 'usermod', 'userdel', 'gpasswd', 'chpasswd', 'groupadd', 'groupmod', 'groupdel', 'chown', 'chgrp', 'apt-get', 'dpkg', 'dnf', 'yum',
   'systemctl', 'service', 'update-rc.d', 'chkconfig', 'pkill', 'iptables-restore', 'iptables', 'ip6tables-restore',
   'restorecon', 'selinuxenabled', 'sshd', 'visudo', 'fail2ban-client', 'ufw', 'firewall-cmd', 'netfilter-persistent',
-  'debconf-set-selections', 'iptables-save', 'ip6tables-save',
+  'debconf-set-selections', 'iptables-save', 'ip6tables-save', 'curl',
 ];
 /** Stubs that take stdin (the restore script, debconf answers, passwords). */
 const STDIN_STUBS = ['recorder', 'chpasswd', 'iptables-restore', 'ip6tables-restore', 'debconf-set-selections'];
@@ -247,7 +247,7 @@ beforeEach(() => {
 describe('shell injection: every registered task type', () => {
   it('has an injection property below (new task types must be added here)', () => {
     const covered = [
-      'command', 'shell', 'file', 'copy', 'template', 'lineinfile', 'package', 'service', 'user', 'group', 'stat', 'wait_for', 'ping', 'authorized_key',
+      'command', 'shell', 'file', 'copy', 'template', 'lineinfile', 'package', 'service', 'user', 'group', 'stat', 'wait_for', 'ping', 'authorized_key', 'get_url',
       'sshd_config', 'iptables', 'firewall_persist', 'fail2ban', 'unattended_upgrades', 'listeners',
     ];
     const missing = Object.keys(registry).filter((k) => !covered.includes(k));
@@ -402,6 +402,31 @@ describe('shell injection: every registered task type', () => {
         expect(readFileSync(path, 'utf8')).toBe(`${`${opts}${key}${comment !== '' ? ` ${comment}` : ''}`.trim()}\n`);
         expect(argvsOf('chown')).toEqual(sortArgvs([[`${user}:${user}`, expect.stringContaining('.provision-') as unknown as string], ...(manage ? [[`${user}:${user}`, work]] : [])]));
         if (!/^[a-z_][a-z0-9_-]*[$]?$/.test(bad) || bad.length > 32) expect(invalidOf(mod('authorized_key'), { user: bad, key })).toMatch(/^user: (not a valid user name|Too big)/);
+        assertNoCanary();
+      }),
+      params,
+    );
+  }, SLOW);
+
+  it('get_url: hostile URL, header values, user agent and dest reach curl as single argv elements; nothing runs', () => {
+    const urlTail = hostile.map((t) => t.replace(/\s/g, '')).filter((t) => t.length > 0);
+    fc.assert(
+      fc.property(component, urlTail, noNewline, noNewline, (dest, tail, header, agent) => {
+        freshWork();
+        const url = `https://example.org/${tail}`;
+        const raw = { url, dest: join(work, dest.replace(/[\r\n]/g, ' ')), headers: { 'X-Hostile': header }, ...(agent !== '' ? { http_agent: agent } : {}) };
+        const p = planOf(mod('get_url'), raw, { dest: { exists: false } });
+        if (p.invalid !== undefined) {
+          expect(p.invalid).toMatch(/^(http_agent|dest): /);
+          return;
+        }
+        const res = execSteps(stepsOf(p));
+        expect(res[0]?.code, res[0]?.stderr).toBe(0);
+        const curl = calls().find((c) => c.name === 'curl');
+        expect(curl?.argv.slice(-2)).toEqual(['--', url]);
+        expect(curl?.argv).toContain(`X-Hostile: ${header}`);
+        if (agent !== '') expect(curl?.argv[curl.argv.indexOf('-A') + 1]).toBe(agent);
+        expect(existsSync(raw.dest)).toBe(true);
         assertNoCanary();
       }),
       params,
