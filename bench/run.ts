@@ -1,15 +1,19 @@
 /**
- * Side-by-side benchmark: provision vs ansible-playbook on the same kind of hosts
- * (a testcontainers fleet of sshd containers), for the hardening playbook.
+ * Side-by-side benchmark: provision vs ansible-playbook vs pyinfra on the same kind of
+ * hosts (a testcontainers fleet of sshd containers), for a workload: `harden` (the
+ * hardening playbook) and/or `core` (eight everyday tasks: bench/provision/core.yaml).
  *
- *   npm run bench -- [--hosts 10,50] [--runs 3] [--image debian12] [--delay 25]
- *                    [--mem-hosts 100] [--no-ansible] [--no-wan]
+ *   npm run bench -- [--hosts 10,50] [--runs 3] [--workload harden,core] [--image debian12]
+ *                    [--delay 25] [--mem-hosts 100] [--no-ansible] [--no-pyinfra] [--no-wan]
  *
- * Per host count N, two fresh fleets of N hosts: provision works on one, Ansible on
- * the other (a first apply can only be first once per host; afterwards each tool
- * re-applies and audits what it hardened itself).
+ * Per host count N and workload, one fresh fleet of N hosts per tool: provision works
+ * on one, Ansible and pyinfra on the others (a first apply can only be first once per
+ * host; afterwards each tool re-applies and audits what it converged itself).
  *   (b) first apply on fresh hosts (once per tool: it needs fresh hosts),
- *   (c) no-change re-apply, (a) check-mode audit of the hardened hosts: median of --runs.
+ *   (c) no-change re-apply, (a) check-mode audit of the converged hosts, (d) the same
+ *   audit after bench/drift.sh changed the hosts behind the tools' backs: median of --runs.
+ * After the first apply, bench/state-hash.sh (run in every container) shows whether the
+ * tools left the same end state; after the drifted audits, that the audits changed nothing.
  * provision runs as its built CLI (node dist/cli/main.js; run `npm run build`
  * first), timed as a process like ansible-playbook; its peak RSS is read with
  * process.resourceUsage() at exit (bench/maxrss.cjs preloaded).
@@ -20,7 +24,11 @@
  * Ansible: ansible-core from the distribution (apt-get install -y ansible-core),
  * forks = N, pipelining, ControlPersist (its defaults), host keys checked against
  * the fleet's known_hosts; playbook bench/ansible/harden.yml (see its header for
- * what is not equivalent).
+ * what is not equivalent) or bench/ansible/core.yml.
+ * pyinfra: used when `pyinfra` (3.x) is on PATH or PYINFRA_BIN names it, else the column
+ * is skipped with the reason; --parallel N, sudo, host keys checked; deploy
+ * bench/pyinfra/deploy.py (see harden.py's header for what is not equivalent); the
+ * audit is `--dry`.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
@@ -29,6 +37,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFleet, type Fleet } from '../test/integration/fleet.js';
 import { startLatencyProxy, type LatencyProxy } from './latency-proxy.js';
+import { renderPyinfraInventory } from './pyinfra/inventory.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -42,10 +51,32 @@ const RUNS = Number(opt('--runs', '3'));
 const IMAGE = opt('--image', 'debian12');
 const DELAY = Number(opt('--delay', '25'));
 const MEM_HOSTS = Number(opt('--mem-hosts', '100'));
-const PLAYBOOK = resolve(root, opt('--playbook', 'playbooks/harden.yaml'));
-const ANSIBLE_PLAYBOOK = resolve(root, opt('--ansible-playbook', 'bench/ansible/harden.yml'));
+type WorkloadName = 'harden' | 'core';
+interface Workload {
+  name: WorkloadName;
+  /** provision playbook, Ansible playbook (absolute paths). */
+  playbook: string;
+  ansiblePlaybook: string;
+}
+const WORKLOADS: Record<WorkloadName, Workload> = {
+  harden: {
+    name: 'harden',
+    playbook: resolve(root, opt('--playbook', 'playbooks/harden.yaml')),
+    ansiblePlaybook: resolve(root, opt('--ansible-playbook', 'bench/ansible/harden.yml')),
+  },
+  core: { name: 'core', playbook: resolve(root, 'bench/provision/core.yaml'), ansiblePlaybook: resolve(root, 'bench/ansible/core.yml') },
+};
+const WORKLOAD_LIST: Workload[] = opt('--workload', 'harden')
+  .split(',')
+  .map((w) => {
+    if (!(w in WORKLOADS)) throw new Error(`--workload ${w}: one of ${Object.keys(WORKLOADS).join(', ')}`);
+    return WORKLOADS[w as WorkloadName];
+  });
 const WITH_ANSIBLE = !flag('--no-ansible');
 const WITH_WAN = !flag('--no-wan');
+const PYINFRA_DIR = join(root, 'bench/pyinfra');
+const STATE_HASH = readFileSync(join(root, 'bench/state-hash.sh'), 'utf8');
+const DRIFT = readFileSync(join(root, 'bench/drift.sh'), 'utf8');
 const CLI = join(root, 'dist/cli/main.js');
 const work = mkdtempSync(join(tmpdir(), 'provision-bench-'));
 
@@ -56,11 +87,11 @@ interface Timed {
   log: string;
 }
 
-function runTimed(cmd: string, argv: string[], env: NodeJS.ProcessEnv, label: string): Promise<Timed> {
+function runTimed(cmd: string, argv: string[], env: NodeJS.ProcessEnv, label: string, cwd?: string): Promise<Timed> {
   const log = join(work, `${label}.log`);
   return new Promise((res, rej) => {
     const t0 = performance.now();
-    const child = spawn(cmd, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], ...(cwd ? { cwd } : {}) });
     const out: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => out.push(d));
     child.stderr.on('data', (d: Buffer) => out.push(d));
@@ -74,23 +105,23 @@ function runTimed(cmd: string, argv: string[], env: NodeJS.ProcessEnv, label: st
 }
 
 let seq = 0;
-async function provision(inv: string, extra: string, check: boolean, forks: number, label: string, report?: string): Promise<Timed & { eld?: { maxMs: number; p99Ms: number; meanMs: number } }> {
+async function provision(playbook: string, inv: string, extra: string, check: boolean, forks: number, label: string, report?: string): Promise<Timed & { eld?: { maxMs: number; p99Ms: number; meanMs: number } }> {
   const rss = join(work, `rss-${++seq}`);
   const eld = join(work, `eld-${seq}.json`);
   const argv = ['-r', join(root, 'bench/maxrss.cjs'), CLI, 'run', '-i', inv, '-e', `@${extra}`, '-f', String(forks), '-q', '--no-color'];
   if (check) argv.push('--check');
   if (report) argv.push('--report', `json=${report}`);
-  argv.push(PLAYBOOK);
+  argv.push(playbook);
   const r: Timed & { eld?: { maxMs: number; p99Ms: number; meanMs: number } } = await runTimed(process.execPath, argv, { PROVISION_BENCH_RSS: rss, PROVISION_BENCH_ELD: eld }, `${label}-${seq}`);
   if (existsSync(rss)) r.rssKiB = Number(readFileSync(rss, 'utf8'));
   if (existsSync(eld)) r.eld = JSON.parse(readFileSync(eld, 'utf8')) as NonNullable<typeof r.eld>;
-  // 0: no drift/ok; 3: drift in check mode (expected on an audit of fresh hosts only)
+  // 0: no drift/ok; 3: drift in check mode (expected on an audit of fresh or drifted hosts only)
   if (r.code !== 0 && !(check && r.code === 3)) console.error(`  ! provision ${label} exited ${r.code}; see ${r.log}`);
   return r;
 }
 
-async function ansible(dir: string, extra: string, check: boolean, label: string): Promise<Timed> {
-  const argv = ['-i', join(dir, 'inventory.ini'), '-e', `@${extra}`, ANSIBLE_PLAYBOOK];
+async function ansible(playbook: string, dir: string, extra: string, check: boolean, label: string): Promise<Timed> {
+  const argv = ['-i', join(dir, 'inventory.ini'), '-e', `@${extra}`, playbook];
   if (check) argv.push('--check');
   const r = await runTimed('ansible-playbook', argv, { ANSIBLE_CONFIG: join(dir, 'ansible.cfg'), ANSIBLE_NOCOLOR: '1' }, `ansible-${label}-${++seq}`);
   if (r.code !== 0) console.error(`  ! ansible-playbook ${label} exited ${r.code}; see ${r.log}`);
@@ -130,6 +161,102 @@ function ensureAnsible(): void {
   if (spawnSync('apt-get', ['install', '-y', 'ansible-core'], opts).status !== 0) throw new Error('cannot install ansible-core');
 }
 
+/** pyinfra to run, or why the pyinfra column is skipped. */
+function findPyinfra(): { bin: string; version: string } | { skipped: string } {
+  if (flag('--no-pyinfra')) return { skipped: '--no-pyinfra' };
+  const given = process.env.PYINFRA_BIN;
+  // a path is resolved here: pyinfra runs with bench/pyinfra as its working directory
+  const bin = given ? (given.includes('/') ? resolve(given) : given) : 'pyinfra';
+  const r = spawnSync(bin, ['--version'], { encoding: 'utf8' });
+  if (r.error) {
+    const why = (r.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : r.error.message;
+    return { skipped: given ? `PYINFRA_BIN=${given}: ${why}` : 'no pyinfra on PATH (install pyinfra 3, or set PYINFRA_BIN to its executable)' };
+  }
+  const out = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n')[0] ?? '';
+  if (r.status !== 0) return { skipped: `${bin} --version exited ${r.status}: ${out}` };
+  // `pyinfra: v3.0b0`, `pyinfra: v3.4.1`
+  const m = /v?(\d+)\.\S*/.exec(out);
+  if (!m || m[1] !== '3') return { skipped: `${bin} is ${out || 'of an unknown version'}; bench/pyinfra/deploy.py is written for pyinfra 3` };
+  return { bin, version: m[0] };
+}
+const PYINFRA = findPyinfra();
+
+async function pyinfra(dir: string, workload: WorkloadName, publicKey: string, dry: boolean, n: number, label: string): Promise<Timed> {
+  if (!('bin' in PYINFRA)) throw new Error('pyinfra is not available');
+  const argv = [dry ? '--dry' : '-y', '--parallel', String(n), join(dir, 'inventory.py'), 'deploy.py'];
+  argv.push('--data', `workload=${workload}`, '--data', `admin_ssh_keys=${JSON.stringify([publicKey])}`);
+  // cwd: the deploy's directory, so operations are named `core.py | ...`
+  const r = await runTimed(PYINFRA.bin, argv, { PYTHONUNBUFFERED: '1' }, `pyinfra-${label}-${++seq}`, PYINFRA_DIR);
+  if (r.code !== 0) console.error(`  ! pyinfra ${label} exited ${r.code}; see ${r.log}`);
+  return r;
+}
+
+function pyinfraSetup(fleet: Fleet): string {
+  const dir = mkdtempSync(join(work, 'pyinfra-'));
+  writeFileSync(join(dir, 'inventory.py'), renderPyinfraInventory(fleet.hosts, { user: 'admin', identityFile: fleet.identityFile, knownHostsFile: fleet.knownHostsFile }));
+  return dir;
+}
+
+/** Task results that an audit reported as drift (task x host), read from each tool's output. */
+function driftFound(tool: Tool, log: string): number {
+  const text = readFileSync(log, 'utf8');
+  if (tool === 'provision') return text.split('\n').filter((l) => /^\s*drift\s/.test(l)).length;
+  if (tool === 'ansible') return [...text.matchAll(/\schanged=(\d+)/g)].reduce((s, m) => s + Number(m[1]), 0);
+  // pyinfra --dry: "Detected changes" table, one row per operation: "k/N (hosts)", or
+  // "a-b/N" for operations that only run if an earlier one changed (counted as a)
+  const table = text.split('--> Detected changes:')[1]?.split('\n\n')[0] ?? '';
+  return [...table.matchAll(/\s(\d+)(?:-\d+)?\/\d+ \(/g)].reduce((s, m) => s + Number(m[1]), 0);
+}
+
+type Tool = 'provision' | 'ansible' | 'pyinfra';
+
+/** bench/state-hash.sh in every container of a fleet: the component lines of each host. */
+async function stateOf(fleet: Fleet, workload: WorkloadName): Promise<string[]> {
+  return Promise.all(
+    fleet.hosts.map(async (h) => {
+      const r = await h.container.exec(['sh', '-c', STATE_HASH, 'state-hash', workload, fleet.publicKey]);
+      if (r.exitCode !== 0) throw new Error(`state-hash.sh on ${h.name} exited ${r.exitCode}: ${r.output}`);
+      return r.stdout.trim();
+    }),
+  );
+}
+
+/** Each tool's end state (the same on all its hosts?), then the components that differ, pair by pair. */
+function compareStates(what: string, states: Partial<Record<Tool, string[]>>): string[] {
+  const total = (s: string) => /^total (\S+)$/m.exec(s)?.[1] ?? '?';
+  const components = (s: string) => new Map(s.split('\n').map((l) => l.split(' ') as [string, string]).filter(([k]) => k !== 'total' && k !== 'dpkg-count'));
+  const tools = Object.entries(states) as [Tool, string[]][];
+  const lines: string[] = [];
+  for (const [tool, hosts] of tools) {
+    const totals = [...new Set(hosts.map(total))];
+    const count = /^dpkg-count (\d+)$/m.exec(hosts[0] ?? '')?.[1] ?? '?';
+    lines.push(`${tool} ${totals.length === 1 ? totals[0] : `DIFFERS between its hosts (${totals.join(', ')})`} (${count} packages installed)`);
+  }
+  let same = true;
+  for (const [i, [a, ha]] of tools.entries()) {
+    for (const [b, hb] of tools.slice(i + 1)) {
+      const ca = components(ha[0] ?? '');
+      const differ = [...components(hb[0] ?? '')].filter(([k, v]) => ca.get(k) !== v).map(([k]) => k);
+      if (differ.length) {
+        same = false;
+        lines.push(`${a} vs ${b}: ${differ.join(', ')} differ`);
+      }
+    }
+  }
+  return [`  end state ${what}${tools.length < 2 ? '' : same ? ': the same' : ':'}`, ...lines.map((l) => `    ${l}`)];
+}
+
+async function drift(fleets: Fleet[], workload: WorkloadName): Promise<void> {
+  await Promise.all(
+    fleets.flatMap((f) =>
+      f.hosts.map(async (h) => {
+        const r = await h.container.exec(['sh', '-c', DRIFT, 'drift', workload]);
+        if (r.exitCode !== 0) throw new Error(`drift.sh on ${h.name} exited ${r.exitCode}: ${r.output}`);
+      }),
+    ),
+  );
+}
+
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
@@ -138,9 +265,11 @@ const median = (xs: number[]): number => {
 
 interface Row {
   hosts: number;
+  workload: string;
   scenario: string;
   provision: number;
   ansible?: number;
+  pyinfra?: number;
   rssMiB: number;
 }
 const rows: Row[] = [];
@@ -152,41 +281,82 @@ async function timesOf(n: number, f: (i: number) => Promise<Timed>): Promise<Tim
   return out;
 }
 
-async function benchSize(n: number, last: boolean): Promise<void> {
-  console.log(`\n== ${n} hosts (${IMAGE}) ==`);
+async function benchSize(n: number, w: Workload, last: boolean): Promise<void> {
+  console.log(`\n== ${n} hosts (${IMAGE}), ${w.name} workload ==`);
   const t0 = performance.now();
-  const [fleetP, fleetA] = await Promise.all([startFleet({ count: n, image: IMAGE, namePrefix: 'p' }), WITH_ANSIBLE ? startFleet({ count: n, image: IMAGE, namePrefix: 'a' }) : undefined]);
-  const stopAll = () => void Promise.all([fleetP.stop(), fleetA?.stop()]).finally(() => process.exit(130));
+  const withPyinfra = 'bin' in PYINFRA;
+  const [fleetP, fleetA, fleetY] = await Promise.all([
+    startFleet({ count: n, image: IMAGE, namePrefix: 'p' }),
+    WITH_ANSIBLE ? startFleet({ count: n, image: IMAGE, namePrefix: 'a' }) : undefined,
+    withPyinfra ? startFleet({ count: n, image: IMAGE, namePrefix: 'y' }) : undefined,
+  ]);
+  const stopAll = () => void Promise.all([fleetP.stop(), fleetA?.stop(), fleetY?.stop()]).finally(() => process.exit(130));
   process.once('SIGINT', stopAll).once('SIGTERM', stopAll);
   console.log(`  fleets up in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   try {
-    const inv = join(work, `inv-${n}.yaml`);
+    const inv = join(work, `inv-${n}-${w.name}.yaml`);
     await fleetP.writeInventory(inv, { user: 'admin' });
-    const extra = join(work, `vars-${n}.json`);
+    const extra = join(work, `vars-${n}-${w.name}.json`);
     writeFileSync(extra, JSON.stringify({ admin_ssh_keys: [fleetP.publicKey], upgrade_packages: 'none' }));
-    const extraA = join(work, `vars-a-${n}.json`);
+    const extraA = join(work, `vars-a-${n}-${w.name}.json`);
     if (fleetA) writeFileSync(extraA, JSON.stringify({ admin_ssh_keys: [fleetA.publicKey] }));
     const adir = fleetA ? ansibleSetup(fleetA, n) : '';
+    const ydir = fleetY ? pyinfraSetup(fleetY) : '';
 
-    const fp = await provision(inv, extra, false, n, `first-${n}`);
-    const fa = fleetA ? await ansible(adir, extraA, false, `first-${n}`) : undefined;
-    console.log(`  first apply: provision ${fp.seconds.toFixed(2)} s${fa ? `, ansible ${fa.seconds.toFixed(2)} s` : ''}`);
-    rows.push({ hosts: n, scenario: 'first apply (fresh hosts)', provision: fp.seconds, ...(fa ? { ansible: fa.seconds } : {}), rssMiB: (fp.rssKiB ?? 0) / 1024 });
+    type Mode = 'apply' | 'check';
+    const runP = (mode: Mode, label: string) => provision(w.playbook, inv, extra, mode === 'check', n, `${label}-${n}-${w.name}`);
+    const runA = fleetA ? (mode: Mode, label: string) => ansible(w.ansiblePlaybook, adir, extraA, mode === 'check', `${label}-${n}-${w.name}`) : undefined;
+    const runY = fleetY ? (mode: Mode, label: string) => pyinfra(ydir, w.name, fleetY.publicKey, mode === 'check', n, `${label}-${n}-${w.name}`) : undefined;
+    const times = (tool: Tool, xs: Timed[] | undefined) => (xs ? ` | ${tool} ${xs.map((r) => r.seconds.toFixed(2)).join(' ')}` : '');
+    const states = async (): Promise<Partial<Record<Tool, string[]>>> => {
+      const [p, a, y] = await Promise.all([stateOf(fleetP, w.name), fleetA && stateOf(fleetA, w.name), fleetY && stateOf(fleetY, w.name)]);
+      return { provision: p, ...(a ? { ansible: a } : {}), ...(y ? { pyinfra: y } : {}) };
+    };
 
-    for (const [scenario, check] of [['no-change re-apply', false], ['check-mode audit (hardened)', true]] as const) {
-      const ps = await timesOf(RUNS, () => provision(inv, extra, check, n, `${check ? 'check' : 'reapply'}-${n}`));
-      const as = fleetA ? await timesOf(RUNS, () => ansible(adir, extraA, check, `${check ? 'check' : 'reapply'}-${n}`)) : undefined;
-      const p = median(ps.map((r) => r.seconds));
-      const a = as ? median(as.map((r) => r.seconds)) : undefined;
-      console.log(`  ${scenario}: provision ${ps.map((r) => r.seconds.toFixed(2)).join(' ')}${as ? ` | ansible ${as.map((r) => r.seconds.toFixed(2)).join(' ')}` : ''}`);
-      rows.push({ hosts: n, scenario, provision: p, ...(a !== undefined ? { ansible: a } : {}), rssMiB: Math.max(...ps.map((r) => r.rssKiB ?? 0)) / 1024 });
-    }
+    const fp = await runP('apply', 'first');
+    const fa = runA ? await runA('apply', 'first') : undefined;
+    const fy = runY ? await runY('apply', 'first') : undefined;
+    console.log(`  first apply: provision ${fp.seconds.toFixed(2)} s${fa ? `, ansible ${fa.seconds.toFixed(2)} s` : ''}${fy ? `, pyinfra ${fy.seconds.toFixed(2)} s` : ''}`);
+    rows.push({ hosts: n, workload: w.name, scenario: 'first apply (fresh hosts)', provision: fp.seconds, ...(fa ? { ansible: fa.seconds } : {}), ...(fy ? { pyinfra: fy.seconds } : {}), rssMiB: (fp.rssKiB ?? 0) / 1024 });
+    for (const l of compareStates('after the first apply', await states())) console.log(l);
 
-    if (WITH_WAN && last) await wan(fleetP, extra, n);
-    if (last && MEM_HOSTS > 0) await memory(fleetP, extra);
+    const phase = async (scenario: string, mode: Mode, label: string): Promise<[Timed[], Timed[], Timed[]]> => {
+      const ps = await timesOf(RUNS, () => runP(mode, label));
+      const as = runA ? await timesOf(RUNS, () => runA(mode, label)) : undefined;
+      const ys = runY ? await timesOf(RUNS, () => runY(mode, label)) : undefined;
+      console.log(`  ${scenario}: provision ${ps.map((r) => r.seconds.toFixed(2)).join(' ')}${times('ansible', as)}${times('pyinfra', ys)}`);
+      rows.push({
+        hosts: n,
+        workload: w.name,
+        scenario,
+        provision: median(ps.map((r) => r.seconds)),
+        ...(as ? { ansible: median(as.map((r) => r.seconds)) } : {}),
+        ...(ys ? { pyinfra: median(ys.map((r) => r.seconds)) } : {}),
+        rssMiB: Math.max(...ps.map((r) => r.rssKiB ?? 0)) / 1024,
+      });
+      return [ps, as ?? [], ys ?? []];
+    };
+    await phase('no-change re-apply', 'apply', 'reapply');
+    await phase('check-mode audit (converged)', 'check', 'check');
+
+    await drift([fleetP, fleetA, fleetY].filter((f): f is Fleet => f !== undefined), w.name);
+    const drifted = await states();
+    for (const l of compareStates('after drift.sh', drifted)) console.log(l);
+    const [ps, as, ys] = await phase('check-mode audit (drifted)', 'check', 'drifted');
+    const found = [`provision ${driftFound('provision', ps[0]!.log)}`];
+    if (as.length) found.push(`ansible ${driftFound('ansible', as[0]!.log)}`);
+    if (ys.length) found.push(`pyinfra ${driftFound('pyinfra', ys[0]!.log)}`);
+    console.log(`  drift reported (task results, ${n} hosts): ${found.join(', ')}`);
+    const after = await states();
+    const unchanged = (Object.keys(drifted) as Tool[]).filter((t) => JSON.stringify(drifted[t]) === JSON.stringify(after[t]));
+    const changed = (Object.keys(drifted) as Tool[]).filter((t) => !unchanged.includes(t));
+    console.log(`  the drifted audits changed nothing: ${unchanged.join(', ') || '-'}${changed.length ? `; CHANGED the hosts: ${changed.join(', ')}` : ''}`);
+
+    if (WITH_WAN && last) await wan(fleetP, w.playbook, extra, n, w.name);
+    if (last && MEM_HOSTS > 0) await memory(fleetP, w.playbook, extra);
   } finally {
     process.off('SIGINT', stopAll).off('SIGTERM', stopAll);
-    await Promise.all([fleetP.stop(), fleetA?.stop()]);
+    await Promise.all([fleetP.stop(), fleetA?.stop(), fleetY?.stop()]);
   }
 }
 
@@ -195,7 +365,7 @@ interface Report {
   stats: Record<string, { commands: number; roundTrips: number }>;
 }
 
-async function wan(fleet: Fleet, extra: string, n: number): Promise<void> {
+async function wan(fleet: Fleet, playbook: string, extra: string, n: number, workload: string): Promise<void> {
   const proxies: LatencyProxy[] = await Promise.all(fleet.hosts.map((h) => startLatencyProxy({ target: { host: h.host, port: h.port }, delayMs: DELAY })));
   try {
     const kh = readFileSync(fleet.knownHostsFile, 'utf8');
@@ -214,17 +384,17 @@ async function wan(fleet: Fleet, extra: string, n: number): Promise<void> {
     for (let i = 0; i < RUNS; i++) {
       for (const p of proxies) p.reset();
       const report = join(work, `wan-${n}-${i}.json`);
-      const r = await provision(inv, extra, true, n, `wan-${n}`, report);
+      const r = await provision(playbook, inv, extra, true, n, `wan-${n}`, report);
       const doc = JSON.parse(readFileSync(report, 'utf8')) as Report;
       const own = Object.values(doc.stats).reduce((s, x) => s + x.roundTrips, 0);
       const commands = Object.values(doc.stats).reduce((s, x) => s + x.commands, 0);
       stats.push({ seconds: r.seconds, own, proxy: proxies.reduce((s, p) => s + p.turns(), 0), tasks: doc.results.length, commands });
     }
     const s = stats[stats.length - 1]!;
-    const local = rows.find((r) => r.hosts === n && r.scenario.startsWith('check'))!.provision;
+    const local = rows.find((r) => r.hosts === n && r.workload === workload && r.scenario.startsWith('check'))!.provision;
     const tasksPerHost = s.tasks / n;
     const rtt = (2 * DELAY) / 1000;
-    rows.push({ hosts: n, scenario: `check-mode audit, +${DELAY} ms each way`, provision: median(stats.map((x) => x.seconds)), rssMiB: 0 });
+    rows.push({ hosts: n, workload, scenario: `check-mode audit (converged), +${DELAY} ms each way`, provision: median(stats.map((x) => x.seconds)), rssMiB: 0 });
     notes.push(
       `WAN (+${DELAY} ms each way, RTT ${2 * DELAY} ms), check-mode audit of ${n} hosts, ${tasksPerHost} task results per host, ${s.commands / n} commands per host:`,
       `  round trips per host: provision's count ${(s.own / n).toFixed(1)}, proxy (ground truth) ${(s.proxy / n).toFixed(1)}`,
@@ -236,7 +406,7 @@ async function wan(fleet: Fleet, extra: string, n: number): Promise<void> {
   }
 }
 
-async function memory(fleet: Fleet, extra: string): Promise<void> {
+async function memory(fleet: Fleet, playbook: string, extra: string): Promise<void> {
   const hosts = Array.from({ length: MEM_HOSTS }, (_, i) => {
     const h = fleet.hosts[i % fleet.hosts.length]!;
     return { name: `m-${i + 1}`, host: h.host, port: h.port };
@@ -246,10 +416,11 @@ async function memory(fleet: Fleet, extra: string): Promise<void> {
   writeFileSync(inv, renderInventory(hosts, { user: 'admin', identityFile: fleet.identityFile, knownHostsFile: fleet.knownHostsFile }));
   const inv1 = join(work, `inv-mem1.yaml`);
   writeFileSync(inv1, renderInventory(hosts.slice(0, 1), { user: 'admin', identityFile: fleet.identityFile, knownHostsFile: fleet.knownHostsFile }));
-  const one = await provision(inv1, extra, true, 1, 'mem-1');
-  const many = await provision(inv, extra, true, MEM_HOSTS, `mem-${MEM_HOSTS}`);
+  const one = await provision(playbook, inv1, extra, true, 1, 'mem-1');
+  const many = await provision(playbook, inv, extra, true, MEM_HOSTS, `mem-${MEM_HOSTS}`);
   const perHost = ((many.rssKiB ?? 0) - (one.rssKiB ?? 0)) / 1024 / (MEM_HOSTS - 1);
-  rows.push({ hosts: MEM_HOSTS, scenario: `check-mode audit (${fleet.hosts.length} containers)`, provision: many.seconds, rssMiB: (many.rssKiB ?? 0) / 1024 });
+  const workload = WORKLOAD_LIST.find((w) => w.playbook === playbook)?.name ?? '?';
+  rows.push({ hosts: MEM_HOSTS, workload, scenario: `check-mode audit (${fleet.hosts.length} containers)`, provision: many.seconds, rssMiB: (many.rssKiB ?? 0) / 1024 });
   notes.push(
     `memory: peak RSS ${((one.rssKiB ?? 0) / 1024).toFixed(1)} MiB with 1 host, ${((many.rssKiB ?? 0) / 1024).toFixed(1)} MiB with ${MEM_HOSTS} hosts connected at once: ${perHost.toFixed(2)} MiB per additional host (${((many.rssKiB ?? 0) / 1024 / MEM_HOSTS).toFixed(2)} MiB per host all included)`,
     `event loop with ${MEM_HOSTS} hosts: max delay ${many.eld?.maxMs.toFixed(1) ?? '?'} ms, p99 ${many.eld?.p99Ms.toFixed(1) ?? '?'} ms, mean ${many.eld?.meanMs.toFixed(1) ?? '?'} ms`,
@@ -257,13 +428,17 @@ async function memory(fleet: Fleet, extra: string): Promise<void> {
 }
 
 function table(): string {
-  const head = ['hosts', 'scenario', 'provision s', 'ansible s', 'ansible/provision', 'provision peak RSS MiB', 'RSS/host MiB'];
+  const head = ['hosts', 'workload', 'scenario', 'provision s', 'ansible s', 'pyinfra s', 'ansible/provision', 'pyinfra/provision', 'provision peak RSS MiB', 'RSS/host MiB'];
+  const ratio = (x: number | undefined, r: Row) => (x !== undefined ? `${(x / r.provision).toFixed(1)}x` : '-');
   const body = rows.map((r) => [
     String(r.hosts),
+    r.workload,
     r.scenario,
     r.provision.toFixed(2),
     r.ansible !== undefined ? r.ansible.toFixed(2) : '-',
-    r.ansible !== undefined ? `${(r.ansible / r.provision).toFixed(1)}x` : '-',
+    r.pyinfra !== undefined ? r.pyinfra.toFixed(2) : '-',
+    ratio(r.ansible, r),
+    ratio(r.pyinfra, r),
     r.rssMiB ? r.rssMiB.toFixed(1) : '-',
     r.rssMiB ? (r.rssMiB / r.hosts).toFixed(2) : '-',
   ]);
@@ -276,11 +451,18 @@ function table(): string {
 async function main(): Promise<void> {
   if (!existsSync(CLI)) throw new Error('dist/cli/main.js missing: run npm run build first');
   if (WITH_ANSIBLE) ensureAnsible();
-  console.log(`bench: hosts ${HOSTS.join(',')}, ${RUNS} runs, image ${IMAGE}, logs in ${work}`);
-  for (const [i, n] of HOSTS.entries()) await benchSize(n, i === HOSTS.length - 1);
+  const pyinfraNote = 'bin' in PYINFRA ? `pyinfra ${PYINFRA.version} (${PYINFRA.bin})` : `pyinfra column skipped: ${PYINFRA.skipped}`;
+  console.log(`bench: hosts ${HOSTS.join(',')}, workloads ${WORKLOAD_LIST.map((w) => w.name).join(',')}, ${RUNS} runs, image ${IMAGE}, logs in ${work}`);
+  console.log(pyinfraNote);
+  for (const [i, n] of HOSTS.entries()) {
+    for (const [j, w] of WORKLOAD_LIST.entries()) await benchSize(n, w, i === HOSTS.length - 1 && j === WORKLOAD_LIST.length - 1);
+  }
   console.log(`\n${table()}\n`);
   for (const n of notes) console.log(n);
-  console.log(`\nmedian of ${RUNS} runs (first apply: 1 run, it needs fresh hosts); provision ${PLAYBOOK.replace(root + '/', '')}, ansible ${ANSIBLE_PLAYBOOK.replace(root + '/', '')}`);
+  const rel = (p: string) => p.replace(root + '/', '');
+  console.log(`\nmedian of ${RUNS} runs (first apply: 1 run, it needs fresh hosts)`);
+  for (const w of WORKLOAD_LIST) console.log(`${w.name}: provision ${rel(w.playbook)}, ansible ${rel(w.ansiblePlaybook)}, pyinfra bench/pyinfra/deploy.py --data workload=${w.name}`);
+  console.log(pyinfraNote);
 }
 
 main().catch((err: unknown) => {

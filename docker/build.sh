@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the provision test-fleet images, offline.
 #
-#   PROVISION_TEST_IMAGES=debian11,debian12,debian13 bash docker/build.sh
+#   PROVISION_TEST_IMAGES=debian11,debian12,debian13,debian12-systemd bash docker/build.sh   (the default)
 #
 # Debian images start from a rootfs made by `debootstrap --variant=minbase` from
 # the Debian archive (no container registry needed), loaded with `docker import`,
@@ -21,7 +21,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-images="${PROVISION_TEST_IMAGES:-debian11,debian12,debian13}"
+images="${PROVISION_TEST_IMAGES:-debian11,debian12,debian13,debian12-systemd}"
 mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 security_mirror="${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}"
 # Scratch space for debootstrap; never inside the git tree.

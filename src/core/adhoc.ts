@@ -22,16 +22,14 @@ import { hostFacts } from '../facts/host.js';
 import { iptablesSave, type IptablesSave } from '../facts/iptables.js';
 import { listeners as listenersFact, type Listener, type ListenersInfo } from '../facts/listeners.js';
 import { sshdAt, type SshdFacts } from '../facts/sshd.js';
-import { wrapBecome } from './become.js';
+import { sudoNoise, wrapBecome } from './become.js';
 import { connectHost, type Connector } from './connect.js';
 import { HostSession } from './host.js';
 import type { HostSpec, Inventory } from './inventory.js';
-import { selectHosts, unmatchedPatterns } from './patterns.js';
 import { exitCodeOf, EXIT, type HostRecap, type RunSummary, type TaskResult } from './results.js';
 import { withDefaults, type HostDefaults } from './access.js';
 import { Secrets } from './secrets.js';
-import type { SelectOptions } from './selection.js';
-import { shardHosts } from './shard.js';
+import { selectTargets, targetWarnings, type SelectOptions } from './selection.js';
 
 export interface AdhocOptions extends SelectOptions {
   inventory: Inventory;
@@ -62,20 +60,8 @@ export interface AdhocEvents {
 
 /** The hosts `pattern` selects, intersected with --limit, then the shard; in inventory order. */
 export function selectAdhocHosts(inventory: Inventory, pattern: string, o: SelectOptions = {}): { hosts: string[]; warnings: string[] } {
-  let hosts = selectHosts(pattern, inventory);
-  if (o.limit !== undefined) {
-    const limited = new Set(selectHosts(o.limit, inventory));
-    hosts = hosts.filter((h) => limited.has(h));
-  }
-  if (o.shard) {
-    const inShard = new Set(shardHosts(hosts, o.shard));
-    hosts = hosts.filter((h) => inShard.has(h));
-  }
-  const warnings = [
-    ...unmatchedPatterns(pattern, inventory).map((p) => `host pattern "${p}" matches no host`),
-    ...(o.limit !== undefined ? unmatchedPatterns(o.limit, inventory).map((p) => `--limit: pattern "${p}" matches no host`) : []),
-  ];
-  return { hosts, warnings };
+  const target = { pattern };
+  return { hosts: selectTargets([target], inventory, o)[0] ?? [], warnings: targetWarnings([target], inventory, o) };
 }
 
 interface Reached {
@@ -314,6 +300,7 @@ export async function readHostFacts(o: AdhocOptions): Promise<FactsReport> {
     let res;
     try {
       res = await session.connection.exec(script, { ...(stdin !== undefined ? { stdin } : {}), ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}) });
+      if (stdin !== undefined) res = { ...res, stderr: sudoNoise(res.stderr) };
     } catch (err) {
       if (err instanceof ConnectionError) throw err;
       return { host: spec.name, error: secrets.mask(errorMessage(err)) };

@@ -21,6 +21,19 @@ export interface Wrapped {
   stdinPrefix: string;
 }
 
+/**
+ * The prompt sudo prints to stderr when it reads a password. Everything sudo
+ * says before it (the first-use lecture on Debian 11) is sudo's, not the
+ * command's, and {@link sudoNoise} removes it with the prompt.
+ */
+export const SUDO_PROMPT = '[provision: sudo password]';
+
+/** The command's own stderr: what sudo printed up to its password prompt removed. */
+export function sudoNoise(stderr: string): string {
+  const at = stderr.indexOf(SUDO_PROMPT);
+  return at < 0 ? stderr : stderr.slice(at + SUDO_PROMPT.length);
+}
+
 export function wrapBecome(command: string, opts: BecomeOptions): Wrapped {
   if (!opts.become || opts.user === opts.connectedAs) return { command, stdinPrefix: '' };
   const target = `-u ${quote(opts.user)} -H`;
@@ -30,6 +43,6 @@ export function wrapBecome(command: string, opts: BecomeOptions): Wrapped {
     return { command: `sudo -n ${target} -- ${inner}`, stdinPrefix: '' };
   }
   // -k ignores cached credentials, so sudo always reads exactly one password line from stdin;
-  // -p '' keeps the prompt out of stderr.
-  return { command: `sudo -k -S -p '' ${target} -- ${inner}`, stdinPrefix: `${opts.password}\n` };
+  // the fixed prompt marks where sudo's own words (lecture, prompt) end in stderr.
+  return { command: `sudo -k -S -p ${quote(SUDO_PROMPT)} ${target} -- ${inner}`, stdinPrefix: `${opts.password}\n` };
 }

@@ -43,10 +43,11 @@ export async function applyConfirmed(session: HostSession, spec: HostSpec, conne
     return;
   }
   // a confirmation that cannot succeed: roll back now over the old session, which the change did not cut
+  const refusedAt = Date.now();
   if (certain(confirmError) && (await rollBackNow(session, id))) {
     throw new LockoutError(
       'E_ROLLED_BACK',
-      `rolled back at once: a new connection after ${taskName} was refused for certain (${errorMessage(confirmError)}), so the host restored its previous firewall/sshd/user state over the connection still open`,
+      `rolled back at once (in ${((Date.now() - refusedAt) / 1000).toFixed(1)} s): a new connection after ${taskName} was refused for certain (${errorMessage(confirmError)}), so the host restored its previous firewall/sshd/user state over the connection still open`,
       { cause: confirmError },
     );
   }

@@ -8,7 +8,7 @@ import type { Connection, ExecResult } from '../connections/types.js';
 import type { HostFacts } from '../contract/host-facts.js';
 import { hostFacts } from '../facts/host.js';
 import type { FactRequest } from '../contract/fact.js';
-import { wrapBecome } from './become.js';
+import { sudoNoise, wrapBecome } from './become.js';
 import { CommandError, FactError, errorMessage } from '../contract/errors.js';
 import { quote } from '../contract/quote.js';
 
@@ -72,10 +72,11 @@ export class HostSession {
     });
     const stdin = wrapped.stdinPrefix || req.stdin !== undefined ? wrapped.stdinPrefix + (req.stdin ?? '') : undefined;
     // the local timeout is a safety net behind the remote one
-    const res = await this.connection.exec(wrapped.command, {
+    const raw = await this.connection.exec(wrapped.command, {
       ...(stdin !== undefined ? { stdin } : {}),
       ...(req.timeoutMs ? { timeoutMs: req.timeoutMs + (req.graceMs ?? 10_000) } : {}),
     });
+    const res = wrapped.stdinPrefix ? { ...raw, stderr: sudoNoise(raw.stderr) } : raw;
     if (req.become && res.code === 1 && /sudo: (a password is required|a terminal is required)/.test(res.stderr)) {
       throw new CommandError(command, res.code, res.stderr, `become: sudo on ${this.name} needs a password; set become_password_env in the inventory`);
     }

@@ -133,6 +133,11 @@ const HARMLESS_FLAGS = new Set(['C', 'q', 'v', 'T', 't', 'n']);
 const FLAGS_WITH_VALUE: Record<string, string> = { p: 'port', i: 'identityfile', J: 'proxyjump', l: 'user' };
 const FLAG_NAMES: Record<string, string> = { C: 'compression', q: 'quiet mode', v: 'verbose mode', T: 'no tty', t: 'tty', n: 'stdin from /dev/null' };
 
+/** An option obtained from a variable (`ansible_ssh_common_args`, `ansible_host_key_checking`). */
+function fromVariable(keyword: string, args: string[], text: string, name: string, origin: Origin): Obtained {
+  return { keyword, args, text, source: name, path: origin.path || name, fromConfig: false, ...(origin.location ? { location: origin.location } : {}) };
+}
+
 /** Parse one `ansible_ssh_*args` value into obtained options; refuse what provision cannot do. */
 function parseSshArgs(name: string, text: string, origin: Origin, ctx: ConnectionContext): Obtained[] {
   const out: Obtained[] = [];
@@ -165,7 +170,7 @@ function parseSshArgs(name: string, text: string, origin: Origin, ctx: Connectio
         continue;
       }
       const shown = `-o ${opt}`;
-      if (USED_KEYWORDS.has(parsed.keyword)) out.push({ keyword: parsed.keyword, args: parsed.args, text: shown, source: name, path: origin.path || name, fromConfig: false, ...(where ? { location: where } : {}) });
+      if (USED_KEYWORDS.has(parsed.keyword)) out.push(fromVariable(parsed.keyword, parsed.args, shown, name, origin));
       else if (HARMLESS_KEYWORDS.has(parsed.keyword)) ctx.b.warn(`${name}: ${shown} is not used by provision (it keeps one connection per host and handles keep-alive itself)`, where);
       else refuse(shown, parsed.keyword === 'proxycommand' ? '; for a bastion use -J/ProxyJump or the jump variable' : '');
       continue;
@@ -176,7 +181,7 @@ function parseSshArgs(name: string, text: string, origin: Origin, ctx: Connectio
         refuse(`-${flag} without a value`);
         continue;
       }
-      out.push({ keyword: FLAGS_WITH_VALUE[flag] as string, args: [value], text: `-${flag} ${value}`, source: name, path: origin.path || name, fromConfig: false, ...(where ? { location: where } : {}) });
+      out.push(fromVariable(FLAGS_WITH_VALUE[flag] as string, [value], `-${flag} ${value}`, name, origin));
       continue;
     }
     const letters = w.slice(1).split('');
@@ -214,238 +219,345 @@ function boolWord(v: string | undefined): boolean | undefined {
   return undefined;
 }
 
-/** Resolve one host's connection. Problems go to the builder (issues refuse, warnings inform). */
-export function buildConnection(hostName: string, r: HostResolver, ctx: ConnectionContext): ConnectionSpec {
-  const b = ctx.b;
-  const issueAt = (p: { origin: Origin; name: string }, message: string): void => b.issue(message, p.origin.location, p.origin.path || p.name);
+/** One host's variables read as connection settings: the winning spelling, rendered, problems reported at its place. */
+class HostSettings {
+  constructor(
+    readonly hostName: string,
+    readonly r: HostResolver,
+    readonly ctx: ConnectionContext,
+  ) {}
+
+  pick(s: { native: readonly string[]; ansible: readonly string[] }): Picked | undefined {
+    return pick(this.r, s);
+  }
+
+  issueAt(p: { origin: Origin; name: string }, message: string): void {
+    this.ctx.b.issue(message, p.origin.location, p.origin.path || p.name);
+  }
 
   /** The value, with `{{ }}` rendered against the host's variables. */
-  const value = (p: Picked | undefined): unknown => {
+  value(p: Picked | undefined): unknown {
     if (!p) return undefined;
     if (typeof p.value === 'string' && isTemplated(p.value)) {
       try {
-        const rendered = renderValue(p.value, { ...r.vars, ...ctx.magic });
+        const rendered = renderValue(p.value, { ...this.r.vars, ...this.ctx.magic });
         if (typeof rendered === 'string' && isTemplated(rendered)) throw new Error('still a template after rendering');
         const problem = renderedValueProblem(p.name, rendered);
         if (problem) throw new Error(`${JSON.stringify(rendered)}: ${problem}`);
         return rendered;
       } catch (err) {
-        issueAt(p, `cannot render ${p.name} for host ${hostName}: ${(err as Error).message}`);
+        this.issueAt(p, `cannot render ${p.name} for host ${this.hostName}: ${(err as Error).message}`);
         return undefined;
       }
     }
     return p.value;
-  };
-  const str = (p: Picked | undefined): string | undefined => {
-    const v = value(p);
-    return v === undefined || v === null ? undefined : String(v);
-  };
-  const relPath = (p: Picked, v: string): string => {
-    const e = expandHome(v, ctx.home);
-    return isAbsolute(e) ? e : resolve(p.origin.baseDir ?? ctx.cwd, e);
-  };
+  }
 
-  // every secret, whatever its spelling and whether or not it wins
+  str(p: Picked | undefined): string | undefined {
+    const v = this.value(p);
+    return v === undefined || v === null ? undefined : String(v);
+  }
+
+  /** A path setting: `~` is the home, a relative path is relative to the file that set it. */
+  path(p: Picked, v: string): string {
+    const e = expandHome(v, this.ctx.home);
+    return isAbsolute(e) ? e : resolve(p.origin.baseDir ?? this.ctx.cwd, e);
+  }
+
+  /** A password or passphrase: the value, or for `*_env` names the environment variable it names; kept for masking. */
+  secret(p: Picked | undefined, label: string): string | undefined {
+    if (!p) return undefined;
+    let v: string | undefined;
+    if (p.name.endsWith('_env')) {
+      const varName = String(p.value);
+      v = this.ctx.env[varName];
+      if (v === undefined) {
+        this.issueAt(p, `environment variable ${varName} is not set (${label} for host ${this.hostName})`);
+        return undefined;
+      }
+    } else v = this.str(p);
+    if (v !== undefined && v !== '') this.ctx.secrets.add(v);
+    return v;
+  }
+}
+
+/** Every secret, whatever its spelling and whether or not it wins, is masked in output. */
+function rememberSecrets(r: HostResolver, ctx: ConnectionContext): void {
   for (const [k, v] of Object.entries(r.vars)) {
     if (isSecretName(k) && !k.endsWith('_env') && (typeof v === 'string' || typeof v === 'number')) {
       const s = String(v);
       if (s !== '') ctx.secrets.add(s);
     }
   }
+}
+
+/** Ansible settings provision has no use for: one warning per name, for the whole inventory. */
+function warnUnusedAnsibleVars(r: HostResolver, ctx: ConnectionContext): void {
   for (const k of Object.keys(r.vars)) {
     if ((ANSIBLE_UNUSED_VARS.has(k) || ANSIBLE_INTERPRETER_RE.test(k)) && !ctx.warnedVars.has(k)) {
       ctx.warnedVars.add(k);
       const o = r.origins.get(k)?.origin;
-      b.warn(`not used by provision: ${k}`, o?.location);
+      ctx.b.warn(`not used by provision: ${k}`, o?.location);
     }
   }
+}
 
-  const secret = (p: Picked | undefined, label: string): string | undefined => {
-    if (!p) return undefined;
-    let v: string | undefined;
-    if (p.name.endsWith('_env')) {
-      const varName = String(p.value);
-      v = ctx.env[varName];
-      if (v === undefined) {
-        issueAt(p, `environment variable ${varName} is not set (${label} for host ${hostName})`);
-        return undefined;
-      }
-    } else v = str(p);
-    if (v !== undefined && v !== '') ctx.secrets.add(v);
-    return v;
+/** The settings the variables set, which the ssh options may not change. */
+interface VariablePicks {
+  port?: Picked;
+  user?: Picked;
+  timeout?: Picked;
+  identity?: Picked;
+  knownHosts?: Picked;
+  policy?: Picked;
+  jump?: Picked;
+}
+
+const nativeOnly = (name: string): { native: readonly string[]; ansible: readonly string[] } => ({ native: [name], ansible: [] });
+
+/** The connection as the variables say it, before any ssh option. */
+function specFromVariables(s: HostSettings): { spec: ConnectionSpec; picks: VariablePicks } {
+  const picks: VariablePicks = {
+    port: s.pick(CONNECTION_SETTINGS.port),
+    user: s.pick(CONNECTION_SETTINGS.user),
+    identity: s.pick(CONNECTION_SETTINGS.identityFile),
+    timeout: s.pick(CONNECTION_SETTINGS.connectTimeout),
+    knownHosts: s.pick(nativeOnly('known_hosts_file')),
+    policy: s.pick(nativeOnly('host_key_policy')),
+    jump: s.pick(nativeOnly('jump')),
   };
-
-  const conn = str(pick(r, CONNECTION_SETTINGS.connection));
-  const connection: 'ssh' | 'local' = conn === 'local' ? 'local' : 'ssh';
-  const hostPick = pick(r, CONNECTION_SETTINGS.host);
-  const destination = str(hostPick) ?? hostName;
-  const portPick = pick(r, CONNECTION_SETTINGS.port);
-  const portValue = value(portPick);
-  const userPick = pick(r, CONNECTION_SETTINGS.user);
-  const identityPick = pick(r, CONNECTION_SETTINGS.identityFile);
-  const timeoutPick = pick(r, CONNECTION_SETTINGS.connectTimeout);
-  const timeoutValue = value(timeoutPick);
-  const knownHostsPick = pick(r, { native: ['known_hosts_file'], ansible: [] });
-  const policyPick = pick(r, { native: ['host_key_policy'], ansible: [] });
-
+  const conn = s.str(s.pick(CONNECTION_SETTINGS.connection));
+  const host = s.str(s.pick(CONNECTION_SETTINGS.host)) ?? s.hostName;
+  const portValue = s.value(picks.port);
+  const timeoutValue = s.value(picks.timeout);
   const spec: ConnectionSpec = {
-    connection,
-    host: destination,
+    connection: conn === 'local' ? 'local' : 'ssh',
+    host,
     port: portValue !== undefined && portValue !== null ? Number(portValue) : 22,
-    hostKeyPolicy: value(policyPick) === 'accept-new' ? 'accept-new' : 'strict',
+    hostKeyPolicy: s.value(picks.policy) === 'accept-new' ? 'accept-new' : 'strict',
     jump: [],
     connectTimeoutMs: timeoutValue !== undefined && timeoutValue !== null ? Math.round(Number(timeoutValue) * 1000) : DEFAULT_CONNECT_TIMEOUT_MS,
-    portMap: Object.fromEntries(Object.entries((value(pick(r, { native: ['port_map'], ansible: [] })) ?? {}) as Record<string, number>).map(([k, v]) => [Number(k), v])),
+    portMap: Object.fromEntries(Object.entries((s.value(s.pick(nativeOnly('port_map'))) ?? {}) as Record<string, number>).map(([k, v]) => [Number(k), v])),
   };
-  const become = pick(r, CONNECTION_SETTINGS.become);
-  if (become) spec.become = ansibleBool(value(become));
-  const becomeUser = str(pick(r, CONNECTION_SETTINGS.becomeUser));
+  addOptionalSettings(spec, s, picks);
+  if (picks.jump) spec.jump = nativeJumps(picks.jump, s.value(picks.jump), s);
+  return { spec, picks };
+}
+
+/** become, the user, key and known hosts files, and the secrets: set only where a variable gives them. */
+function addOptionalSettings(spec: ConnectionSpec, s: HostSettings, picks: VariablePicks): void {
+  const become = s.pick(CONNECTION_SETTINGS.become);
+  if (become) spec.become = ansibleBool(s.value(become));
+  const becomeUser = s.str(s.pick(CONNECTION_SETTINGS.becomeUser));
   if (becomeUser !== undefined) spec.becomeUser = becomeUser;
-  const user = str(userPick);
+  const user = s.str(picks.user);
   if (user !== undefined) spec.user = user;
-  const identity = str(identityPick);
-  if (identity !== undefined && identityPick) spec.identityFile = relPath(identityPick, identity);
-  const knownHosts = str(knownHostsPick);
-  if (knownHosts !== undefined && knownHostsPick) spec.knownHostsFile = relPath(knownHostsPick, knownHosts);
-  const passphrase = secret(pick(r, { native: ['passphrase_env'], ansible: [] }), 'key passphrase');
+  const identity = s.str(picks.identity);
+  if (identity !== undefined && picks.identity) spec.identityFile = s.path(picks.identity, identity);
+  const knownHosts = s.str(picks.knownHosts);
+  if (knownHosts !== undefined && picks.knownHosts) spec.knownHostsFile = s.path(picks.knownHosts, knownHosts);
+  const passphrase = s.secret(s.pick(nativeOnly('passphrase_env')), 'key passphrase');
   if (passphrase !== undefined) spec.passphrase = passphrase;
-  const password = secret(pick(r, CONNECTION_SETTINGS.password), 'SSH password');
+  const password = s.secret(s.pick(CONNECTION_SETTINGS.password), 'SSH password');
   if (password !== undefined) spec.password = password;
-  const becomePassword = secret(pick(r, CONNECTION_SETTINGS.becomePassword), 'sudo password');
+  const becomePassword = s.secret(s.pick(CONNECTION_SETTINGS.becomePassword), 'sudo password');
   if (becomePassword !== undefined) spec.becomePassword = becomePassword;
+}
 
-  const jumpPick = pick(r, { native: ['jump'], ansible: [] });
-  if (jumpPick) spec.jump = nativeJumps(jumpPick, value(jumpPick), ctx, relPath);
-
-  if (connection === 'local') return spec;
-
-  // ---- ssh options: arguments first (in Ansible's command-line order), then ~/.ssh/config
+/** The ssh options for a host by keyword, first obtained first: the arguments (in Ansible's command-line order), then ~/.ssh/config. */
+function obtainSshOptions(s: HostSettings, destination: string): Map<string, Obtained[]> {
   const obtained = new Map<string, Obtained[]>();
-  const add = (keyword: string, o: Obtained): void => {
-    const list = obtained.get(keyword) ?? [];
+  const add = (o: Obtained): void => {
+    const list = obtained.get(o.keyword) ?? [];
     list.push(o);
-    obtained.set(keyword, list);
+    obtained.set(o.keyword, list);
   };
   const argsVar = (name: string): void => {
-    const o = r.origins.get(name);
-    const v = r.vars[name];
+    const o = s.r.origins.get(name);
+    const v = s.r.vars[name];
     if (!o || !defined(v) || v === '') return;
-    const text = value({ name, value: v, rank: o.rank, origin: o.origin });
+    const text = s.value({ name, value: v, rank: o.rank, origin: o.origin });
     if (typeof text !== 'string') return;
-    for (const x of parseSshArgs(name, text, o.origin, ctx)) add(x.keyword, x);
+    parseSshArgs(name, text, o.origin, s.ctx).forEach(add);
   };
   argsVar('ansible_ssh_args');
-  const hkc = pick(r, CONNECTION_SETTINGS.hostKeyChecking);
-  if (hkc && !ansibleBool(value(hkc))) {
-    add('stricthostkeychecking', { keyword: 'stricthostkeychecking', args: ['no'], text: 'false', source: hkc.name, path: hkc.origin.path || hkc.name, fromConfig: false, ...(hkc.origin.location ? { location: hkc.origin.location } : {}) });
-  }
+  const hkc = s.pick(CONNECTION_SETTINGS.hostKeyChecking);
+  if (hkc && !ansibleBool(s.value(hkc))) add(fromVariable('stricthostkeychecking', ['no'], 'false', hkc.name, hkc.origin));
   argsVar('ansible_ssh_common_args');
   argsVar('ansible_ssh_extra_args');
-  const config = sshConfigFor(ctx.sshConfig, destination);
-  for (const [keyword, values] of config) {
-    for (const v of values) {
-      const o: Obtained = { keyword, args: v.args, text: `${keywordName(keyword)} ${v.args.join(' ')}`, source: v.location.file, fromConfig: true, location: v.location };
-      if (USED_KEYWORDS.has(keyword)) add(keyword, o);
-      else if (UNFOLLOWED_CONFIG_KEYWORDS.has(keyword)) b.warn(`ssh config ${v.args.length ? `${keywordName(keyword)} ${v.args.join(' ')}` : keywordName(keyword)} applies to ${destination}, but provision does not follow ${keywordName(keyword)}${keyword === 'proxycommand' ? ' (use ProxyJump)' : ''}`, v.location);
-    }
-  }
-  const first = (k: string): Obtained | undefined => obtained.get(k)?.[0];
-  /** How an option is named in warnings (which have no field path). */
-  const where = (o: Obtained): string => (o.fromConfig ? `ssh config ${o.text}` : `${o.source}: ${o.text}`);
-  /** An error about an option: at its place, under the variable's path when it comes from one. */
-  const refuse = (o: Obtained, message: string): void =>
-    o.fromConfig ? b.issue(`ssh config ${o.text}: ${message}`, o.location) : b.issue(`${o.text}: ${message}`, o.location, o.path ?? o.source);
-  const badValue = refuse;
+  configOptions(s.ctx, destination).forEach(add);
+  return obtained;
+}
 
-  const hostNameOpt = first('hostname');
-  if (hostNameOpt) spec.host = expandTokens(hostNameOpt.args[0] ?? destination, { h: destination }, (t) => b.warn(`${where(hostNameOpt)}: token ${t} is not supported here`, hostNameOpt.location));
-  if (!portPick) {
-    const o = first('port');
-    if (o) {
-      const n = Number(o.args[0]);
-      if (!/^[0-9]+$/.test(o.args[0] ?? '') || n < 1 || n > 65535) badValue(o, `expected a port number, got ${JSON.stringify(o.args[0])}`);
-      else spec.port = n;
+/** What ~/.ssh/config says for the address ssh is given; what provision cannot follow draws a warning. */
+function configOptions(ctx: ConnectionContext, destination: string): Obtained[] {
+  const out: Obtained[] = [];
+  for (const [keyword, values] of sshConfigFor(ctx.sshConfig, destination)) {
+    for (const v of values) {
+      const shown = `${keywordName(keyword)} ${v.args.join(' ')}`;
+      if (USED_KEYWORDS.has(keyword)) out.push({ keyword, args: v.args, text: shown, source: v.location.file, fromConfig: true, location: v.location });
+      else if (UNFOLLOWED_CONFIG_KEYWORDS.has(keyword)) ctx.b.warn(`ssh config ${v.args.length ? shown : keywordName(keyword)} applies to ${destination}, but provision does not follow ${keywordName(keyword)}${keyword === 'proxycommand' ? ' (use ProxyJump)' : ''}`, v.location);
     }
   }
-  if (!userPick) {
-    const o = first('user');
-    if (o?.args[0]) spec.user = o.args[0];
-  }
-  if (!timeoutPick) {
-    const o = first('connecttimeout');
-    if (o) {
-      const n = Number(o.args[0]);
-      if (!(n > 0)) badValue(o, `expected seconds, got ${JSON.stringify(o.args[0])}`);
-      else spec.connectTimeoutMs = Math.round(n * 1000);
-    }
-  }
-  const tokens = (): Record<string, string> => ({
+  return out;
+}
+
+/** The host's ssh options being applied onto its connection. */
+interface Applying {
+  s: HostSettings;
+  spec: ConnectionSpec;
+  options: Map<string, Obtained[]>;
+  picks: VariablePicks;
+  /** The address ssh is given (before HostName). */
+  destination: string;
+}
+
+const firstOption = (a: Applying, keyword: string): Obtained | undefined => a.options.get(keyword)?.[0];
+
+/** The option's first value, unless a variable sets the same (a variable wins over the ssh options). */
+const optionUnlessSet = (a: Applying, set: Picked | undefined, keyword: string): Obtained | undefined => (set ? undefined : firstOption(a, keyword));
+
+/** How an option is named in warnings (which have no field path). */
+const shownAs = (o: Obtained): string => (o.fromConfig ? `ssh config ${o.text}` : `${o.source}: ${o.text}`);
+
+/** An error about an option: at its place, under the variable's path when it comes from one. */
+function refuseOption(b: InventoryBuilder, o: Obtained, message: string): void {
+  if (o.fromConfig) b.issue(`ssh config ${o.text}: ${message}`, o.location);
+  else b.issue(`${o.text}: ${message}`, o.location, o.path ?? o.source);
+}
+
+/** A path option as ssh reads it: `${VAR}`, `%` tokens, `~`; relative to the working directory. */
+function optionPath(a: Applying, o: Obtained, raw: string): string {
+  const { ctx } = a.s;
+  const tokens = {
     d: ctx.home,
-    h: spec.host,
-    n: destination,
-    p: String(spec.port),
-    r: spec.user ?? userInfo().username,
+    h: a.spec.host,
+    n: a.destination,
+    p: String(a.spec.port),
+    r: a.spec.user ?? userInfo().username,
     u: userInfo().username,
     l: hostname(),
     L: hostname().split('.')[0] ?? '',
     i: String(userInfo().uid),
-  });
-  const pathOpt = (o: Obtained, raw: string): string => {
-    let p = raw.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (all, name: string) => ctx.env[name] ?? all);
-    p = expandTokens(p, tokens(), (t) => b.warn(`${where(o)}: token ${t} is not supported; used as written`, o.location));
-    p = expandHome(p, ctx.home);
-    return isAbsolute(p) ? p : resolve(ctx.cwd, p);
   };
-  const identities = obtained.get('identityfile') ?? [];
-  if (!identityPick && identities[0]) {
-    const o = identities[0];
-    spec.identityFile = pathOpt(o, o.args[0] ?? '');
-    const others = identities.slice(1).map((x) => x.args[0]).filter((x) => x !== undefined);
-    if (others.length) b.warn(`${destination}: only the first IdentityFile is used (${o.args[0]}); not tried: ${others.join(', ')}`, o.location);
-  } else if (identityPick && identities.length) {
-    const o = identities[0] as Obtained;
-    if (!o.fromConfig) b.warn(`${where(o)}: not used, ${identityPick.name} sets the key for ${hostName}`, o.location);
+  let p = raw.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (all, name: string) => ctx.env[name] ?? all);
+  p = expandTokens(p, tokens, (t) => ctx.b.warn(`${shownAs(o)}: token ${t} is not supported; used as written`, o.location));
+  p = expandHome(p, ctx.home);
+  return isAbsolute(p) ? p : resolve(ctx.cwd, p);
+}
+
+function applyHostName(a: Applying): void {
+  const o = firstOption(a, 'hostname');
+  if (o) a.spec.host = expandTokens(o.args[0] ?? a.destination, { h: a.destination }, (t) => a.s.ctx.b.warn(`${shownAs(o)}: token ${t} is not supported here`, o.location));
+}
+
+function applyPort(a: Applying): void {
+  const o = optionUnlessSet(a, a.picks.port, 'port');
+  if (!o) return;
+  const n = Number(o.args[0]);
+  if (!/^[0-9]+$/.test(o.args[0] ?? '') || n < 1 || n > 65535) refuseOption(a.s.ctx.b, o, `expected a port number, got ${JSON.stringify(o.args[0])}`);
+  else a.spec.port = n;
+}
+
+function applyUser(a: Applying): void {
+  const o = optionUnlessSet(a, a.picks.user, 'user');
+  if (o?.args[0]) a.spec.user = o.args[0];
+}
+
+function applyConnectTimeout(a: Applying): void {
+  const o = optionUnlessSet(a, a.picks.timeout, 'connecttimeout');
+  if (!o) return;
+  const n = Number(o.args[0]);
+  if (!(n > 0)) refuseOption(a.s.ctx.b, o, `expected seconds, got ${JSON.stringify(o.args[0])}`);
+  else a.spec.connectTimeoutMs = Math.round(n * 1000);
+}
+
+/** The first IdentityFile, unless a variable sets the key; the others are named in a warning. */
+function applyIdentityFile(a: Applying): void {
+  const b = a.s.ctx.b;
+  const identities = a.options.get('identityfile') ?? [];
+  const o = identities[0];
+  if (!o) return;
+  if (a.picks.identity) {
+    if (!o.fromConfig) b.warn(`${shownAs(o)}: not used, ${a.picks.identity.name} sets the key for ${a.s.hostName}`, o.location);
+    return;
   }
-  const only = first('identitiesonly');
-  if (only) {
-    const v = boolWord(only.args[0]);
-    if (v === undefined) badValue(only, `expected yes or no, got ${JSON.stringify(only.args[0])}`);
-    else if (v) spec.identitiesOnly = true;
-    else if (spec.identityFile) b.warn(`${where(only)}: provision offers only the identity file when one is set (ssh-agent keys are not tried)`, only.location);
+  a.spec.identityFile = optionPath(a, o, o.args[0] ?? '');
+  const others = identities.slice(1).map((x) => x.args[0]).filter((x) => x !== undefined);
+  if (others.length) b.warn(`${a.destination}: only the first IdentityFile is used (${o.args[0]}); not tried: ${others.join(', ')}`, o.location);
+}
+
+function applyIdentitiesOnly(a: Applying): void {
+  const o = firstOption(a, 'identitiesonly');
+  if (!o) return;
+  const v = boolWord(o.args[0]);
+  if (v === undefined) refuseOption(a.s.ctx.b, o, `expected yes or no, got ${JSON.stringify(o.args[0])}`);
+  else if (v) a.spec.identitiesOnly = true;
+  else if (a.spec.identityFile) a.s.ctx.b.warn(`${shownAs(o)}: provision offers only the identity file when one is set (ssh-agent keys are not tried)`, o.location);
+}
+
+function applyKnownHostsFile(a: Applying): void {
+  const o = optionUnlessSet(a, a.picks.knownHosts, 'userknownhostsfile');
+  if (!o) return;
+  const files = o.args;
+  if (files[0] === 'none') a.s.ctx.b.warn(`${shownAs(o)}: provision still checks host keys against ~/.ssh/known_hosts`, o.location);
+  else if (files[0]) {
+    a.spec.knownHostsFile = optionPath(a, o, files[0]);
+    if (files.length > 1) a.s.ctx.b.warn(`${shownAs(o)}: only the first file is used (${files[0]}); not read: ${files.slice(1).join(' ')}`, o.location);
   }
-  if (!knownHostsPick) {
-    const o = first('userknownhostsfile');
-    if (o) {
-      const files = o.args;
-      if (files[0] === 'none') b.warn(`${where(o)}: provision still checks host keys against ~/.ssh/known_hosts`, o.location);
-      else if (files[0]) {
-        spec.knownHostsFile = pathOpt(o, files[0]);
-        if (files.length > 1) b.warn(`${where(o)}: only the first file is used (${files[0]}); not read: ${files.slice(1).join(' ')}`, o.location);
-      }
-    }
+}
+
+/** Host keys are always checked: turning the check off is refused unless a host key policy decides instead. */
+function applyStrictHostKeyChecking(a: Applying): void {
+  const o = firstOption(a, 'stricthostkeychecking');
+  if (!o) return;
+  const { b, hostKeyPolicy } = a.s.ctx;
+  const v = (o.args[0] ?? '').toLowerCase();
+  if (v === 'no' || v === 'off') {
+    const decided = a.picks.policy ? `host_key_policy: ${a.spec.hostKeyPolicy}` : hostKeyPolicy ? `--host-key-policy ${hostKeyPolicy}` : undefined;
+    if (decided) b.warn(`${shownAs(o)}: not applied, provision never skips host-key checks (${decided} decides)`, o.location);
+    else
+      refuseOption(
+        b,
+        o,
+        'provision never skips host-key checks; remove it, or set host_key_policy: accept-new in the inventory (or --host-key-policy accept-new): unknown keys are then recorded, changed keys still refused',
+      );
+  } else if (!a.picks.policy) {
+    if (v === 'accept-new') a.spec.hostKeyPolicy = 'accept-new';
+    else if (v === 'yes' || v === 'true') a.spec.hostKeyPolicy = 'strict';
+    else if (v === 'ask') b.warn(`${shownAs(o)}: provision does not ask; unknown host keys are refused (strict)`, o.location);
+    else refuseOption(b, o, `expected yes, accept-new or no, got ${JSON.stringify(o.args[0])}`);
   }
-  const strict = first('stricthostkeychecking');
-  if (strict) {
-    const v = (strict.args[0] ?? '').toLowerCase();
-    const decided = policyPick ? `host_key_policy: ${spec.hostKeyPolicy}` : ctx.hostKeyPolicy ? `--host-key-policy ${ctx.hostKeyPolicy}` : undefined;
-    if (v === 'no' || v === 'off') {
-      if (decided) b.warn(`${where(strict)}: not applied, provision never skips host-key checks (${decided} decides)`, strict.location);
-      else
-        refuse(
-          strict,
-          'provision never skips host-key checks; remove it, or set host_key_policy: accept-new in the inventory (or --host-key-policy accept-new): unknown keys are then recorded, changed keys still refused',
-        );
-    } else if (!policyPick) {
-      if (v === 'accept-new') spec.hostKeyPolicy = 'accept-new';
-      else if (v === 'yes' || v === 'true') spec.hostKeyPolicy = 'strict';
-      else if (v === 'ask') b.warn(`${where(strict)}: provision does not ask; unknown host keys are refused (strict)`, strict.location);
-      else badValue(strict, `expected yes, accept-new or no, got ${JSON.stringify(strict.args[0])}`);
-    }
-  }
-  if (!jumpPick) {
-    const o = first('proxyjump');
-    if (o && o.args[0] && o.args[0].toLowerCase() !== 'none') spec.jump = proxyJumps(o.args.join(','), (m) => badValue(o, m));
-  }
+}
+
+function applyProxyJump(a: Applying): void {
+  const o = optionUnlessSet(a, a.picks.jump, 'proxyjump');
+  if (o && o.args[0] && o.args[0].toLowerCase() !== 'none') a.spec.jump = proxyJumps(o.args.join(','), (m) => refuseOption(a.s.ctx.b, o, m));
+}
+
+/** The ssh options provision maps onto a connection, applied in this order: a path's `%h %p %r` see the host, port and user set before it. */
+const APPLY_SSH_OPTIONS: readonly ((a: Applying) => void)[] = [
+  applyHostName,
+  applyPort,
+  applyUser,
+  applyConnectTimeout,
+  applyIdentityFile,
+  applyIdentitiesOnly,
+  applyKnownHostsFile,
+  applyStrictHostKeyChecking,
+  applyProxyJump,
+];
+
+/** Resolve one host's connection. Problems go to the builder (issues refuse, warnings inform). */
+export function buildConnection(hostName: string, r: HostResolver, ctx: ConnectionContext): ConnectionSpec {
+  rememberSecrets(r, ctx);
+  warnUnusedAnsibleVars(r, ctx);
+  const s = new HostSettings(hostName, r, ctx);
+  const { spec, picks } = specFromVariables(s);
+  if (spec.connection === 'local') return spec;
+  const destination = spec.host;
+  const applying: Applying = { s, spec, options: obtainSshOptions(s, destination), picks, destination };
+  for (const apply of APPLY_SSH_OPTIONS) apply(applying);
   spec.jump = spec.jump.map((j) => withHopConfig(j, ctx));
   return spec;
 }
@@ -499,14 +611,14 @@ function proxyJumps(text: string, bad: (message: string) => void): JumpSpec[] {
   return out;
 }
 
-function nativeJumps(p: Picked, v: unknown, ctx: ConnectionContext, relPath: (p: Picked, v: string) => string): JumpSpec[] {
+function nativeJumps(p: Picked, v: unknown, s: HostSettings): JumpSpec[] {
   const out: JumpSpec[] = [];
   const hops: unknown[] = typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : Array.isArray(v) ? v : [];
   for (const hop of hops) {
     if (typeof hop === 'string') {
       const parsed = parseHostString(hop);
       if (!parsed) {
-        ctx.b.issue(`invalid jump host ${JSON.stringify(hop)}: expected user@host:port (user and port optional)`, p.origin.location, p.origin.path);
+        s.ctx.b.issue(`invalid jump host ${JSON.stringify(hop)}: expected user@host:port (user and port optional)`, p.origin.location, p.origin.path);
         continue;
       }
       const j: JumpSpec = { host: parsed.host, port: parsed.port ?? 0 };
@@ -516,7 +628,7 @@ function nativeJumps(p: Picked, v: unknown, ctx: ConnectionContext, relPath: (p:
       const o = hop as { host: string; port?: number; user?: string; identity_file?: string };
       const j: JumpSpec = { host: o.host, port: o.port ?? 0 };
       if (o.user) j.user = o.user;
-      if (o.identity_file) j.identityFile = relPath(p, o.identity_file);
+      if (o.identity_file) j.identityFile = s.path(p, o.identity_file);
       out.push(j);
     }
   }

@@ -29,7 +29,7 @@ import { MAX_YAML_BYTES, parseYaml, type YamlDoc } from '../schema/yaml.js';
 import { buildConnection, parseHostString, type ConnectionSpec, type HostResolver } from './inventory-connection.js';
 import { inventoryDirFiles, vaultAt, VarsDir } from './inventory-dir.js';
 import { readIniInventory } from './inventory-ini.js';
-import { expandHostPattern, InventoryBuilder, type GroupNode, type InventoryWarning, type VarsLayer } from './inventory-model.js';
+import { expandHostPattern, InventoryBuilder, type GroupNode, type HostNode, type InventoryWarning, type VarsLayer } from './inventory-model.js';
 import { readYamlInventory } from './inventory-yaml.js';
 import { readSshConfig, type SshConfig } from './ssh-config.js';
 
@@ -281,34 +281,8 @@ function dedupeIssues(issues: ValidationIssue[]): ValidationIssue[] {
     .map(({ issue }) => issue);
 }
 
-function finish(loader: Loader, options: LoadInventoryOptions): Inventory {
-  const { b, cwd } = loader;
-  const env = loader.env;
-  b.reconcile();
-  loader.throwIfFatal();
-  const depth = b.depths();
-  const home = env.HOME ?? homedir();
-  const files = new Map<string, VarsLayer | undefined>();
-  const display = (p: string): string => loader.display(p);
-  const invDirs = loader.inventoryDirs.map((d) => new VarsDir(d, b, display, files));
-  const pbDirs = (options.playbookDirs ?? []).map((d) => new VarsDir(resolve(cwd, d), b, display, files));
-
-  // ~/.ssh/config is read when the first ssh host needs it (its warnings then apply)
-  let sshConfig: SshConfig | undefined | null = null;
-  const readConfig = (): SshConfig | undefined => {
-    if (sshConfig === null) {
-      sshConfig = options.sshConfig === false ? undefined : readSshConfig(options.sshConfig ?? resolve(home, '.ssh', 'config'), { home });
-      for (const w of sshConfig?.warnings ?? []) b.warn(w.message, w.location);
-    }
-    return sshConfig;
-  };
-  const secrets = new Set<string>();
-  const warnedVars = new Set<string>();
-  const groupsOf = Object.fromEntries([...b.groups.keys()].map((g) => [g, [] as string[]]));
-  const hosts = new Map<string, HostSpec>();
-  const all = b.group('all');
-
-  // group membership for templates in connection settings (`groups`, `group_names`)
+/** Each group's hosts, its descendants' included, in inventory order (`all` has every host). */
+function groupMembership(b: InventoryBuilder): Map<string, Set<string>> {
   const members = (name: string, acc: Set<string>, seen: Set<string>): void => {
     if (seen.has(name)) return;
     seen.add(name);
@@ -323,33 +297,105 @@ function finish(loader: Loader, options: LoadInventoryOptions): Inventory {
     if (name === 'all') for (const h of order) acc.add(h);
     else members(name, acc, new Set());
     groups.set(name, new Set(order.filter((h) => acc.has(h))));
-    groupsOf[name] = [...(groups.get(name) ?? [])];
   }
+  return groups;
+}
 
-  for (const h of b.hosts.values()) {
-    const ancestry = new Set<string>();
-    for (const g of h.groups) {
-      ancestry.add(g);
-      b.ancestors(g, ancestry);
+/** Where group_vars/ and host_vars/ are read: beside the inventory sources, then beside the playbooks. */
+interface VarsDirs {
+  inventory: VarsDir[];
+  playbook: VarsDir[];
+}
+
+/** A host's groups below `all`, in precedence order: by depth, then priority, then name. */
+function orderedGroups(b: InventoryBuilder, h: HostNode, depth: Map<string, number>): GroupNode[] {
+  const ancestry = new Set<string>();
+  for (const g of h.groups) {
+    ancestry.add(g);
+    b.ancestors(g, ancestry);
+  }
+  ancestry.delete('all');
+  return sortGroups([...ancestry].map((n) => b.groups.get(n) as GroupNode), depth);
+}
+
+/** A host's variable layers, lowest precedence first (the order in this file's header). */
+function hostLayers(b: InventoryBuilder, h: HostNode, ordered: GroupNode[], dirs: VarsDirs): VarsLayer[] {
+  const layers: VarsLayer[] = [b.group('all'), ...ordered];
+  for (const vd of dirs.inventory) layers.push(...vd.layers('group_vars', 'all'));
+  for (const vd of dirs.playbook) layers.push(...vd.layers('group_vars', 'all'));
+  for (const vd of dirs.inventory) for (const g of ordered) layers.push(...vd.layers('group_vars', g.name));
+  for (const vd of dirs.playbook) for (const g of ordered) layers.push(...vd.layers('group_vars', g.name));
+  layers.push(h);
+  for (const vd of dirs.inventory) layers.push(...vd.layers('host_vars', h.name));
+  for (const vd of dirs.playbook) layers.push(...vd.layers('host_vars', h.name));
+  return layers;
+}
+
+/** The layers merged (shallow, later wins), each variable with the rank and origin of the layer that set it. */
+function mergeLayers(layers: VarsLayer[]): HostResolver {
+  const r: HostResolver = { vars: {}, origins: new Map() };
+  layers.forEach((layer, rank) => {
+    for (const [k, v] of Object.entries(layer.vars)) {
+      r.vars[k] = v;
+      r.origins.set(k, { rank, origin: layer.origins.get(k) ?? { path: k } });
     }
-    ancestry.delete('all');
-    const ordered = sortGroups([...ancestry].map((n) => b.groups.get(n) as GroupNode), depth);
-    const layers: VarsLayer[] = [all, ...ordered];
-    for (const vd of invDirs) layers.push(...vd.layers('group_vars', 'all'));
-    for (const vd of pbDirs) layers.push(...vd.layers('group_vars', 'all'));
-    for (const vd of invDirs) for (const g of ordered) layers.push(...vd.layers('group_vars', g.name));
-    for (const vd of pbDirs) for (const g of ordered) layers.push(...vd.layers('group_vars', g.name));
-    layers.push(h);
-    for (const vd of invDirs) layers.push(...vd.layers('host_vars', h.name));
-    for (const vd of pbDirs) layers.push(...vd.layers('host_vars', h.name));
+  });
+  return r;
+}
 
-    const r: HostResolver = { vars: {}, origins: new Map() };
-    layers.forEach((layer, rank) => {
-      for (const [k, v] of Object.entries(layer.vars)) {
-        r.vars[k] = v;
-        r.origins.set(k, { rank, origin: layer.origins.get(k) ?? { path: k } });
-      }
-    });
+/** ~/.ssh/config, read when the first ssh host needs it (its warnings then apply). */
+function lazySshConfig(b: InventoryBuilder, options: LoadInventoryOptions, home: string): () => SshConfig | undefined {
+  let sshConfig: SshConfig | undefined | null = null;
+  return () => {
+    if (sshConfig === null) {
+      sshConfig = options.sshConfig === false ? undefined : readSshConfig(options.sshConfig ?? resolve(home, '.ssh', 'config'), { home });
+      for (const w of sshConfig?.warnings ?? []) b.warn(w.message, w.location);
+    }
+    return sshConfig;
+  };
+}
+
+/** Vars files beside the inventory for groups or hosts it does not have: a likely typo. */
+function warnUnmatchedVarsFiles(b: InventoryBuilder, invDirs: VarsDir[]): void {
+  for (const vd of invDirs) {
+    for (const { name, location } of vd.names('group_vars')) {
+      if (!b.groups.has(name)) b.warn(`group_vars for "${name}", a group this inventory does not have: not used`, location);
+    }
+    for (const { name, location } of vd.names('host_vars')) {
+      if (!b.hosts.has(name)) b.warn(`host_vars for "${name}", a host this inventory does not have: not used`, location);
+    }
+  }
+}
+
+function groupTreeOf(b: InventoryBuilder): Map<string, GroupInfo> {
+  const groupTree = new Map<string, GroupInfo>();
+  for (const g of b.groups.values()) groupTree.set(g.name, { hosts: [...g.hosts], children: [...g.children], parents: [...g.parents], vars: { ...g.vars } });
+  return groupTree;
+}
+
+/** Every host's variables merged and its connection resolved; any problem found on the way stops here. */
+function finish(loader: Loader, options: LoadInventoryOptions): Inventory {
+  const { b, cwd, env } = loader;
+  b.reconcile();
+  loader.throwIfFatal();
+  const depth = b.depths();
+  const home = env.HOME ?? homedir();
+  const files = new Map<string, VarsLayer | undefined>();
+  const display = (p: string): string => loader.display(p);
+  const dirs: VarsDirs = {
+    inventory: loader.inventoryDirs.map((d) => new VarsDir(d, b, display, files)),
+    playbook: (options.playbookDirs ?? []).map((d) => new VarsDir(resolve(cwd, d), b, display, files)),
+  };
+  const readConfig = lazySshConfig(b, options, home);
+  const secrets = new Set<string>();
+  const warnedVars = new Set<string>();
+  const groups = groupMembership(b);
+  // group membership for templates in connection settings (`groups`, `group_names`)
+  const groupsOf = Object.fromEntries([...groups].map(([name, hosts]) => [name, [...hosts]]));
+  const hosts = new Map<string, HostSpec>();
+  for (const h of b.hosts.values()) {
+    const ordered = orderedGroups(b, h, depth);
+    const r = mergeLayers(hostLayers(b, h, ordered, dirs));
     const groupNames = ['all', ...ordered.map((g) => g.name)];
     const connection = buildConnection(h.name, r, {
       env,
@@ -366,22 +412,9 @@ function finish(loader: Loader, options: LoadInventoryOptions): Inventory {
     });
     hosts.set(h.name, { name: h.name, groups: groupNames, vars: r.vars, connection });
   }
-
-  // vars files beside the inventory for groups or hosts it does not have: a likely typo
-  for (const vd of invDirs) {
-    for (const { name, location } of vd.names('group_vars')) {
-      if (!b.groups.has(name)) b.warn(`group_vars for "${name}", a group this inventory does not have: not used`, location);
-    }
-    for (const { name, location } of vd.names('host_vars')) {
-      if (!b.hosts.has(name)) b.warn(`host_vars for "${name}", a host this inventory does not have: not used`, location);
-    }
-  }
-
+  warnUnmatchedVarsFiles(b, dirs.inventory);
   if (b.issues.length > 0) throw new ValidationError(dedupeIssues(b.issues));
-
-  const groupTree = new Map<string, GroupInfo>();
-  for (const g of b.groups.values()) groupTree.set(g.name, { hosts: [...g.hosts], children: [...g.children], parents: [...g.parents], vars: { ...g.vars } });
-  const inv: Inventory = { hosts, groups, groupTree, secrets: [...secrets], warnings: [...b.warnings] };
+  const inv: Inventory = { hosts, groups, groupTree: groupTreeOf(b), secrets: [...secrets], warnings: [...b.warnings] };
   if (loader.firstFile) inv.file = loader.firstFile;
   return inv;
 }

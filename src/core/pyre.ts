@@ -28,207 +28,205 @@ interface Flags {
   dotall: boolean;
 }
 
-function translate(pattern: string, flags: Flags): string {
-  let out = '';
-  let i = 0;
-  let inClass = false;
-  let classStart = false;
-  const n = pattern.length;
-  const bad = (what: string): never => {
-    throw new Unsupported(`the regular expression ${JSON.stringify(pattern)}: ${what} has no faithful JavaScript translation`);
-  };
-  // leading global inline flags: (?i) (?m) (?s) (?ims)
+/** A pattern being translated: the position in it, the JavaScript written so far, whether inside `[...]`. */
+interface Translation {
+  readonly pattern: string;
+  /** The caller's flags: leading inline flags (`(?i)`) are set on them. */
+  readonly flags: Flags;
+  i: number;
+  out: string;
+  inClass: boolean;
+  /** Right after `[` or `[^`, where `]` is a literal. */
+  classStart: boolean;
+}
+
+function unsupported(t: Translation, what: string): never {
+  throw new Unsupported(`the regular expression ${JSON.stringify(t.pattern)}: ${what} has no faithful JavaScript translation`);
+}
+
+/** Append `text` for the next `consumed` characters of the pattern. */
+function emit(t: Translation, text: string, consumed: number): void {
+  t.out += text;
+  t.i += consumed;
+}
+
+/** Leading global inline flags: (?i) (?m) (?s) (?ims). */
+function readInlineFlags(t: Translation): void {
   for (;;) {
-    const m = /^\(\?([aiLmsux]+)\)/.exec(pattern.slice(i));
-    if (!m) break;
+    const m = /^\(\?([aiLmsux]+)\)/.exec(t.pattern.slice(t.i));
+    if (!m) return;
     for (const f of m[1] as string) {
-      if (f === 'i') flags.ignorecase = true;
-      else if (f === 'm') flags.multiline = true;
-      else if (f === 's') flags.dotall = true;
-      else if (f !== 'u') bad(`the inline flag (?${f})`);
+      if (f === 'i') t.flags.ignorecase = true;
+      else if (f === 'm') t.flags.multiline = true;
+      else if (f === 's') t.flags.dotall = true;
+      else if (f !== 'u') unsupported(t, `the inline flag (?${f})`);
     }
-    i += m[0].length;
+    t.i += m[0].length;
   }
-  while (i < n) {
-    const c = pattern[i] as string;
-    if (c === '\\') {
-      const d = pattern[i + 1];
-      if (d === undefined) throw new PyError('re.error', 'bad escape (end of pattern)');
-      i += 2;
-      switch (d) {
-        case 'd':
-          out += '\\p{Nd}';
-          break;
-        case 'D':
-          if (inClass) bad('\\D inside a character class');
-          out += '\\P{Nd}';
-          break;
-        case 'w':
-          out += inClass ? WORD : `[${WORD}]`;
-          break;
-        case 'W':
-          if (inClass) bad('\\W inside a character class');
-          out += `[^${WORD}]`;
-          break;
-        case 's':
-          out += inClass ? SPACE : `[${SPACE}]`;
-          break;
-        case 'S':
-          if (inClass) bad('\\S inside a character class');
-          out += `[^${SPACE}]`;
-          break;
-        case 'b':
-          out += inClass ? '\\x08' : `(?:(?<=[${WORD}])(?![${WORD}])|(?<![${WORD}])(?=[${WORD}]))`;
-          break;
-        case 'B':
-          if (inClass) throw new PyError('re.error', 'bad escape \\B');
-          out += `(?:(?<=[${WORD}])(?=[${WORD}])|(?<![${WORD}])(?![${WORD}]))`;
-          break;
-        case 'A':
-          out += '(?<![\\s\\S])';
-          break;
-        case 'Z':
-          out += '(?![\\s\\S])';
-          break;
-        case 'n':
-        case 't':
-        case 'r':
-        case 'f':
-        case 'v':
-          out += `\\${d}`;
-          break;
-        case 'a':
-          out += '\\x07';
-          break;
-        case 'x': {
-          const h = /^[0-9a-fA-F]{2}/.exec(pattern.slice(i));
-          if (!h) throw new PyError('re.error', 'incomplete escape \\x');
-          out += `\\x${h[0]}`;
-          i += 2;
-          break;
-        }
-        case 'u':
-        case 'U': {
-          const len = d === 'u' ? 4 : 8;
-          const h = new RegExp(`^[0-9a-fA-F]{${len}}`).exec(pattern.slice(i));
-          if (!h) throw new PyError('re.error', `incomplete escape \\${d}`);
-          out += `\\u{${Number.parseInt(h[0], 16).toString(16)}}`;
-          i += len;
-          break;
-        }
-        case 'N':
-          bad('\\N{...}');
-          break;
-        default:
-          if (/[0-9]/.test(d)) {
-            const digits = /^[0-9]*/.exec(pattern.slice(i - 1))?.[0] ?? d;
-            if (d === '0' || (digits.length >= 3 && /^[0-7]{3}/.test(digits))) {
-              const oct = /^[0-7]{1,3}/.exec(pattern.slice(i - 1))?.[0] ?? '0';
-              out += `\\u{${Number.parseInt(oct, 8).toString(16)}}`;
-              i += oct.length - 1;
-            } else if (inClass) {
-              throw new PyError('re.error', `bad escape \\${d}`);
-            } else {
-              const ref = digits.slice(0, 2);
-              out += `\\${ref}(?:)`;
-              i += ref.length - 1;
-            }
-          } else if (/[A-Za-z]/.test(d)) {
-            throw new PyError('re.error', `bad escape \\${d} at position ${i - 2}`);
-          } else if (SYNTAX.has(d) || (inClass && d === '-')) {
-            out += `\\${d}`;
-          } else {
-            out += d;
-          }
-      }
-      classStart = false;
-      continue;
-    }
-    if (inClass) {
-      if (c === ']' && !classStart) {
-        inClass = false;
-        out += ']';
-      } else if (c === ']' || c === '[') {
-        out += `\\${c}`;
-      } else {
-        out += c;
-      }
-      classStart = false;
-      i++;
-      continue;
-    }
-    switch (c) {
-      case '[':
-        inClass = true;
-        out += '[';
-        i++;
-        if (pattern[i] === '^') {
-          out += '^';
-          i++;
-        }
-        classStart = true;
-        continue;
-      case '.':
-        out += flags.dotall ? '[\\s\\S]' : '[^\\n]';
-        break;
-      case '^':
-        out += flags.multiline ? '(?:(?<![\\s\\S])|(?<=\\n))' : '(?<![\\s\\S])';
-        break;
-      case '$':
-        out += flags.multiline ? '(?=\\n|(?![\\s\\S]))' : '(?=\\n?(?![\\s\\S]))';
-        break;
-      case '(': {
-        const rest = pattern.slice(i);
-        let m: RegExpExecArray | null;
-        if ((m = /^\(\?P<([^>]*)>/.exec(rest))) {
-          out += `(?<${m[1]}>`;
-          i += m[0].length;
-          continue;
-        }
-        if ((m = /^\(\?P=([^)]*)\)/.exec(rest))) {
-          out += `\\k<${m[1]}>`;
-          i += m[0].length;
-          continue;
-        }
-        if ((m = /^\(\?#[^)]*\)/.exec(rest))) {
-          i += m[0].length;
-          continue;
-        }
-        if (/^\(\?(?::|=|!|<=|<!|<[A-Za-z_])/.test(rest)) {
-          out += '(';
-          break;
-        }
-        if (rest.startsWith('(?')) bad(`the group ${rest.slice(0, 4)}...`);
-        out += '(';
-        break;
-      }
-      case '{': {
-        const m = /^\{(\d*)(,?)(\d*)\}/.exec(pattern.slice(i));
-        if (m && (m[1] !== '' || (m[2] === ',' && m[3] !== ''))) {
-          out += `{${m[1] === '' ? '0' : m[1]}${m[2]}${m[3]}}`;
-          i += m[0].length;
-          if (pattern[i] === '+') bad('a possessive quantifier');
-          continue;
-        }
-        out += '\\{';
-        break;
-      }
-      case '}':
-        out += '\\}';
-        break;
-      case '*':
-      case '+':
-      case '?':
-        out += c;
-        if (pattern[i + 1] === '+') bad('a possessive quantifier');
-        break;
-      default:
-        out += c;
-    }
-    i++;
+}
+
+// ---- escapes: `t.i` is past the backslash and its letter when a rule runs; a rule returns the translation
+
+/** A class escape that has no JavaScript form inside `[...]` (its negation cannot be put in a class). */
+function outsideClassOnly(t: Translation, escape: string, translation: string): string {
+  if (t.inClass) unsupported(t, `${escape} inside a character class`);
+  return translation;
+}
+
+const WORD_BOUNDARY = `(?:(?<=[${WORD}])(?![${WORD}])|(?<![${WORD}])(?=[${WORD}]))`;
+const NOT_WORD_BOUNDARY = `(?:(?<=[${WORD}])(?=[${WORD}])|(?<![${WORD}])(?![${WORD}]))`;
+
+function hexEscape(t: Translation): string {
+  const h = /^[0-9a-fA-F]{2}/.exec(t.pattern.slice(t.i));
+  if (!h) throw new PyError('re.error', 'incomplete escape \\x');
+  t.i += 2;
+  return `\\x${h[0]}`;
+}
+
+/** `\uXXXX` and `\UXXXXXXXX`. */
+function codePointEscape(t: Translation, d: string): string {
+  const len = d === 'u' ? 4 : 8;
+  const h = new RegExp(`^[0-9a-fA-F]{${len}}`).exec(t.pattern.slice(t.i));
+  if (!h) throw new PyError('re.error', `incomplete escape \\${d}`);
+  t.i += len;
+  return `\\u{${Number.parseInt(h[0], 16).toString(16)}}`;
+}
+
+/** `\0`, three octal digits: a character; otherwise one or two digits: a backreference. */
+function numberEscape(t: Translation, d: string): string {
+  const digits = /^[0-9]*/.exec(t.pattern.slice(t.i - 1))?.[0] ?? d;
+  if (d === '0' || (digits.length >= 3 && /^[0-7]{3}/.test(digits))) {
+    const oct = /^[0-7]{1,3}/.exec(t.pattern.slice(t.i - 1))?.[0] ?? '0';
+    t.i += oct.length - 1;
+    return `\\u{${Number.parseInt(oct, 8).toString(16)}}`;
   }
-  if (inClass) throw new PyError('re.error', `unterminated character set`);
-  return out;
+  if (t.inClass) throw new PyError('re.error', `bad escape \\${d}`);
+  const ref = digits.slice(0, 2);
+  t.i += ref.length - 1;
+  // (?:) keeps a following digit from joining the group number
+  return `\\${ref}(?:)`;
+}
+
+/** Escapes with a meaning of their own, by the character after the backslash. */
+const ESCAPES = new Map<string, (t: Translation, d: string) => string>([
+  ['d', () => '\\p{Nd}'],
+  ['D', (t) => outsideClassOnly(t, '\\D', '\\P{Nd}')],
+  ['w', (t) => (t.inClass ? WORD : `[${WORD}]`)],
+  ['W', (t) => outsideClassOnly(t, '\\W', `[^${WORD}]`)],
+  ['s', (t) => (t.inClass ? SPACE : `[${SPACE}]`)],
+  ['S', (t) => outsideClassOnly(t, '\\S', `[^${SPACE}]`)],
+  ['b', (t) => (t.inClass ? '\\x08' : WORD_BOUNDARY)],
+  [
+    'B',
+    (t) => {
+      if (t.inClass) throw new PyError('re.error', 'bad escape \\B');
+      return NOT_WORD_BOUNDARY;
+    },
+  ],
+  ['A', () => '(?<![\\s\\S])'],
+  ['Z', () => '(?![\\s\\S])'],
+  ...[...'ntrfv'].map((c): [string, () => string] => [c, () => `\\${c}`]),
+  ['a', () => '\\x07'],
+  ['x', hexEscape],
+  ['u', codePointEscape],
+  ['U', codePointEscape],
+  ['N', (t) => unsupported(t, '\\N{...}')],
+]);
+
+/** Any other escape: digits, an unknown letter (an error in Python), or a character taken literally. */
+function otherEscape(t: Translation, d: string): string {
+  if (/[0-9]/.test(d)) return numberEscape(t, d);
+  if (/[A-Za-z]/.test(d)) throw new PyError('re.error', `bad escape \\${d} at position ${t.i - 2}`);
+  return SYNTAX.has(d) || (t.inClass && d === '-') ? `\\${d}` : d;
+}
+
+function translateEscape(t: Translation): void {
+  const d = t.pattern[t.i + 1];
+  if (d === undefined) throw new PyError('re.error', 'bad escape (end of pattern)');
+  t.i += 2;
+  const text = (ESCAPES.get(d) ?? otherEscape)(t, d);
+  t.out += text;
+  t.classStart = false;
+}
+
+// ---- inside `[...]`
+
+function translateClassChar(t: Translation, c: string): void {
+  if (c === ']' && !t.classStart) {
+    t.inClass = false;
+    t.out += ']';
+  } else if (c === ']' || c === '[') {
+    t.out += `\\${c}`;
+  } else {
+    t.out += c;
+  }
+  t.classStart = false;
+  t.i++;
+}
+
+// ---- outside `[...]`: each rule consumes what it translates
+
+function openClass(t: Translation): void {
+  t.inClass = true;
+  emit(t, '[', 1);
+  if (t.pattern[t.i] === '^') emit(t, '^', 1);
+  t.classStart = true;
+}
+
+/** `(?P<name>`, `(?P=name)`, `(?#comment)`, and the groups JavaScript has; other `(?` groups are refused. */
+function translateGroupStart(t: Translation): void {
+  const rest = t.pattern.slice(t.i);
+  let m: RegExpExecArray | null;
+  if ((m = /^\(\?P<([^>]*)>/.exec(rest))) return emit(t, `(?<${m[1]}>`, m[0].length);
+  if ((m = /^\(\?P=([^)]*)\)/.exec(rest))) return emit(t, `\\k<${m[1]}>`, m[0].length);
+  if ((m = /^\(\?#[^)]*\)/.exec(rest))) return emit(t, '', m[0].length);
+  if (rest.startsWith('(?') && !/^\(\?(?::|=|!|<=|<!|<[A-Za-z_])/.test(rest)) unsupported(t, `the group ${rest.slice(0, 4)}...`);
+  emit(t, '(', 1);
+}
+
+/** `{m,n}` is a repetition (`{,n}` is `{0,n}`); any other `{` is a literal. */
+function translateBrace(t: Translation): void {
+  const m = /^\{(\d*)(,?)(\d*)\}/.exec(t.pattern.slice(t.i));
+  if (m && (m[1] !== '' || (m[2] === ',' && m[3] !== ''))) {
+    emit(t, `{${m[1] === '' ? '0' : m[1]}${m[2]}${m[3]}}`, m[0].length);
+    if (t.pattern[t.i] === '+') unsupported(t, 'a possessive quantifier');
+    return;
+  }
+  emit(t, '\\{', 1);
+}
+
+function translateQuantifier(t: Translation, c: string): void {
+  if (t.pattern[t.i + 1] === '+') unsupported(t, 'a possessive quantifier');
+  emit(t, c, 1);
+}
+
+/** Characters with a translation of their own outside a class; every other character stands for itself. */
+const OUTSIDE_CLASS = new Map<string, (t: Translation, c: string) => void>([
+  ['[', openClass],
+  ['.', (t) => emit(t, t.flags.dotall ? '[\\s\\S]' : '[^\\n]', 1)],
+  ['^', (t) => emit(t, t.flags.multiline ? '(?:(?<![\\s\\S])|(?<=\\n))' : '(?<![\\s\\S])', 1)],
+  ['$', (t) => emit(t, t.flags.multiline ? '(?=\\n|(?![\\s\\S]))' : '(?=\\n?(?![\\s\\S]))', 1)],
+  ['(', translateGroupStart],
+  ['{', translateBrace],
+  ['}', (t) => emit(t, '\\}', 1)],
+  ['*', translateQuantifier],
+  ['+', translateQuantifier],
+  ['?', translateQuantifier],
+]);
+
+const literalChar = (t: Translation, c: string): void => emit(t, c, 1);
+
+function translate(pattern: string, flags: Flags): string {
+  const t: Translation = { pattern, flags, i: 0, out: '', inClass: false, classStart: false };
+  readInlineFlags(t);
+  while (t.i < pattern.length) {
+    const c = pattern[t.i] as string;
+    if (c === '\\') translateEscape(t);
+    else if (t.inClass) translateClassChar(t, c);
+    else (OUTSIDE_CLASS.get(c) ?? literalChar)(t, c);
+  }
+  if (t.inClass) throw new PyError('re.error', `unterminated character set`);
+  return t.out;
 }
 
 const cache = new Map<string, PyRegex>();

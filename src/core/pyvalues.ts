@@ -734,118 +734,140 @@ function parseNumber(text: string): number | PyFloat {
   return n;
 }
 
+const NAMED_CONSTANTS: Readonly<Record<string, unknown>> = { True: true, False: false, None: null };
+
+/** A recursive-descent reader of one Python literal over the lazy tokenizer; NotLiteral where Python would raise. */
+class LiteralReader {
+  private ahead: Tok | undefined;
+
+  constructor(private readonly lex: () => Tok) {}
+
+  peek(): Tok {
+    this.ahead ??= this.lex();
+    return this.ahead;
+  }
+
+  next(): Tok {
+    const t = this.peek();
+    this.ahead = undefined;
+    return t;
+  }
+
+  isOp(v: string): boolean {
+    return this.peek().t === 'op' && this.peek().v === v;
+  }
+
+  /** One value; a sign is allowed before a number only (`-1`, not `-x`), and `a + b` only makes complex numbers. */
+  expr(): unknown {
+    if (this.isOp('-') || this.isOp('+')) {
+      const sign = this.next().v;
+      const t = this.peek();
+      if (t.t !== 'num') throw new NotLiteral();
+      const v = this.atom() as number | PyFloat;
+      const n = sign === '-' ? -num(v) : num(v);
+      return v instanceof PyFloat ? new PyFloat(n) : n;
+    }
+    const v = this.atom();
+    if (this.isOp('+') || this.isOp('-')) throw new NotLiteral(); // only complex numbers may be added
+    return v;
+  }
+
+  private atom(): unknown {
+    const t = this.next();
+    if (t.t === 'num') return parseNumber(t.v);
+    if (t.t === 'str') return this.strings(t);
+    if (t.t === 'name' && Object.hasOwn(NAMED_CONSTANTS, t.v)) return NAMED_CONSTANTS[t.v];
+    if (t.t === 'op' && (t.v === '(' || t.v === '[')) return this.sequence(t.v);
+    if (t.t === 'op' && t.v === '{') return this.dict();
+    throw new NotLiteral();
+  }
+
+  /** Adjacent string literals are one string; bytes and text do not mix, f-strings are not literals. */
+  private strings(first: Tok): string {
+    let s = '';
+    let prefix = first.prefix ?? '';
+    for (let cur: Tok | undefined = first; cur; cur = this.peek().t === 'str' ? this.next() : undefined) {
+      const pre = cur.prefix ?? '';
+      if (pre.includes('f')) throw new NotLiteral();
+      if (pre.includes('b') !== prefix.includes('b')) throw new NotLiteral();
+      s += pre.includes('r') ? cur.v : unicodeEscape(cur.v);
+      prefix = pre;
+    }
+    if (prefix.includes('b')) throw new Unsupported('a bytes literal');
+    return s;
+  }
+
+  /** `[...]` a list; `(...)` a tuple, or the value itself when it is one value without a comma. */
+  private sequence(open: '(' | '['): unknown {
+    const close = open === '(' ? ')' : ']';
+    const items: unknown[] = [];
+    let comma = false;
+    while (!this.isOp(close)) {
+      items.push(this.expr());
+      if (this.isOp(',')) {
+        this.next();
+        comma = true;
+      } else break;
+    }
+    if (this.next().v !== close) throw new NotLiteral();
+    if (open === '[') return items;
+    if (items.length === 1 && !comma) return items[0];
+    return tuple(items);
+  }
+
+  /** `{...}` with string keys (`{1, 2}`, a set, is refused). */
+  private dict(): Record<string, unknown> {
+    if (this.isOp('}')) {
+      this.next();
+      return {};
+    }
+    const first = this.expr();
+    if (!this.isOp(':')) throw new Unsupported('a set literal');
+    const out: Record<string, unknown> = {};
+    let key = first;
+    for (;;) {
+      if (this.next().v !== ':') throw new NotLiteral();
+      const value = this.expr();
+      if (typeof key !== 'string') throw new Unsupported(`a dictionary key of type ${typeName(key)}`);
+      out[key] = value;
+      if (this.isOp(',')) {
+        this.next();
+        if (this.isOp('}')) break;
+        key = this.expr();
+        continue;
+      }
+      break;
+    }
+    if (this.next().v !== '}') throw new NotLiteral();
+    return out;
+  }
+
+  /** The whole source: one value, or `1, 2` (a tuple in Python), between blank lines; undefined when more follows. */
+  document(): { value: unknown } | undefined {
+    while (this.peek().t === 'nl') this.next();
+    let value = this.expr();
+    if (this.isOp(',')) {
+      const items = [value];
+      while (this.isOp(',')) {
+        this.next();
+        if (this.peek().t === 'nl' || this.peek().t === 'end') break;
+        items.push(this.expr());
+      }
+      value = tuple(items);
+    }
+    while (this.peek().t === 'nl') this.next();
+    if (this.peek().t !== 'end') return undefined;
+    return { value };
+  }
+}
+
 /**
  * Python's `ast.literal_eval(ast.parse(src, mode='eval'))`. Returns `{ value }`,
  * or `undefined` where Python raises ValueError/SyntaxError (not a literal).
  */
 export function literalEval(src: string): { value: unknown } | undefined {
-  const lex = tokenizer(src);
-  let ahead: Tok | undefined;
-  const peek = (): Tok => {
-    ahead ??= lex();
-    return ahead;
-  };
-  const next = (): Tok => {
-    const t = peek();
-    ahead = undefined;
-    return t;
-  };
-  const isOp = (v: string) => peek().t === 'op' && peek().v === v;
-
-  const atom = (): unknown => {
-    const t = next();
-    if (t.t === 'num') return parseNumber(t.v);
-    if (t.t === 'str') {
-      let s = '';
-      let prefix = t.prefix ?? '';
-      for (let cur: Tok | undefined = t; cur; cur = peek().t === 'str' ? next() : undefined) {
-        const pre = cur.prefix ?? '';
-        if (pre.includes('f')) throw new NotLiteral();
-        if (pre.includes('b') !== prefix.includes('b')) throw new NotLiteral();
-        s += pre.includes('r') ? cur.v : unicodeEscape(cur.v);
-        prefix = pre;
-      }
-      if (prefix.includes('b')) throw new Unsupported('a bytes literal');
-      return s;
-    }
-    if (t.t === 'name') {
-      if (t.v === 'True') return true;
-      if (t.v === 'False') return false;
-      if (t.v === 'None') return null;
-      throw new NotLiteral();
-    }
-    if (t.t === 'op' && (t.v === '(' || t.v === '[')) {
-      const close = t.v === '(' ? ')' : ']';
-      const items: unknown[] = [];
-      let comma = false;
-      while (!isOp(close)) {
-        items.push(expr());
-        if (isOp(',')) {
-          next();
-          comma = true;
-        } else break;
-      }
-      if (next().v !== close) throw new NotLiteral();
-      if (t.v === '[') return items;
-      if (items.length === 1 && !comma) return items[0];
-      return tuple(items);
-    }
-    if (t.t === 'op' && t.v === '{') {
-      if (isOp('}')) {
-        next();
-        return {};
-      }
-      const first = expr();
-      if (!isOp(':')) throw new Unsupported('a set literal');
-      const out: Record<string, unknown> = {};
-      let key = first;
-      for (;;) {
-        if (next().v !== ':') throw new NotLiteral();
-        const value = expr();
-        if (typeof key !== 'string') throw new Unsupported(`a dictionary key of type ${typeName(key)}`);
-        out[key] = value;
-        if (isOp(',')) {
-          next();
-          if (isOp('}')) break;
-          key = expr();
-          continue;
-        }
-        break;
-      }
-      if (next().v !== '}') throw new NotLiteral();
-      return out;
-    }
-    throw new NotLiteral();
-  };
-  const expr = (): unknown => {
-    if (isOp('-') || isOp('+')) {
-      const sign = next().v;
-      const t = peek();
-      if (t.t !== 'num') throw new NotLiteral();
-      const v = atom() as number | PyFloat;
-      const n = sign === '-' ? -num(v) : num(v);
-      return v instanceof PyFloat ? new PyFloat(n) : n;
-    }
-    const v = atom();
-    if (isOp('+') || isOp('-')) throw new NotLiteral(); // only complex numbers may be added
-    return v;
-  };
   try {
-    while (peek().t === 'nl') next();
-    let value = expr();
-    if (isOp(',')) {
-      // `1, 2` is a tuple in Python
-      const items = [value];
-      while (isOp(',')) {
-        next();
-        if (peek().t === 'nl' || peek().t === 'end') break;
-        items.push(expr());
-      }
-      value = tuple(items);
-    }
-    while (peek().t === 'nl') next();
-    if (peek().t !== 'end') return undefined;
-    return { value };
+    return new LiteralReader(tokenizer(src)).document();
   } catch (err) {
     if (err instanceof NotLiteral) return undefined;
     throw err;

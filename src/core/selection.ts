@@ -5,7 +5,7 @@
  * `--list-hosts`, so both agree.
  */
 import type { Inventory } from './inventory.js';
-import { ValidationError, type ValidationIssue } from '../contract/errors.js';
+import { ValidationError, type SourceLocation, type ValidationIssue } from '../contract/errors.js';
 import { invalidRegexes, selectHosts, unmatchedPatterns } from './patterns.js';
 import type { PlayDef, Playbook, TaskDef } from './playbook.js';
 import { shardHosts, type Shard } from './shard.js';
@@ -22,29 +22,48 @@ export interface PlaySelection {
   hosts: string[];
 }
 
-/** Refuse host patterns that cannot be evaluated (an invalid `~regex`), naming where they are. */
-function checkPatterns(playbook: Playbook, inventory: Inventory, o: SelectOptions): void {
-  const issues: ValidationIssue[] = playbook.plays.flatMap((play) =>
-    invalidRegexes(play.hosts, inventory).map((message) => ({ location: play.location, path: 'hosts', message: `host pattern ${message}` })),
+/** A host pattern to select for: a play's `hosts`, or an ad-hoc command's pattern. */
+export interface Target {
+  pattern: string;
+  /** How warnings name it (`play "web"`); none for a lone pattern. */
+  label?: string;
+  location?: SourceLocation;
+}
+
+/**
+ * The hosts of each target, in inventory order: its pattern ∩ `--limit`, then
+ * `--shard K/N` over all targets' hosts together. A pattern that cannot be
+ * evaluated (an invalid `~regex`) is refused, naming where it is.
+ */
+export function selectTargets(targets: readonly Target[], inventory: Inventory, o: SelectOptions = {}): string[][] {
+  const issues: ValidationIssue[] = targets.flatMap((t) =>
+    invalidRegexes(t.pattern, inventory).map((message) => ({ ...(t.location ? { location: t.location } : {}), path: 'hosts', message: `host pattern ${message}` })),
   );
   if (o.limit !== undefined) issues.push(...invalidRegexes(o.limit, inventory).map((message) => ({ path: '--limit', message: `host pattern ${message}` })));
   if (issues.length > 0) throw new ValidationError(issues);
-}
-
-export function selectPlays(playbook: Playbook, inventory: Inventory, o: SelectOptions = {}): PlaySelection[] {
-  checkPatterns(playbook, inventory, o);
   const limited = o.limit !== undefined ? new Set(selectHosts(o.limit, inventory)) : undefined;
-  const perPlay = playbook.plays.map((play) => ({ play, hosts: selectHosts(play.hosts, inventory).filter((h) => !limited || limited.has(h)) }));
-  if (!o.shard) return perPlay;
-  const inShard = new Set(shardHosts(perPlay.flatMap((p) => p.hosts), o.shard));
-  return perPlay.map((p) => ({ play: p.play, hosts: p.hosts.filter((h) => inShard.has(h)) }));
+  const each = targets.map((t) => selectHosts(t.pattern, inventory).filter((h) => !limited || limited.has(h)));
+  if (!o.shard) return each;
+  const inShard = new Set(shardHosts(each.flat(), o.shard));
+  return each.map((hosts) => hosts.filter((h) => inShard.has(h)));
 }
 
-/** A warning for every part of a play's host pattern (or of --limit) that matches no host. */
-export function patternWarnings(playbook: Playbook, inventory: Inventory, o: SelectOptions = {}): string[] {
-  const out = playbook.plays.flatMap((play) => unmatchedPatterns(play.hosts, inventory).map((p) => `play "${play.name}": host pattern "${p}" matches no host`));
+/** A warning for every part of a target's pattern (or of --limit) that matches no host. */
+export function targetWarnings(targets: readonly Target[], inventory: Inventory, o: SelectOptions = {}): string[] {
+  const out = targets.flatMap((t) => unmatchedPatterns(t.pattern, inventory).map((p) => `${t.label ? `${t.label}: ` : ''}host pattern "${p}" matches no host`));
   if (o.limit !== undefined) out.push(...unmatchedPatterns(o.limit, inventory).map((p) => `--limit: pattern "${p}" matches no host`));
   return out;
+}
+
+const playTargets = (playbook: Playbook): Target[] => playbook.plays.map((play) => ({ pattern: play.hosts, label: `play "${play.name}"`, location: play.location }));
+
+export function selectPlays(playbook: Playbook, inventory: Inventory, o: SelectOptions = {}): PlaySelection[] {
+  const hosts = selectTargets(playTargets(playbook), inventory, o);
+  return playbook.plays.map((play, i) => ({ play, hosts: hosts[i] ?? [] }));
+}
+
+export function patternWarnings(playbook: Playbook, inventory: Inventory, o: SelectOptions = {}): string[] {
+  return targetWarnings(playTargets(playbook), inventory, o);
 }
 
 /** Does `--tags`/`--skip-tags` select this task (its own tags and its play's; `always` runs unless skipped by name)? */

@@ -103,6 +103,8 @@ interface NjCompiler {
   _emit(code: string): void;
   _compileAggregate(node: NjNode, frame: unknown, start?: string, end?: string): void;
   _compileExpression(node: NjNode, frame: unknown): void;
+  _emitLine(code: string): void;
+  _tmpid(): string;
   getCode(): string;
   [m: string]: unknown;
 }
@@ -275,151 +277,196 @@ function tokenizer(src: string): NjTokenizer {
   return tk;
 }
 
+const nunjucksParsePrimary = parserModule.Parser.prototype.parsePrimary as (this: NjParser, noPostfix?: boolean) => NjNode;
+
+/** Adjacent string literals are one string in Jinja2 ('a' 'b' is 'ab'). */
+function parsePrimary(p: NjParser, noPostfix?: boolean): NjNode {
+  const tok = p.peekToken();
+  if (!tok || tok.type !== T.STRING) return nunjucksParsePrimary.call(p, noPostfix);
+  p.nextToken();
+  let value = tok.value;
+  for (let next = p.peekToken(); next && next.type === T.STRING; next = p.peekToken()) value += p.nextToken().value;
+  const node = new N.Literal(tok.lineno, tok.colno, value);
+  return noPostfix ? node : (p.parsePostfix as (n: NjNode) => NjNode).call(p, node);
+}
+
+/** `[key]` (an item) or `[start:stop:step]` (a slice, any part optional), after the `[` token `tok`. */
+function parseSubscript(p: NjParser, node: NjNode, tok: NjToken): NjNode {
+  p.nextToken();
+  const parts: (NjNode | null)[] = [null, null, null];
+  let isSlice = false;
+  if (p.peekToken().type !== T.COLON) parts[0] = p.parseExpression();
+  if (p.skip(T.COLON)) {
+    isSlice = true;
+    if (p.peekToken().type !== T.COLON && p.peekToken().type !== T.RIGHT_BRACKET) parts[1] = p.parseExpression();
+    if (p.skip(T.COLON) && p.peekToken().type !== T.RIGHT_BRACKET) parts[2] = p.parseExpression();
+  }
+  if (!p.skip(T.RIGHT_BRACKET)) p.fail('expected ]', tok.lineno, tok.colno);
+  if (isSlice) {
+    const lit = (x: NjNode | null | undefined) => x ?? new N.Literal(tok.lineno, tok.colno, null);
+    return new N.FunCall(tok.lineno, tok.colno, new N.Symbol(tok.lineno, tok.colno, '__pv_slice'), new N.NodeList(tok.lineno, tok.colno, [node, lit(parts[0]), lit(parts[1]), lit(parts[2])]));
+  }
+  const item = new N.LookupVal(tok.lineno, tok.colno, node, parts[0]);
+  item.pvItem = true;
+  return item;
+}
+
+/** `.name` (an attribute) or `.0` (an item), after the `.` token `tok`. */
+function parseDotLookup(p: NjParser, node: NjNode, tok: NjToken): NjNode {
+  p.nextToken();
+  const val = p.nextToken();
+  if (val.type === T.SYMBOL) {
+    const attr = new N.LookupVal(tok.lineno, tok.colno, node, new N.Literal(val.lineno, val.colno, val.value));
+    attr.pvAttr = true;
+    return attr;
+  }
+  if (val.type === T.INT) {
+    const item = new N.LookupVal(tok.lineno, tok.colno, node, new N.Literal(val.lineno, val.colno, Number(val.value)));
+    item.pvItem = true;
+    return item;
+  }
+  return p.fail(`expected name as lookup value, got ${val.value}`, val.lineno, val.colno);
+}
+
+/** Calls, subscripts with slices, and `.name` (attribute) kept apart from `[key]` (item), as in Jinja2. */
+function parsePostfix(p: NjParser, node: NjNode): NjNode {
+  for (let tok = p.peekToken(); tok; tok = p.peekToken()) {
+    if (tok.type === T.LEFT_PAREN) node = new N.FunCall(tok.lineno, tok.colno, node, p.parseSignature());
+    else if (tok.type === T.LEFT_BRACKET) node = parseSubscript(p, node, tok);
+    else if (tok.type === T.OPERATOR && tok.value === '.') node = parseDotLookup(p, node, tok);
+    else break;
+  }
+  return node;
+}
+
+// Jinja2's grammar below `not` (nunjucks' precedence differs): comparisons and
+// `in`/`not in` chain at one level, then + -, then ~, then * / // %, then **,
+// then unary - +, then filters and tests bound to their operand.
+
+const COMPARISON_OPERATORS = ['==', '!=', '<', '>', '<=', '>='];
+
+const peekOp = (p: NjParser, ...ops: string[]): string | undefined => {
+  const t = p.peekToken();
+  return t && t.type === T.OPERATOR && ops.includes(t.value) ? t.value : undefined;
+};
+
+/** A left-associative run of `next()` operands joined by the operators `ops` (token value → node type). */
+function binary(p: NjParser, next: () => NjNode, ops: Record<string, string>, type = T.OPERATOR): NjNode {
+  let node = next();
+  for (;;) {
+    const t = p.peekToken();
+    if (!t || t.type !== type || !(t.value in ops)) return node;
+    p.nextToken();
+    node = new N[ops[t.value] as keyof typeof N](t.lineno, t.colno, node, next());
+  }
+}
+
+/** Unary `-` and `+`, then (unless under one) the filters and tests applied to the operand. */
+function parseUnary(p: NjParser, withFilter: boolean): NjNode {
+  const t = p.peekToken();
+  let node: NjNode;
+  if (peekOp(p, '-')) {
+    p.nextToken();
+    node = new N.Neg(t.lineno, t.colno, parseUnary(p, false));
+  } else if (peekOp(p, '+')) {
+    p.nextToken();
+    node = new N.Pos(t.lineno, t.colno, parseUnary(p, false));
+  } else node = p.parsePrimary();
+  if (!withFilter) return node;
+  for (;;) {
+    const nt = p.peekToken();
+    if (nt && nt.type === T.PIPE) node = (p.parseFilter as (n: NjNode) => NjNode).call(p, node);
+    else if (nt && nt.type === T.SYMBOL && nt.value === 'is') node = parseTest(p, node);
+    else return node;
+  }
+}
+
+const parsePow = (p: NjParser) => binary(p, () => parseUnary(p, true), { '**': 'Pow' });
+const parseProduct = (p: NjParser) => binary(p, () => parsePow(p), { '*': 'Mul', '/': 'Div', '//': 'FloorDiv', '%': 'Mod' });
+const parseConcat = (p: NjParser) => binary(p, () => parseProduct(p), { '~': 'Concat' }, T.TILDE);
+const parseSum = (p: NjParser) => binary(p, () => parseConcat(p), { '+': 'Add', '-': 'Sub' });
+
+/** The comparison operator at the next token (consumed), `in` or `notin`; undefined (nothing consumed) when none. */
+function comparisonOperator(p: NjParser): string | undefined {
+  const t = p.peekToken();
+  if (!t) return undefined;
+  if (t.type === T.OPERATOR && COMPARISON_OPERATORS.includes(t.value)) {
+    p.nextToken();
+    return t.value;
+  }
+  if (t.type === T.SYMBOL && t.value === 'in') {
+    p.nextToken();
+    return 'in';
+  }
+  if (t.type === T.SYMBOL && t.value === 'not') {
+    p.nextToken();
+    const t2 = p.peekToken();
+    if (t2 && t2.type === T.SYMBOL && t2.value === 'in') {
+      p.nextToken();
+      return 'notin';
+    }
+    p.pushToken(t);
+    return undefined;
+  }
+  if (t.type === T.OPERATOR && (t.value === '===' || t.value === '!==')) p.fail(`${t.value} is not a Jinja2 operator`, t.lineno, t.colno);
+  return undefined;
+}
+
+/** Comparisons and `in` / `not in`, chained at one level (`a < b in c`). */
+function parseComparisons(p: NjParser): NjNode {
+  const expr = parseSum(p);
+  const ops: NjNode[] = [];
+  for (;;) {
+    const t = p.peekToken();
+    const op = comparisonOperator(p);
+    if (op === undefined) break;
+    ops.push(new N.CompareOperand(t.lineno, t.colno, parseSum(p), op));
+  }
+  return ops.length === 0 ? expr : new N.Compare(expr.lineno, expr.colno, expr, ops);
+}
+
+/** The test's name after `is` (`is none`, `is true`, `is ==` are tests too). */
+function testName(p: NjParser, nameTok: NjToken): string {
+  if (nameTok.type === T.SYMBOL || nameTok.type === T.NONE || nameTok.type === T.BOOLEAN) return nameTok.value.toLowerCase() === 'none' && nameTok.type === T.NONE ? 'none' : nameTok.value;
+  if (nameTok.type === T.OPERATOR && COMPARISON_OPERATORS.includes(nameTok.value)) return nameTok.value;
+  return p.fail(`expected a test name after "is", got ${nameTok.value}`, nameTok.lineno, nameTok.colno);
+}
+
+/** A test's arguments: `(args)`, one bare argument (`is divisibleby 3`), or none. */
+function testArgs(p: NjParser, nameTok: NjToken): NjNode {
+  const next = p.peekToken();
+  if (next && next.type === T.LEFT_PAREN) return p.parseSignature() as NjNode;
+  if (next && [T.SYMBOL, T.STRING, T.INT, T.FLOAT, T.LEFT_BRACKET, T.LEFT_CURLY, T.BOOLEAN, T.NONE].includes(next.type) && !(next.type === T.SYMBOL && ['else', 'or', 'and'].includes(next.value))) {
+    return new N.NodeList(next.lineno, next.colno, [p.parsePrimary()]);
+  }
+  return new N.NodeList(nameTok.lineno, nameTok.colno, []);
+}
+
+/** `x is test`, `x is test(args)`, `x is test arg` (Jinja2), `x is not test`. */
+function parseTest(p: NjParser, node: NjNode): NjNode {
+  p.nextToken(); // is
+  const not = p.skipSymbol('not');
+  const nameTok = p.nextToken();
+  const name = testName(p, nameTok);
+  const args = testArgs(p, nameTok);
+  const isNode = new N.Is(node.lineno, node.colno, node, new N.Symbol(nameTok.lineno, nameTok.colno, name));
+  isNode.pvTest = name;
+  isNode.pvArgs = args;
+  return not ? new N.Not(node.lineno, node.colno, isNode) : isNode;
+}
+
 function parse(src: string): NjNode {
   floatLiterals.clear();
   const p = new parserModule.Parser(tokenizer(src));
   p.extensions = [];
-  // Adjacent string literals are one string in Jinja2 ('a' 'b' is 'ab').
-  const origPrimary = parserModule.Parser.prototype.parsePrimary as (this: NjParser, noPostfix?: boolean) => NjNode;
   p.parsePrimary = function (this: NjParser, noPostfix?: boolean): NjNode {
-    const tok = this.peekToken();
-    if (!tok || tok.type !== T.STRING) return origPrimary.call(this, noPostfix);
-    this.nextToken();
-    let value = tok.value;
-    for (let next = this.peekToken(); next && next.type === T.STRING; next = this.peekToken()) value += this.nextToken().value;
-    const node = new N.Literal(tok.lineno, tok.colno, value);
-    return noPostfix ? node : (this.parsePostfix as (n: NjNode) => NjNode).call(this, node);
+    return parsePrimary(this, noPostfix);
   };
-
-  // Subscripts with slices; `.name` (attribute) kept apart from `[key]` (item), as in Jinja2.
   p.parsePostfix = function (this: NjParser, node: NjNode): NjNode {
-    let tok = this.peekToken();
-    while (tok) {
-      if (tok.type === T.LEFT_PAREN) {
-        node = new N.FunCall(tok.lineno, tok.colno, node, this.parseSignature());
-      } else if (tok.type === T.LEFT_BRACKET) {
-        this.nextToken();
-        const parts: (NjNode | null)[] = [null, null, null];
-        let isSlice = false;
-        if (this.peekToken().type !== T.COLON) parts[0] = this.parseExpression();
-        if (this.skip(T.COLON)) {
-          isSlice = true;
-          if (this.peekToken().type !== T.COLON && this.peekToken().type !== T.RIGHT_BRACKET) parts[1] = this.parseExpression();
-          if (this.skip(T.COLON) && this.peekToken().type !== T.RIGHT_BRACKET) parts[2] = this.parseExpression();
-        }
-        if (!this.skip(T.RIGHT_BRACKET)) this.fail('expected ]', tok.lineno, tok.colno);
-        if (isSlice) {
-          const lit = (x: NjNode | null | undefined) => x ?? new N.Literal(tok.lineno, tok.colno, null);
-          node = new N.FunCall(tok.lineno, tok.colno, new N.Symbol(tok.lineno, tok.colno, '__pv_slice'), new N.NodeList(tok.lineno, tok.colno, [node, lit(parts[0]), lit(parts[1]), lit(parts[2])]));
-        } else {
-          node = new N.LookupVal(tok.lineno, tok.colno, node, parts[0]);
-          node.pvItem = true;
-        }
-      } else if (tok.type === T.OPERATOR && tok.value === '.') {
-        this.nextToken();
-        const val = this.nextToken();
-        if (val.type === T.SYMBOL) {
-          node = new N.LookupVal(tok.lineno, tok.colno, node, new N.Literal(val.lineno, val.colno, val.value));
-          node.pvAttr = true;
-        } else if (val.type === T.INT) {
-          node = new N.LookupVal(tok.lineno, tok.colno, node, new N.Literal(val.lineno, val.colno, Number(val.value)));
-          node.pvItem = true;
-        } else this.fail(`expected name as lookup value, got ${val.value}`, val.lineno, val.colno);
-      } else break;
-      tok = this.peekToken();
-    }
-    return node;
+    return parsePostfix(this, node);
   };
-
-  // Jinja2's grammar below `not` (nunjucks' precedence differs): comparisons and
-  // `in`/`not in` chain at one level, then + -, then ~, then * / // %, then **,
-  // then unary - +, then filters and tests bound to their operand.
-  const peekOp = (self: NjParser, ...ops: string[]): string | undefined => {
-    const t = self.peekToken();
-    return t && t.type === T.OPERATOR && ops.includes(t.value) ? t.value : undefined;
-  };
-  const binary = (self: NjParser, next: () => NjNode, ops: Record<string, string>, type = T.OPERATOR): NjNode => {
-    let node = next();
-    for (;;) {
-      const t = self.peekToken();
-      if (!t || t.type !== type || !(t.value in ops)) return node;
-      self.nextToken();
-      node = new N[ops[t.value] as keyof typeof N](t.lineno, t.colno, node, next());
-    }
-  };
-  const parseUnaryJ = (self: NjParser, withFilter: boolean): NjNode => {
-    const t = self.peekToken();
-    let node: NjNode;
-    if (peekOp(self, '-')) {
-      self.nextToken();
-      node = new N.Neg(t.lineno, t.colno, parseUnaryJ(self, false));
-    } else if (peekOp(self, '+')) {
-      self.nextToken();
-      node = new N.Pos(t.lineno, t.colno, parseUnaryJ(self, false));
-    } else node = self.parsePrimary();
-    if (!withFilter) return node;
-    for (;;) {
-      const nt = self.peekToken();
-      if (nt && nt.type === T.PIPE) node = (self.parseFilter as (n: NjNode) => NjNode).call(self, node);
-      else if (nt && nt.type === T.SYMBOL && nt.value === 'is') node = parseTest(self, node);
-      else return node;
-    }
-  };
-  const parsePowJ = (self: NjParser) => binary(self, () => parseUnaryJ(self, true), { '**': 'Pow' });
-  const parseMath2 = (self: NjParser) => binary(self, () => parsePowJ(self), { '*': 'Mul', '/': 'Div', '//': 'FloorDiv', '%': 'Mod' });
-  const parseConcatJ = (self: NjParser) => binary(self, () => parseMath2(self), { '~': 'Concat' }, T.TILDE);
-  const parseMath1 = (self: NjParser) => binary(self, () => parseConcatJ(self), { '+': 'Add', '-': 'Sub' });
   p.parseIn = function (this: NjParser): NjNode {
-    const expr = parseMath1(this);
-    const ops: NjNode[] = [];
-    for (;;) {
-      const t = this.peekToken();
-      if (!t) break;
-      if (t.type === T.OPERATOR && ['==', '!=', '<', '>', '<=', '>='].includes(t.value)) {
-        this.nextToken();
-        ops.push(new N.CompareOperand(t.lineno, t.colno, parseMath1(this), t.value));
-      } else if (t.type === T.SYMBOL && t.value === 'in') {
-        this.nextToken();
-        ops.push(new N.CompareOperand(t.lineno, t.colno, parseMath1(this), 'in'));
-      } else if (t.type === T.SYMBOL && t.value === 'not') {
-        this.nextToken();
-        const t2 = this.peekToken();
-        if (t2 && t2.type === T.SYMBOL && t2.value === 'in') {
-          this.nextToken();
-          ops.push(new N.CompareOperand(t.lineno, t.colno, parseMath1(this), 'notin'));
-        } else {
-          this.pushToken(t);
-          break;
-        }
-      } else if (t.type === T.OPERATOR && (t.value === '===' || t.value === '!==')) {
-        this.fail(`${t.value} is not a Jinja2 operator`, t.lineno, t.colno);
-      } else break;
-    }
-    return ops.length === 0 ? expr : new N.Compare(expr.lineno, expr.colno, expr, ops);
-  };
-
-  // `x is test`, `x is test(args)`, `x is test arg` (Jinja2), test names like `in`, `none`, `true`.
-  const parseTest = (self: NjParser, node: NjNode): NjNode => {
-    self.nextToken(); // is
-    const not = self.skipSymbol('not');
-    const nameTok = self.nextToken();
-    let name: string;
-    if (nameTok.type === T.SYMBOL || nameTok.type === T.NONE || nameTok.type === T.BOOLEAN) name = nameTok.value.toLowerCase() === 'none' && nameTok.type === T.NONE ? 'none' : nameTok.value;
-    else if (nameTok.type === T.OPERATOR && ['==', '!=', '<', '>', '<=', '>='].includes(nameTok.value)) name = nameTok.value;
-    else self.fail(`expected a test name after "is", got ${nameTok.value}`, nameTok.lineno, nameTok.colno);
-    let args: NjNode;
-    const next = self.peekToken();
-    if (next && next.type === T.LEFT_PAREN) {
-      args = self.parseSignature() as NjNode;
-    } else if (next && ([T.SYMBOL, T.STRING, T.INT, T.FLOAT, T.LEFT_BRACKET, T.LEFT_CURLY, T.BOOLEAN, T.NONE].includes(next.type) && !(next.type === T.SYMBOL && ['else', 'or', 'and'].includes(next.value)))) {
-      args = new N.NodeList(next.lineno, next.colno, [self.parsePrimary()]);
-    } else {
-      args = new N.NodeList(nameTok.lineno, nameTok.colno, []);
-    }
-    const isNode = new N.Is(node.lineno, node.colno, node, new N.Symbol(nameTok.lineno, nameTok.colno, name));
-    isNode.pvTest = name;
-    isNode.pvArgs = args;
-    return not ? new N.Not(node.lineno, node.colno, isNode) : isNode;
+    return parseComparisons(this);
   };
   return p.parseAsRoot();
 }
@@ -464,177 +511,236 @@ const UNSUPPORTED_NODES: Record<string, string> = {
   compileAsyncAll: '{% asyncAll %} (not Jinja2)',
 };
 
-function compiler(): NjCompiler {
-  const c = new compilerModule.Compiler('template', false);
-  const proto = compilerModule.Compiler.prototype as unknown as Record<string, (this: NjCompiler, ...a: unknown[]) => void>;
-  let captureDepth = 0;
-  const call = (fn: string, parts: (NjNode | string)[], frame: unknown) => {
-    c._emit(`env.__pv.${fn}(`);
-    parts.forEach((p, i) => {
-      if (i > 0) c._emit(', ');
-      if (typeof p === 'string') c._emit(p);
-      else c.compile(p, frame);
-    });
+/** A scope of the generated code: where a name the template binds lives. */
+interface Frame {
+  lookup(name: string): string | undefined;
+}
+
+/** nunjucks' compiler, made to generate calls to the Python-semantics helpers (`env.__pv`). */
+interface PvCompiler extends NjCompiler {
+  /** Inside `{% set x %}...{% endset %}` (a capture), output is text, not a template value. */
+  pvCaptureDepth: number;
+}
+
+type CompileHook = (c: PvCompiler, node: NjNode, frame: Frame) => void;
+
+/** `env.__pv.fn(part, ...)`: a string part is JavaScript already, a node is compiled. */
+function emitHelperCall(c: PvCompiler, fn: string, parts: (NjNode | string)[], frame: Frame): void {
+  c._emit(`env.__pv.${fn}(`);
+  parts.forEach((p, i) => {
+    if (i > 0) c._emit(', ');
+    if (typeof p === 'string') c._emit(p);
+    else c.compile(p, frame);
+  });
+  c._emit(')');
+}
+
+/** A hook that compiles the node's fields, in this order, as the arguments of one helper. */
+const helperCall =
+  (fn: string, ...fields: string[]): CompileHook =>
+  (c, node, frame) =>
+    emitHelperCall(c, fn, fields.map((f) => node[f] as NjNode), frame);
+
+function compileSymbol(c: PvCompiler, node: NjNode, frame: Frame): void {
+  const name = node.value as string;
+  if (/^\d/.test(name)) throw new Unsupported(`the number literal ${name} (write it without _ or exponent)`);
+  const v = frame.lookup(name);
+  if (v) c._emit(v);
+  else c._emit(`env.__pv.name(runtime.contextOrFrameLookup(context, frame, ${JSON.stringify(name)}), ${JSON.stringify(name)})`);
+}
+
+function compileLiteral(c: PvCompiler, node: NjNode): void {
+  const v = node.value;
+  if (typeof v === 'string') c._emit(JSON.stringify(v).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029'));
+  else if (typeof v === 'number') c._emit(floatLiterals.has(`${node.lineno}:${node.colno}`) ? `env.__pv.float(${String(v)})` : String(v));
+  else if (v === null || typeof v === 'boolean') c._emit(String(v));
+  else throw new Unsupported('regular expression literals (r/.../ is not Jinja2)');
+}
+
+/** `(x)` is x, `(x, y)` a tuple. */
+function compileGroup(c: PvCompiler, node: NjNode, frame: Frame): void {
+  const children = node.children as NjNode[];
+  if (children.length === 1) {
+    c._emit('(');
+    c.compile(children[0], frame);
     c._emit(')');
+  } else {
+    c._emit('env.__pv.tuple(');
+    c._compileAggregate(node, frame, '[', ']');
+    c._emit(')');
+  }
+}
+
+function compileDict(c: PvCompiler, node: NjNode, frame: Frame): void {
+  c._emit('env.__pv.dict([');
+  (node.children as NjNode[]).forEach((pair, i) => {
+    if (i > 0) c._emit(', ');
+    c._emit('[');
+    c.compile(pair.key, frame); // Jinja2: a bare name as key is a variable
+    c._emit(', ');
+    c.compile(pair.value, frame);
+    c._emit(']');
+  });
+  c._emit('])');
+}
+
+/** {% set %} binds in the current scope (a for loop's body is its own scope in Jinja2). */
+function compileSet(c: PvCompiler, node: NjNode, frame: Frame): void {
+  const ids: string[] = [];
+  for (const target of node.targets as NjNode[]) {
+    if (target.typename !== 'Symbol') throw new Unsupported('{% set x.attr = ... %} (assignment to an attribute, as with namespace())');
+    const id = c._tmpid();
+    c._emitLine(`var ${id};`);
+    ids.push(id);
+  }
+  c._emit(`${ids.join(' = ')} = `);
+  if (node.value) c._compileExpression(node.value as NjNode, frame);
+  else c.compile(node.body, frame);
+  c._emitLine(';');
+  (node.targets as NjNode[]).forEach((target, i) => {
+    const name = JSON.stringify(target.value);
+    c._emitLine(`frame.set(${name}, ${ids[i]});`);
+    c._emitLine(`if(frame.topLevel) { context.setVariable(${name}, ${ids[i]}); }`);
+  });
+}
+
+function compileKeywordArgs(c: PvCompiler, node: NjNode, frame: Frame): void {
+  c._emit('runtime.makeKeywordArgs({');
+  (node.children as NjNode[]).forEach((pair, i) => {
+    if (i > 0) c._emit(', ');
+    const key = pair.key as NjNode;
+    c._emit(`${JSON.stringify(key.value)}: `);
+    c.compile(pair.value, frame);
+  });
+  c._emit('})');
+}
+
+/** `and` / `or`: Python's, returning an operand; the right one is evaluated only when needed. */
+const shortCircuit =
+  (fn: 'and' | 'or'): CompileHook =>
+  (c, node, frame) => {
+    c._emit(`env.__pv.${fn}(`);
+    c.compile(node.left, frame);
+    c._emit(', () => (');
+    c.compile(node.right, frame);
+    c._emit('))');
   };
+
+/** `a if cond else b`; without else, a value that prints as nothing. */
+function compileInlineIf(c: PvCompiler, node: NjNode, frame: Frame): void {
+  c._emit('(env.__pv.bool(');
+  c.compile(node.cond, frame);
+  c._emit(') ? (');
+  c.compile(node.body, frame);
+  c._emit(') : (');
+  if (node.else_ !== null && node.else_ !== undefined) c.compile(node.else_, frame);
+  else c._emit('env.__pv.condUndefined()');
+  c._emit('))');
+}
+
+/** A chain of comparisons (`a < b < c`), compared pairwise like Python. */
+function compileCompare(c: PvCompiler, node: NjNode, frame: Frame): void {
+  c._emit('env.__pv.compare(');
+  c.compile(node.expr, frame);
+  for (const op of node.ops as NjNode[]) {
+    c._emit(`, ${JSON.stringify(op.type)}, `);
+    c.compile(op.expr, frame);
+  }
+  c._emit(')');
+}
+
+function compileIs(c: PvCompiler, node: NjNode, frame: Frame): void {
+  c._emit(`env.__pv.test(${JSON.stringify(node.pvTest)}, `);
+  c.compile(node.left, frame);
+  c._emit(', ');
+  c._compileAggregate(node.pvArgs as NjNode, frame, '[', ']');
+  c._emit(')');
+}
+
+function compileFilter(c: PvCompiler, node: NjNode, frame: Frame): void {
+  const name = (node.name as NjNode).value as string;
+  c._emit(`env.__pv.filter(${JSON.stringify(name)}, `);
+  c._compileAggregate(node.args as NjNode, frame, '[', ']');
+  c._emit(')');
+}
+
+const nunjucksCompileCapture = (compilerModule.Compiler.prototype as unknown as Record<string, (this: NjCompiler, ...a: unknown[]) => void>).compileCapture;
+
+function compileCapture(c: PvCompiler, node: NjNode, frame: Frame): void {
+  c.pvCaptureDepth++;
+  try {
+    nunjucksCompileCapture?.call(c, node, frame);
+  } finally {
+    c.pvCaptureDepth--;
+  }
+}
+
+/** Each piece of output is kept as a value (see `concat`); inside a capture it is text. */
+function compileOutput(c: PvCompiler, node: NjNode, frame: Frame): void {
+  for (const child of node.children as NjNode[]) {
+    if (child.typename === 'TemplateData') {
+      if (!child.value) continue;
+      c._emit(`${c.buffer} += env.__pv.${c.pvCaptureDepth > 0 ? 'text' : 'data'}(${JSON.stringify(child.value)});\n`);
+      continue;
+    }
+    if (c.pvCaptureDepth > 0) {
+      c._emit(`${c.buffer} += env.__pv.text(`);
+      c.compile(child, frame);
+      c._emit(');\n');
+      continue;
+    }
+    // Ansible keeps the result of string-type filters (string, to_json, ...) a string.
+    const nativeText = child.typename === 'Filter' && STRING_TYPE_FILTERS.has((child.name as NjNode).value as string);
+    c._emit(`${c.buffer} += env.__pv.out(`);
+    c.compile(child, frame);
+    c._emit(`, ${nativeText});\n`);
+  }
+}
+
+/** `+ - * / // % **` with Python's semantics (`/` gives a float, `[1] + [2]` a list). */
+const binop =
+  (op: string): CompileHook =>
+  (c, node, frame) =>
+    emitHelperCall(c, 'binop', [JSON.stringify(op), node.left as NjNode, node.right as NjNode], frame);
+
+const BINARY_OPERATORS = { compileAdd: '+', compileSub: '-', compileMul: '*', compileDiv: '/', compileFloorDiv: '//', compileMod: '%', compilePow: '**' };
+
+/** The compiler's methods replaced, by node type: each generates a call to a Python-semantics helper. */
+const COMPILE_HOOKS: Record<string, CompileHook> = {
+  compileSymbol,
+  compileLiteral,
+  compileGroup,
+  compileDict,
+  compileSet,
+  compileKeywordArgs,
+  compileLookupVal: (c, node, frame) => emitHelperCall(c, node.pvAttr ? 'getattr' : 'getitem', [node.target as NjNode, node.val as NjNode], frame),
+  ...Object.fromEntries(Object.entries(BINARY_OPERATORS).map(([m, op]) => [m, binop(op)])),
+  compileConcat: helperCall('concat', 'left', 'right'),
+  compileNeg: helperCall('neg', 'target'),
+  compilePos: helperCall('pos', 'target'),
+  compileNot: (c, node, frame) => {
+    c._emit('!');
+    emitHelperCall(c, 'bool', [node.target as NjNode], frame);
+  },
+  compileAnd: shortCircuit('and'),
+  compileOr: shortCircuit('or'),
+  compileInlineIf,
+  compileCompare,
+  compileIn: helperCall('in', 'left', 'right'),
+  compileIs,
+  compileFilter,
+  compileCapture,
+  compileOutput,
+};
+
+function compiler(): NjCompiler {
+  const c = Object.assign(new compilerModule.Compiler('template', false), { pvCaptureDepth: 0 });
   for (const [m, what] of Object.entries(UNSUPPORTED_NODES)) {
     c[m] = () => {
       throw new Unsupported(what);
     };
   }
-  c.compileSymbol = (node: NjNode, frame: { lookup(n: string): string | undefined }) => {
-    const name = node.value as string;
-    if (/^\d/.test(name)) throw new Unsupported(`the number literal ${name} (write it without _ or exponent)`);
-    const v = frame.lookup(name);
-    if (v) c._emit(v);
-    else c._emit(`env.__pv.name(runtime.contextOrFrameLookup(context, frame, ${JSON.stringify(name)}), ${JSON.stringify(name)})`);
-  };
-  c.compileLiteral = (node: NjNode) => {
-    const v = node.value;
-    if (typeof v === 'string') c._emit(JSON.stringify(v).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029'));
-    else if (typeof v === 'number') c._emit(floatLiterals.has(`${node.lineno}:${node.colno}`) ? `env.__pv.float(${String(v)})` : String(v));
-    else if (v === null || typeof v === 'boolean') c._emit(String(v));
-    else throw new Unsupported('regular expression literals (r/.../ is not Jinja2)');
-  };
-  c.compileGroup = (node: NjNode, frame: unknown) => {
-    const children = node.children as NjNode[];
-    if (children.length === 1) {
-      c._emit('(');
-      c.compile(children[0], frame);
-      c._emit(')');
-    } else {
-      c._emit('env.__pv.tuple(');
-      c._compileAggregate(node, frame, '[', ']');
-      c._emit(')');
-    }
-  };
-  c.compileDict = (node: NjNode, frame: unknown) => {
-    c._emit('env.__pv.dict([');
-    (node.children as NjNode[]).forEach((pair, i) => {
-      if (i > 0) c._emit(', ');
-      c._emit('[');
-      c.compile(pair.key, frame); // Jinja2: a bare name as key is a variable
-      c._emit(', ');
-      c.compile(pair.value, frame);
-      c._emit(']');
-    });
-    c._emit('])');
-  };
-  // {% set %} binds in the current scope (a for loop's body is its own scope in Jinja2).
-  c.compileSet = (node: NjNode, frame: { lookup(n: string): string | undefined }) => {
-    const ids: string[] = [];
-    for (const target of node.targets as NjNode[]) {
-      if (target.typename !== 'Symbol') throw new Unsupported('{% set x.attr = ... %} (assignment to an attribute, as with namespace())');
-      const id = (c._tmpid as () => string)();
-      (c._emitLine as (l: string) => void)(`var ${id};`);
-      ids.push(id);
-    }
-    c._emit(`${ids.join(' = ')} = `);
-    if (node.value) c._compileExpression(node.value as NjNode, frame);
-    else c.compile(node.body, frame);
-    (c._emitLine as (l: string) => void)(';');
-    (node.targets as NjNode[]).forEach((target, i) => {
-      const name = JSON.stringify(target.value);
-      (c._emitLine as (l: string) => void)(`frame.set(${name}, ${ids[i]});`);
-      (c._emitLine as (l: string) => void)(`if(frame.topLevel) { context.setVariable(${name}, ${ids[i]}); }`);
-    });
-  };
-  c.compileKeywordArgs = (node: NjNode, frame: unknown) => {
-    c._emit('runtime.makeKeywordArgs({');
-    (node.children as NjNode[]).forEach((pair, i) => {
-      if (i > 0) c._emit(', ');
-      const key = pair.key as NjNode;
-      c._emit(`${JSON.stringify(key.value)}: `);
-      c.compile(pair.value, frame);
-    });
-    c._emit('})');
-  };
-  c.compileLookupVal = (node: NjNode, frame: unknown) => call(node.pvAttr ? 'getattr' : 'getitem', [node.target as NjNode, node.val as NjNode], frame);
-  for (const [m, op] of Object.entries({ compileAdd: '+', compileSub: '-', compileMul: '*', compileDiv: '/', compileFloorDiv: '//', compileMod: '%', compilePow: '**' })) {
-    c[m] = (node: NjNode, frame: unknown) => call('binop', [JSON.stringify(op), node.left as NjNode, node.right as NjNode], frame);
-  }
-  c.compileConcat = (node: NjNode, frame: unknown) => call('concat', [node.left as NjNode, node.right as NjNode], frame);
-  c.compileNeg = (node: NjNode, frame: unknown) => call('neg', [node.target as NjNode], frame);
-  c.compilePos = (node: NjNode, frame: unknown) => call('pos', [node.target as NjNode], frame);
-  c.compileNot = (node: NjNode, frame: unknown) => {
-    c._emit('!');
-    call('bool', [node.target as NjNode], frame);
-  };
-  c.compileAnd = (node: NjNode, frame: unknown) => {
-    c._emit('env.__pv.and(');
-    c.compile(node.left, frame);
-    c._emit(', () => (');
-    c.compile(node.right, frame);
-    c._emit('))');
-  };
-  c.compileOr = (node: NjNode, frame: unknown) => {
-    c._emit('env.__pv.or(');
-    c.compile(node.left, frame);
-    c._emit(', () => (');
-    c.compile(node.right, frame);
-    c._emit('))');
-  };
-  c.compileInlineIf = (node: NjNode, frame: unknown) => {
-    c._emit('(env.__pv.bool(');
-    c.compile(node.cond, frame);
-    c._emit(') ? (');
-    c.compile(node.body, frame);
-    c._emit(') : (');
-    if (node.else_ !== null && node.else_ !== undefined) c.compile(node.else_, frame);
-    else c._emit('env.__pv.condUndefined()');
-    c._emit('))');
-  };
-  c.compileCompare = (node: NjNode, frame: unknown) => {
-    c._emit('env.__pv.compare(');
-    c.compile(node.expr, frame);
-    for (const op of node.ops as NjNode[]) {
-      c._emit(`, ${JSON.stringify(op.type)}, `);
-      c.compile(op.expr, frame);
-    }
-    c._emit(')');
-  };
-  c.compileIn = (node: NjNode, frame: unknown) => call('in', [node.left as NjNode, node.right as NjNode], frame);
-  c.compileIs = (node: NjNode, frame: unknown) => {
-    c._emit(`env.__pv.test(${JSON.stringify(node.pvTest)}, `);
-    c.compile(node.left, frame);
-    c._emit(', ');
-    c._compileAggregate(node.pvArgs as NjNode, frame, '[', ']');
-    c._emit(')');
-  };
-  c.compileFilter = (node: NjNode, frame: unknown) => {
-    const name = (node.name as NjNode).value as string;
-    c._emit(`env.__pv.filter(${JSON.stringify(name)}, `);
-    c._compileAggregate(node.args as NjNode, frame, '[', ']');
-    c._emit(')');
-  };
-  c.compileCapture = (node: NjNode, frame: unknown) => {
-    captureDepth++;
-    try {
-      proto.compileCapture?.call(c, node, frame);
-    } finally {
-      captureDepth--;
-    }
-  };
-  c.compileOutput = (node: NjNode, frame: unknown) => {
-    for (const child of node.children as NjNode[]) {
-      if (child.typename === 'TemplateData') {
-        if (!child.value) continue;
-        c._emit(`${c.buffer} += env.__pv.${captureDepth > 0 ? 'text' : 'data'}(${JSON.stringify(child.value)});\n`);
-        continue;
-      }
-      if (captureDepth > 0) {
-        c._emit(`${c.buffer} += env.__pv.text(`);
-        c.compile(child, frame);
-        c._emit(');\n');
-        continue;
-      }
-      // Ansible keeps the result of string-type filters (string, to_json, ...) a string.
-      const nativeText = child.typename === 'Filter' && STRING_TYPE_FILTERS.has((child.name as NjNode).value as string);
-      c._emit(`${c.buffer} += env.__pv.out(`);
-      c.compile(child, frame);
-      c._emit(`, ${nativeText});\n`);
-    }
-  };
+  for (const [m, hook] of Object.entries(COMPILE_HOOKS)) c[m] = (node: NjNode, frame: Frame) => hook(c, node, frame);
   return c;
 }
 

@@ -198,15 +198,23 @@ function checkTextDepth(text: string, file: string, lc: (offset: number) => { li
   if (maxIndentDepth > MAX_DEPTH * 20) fail(file, `indentation deeper than ${MAX_DEPTH * 20} columns`);
 }
 
-/** A node of the position index: where it starts, and its children (mappings: key, value, key, value, ...). */
+/**
+ * A collection in the position index. A scalar is only its offset (-1: empty,
+ * such as `key:` with nothing after it): an index of a large file holds one
+ * object per mapping or sequence, not per value.
+ */
 interface PosNode {
-  kind: 'map' | 'seq' | 'scalar';
-  /** Offset of the value (-1: an empty scalar such as `key:` with nothing after it). */
+  kind: 'map' | 'seq';
   start: number;
-  children: PosNode[];
-  /** Decoded text of a scalar, for matching mapping keys. */
-  text?: string;
+  /** A sequence's items; a mapping's values, in order. */
+  children: Pos[];
+  /** A mapping's keys (decoded text) and where each is written. */
+  keys: string[];
+  keyStarts: number[];
 }
+type Pos = PosNode | number;
+
+const startOf = (p: Pos | undefined): number => (p === undefined ? -1 : typeof p === 'number' ? p : p.start);
 
 /** Where a scalar is written: its opening quote, its `|`/`>` header, or its first character. */
 function scalarStart(e: ScalarEvent, text: string): number {
@@ -225,42 +233,46 @@ function scalarStart(e: ScalarEvent, text: string): number {
  * alias inside the node its own anchor names is a structure that contains
  * itself, refused here.
  */
-function indexEvents(events: readonly Event[], text: string, file: string, lc: (offset: number) => { line: number; col: number }): PosNode | undefined {
-  const anchors = new Map<string, PosNode>();
+function indexEvents(events: readonly Event[], text: string, file: string, lc: (offset: number) => { line: number; col: number }): Pos | undefined {
+  const anchors = new Map<string, Pos>();
   const open: PosNode[] = [];
-  let root: PosNode | undefined;
-  const attach = (node: PosNode): void => {
+  let root: Pos | undefined;
+  /** Put `pos` where it belongs: a mapping alternates key and value. `keyText` is read only for keys. */
+  const attach = (pos: Pos, keyText: () => string): void => {
     const parent = open[open.length - 1];
-    if (parent) parent.children.push(node);
-    else root ??= node;
+    if (!parent) root ??= pos;
+    else if (parent.kind === 'map' && parent.keys.length === parent.children.length) {
+      parent.keys.push(keyText());
+      parent.keyStarts.push(startOf(pos));
+    } else parent.children.push(pos);
   };
-  const anchor = (e: { anchorStart: number; anchorEnd: number }, node: PosNode): void => {
-    if (e.anchorStart >= 0) anchors.set(text.slice(e.anchorStart, e.anchorEnd), node);
+  const anchor = (e: { anchorStart: number; anchorEnd: number }, pos: Pos): void => {
+    if (e.anchorStart >= 0) anchors.set(text.slice(e.anchorStart, e.anchorEnd), pos);
   };
   for (const e of events) {
     switch (e.type) {
       case EVENT_ID.MAPPING:
       case EVENT_ID.SEQUENCE: {
-        const node: PosNode = { kind: e.type === EVENT_ID.MAPPING ? 'map' : 'seq', start: e.start, children: [] };
+        const node: PosNode = { kind: e.type === EVENT_ID.MAPPING ? 'map' : 'seq', start: e.start, children: [], keys: [], keyStarts: [] };
         anchor(e, node);
-        attach(node);
+        attach(node, () => '');
         open.push(node);
         break;
       }
       case EVENT_ID.SCALAR: {
-        const node: PosNode = { kind: 'scalar', start: scalarStart(e, text), children: [], text: e.valueStart >= 0 ? getScalarValue(text, e) : '' };
-        anchor(e, node);
-        attach(node);
+        const start = scalarStart(e, text);
+        anchor(e, start);
+        attach(start, () => (e.valueStart >= 0 ? getScalarValue(text, e) : ''));
         break;
       }
       case EVENT_ID.ALIAS: {
         const name = text.slice(e.anchorStart, e.anchorEnd);
         const target = anchors.get(name);
-        if (target && open.includes(target)) {
+        if (target !== undefined && typeof target !== 'number' && open.includes(target)) {
           const p = lc(e.anchorStart - 1);
           fail(file, `the alias *${name} refers to a node that contains it: a recursive structure cannot be used`, p.line, p.col);
         }
-        attach(target ?? { kind: 'scalar', start: e.anchorStart - 1, children: [] });
+        attach(target ?? e.anchorStart - 1, () => '');
         break;
       }
       case EVENT_ID.POP:
@@ -346,38 +358,32 @@ export function parseYaml(text: string, file: string, options: ParseYamlOptions 
   }
 }
 
-function locator(root: PosNode | undefined, file: string, lc: (offset: number) => { line: number; col: number }): YamlDoc['locate'] {
+function locator(root: Pos | undefined, file: string, lc: (offset: number) => { line: number; col: number }): YamlDoc['locate'] {
   const at = (offset: number): SourceLocation => {
     const p = lc(offset);
     return { file, line: p.line, column: p.col };
   };
   return (path, options) => {
     let node = root;
-    let best: SourceLocation = node && node.start >= 0 ? at(node.start) : { file, line: 1, column: 1 };
-    for (let i = 0; i < path.length && node; i++) {
+    let best: SourceLocation = startOf(node) >= 0 ? at(startOf(node)) : { file, line: 1, column: 1 };
+    for (let i = 0; i < path.length && node !== undefined; i++) {
+      if (typeof node === 'number') return best;
       const seg = path[i];
       const last = i === path.length - 1;
       if (node.kind === 'map') {
-        const children = node.children;
-        let k = -1;
-        for (let j = 0; j < children.length; j += 2) {
-          if (children[j]?.text === String(seg)) {
-            k = j;
-            break;
-          }
-        }
+        const k = node.keys.indexOf(String(seg));
         if (k < 0) return best;
-        const keyNode = children[k] as PosNode;
-        const keyLoc = keyNode.start >= 0 ? at(keyNode.start) : best;
+        const keyStart = node.keyStarts[k] as number;
+        const keyLoc = keyStart >= 0 ? at(keyStart) : best;
         if (last && options?.key) return keyLoc;
-        const valueNode = children[k + 1];
+        const value = node.children[k];
         // `key:` with no value: point at the key
-        best = valueNode && valueNode.start >= 0 ? at(valueNode.start) : keyLoc;
-        node = valueNode;
-      } else if (node.kind === 'seq' && typeof seg === 'number') {
+        best = startOf(value) >= 0 ? at(startOf(value)) : keyLoc;
+        node = value;
+      } else if (typeof seg === 'number') {
         const item = node.children[seg];
-        if (!item) return best;
-        if (item.start >= 0) best = at(item.start);
+        if (item === undefined) return best;
+        if (startOf(item) >= 0) best = at(startOf(item));
         node = item;
       } else {
         return best;

@@ -59,7 +59,7 @@ export function destPath(a: { readonly dest: string; readonly src?: string | und
 export const copy = defineTask({
   name: 'copy',
   description: 'Write a text file from inline content or a local file, atomically, with diff, backup and validation',
-  example: "- name: nginx site\n  copy:\n    dest: /etc/nginx/sites-available/default\n    src: site.conf               # files/site.conf beside the playbook, or site.conf there\n    backup: true\n    validate: nginx -t -c %s\n  notify: reload nginx\n- name: motd\n  copy: { dest: /etc/motd, content: \"Managed by provision\\n\", mode: \"0644\" }",
+  example: "- name: sudo rule for deploy\n  copy:\n    dest: /etc/sudoers.d/deploy\n    src: deploy.sudoers          # files/deploy.sudoers beside the playbook, or deploy.sudoers there\n    mode: \"0440\"\n    validate: visudo -cf %s       # a broken rule never replaces a good one\n- name: motd\n  copy: { dest: /etc/motd, content: \"Managed by provision\\n\", mode: \"0644\" }",
   schema: argsSchema,
   async prepare(a, ctx) {
     if (a.src === undefined) return a;

@@ -41,6 +41,12 @@ import { chainLines, diffOwnedChains, ipVersionOf, parseRule, ruleKey, sshBlocke
 
 const CHAIN_NAME = /^[A-Za-z0-9_.+-]{1,28}$/;
 
+/** One rule: a newline would add lines of its own to the iptables-restore input. */
+const ruleText = z
+  .string()
+  .min(1)
+  .refine((r) => !/[\x00-\x08\x0a-\x1f\x7f]/.test(r), { message: 'must be one line without control characters: a newline would inject iptables-restore lines' });
+
 const chainSchema = z
   .object({
     policy: z.enum(['ACCEPT', 'DROP']).optional().describe('Policy of a built-in chain'),
@@ -48,7 +54,7 @@ const chainSchema = z
       .preprocess(
         // an item may be a list (a template that renders to several rules): flattened in place
         (v) => (Array.isArray(v) ? v.flat(Number.POSITIVE_INFINITY) : v),
-        z.array(z.string().min(1)),
+        z.array(ruleText),
       )
       .default([])
       .describe('Rules in iptables-save syntax without -A CHAIN, e.g. "-i lo -j ACCEPT"; an item that is a list is spliced in'),
@@ -67,7 +73,7 @@ const argsSchema = z
       .boolean()
       .default(true)
       .describe('Keep rules in owned chains that jump to chains this task does not own (fail2ban, Docker), at the top'),
-    rule: z.string().min(1).optional().describe('Single-rule mode: one rule in iptables-save syntax'),
+    rule: ruleText.optional().describe('Single-rule mode: one rule in iptables-save syntax'),
     chain: z.string().regex(CHAIN_NAME).optional().describe('Single-rule mode: the chain'),
     position: z
       .union([z.number().int().min(1), z.enum(['before_last', 'append'])])

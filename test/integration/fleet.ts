@@ -46,7 +46,8 @@ export const KNOWN_IMAGES = [
   'rocky9-systemd',
   'centos7',
 ] as const;
-export const DEFAULT_IMAGES = ['debian11', 'debian12', 'debian13'];
+// real servers run systemd: debian12-systemd proves sshd reloads, netfilter-persistent at boot, timers and the transient-unit rollback
+export const DEFAULT_IMAGES = ['debian11', 'debian12', 'debian13', 'debian12-systemd'];
 /** Docker repository prefix of the built images: provision-test/<name>:latest. */
 export const IMAGE_REPO = 'provision-test';
 /** Label on every fleet container; `npm run fleet -- down` removes all containers that have it. */

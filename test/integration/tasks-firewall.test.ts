@@ -121,7 +121,7 @@ describe.each(images)('firewall on $name', ({ name, present }) => {
     const s = await play(fleet, yaml);
     const r = s.results.find((x) => x.task === 'lock me out')!;
     expect(r.status).toBe('failed');
-    expect(r.message).toMatch(/refused: .*policy DROP of INPUT and no rule accepts a new SSH connection \(tcp\/22 from /);
+    expect(r.message).toMatch(/refused before any change on this host: .*policy DROP of INPUT and no rule accepts a new SSH connection \(tcp\/22 from /);
     const rules = await fleet.hosts[0]!.container.exec(['iptables-save', '-t', 'filter']);
     expect(rules.stdout).toContain('--dport 22');
     const after = await play(fleet, `- hosts: all\n  tasks:\n    - name: still reachable\n      command: { cmd: "true" }\n`);

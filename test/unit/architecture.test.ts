@@ -1,9 +1,11 @@
 /**
  * The floors of docs/architecture.md, held against the code: every relative
- * import in src/ points to a lower floor or stays in its own folder.
+ * import in src/ points to a lower floor or stays in its own folder; and no
+ * function grows past what one reads in a sitting.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
 const SRC = resolve(new URL('../../src', import.meta.url).pathname);
@@ -40,5 +42,21 @@ describe('architecture', () => {
       }
     }
     expect(upward).toEqual([]);
+  });
+
+  it('no function in src/ is longer than 150 lines', () => {
+    const long: string[] = [];
+    for (const file of files(SRC)) {
+      const src = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
+      const visit = (node: ts.Node): void => {
+        if (ts.isFunctionLike(node) && 'body' in node && node.body) {
+          const lines = src.getLineAndCharacterOfPosition(node.getEnd()).line - src.getLineAndCharacterOfPosition(node.getStart()).line + 1;
+          if (lines > 150) long.push(`${relative(SRC, file)}:${src.getLineAndCharacterOfPosition(node.getStart()).line + 1} (${lines} lines)`);
+        }
+        ts.forEachChild(node, visit);
+      };
+      visit(src);
+    }
+    expect(long).toEqual([]);
   });
 });

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { convertWorkflowTemplate, NoOperationTraceWriter, parseWorkflow } from '@actions/workflow-parser';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { loadInventories } from '../../src/api.js';
 import { run, type Io } from '../../src/cli/program.js';
 
 const root = new URL('../../', import.meta.url);
@@ -20,6 +21,15 @@ function io() {
   return { io: value, out: () => out.join(''), err: () => err.join('') };
 }
 
+/** Errors GitHub would report for a workflow file (schema, expressions, job graph). */
+async function workflowErrors(name: string, content: string): Promise<string[]> {
+  const parsed = parseWorkflow({ name, content }, new NoOperationTraceWriter());
+  const errors = parsed.context.errors.getErrors().map((e) => e.message);
+  if (errors.length > 0 || !parsed.value) return errors;
+  const template = await convertWorkflowTemplate(parsed.context, parsed.value);
+  return (template.errors ?? []).map((e) => e.Message);
+}
+
 describe('examples/', () => {
   it('the inventory and the playbooks validate', async () => {
     for (const playbook of ['examples/day-one.yaml', 'examples/local-audit.yaml', 'playbooks/harden.yaml']) {
@@ -27,6 +37,11 @@ describe('examples/', () => {
       expect(await run(['validate', '-i', path('examples/inventory.yaml'), path(playbook)], t.io), t.err()).toBe(0);
       expect(t.out()).toMatch(/^valid: /);
     }
+  });
+
+  it("group_vars/ beside the inventory counts: the day-one playbook's deploy_keys come from group_vars/all.yaml", async () => {
+    const inv = loadInventories([path('examples/inventory.yaml')]);
+    for (const host of inv.hosts.values()) expect(host.vars.deploy_keys, host.name).toEqual([expect.stringMatching(/^ssh-ed25519 /)]);
   });
 
   it('the inventory is in the Ansible layout and puts its hosts in groups', async () => {
@@ -37,10 +52,7 @@ describe('examples/', () => {
 
   it('the CI audit job is a valid GitHub Actions workflow that audits with --check and writes reports', async () => {
     const content = readFileSync(path('examples/ci-audit.yml'), 'utf8');
-    const parsed = parseWorkflow({ name: 'ci-audit.yml', content }, new NoOperationTraceWriter());
-    expect(parsed.context.errors.getErrors().map((e) => e.message)).toEqual([]);
-    const template = await convertWorkflowTemplate(parsed.context, parsed.value!);
-    expect((template.errors ?? []).map((e) => e.Message)).toEqual([]);
+    expect(await workflowErrors('ci-audit.yml', content)).toEqual([]);
     const wf = parse(content) as { jobs: Record<string, { steps: { run?: string }[] }> };
     const audit = wf.jobs.audit!.steps.map((s) => s.run ?? '').find((r) => r.includes('npx provision'))!;
     expect(audit).toMatch(/--check/);
@@ -52,5 +64,18 @@ describe('examples/', () => {
     expect(playbooks).toEqual(['examples/day-one.yaml', 'playbooks/harden.yaml']);
     const t = io();
     expect(await run(['validate', '-i', path(inventory), ...playbooks.map(path)], t.io), t.err()).toBe(0);
+  });
+
+  it('docs/ci.md: the sharded audit is a valid GitHub Actions workflow whose provision commands parse (--shard K/N, report merge)', async () => {
+    const doc = readFileSync(path('docs/ci.md'), 'utf8');
+    const content = /```yaml\n(name: audit[\s\S]*?)```/.exec(doc)![1]!;
+    expect(await workflowErrors('ci.md', content)).toEqual([]);
+    const wf = parse(content) as { jobs: Record<string, { strategy?: { matrix: { shard: number[] } }; steps: { run?: string }[] }> };
+    const shards = wf.jobs.audit!.strategy!.matrix.shard;
+    const audit = wf.jobs.audit!.steps.map((s) => s.run ?? '').find((r) => r.includes('npx provision'))!;
+    // every shard of the matrix selects a valid slice of N = the matrix size
+    expect(audit).toContain(`--shard \${{ matrix.shard }}/${shards.length}`);
+    const merge = wf.jobs.report!.steps.map((s) => s.run ?? '').find((r) => r.includes('report merge'))!;
+    expect(merge).toMatch(/^npx provision report merge audit\.json audit-\*\.json( --report (junit|html|markdown)=\S+)+;/);
   });
 });

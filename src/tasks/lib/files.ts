@@ -198,6 +198,8 @@ export function writeFileSteps(opts: WriteFileOptions): Step[] {
   const lines: string[] = [
     ...t.prelude,
     ...(parent?.lines ?? []),
+    // what an earlier write of this file left behind when it was killed (kill -9 skips the trap)
+    ...(opts.home === undefined ? [staleTempCleanup(opts.path, STALE_TEMP_MINUTES)] : []),
     `tmp=$(mktemp ${t.temp}) || exit 1`,
     `trap 'rm -f "$tmp"' EXIT`,
     `trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM`,
@@ -219,6 +221,9 @@ export function writeFileSteps(opts: WriteFileOptions): Step[] {
   lines.push(`if command -v selinuxenabled >/dev/null 2>&1 && selinuxenabled; then ${relabel} 2>/dev/null || true; fi`);
   return [opts.content !== undefined ? { command: lines.join('\n'), stdin: opts.content } : { command: lines.join('\n') }];
 }
+
+/** A temporary file this old is no write's still running (writes are bounded by the task timeout). */
+export const STALE_TEMP_MINUTES = 60;
 
 /** fnmatch pattern matching `text` literally. */
 const globLiteral = (text: string): string => text.replace(/[\\*?[]/g, (c) => `\\${c}`);

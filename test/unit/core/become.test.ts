@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { wrapBecome } from '../../../src/core/become.js';
+import { SUDO_PROMPT, sudoNoise, wrapBecome } from '../../../src/core/become.js';
 
 const base = { become: true, user: 'root', connectedAs: 'deploy', noPassword: false };
 
@@ -18,9 +18,15 @@ describe('wrapBecome', () => {
 
   it('sends the password on stdin, never in the command line', () => {
     const w = wrapBecome('id', { ...base, password: "s3cr'et" });
-    expect(w.command).toBe(`sudo -k -S -p '' -u root -H -- /bin/sh -c id`);
+    expect(w.command).toBe(`sudo -k -S -p '[provision: sudo password]' -u root -H -- /bin/sh -c id`);
     expect(w.command).not.toContain('s3cr');
     expect(w.stdinPrefix).toBe("s3cr'et\n");
+  });
+
+  it("drops sudo's own words (first-use lecture, prompt) from stderr, keeps the command's", () => {
+    const lecture = '\nWe trust you have received the usual lecture from the local System\nAdministrator.\n\n';
+    expect(sudoNoise(`${lecture}${SUDO_PROMPT}real error\n`)).toBe('real error\n');
+    expect(sudoNoise('no prompt here\n')).toBe('no prompt here\n');
   });
 
   it('quotes the target user', () => {

@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatInventoryWarning, loadInventories, planRun, provision } from '../../../src/api.js';
 import { run as cli, type Io } from '../../../src/cli/program.js';
-import { ValidationError } from '../../../src/contract/errors.js';
 import { loadInventory, parseInventory, type Inventory, type LoadInventoryOptions } from '../../../src/core/inventory.js';
+import { messageOf } from './_validation.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const corpus = resolve(here, '../../fixtures/ansible-corpus/inventories');
@@ -27,16 +27,6 @@ function tree(name: string, files: Record<string, string>): string {
     writeFileSync(join(root, p), text);
   }
   return root;
-}
-
-function messageOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ValidationError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a ValidationError');
 }
 
 const ini = (text: string, options: LoadInventoryOptions = {}): Inventory => parseInventory(text, 'hosts', { env, format: 'ini', ...options });

@@ -1,21 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ValidationError } from '../../../src/contract/errors.js';
 import { loadInventory, parseInventory, type Inventory } from '../../../src/core/inventory.js';
+import { messageOf } from './_validation.js';
 
 const fixtures = resolve(dirname(fileURLToPath(import.meta.url)), '../../fixtures/inventories');
 const env = { HOME: '/home/me' };
-
-function messageOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ValidationError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a ValidationError');
-}
 
 describe('loadInventory (YAML file)', () => {
   const inv: Inventory = loadInventory(join(fixtures, 'site.yaml'), { env });

@@ -12,9 +12,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ValidationError } from '../../../src/contract/errors.js';
 import { loadInventory, parseInventory, type Inventory } from '../../../src/core/inventory.js';
 import { matchHostPatterns, readSshConfig, splitSshArgs, sshConfigFor } from '../../../src/core/ssh-config.js';
+import { messageOf } from './_validation.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const fixtures = resolve(here, '../../fixtures/ssh-config');
@@ -42,16 +42,6 @@ function writeConfig(text: string, name = 'config'): string {
 }
 
 const fixtureConfig = writeConfig(readFileSync(join(fixtures, 'config.in'), 'utf8').replaceAll('@HERE@', fixtures), 'fixture-config');
-
-function messageOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ValidationError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a ValidationError');
-}
 
 describe('~/.ssh/config agrees with ssh -G', () => {
   const names = Object.keys(truth.hosts).filter((h) => !h.startsWith('bastion') && h !== 'gateway');

@@ -51,6 +51,7 @@ describe('bad input corpus as a playbook', () => {
     ['inventory.ini', [at('inventory.ini', 2, 1), /YAML syntax error/]],
     ['recursive-alias.yaml', [at('recursive-alias.yaml', 4, 11), /the alias \*v refers to a node that contains it/]],
     ['bad-regex-pattern.yaml', [at('bad-regex-pattern.yaml', 1, 3), /host pattern "~\[x" is not a valid regular expression/]],
+    ['iptables-newline.yaml', [at('iptables-newline.yaml', 6, 21), /iptables\.chains\.INPUT\.rules\[0\]: must be one line without control characters: a newline would inject iptables-restore lines/]],
     ['recursive-vars.yaml', [at('recursive-vars.yaml', 3, 5), /vars\.a: variable "a" is defined through itself \(a → b → a\)/]],
   ];
   it.each(cases)('%s', async (name, messages) => {

@@ -701,11 +701,12 @@ describe('shell injection: hardening tasks', () => {
       fc.property(hostile, hostile, hostile, (comment, prefix, bare) => {
         freshWork();
         const rules = [`-m comment --comment "${esc(comment)}" -j ACCEPT`, `-j LOG --log-prefix "${esc(prefix)}"`];
-        const args = iptables.schema.parse({ chains: { INPUT: { rules } } });
-        const r = planOrTaskError(() => iptables.plan(args, { save: empty }, baseCtx));
+        const parsed = iptables.schema.safeParse({ chains: { INPUT: { rules } } });
         if (/[\x00-\x08\x0a-\x1f\x7f]/.test(comment + prefix)) {
-          expect(r.error?.message).toMatch(/control characters \(newlines\) are not allowed in a rule/);
+          // refused by validation, before any plan
+          expect(parsed.error?.issues[0]?.message).toMatch(/must be one line without control characters/);
         } else {
+          const r = planOrTaskError(() => iptables.plan(parsed.data!, { save: empty }, baseCtx));
           const steps = stepsOf({ plan: r.plan as Plan });
           expect(steps.map((s) => s.command)).toEqual(['PATH="$PATH:/usr/sbin:/sbin" iptables-restore --noflush']);
           allOk(execSteps(steps));
@@ -722,7 +723,8 @@ describe('shell injection: hardening tasks', () => {
         }
         // unquoted: whitespace splits words, so only a whitespace-free word is one value
         const word = bare.replace(/[\s"]/g, '') || 'x';
-        const b = planOrTaskError(() => iptables.plan(iptables.schema.parse({ chains: { INPUT: { rules: [`-m comment --comment ${word} -j ACCEPT`] } } }), { save: empty }, baseCtx));
+        const bare1 = iptables.schema.safeParse({ chains: { INPUT: { rules: [`-m comment --comment ${word} -j ACCEPT`] } } });
+        const b: { plan?: Plan; error?: Error } = bare1.success ? planOrTaskError(() => iptables.plan(bare1.data, { save: empty }, baseCtx)) : { error: new Error(bare1.error.issues[0]?.message) };
         if (/[\x00-\x08\x0a-\x1f\x7f]/.test(word)) expect(b.error?.message).toMatch(/control characters/);
         else if (word.includes("'")) expect(b.error?.message).toMatch(/use double quotes \(iptables-save syntax\), not single quotes/);
         else if (b.plan) {

@@ -10,7 +10,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Step } from '../../../src/contract/task.js';
-import { TEMP_GLOB, TEMP_MARK, staleTempCleanup, tempName, writeFileSteps } from '../../../src/tasks/lib/files.js';
+import { STALE_TEMP_MINUTES, TEMP_GLOB, TEMP_MARK, staleTempCleanup, tempName, writeFileSteps } from '../../../src/tasks/lib/files.js';
 
 let dir: string;
 beforeEach(() => {
@@ -187,6 +187,18 @@ describe('staleTempCleanup: temporary files a killed write left behind', () => {
     age(made, 90);
     expect(spawnSync('/bin/sh', ['-c', staleTempCleanup(target, 60)]).status).toBe(0);
     expect(existsSync(made)).toBe(false);
+  });
+
+  it('the next write of the file removes what a killed one left behind (an hour old), and keeps a young one', () => {
+    const target = join(dir, 'app.conf');
+    const old = spawnSync('mktemp', [join(dir, tempName('app.conf'))], { encoding: 'utf8' }).stdout.trim();
+    const young = spawnSync('mktemp', [join(dir, tempName('app.conf'))], { encoding: 'utf8' }).stdout.trim();
+    age(old, STALE_TEMP_MINUTES + 1);
+    const r = run(writeFileSteps({ path: target, content: 'x=1\n' })[0]!);
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(target, 'utf8')).toBe('x=1\n');
+    expect(existsSync(old)).toBe(false);
+    expect(existsSync(young)).toBe(true);
   });
 
   it('a missing directory is fine; minutes must be a whole number', () => {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { attrDiff, attrSteps, modeArg, normaliseMode } from '../../../src/tasks/lib/attrs.js';
-import { predictWrittenFile, writeFileSteps } from '../../../src/tasks/lib/files.js';
+import { STALE_TEMP_MINUTES, predictWrittenFile, staleTempCleanup, writeFileSteps } from '../../../src/tasks/lib/files.js';
 import type { Step } from '../../../src/contract/task.js';
 import { absent, fileWith } from './_helpers.js';
 
@@ -85,6 +85,7 @@ describe('writeFileSteps', () => {
       {
         stdin: 'Port 22\n',
         command: [
+          staleTempCleanup('/etc/ssh/sshd_config', STALE_TEMP_MINUTES),
           'tmp=$(mktemp /etc/ssh/.sshd_config.provision-XXXXXX) || exit 1',
           `trap 'rm -f "$tmp"' EXIT`,
           `trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM`,
@@ -105,7 +106,7 @@ describe('writeFileSteps', () => {
 
   it('quotes hostile paths', () => {
     const [step] = writeFileSteps({ path: `/tmp/it's $(reboot)\n.conf`, content: '' });
-    expect(step?.command.startsWith(`tmp=$(mktemp '/tmp/.it'\\''s $(reboot)\n.conf.provision-XXXXXX') || exit 1\n`)).toBe(true);
+    expect(step?.command).toContain(`\ntmp=$(mktemp '/tmp/.it'\\''s $(reboot)\n.conf.provision-XXXXXX') || exit 1\n`);
     expect(step?.command).toContain(`mv -f -- "$tmp" '/tmp/it'\\''s $(reboot)\n.conf' || exit 1`);
   });
 

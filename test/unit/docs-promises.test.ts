@@ -1,0 +1,30 @@
+/**
+ * docs/security.md names, for every promise, the tests that hold it: each named
+ * test file must exist and contain each quoted test title (so a promise cannot
+ * lose its test by a rename or a deletion without this failing).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+
+const root = new URL('../../', import.meta.url);
+const doc = readFileSync(new URL('docs/security.md', root), 'utf8');
+const rows = doc.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| promise') && !l.startsWith('|---'));
+
+describe('docs/security.md', () => {
+  it('lists promises, each held by at least one test', () => {
+    expect(rows.length).toBeGreaterThan(10);
+  });
+
+  it.each(rows.map((r) => [r.split(' | ')[0]!.slice(2), r.split(' | ')[1] ?? '']))('%s', (_promise, held) => {
+    // `file` "title", "title"; `file2` "title"
+    const parts = [...held.matchAll(/`([^`]+\.test\.ts)`([^`]*)/g)];
+    expect(parts.length, held).toBeGreaterThan(0);
+    for (const [, file, rest] of parts) {
+      const path = new URL(file as string, root);
+      expect(existsSync(path), `${file} exists`).toBe(true);
+      const text = readFileSync(path, 'utf8');
+      const titles = [...(rest as string).matchAll(/"([^"]+)"/g)].map((m) => m[1] as string);
+      for (const t of titles) expect(text.includes(t), `${file} has a test "${t}"`).toBe(true);
+    }
+  });
+});
