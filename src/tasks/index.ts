@@ -15,7 +15,7 @@ import { iptables } from './iptables.js';
 import { lineinfile } from './lineinfile.js';
 import { listeners } from './listeners.js';
 import { meta } from './meta.js';
-import { packageTask } from './package.js';
+import { aptTask, dnfTask, packageTask, yumTask } from './package.js';
 import { ping } from './ping.js';
 import { serviceTask } from './service.js';
 import { setFact } from './set_fact.js';
@@ -35,6 +35,9 @@ export const registry = {
   template,
   lineinfile,
   package: packageTask,
+  apt: aptTask,
+  dnf: dnfTask,
+  yum: yumTask,
   service: serviceTask,
   user: userTask,
   group: groupTask,

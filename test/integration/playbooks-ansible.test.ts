@@ -2,7 +2,7 @@
  * Real Ansible playbook structure over SSH on one fleet host: a role (defaults,
  * role parameters, templates/, handlers), FQCN and key=value spellings,
  * with_items, pre_tasks with set_fact and assert, vars_files, include_tasks,
- * block/rescue/always with fail, meta flush_handlers. It converges (check
+ * block/rescue/always with fail, meta end_host, Ansible's apt. It converges (check
  * predicts apply, a second apply changes nothing) and every effect is read
  * with cat and stat through docker exec, never through our planner.
  */
@@ -104,5 +104,16 @@ describe.each(images)('Ansible playbook structure on $name', ({ name, present })
     expect(failures(ended)).toEqual([]);
     expect(ended.exitCode).toBe(0);
     expect((await fleet.hosts[0]!.container.exec(['test', '-e', '/etc/never'])).exitCode).toBe(1);
+  });
+  it.skipIf(!present)("apt as Ansible's apt (key=value, update_cache, state absent); dnf on this apt host fails naming the manager", async () => {
+    const status = async (): Promise<string> => (await fleet.hosts[0]!.container.exec(['sh', '-c', "dpkg-query -W -f '${Status}' tree 2>/dev/null; true"])).stdout;
+    const play = (state: string) => `- hosts: all\n  tasks:\n    - name: tree\n      ansible.builtin.apt: name=tree state=${state} update_cache=yes\n`;
+    const host = fleet.hosts[0]!.name;
+    expect(keysOf((await converge(fleet, play('present'))).apply, 'changed')).toEqual([`${host}: tree`]);
+    expect(await status()).toBe('install ok installed');
+    expect(keysOf((await converge(fleet, play('absent'))).apply, 'changed')).toEqual([`${host}: tree`]);
+    expect(await status()).not.toContain('installed');
+    const dnf = await runPlaybook(fleet, '- hosts: all\n  tasks:\n    - name: tree\n      dnf: { name: tree }\n');
+    expect(failures(dnf)).toEqual([`${host}: tree: dnf: this host's package manager is apt, not dnf (package: picks the host's own)`]);
   });
 });

@@ -247,7 +247,7 @@ beforeEach(() => {
 describe('shell injection: every registered task type', () => {
   it('has an injection property below (new task types must be added here)', () => {
     const covered = [
-      'command', 'shell', 'file', 'copy', 'template', 'lineinfile', 'package', 'service', 'user', 'group', 'stat', 'wait_for', 'ping', 'authorized_key', 'get_url',
+      'command', 'shell', 'file', 'copy', 'template', 'lineinfile', 'package', 'apt', 'dnf', 'yum', 'service', 'user', 'group', 'stat', 'wait_for', 'ping', 'authorized_key', 'get_url',
       'sshd_config', 'iptables', 'firewall_persist', 'fail2ban', 'unattended_upgrades', 'listeners',
       'set_fact', 'debug', 'assert', 'fail', 'meta', 'include_vars',
     ];
@@ -515,17 +515,23 @@ describe('shell injection: every registered task type', () => {
     );
   }, SLOW);
 
-  it('package: names the schema accepts reach apt-get as separate words; hostile names are refused', () => {
+  it('package, apt, dnf, yum: names the schema accepts reach apt-get or dnf as separate words; hostile names are refused', () => {
     const pkgName = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9+._~-]{0,20}(:[a-z0-9_-]{1,6})?$/);
+    const cases = [
+      { task: 'package', host: debianHost, tool: 'apt-get' },
+      { task: 'apt', host: debianHost, tool: 'apt-get' },
+      { task: 'dnf', host: rockyHost, tool: 'dnf' },
+      { task: 'yum', host: rockyHost, tool: 'dnf' },
+    ] as const;
     fc.assert(
-      fc.property(fc.uniqueArray(pkgName, { minLength: 1, maxLength: 4 }), hostile, (names, bad) => {
+      fc.property(fc.uniqueArray(pkgName, { minLength: 1, maxLength: 4 }), hostile, fc.constantFrom(...cases), (names, bad, c) => {
         freshWork();
-        const steps = stepsOf(planOf(mod('package'), { name: names }, { installed: Object.fromEntries(names.map((n) => [n, null])) }));
+        const steps = stepsOf(planOf(mod(c.task), { name: names }, { installed: Object.fromEntries(names.map((n) => [n, null])) }, c.host));
         execSteps(steps);
-        const install = calls().find((c) => c.name === 'apt-get' && c.argv.includes('install'));
+        const install = calls().find((r) => r.name === c.tool && r.argv.includes('install'));
         expect(install?.argv.slice(-names.length)).toEqual(names);
         if (!/^[A-Za-z0-9][A-Za-z0-9+._~-]*(:[a-z0-9_-]+)?$/.test(bad)) {
-          expect(planOf(mod('package'), { name: bad }, {}).invalid).toMatch(/not a package name/);
+          expect(planOf(mod(c.task), { name: bad }, {}, c.host).invalid).toMatch(/not a package name/);
         }
         assertNoCanary();
       }),
