@@ -52,14 +52,16 @@ const packageFields = z
   })
   .strict();
 
-/** The combinations package refuses, for its own schema and its apt/dnf/yum subsets. */
-function packageRules(a: { name?: unknown; state: string; update_cache: boolean; upgrade?: string; purge?: boolean }, ctx: z.RefinementCtx): void {
-  if (a.upgrade !== undefined && a.name !== undefined) ctx.addIssue({ code: 'custom', message: 'upgrade is used alone, without name', path: ['upgrade'] });
-  if (a.name === undefined && a.upgrade === undefined && !a.update_cache) ctx.addIssue({ code: 'custom', message: 'give name, upgrade, or update_cache', path: ['name'] });
-  if (a.purge === true && a.state !== 'absent') ctx.addIssue({ code: 'custom', message: 'purge is only used with state: absent', path: ['purge'] });
-}
+/** The combinations package refuses, for its own schema and (without `upgrade`) its apt/dnf/yum subsets. */
+const packageRules =
+  (needs: string) =>
+  (a: { name?: unknown; state: string; update_cache: boolean; upgrade?: string; purge?: boolean }, ctx: z.RefinementCtx): void => {
+    if (a.upgrade !== undefined && a.name !== undefined) ctx.addIssue({ code: 'custom', message: 'upgrade is used alone, without name', path: ['upgrade'] });
+    if (a.name === undefined && a.upgrade === undefined && !a.update_cache) ctx.addIssue({ code: 'custom', message: `give ${needs}`, path: ['name'] });
+    if (a.purge === true && a.state !== 'absent') ctx.addIssue({ code: 'custom', message: 'purge is only used with state: absent', path: ['purge'] });
+  };
 
-const argsSchema = packageFields.superRefine(packageRules);
+const argsSchema = packageFields.superRefine(packageRules('name, upgrade, or update_cache'));
 
 export type PackageArgs = z.output<typeof argsSchema>;
 
@@ -161,7 +163,7 @@ export const packageTask = defineTask({
  * autoremove, upgrade: dist, enablerepo...) are refused by name.
  */
 function managerTask(manager: 'apt' | 'dnf' | 'yum') {
-  const schema = (manager === 'apt' ? packageFields.omit({ upgrade: true }) : packageFields.omit({ upgrade: true, purge: true })).superRefine(packageRules);
+  const schema = (manager === 'apt' ? packageFields.omit({ upgrade: true }) : packageFields.omit({ upgrade: true, purge: true })).superRefine(packageRules('name or update_cache'));
   const runsOn: readonly string[] = manager === 'yum' ? ['yum', 'dnf'] : [manager];
   const asPackage = (a: z.output<typeof schema>): PackageArgs => ({ purge: false, ...a });
   return defineTask({
