@@ -32,6 +32,8 @@ export const GROUP_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*[$]?$/;
 /** crypt(3) formats: `$id$[params$]salt$hash` (yescrypt, sha512, sha256, bcrypt...). */
 const CRYPT_HASH = /^\$[0-9a-z]+\$[./0-9A-Za-z$=,]+$/;
 
+const groupName = z.string().regex(GROUP_NAME, 'not a group name');
+
 const argsSchema = z
   .object({
     name: z.string().max(32).regex(USER_NAME, 'not a valid user name (lower case letters, digits, _ and -, at most 32)').describe('User name'),
@@ -40,7 +42,14 @@ const argsSchema = z
     shell: z.string().regex(/^\/\S*$/, 'an absolute path').optional().describe('Login shell, e.g. /bin/bash or /usr/sbin/nologin'),
     home: z.string().regex(/^\/\S*$/, 'an absolute path').optional().describe('Home directory (changing it does not move the files)'),
     create_home: z.boolean().default(true).describe('Create the home directory (from /etc/skel) when creating the user'),
-    groups: z.array(z.string().regex(GROUP_NAME, 'not a group name')).optional().describe('Supplementary groups (must exist)'),
+    groups: z
+      .union([
+        z.array(groupName),
+        // Ansible's list type splits text on commas; its user module strips the names and drops empty ones
+        z.string().transform((s) => s.split(',').map((g) => g.trim()).filter((g) => g !== '')).pipe(z.array(groupName)),
+      ])
+      .optional()
+      .describe('Supplementary groups (must exist): a list, or names separated by commas'),
     append: z
       .boolean()
       .default(true)

@@ -116,4 +116,8 @@ describe.each(images)('Ansible playbook structure on $name', ({ name, present })
     const dnf = await runPlaybook(fleet, '- hosts: all\n  tasks:\n    - name: tree\n      dnf: { name: tree }\n');
     expect(failures(dnf)).toEqual([`${host}: tree: dnf: this host's package manager is apt, not dnf (package: picks the host's own)`]);
   });
+  it.skipIf(!present)("user groups given as Ansible's comma text", async () => {
+    await converge(fleet, '- hosts: all\n  tasks:\n    - name: member\n      user: name=grpusr groups="adm, users" create_home=no\n');
+    expect((await fleet.hosts[0]!.container.exec(['id', '-nG', 'grpusr'])).stdout).toBe('grpusr adm users\n');
+  });
 });

@@ -27,6 +27,14 @@ function plan(raw: unknown, user: UserInfo, host = deb, missingGroups: readonly 
 const access = (user: string, auth: AccessInfo['auth'] = 'publickey'): AccessInfo => ({ user, clientIp: '10.0.0.1', serverPort: 22, auth, keys: [] });
 
 describe('user task', () => {
+  it("groups as text is Ansible's comma list: names stripped, empty ones dropped ('' is no supplementary group)", () => {
+    const groupsOf = (groups: unknown) => userTask.schema.parse({ name: 'deploy', groups }).groups;
+    expect(groupsOf('wheel')).toEqual(['wheel']);
+    expect(groupsOf('wheel, adm,,docker ')).toEqual(['wheel', 'adm', 'docker']);
+    expect(groupsOf('')).toEqual([]);
+    expect(userTask.schema.safeParse({ name: 'deploy', groups: 'wheel,$(id)' }).error?.issues[0]?.message).toBe('not a group name');
+  });
+
   it('ok when everything matches, and says what', () => {
     expect(plan({ name: 'deploy', shell: '/bin/bash', groups: ['adm'], admin: true, password: HASH, password_lock: true, authorized_keys: [RSA] }, deploy())).toEqual({
       kind: 'ok',
