@@ -16,7 +16,7 @@ import { readLocalText } from './lib/local.js';
 /** Fields of the tasks that write a whole file from the control machine (copy, template). */
 export const writeFields = {
   mode: z
-    .union([z.literal('preserve'), modeArg])
+    .union([modeArg, z.literal('preserve')])
     .optional()
     .describe("File mode: octal as a quoted string ('0644'), symbolic ('u=rw,g=r,o=r'), or preserve (the local src file's mode)"),
   owner: z.string().min(1).optional().describe('Owner (user name or uid); default: keep the existing owner'),
