@@ -41,7 +41,7 @@ function playbookDirs(playbooks: readonly string[]): string[] {
 /** Load playbooks in order as one sequence of plays (each task keeps its own file for relative paths). */
 export function loadPlaybooks(files: readonly string[]): Playbook {
   const books = files.map((f) => loadPlaybook(f, registry));
-  return { file: files.join(', '), dir: books[0]?.dir ?? process.cwd(), plays: books.flatMap((b) => b.plays) };
+  return { file: files.join(', '), dir: books[0]?.dir ?? process.cwd(), plays: books.flatMap((b) => b.plays), warnings: books.flatMap((b) => b.warnings) };
 }
 
 /**

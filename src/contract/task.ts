@@ -15,8 +15,35 @@ export interface TaskContext {
   readonly check: boolean;
   /** Commands of this task run through sudo. */
   readonly become: boolean;
-  /** Local directory relative paths (e.g. copy `src:`) resolve against: the playbook's. */
-  readonly baseDir: string;
+  /**
+   * The task's variables as its arguments were rendered with (inventory, play,
+   * extra vars, facts, registered results, the loop item): what a template file
+   * (`template`) is rendered with.
+   */
+  readonly vars: Readonly<Record<string, unknown>>;
+  /**
+   * Local directories on the control machine a relative `src` is looked up in,
+   * first match wins: `templates` for `template`, `files` for `copy`. For a
+   * task in a playbook: `<playbook dir>/templates` (or `/files`), then the
+   * playbook's directory, as Ansible does for a playbook without roles. A role
+   * loader puts the role's `templates/` or `files/` first. `vars` for
+   * `include_vars`, the same way with `vars/`.
+   */
+  readonly searchDirs: { readonly templates: readonly string[]; readonly files: readonly string[]; readonly vars?: readonly string[] };
+}
+
+/** What `register:` stores besides the common keys (changed, failed, msg...): Ansible's module return values. */
+export type RegisterData = Readonly<Record<string, unknown>>;
+
+/**
+ * What a control task (set_fact, include_vars, meta) asks of the run besides
+ * its result: it runs on the control machine and changes nothing on the host.
+ */
+export interface Control {
+  /** Variables the host has for the rest of the run, over play and task vars (set_fact, include_vars). */
+  readonly facts?: Readonly<Record<string, unknown>>;
+  /** A step of the play's flow: run the notified handlers now, end the play (every host), end it for this host. */
+  readonly meta?: 'flush_handlers' | 'end_play' | 'end_host' | 'noop';
 }
 
 /** A file or setting before and after, shown under --diff. */
@@ -50,6 +77,10 @@ export type Plan =
       readonly kind: 'ok';
       /** Why nothing needs to change, e.g. "user deploy exists with the requested settings". */
       readonly reason: string;
+      /** Merged into the registered result (e.g. `stat`'s `stat: {exists, mode, ...}`). */
+      readonly data?: RegisterData;
+      /** Control tasks: what the run does besides recording the result. */
+      readonly control?: Control;
     }
   | {
       readonly kind: 'skip';
@@ -73,6 +104,26 @@ export type Plan =
       readonly sshPort?: number;
       /** sshd will present other host keys once the change is applied. */
       readonly hostKeys?: HostKeyChange;
+      /** Merged into the registered result (e.g. `get_url`'s `dest`, `checksum_dest`). */
+      readonly data?: RegisterData;
+    }
+  | {
+      /**
+       * A condition only the host can tell, possibly after waiting (`wait_for`):
+       * nothing is changed. Applying runs `step`, which waits up to its own
+       * timeout and exits 0 once the condition holds: the task is ok, with
+       * `data(stdout)` registered; any other exit fails the task with the
+       * step's stderr. Check mode runs `checkStep` instead, the condition as it
+       * is now, without waiting: ok when it holds, else skipped (an earlier task
+       * may be what makes it hold, and check mode changed nothing).
+       */
+      readonly kind: 'probe';
+      /** What holds once the step succeeds, e.g. "port 8080 on 127.0.0.1 is open". */
+      readonly summary: string;
+      readonly step: Step;
+      readonly checkStep: Step;
+      /** Pure: the registered data from the successful step's stdout. */
+      data?(stdout: string): RegisterData;
     };
 
 /**
@@ -130,7 +181,10 @@ export interface TaskModule<S extends z.ZodType = z.ZodType, F extends Record<st
    * `risk: 'access'`. Pure.
    */
   lockout?(args: z.output<S>, facts: FactValues<F>, access: AccessInfo, ctx: TaskContext): string | undefined;
-  /** Optional local preparation before planning (e.g. read a `src:` file on the control node). */
+  /**
+   * Optional local preparation before planning, on the control machine: read a
+   * `src:` file found in `ctx.searchDirs`, render a template with `ctx.vars`.
+   */
   prepare?(args: z.output<S>, ctx: TaskContext): Promise<z.output<S>>;
 }
 
@@ -141,12 +195,14 @@ export function defineTask<S extends z.ZodType, F extends Record<string, FactReq
   return module;
 }
 
-export const ok = (reason: string): Plan => ({ kind: 'ok', reason });
+export const ok = (reason: string, data?: RegisterData): Plan => ({ kind: 'ok', reason, ...(data !== undefined ? { data } : {}) });
+/** A control task's plan: nothing on the host; `control` tells the run what to do. */
+export const controlled = (reason: string, control: Control, data?: RegisterData): Plan => ({ kind: 'ok', reason, control, ...(data !== undefined ? { data } : {}) });
 export const skip = (reason: string): Plan => ({ kind: 'skip', reason });
 export function change(
   summary: string,
   steps: readonly Step[],
-  extra?: { diffs?: readonly Diff[]; predictions?: readonly Prediction[]; risk?: 'access'; sshPort?: number; hostKeys?: HostKeyChange },
+  extra?: { diffs?: readonly Diff[]; predictions?: readonly Prediction[]; risk?: 'access'; sshPort?: number; hostKeys?: HostKeyChange; data?: RegisterData },
 ): Plan {
   return { kind: 'change', summary, steps, ...extra };
 }

@@ -7,6 +7,8 @@ import { isSsh } from '../connections/types.js';
 import type { AccessInfo } from '../contract/task.js';
 import type { HostSession } from './host.js';
 import type { HostSpec } from './inventory.js';
+import { CONNECTION_SETTINGS } from '../schema/inventory.js';
+import { renderString } from './template.js';
 
 /** Settings that apply where the inventory says nothing (`-u`, `--private-key`, `-b`). */
 export interface HostDefaults {
@@ -42,4 +44,18 @@ export function accessOf(spec: HostSpec, session: HostSession): AccessInfo {
     auth: used?.method ?? (c.password !== undefined && c.identityFile === undefined ? 'password' : 'publickey'),
     keys: used?.keys ?? [],
   };
+}
+
+/**
+ * The login user `remote_user` asks for (the task's, else the play's),
+ * rendered with `vars`, where the inventory names no user for the host:
+ * as in Ansible, `ansible_user` wins over the keyword, the keyword over `-u`
+ * and ~/.ssh/config. Undefined: the host's usual login.
+ */
+export function loginUser(spec: HostSpec, play: { remoteUser?: string }, task: { remoteUser?: string } | undefined, vars: Record<string, unknown>): string | undefined {
+  const keyword = task?.remoteUser ?? play.remoteUser;
+  if (keyword === undefined || spec.connection.connection === 'local') return undefined;
+  const names = [...CONNECTION_SETTINGS.user.native, ...CONNECTION_SETTINGS.user.ansible];
+  if (names.some((n) => Object.prototype.hasOwnProperty.call(spec.vars, n))) return undefined;
+  return String(renderString(keyword, vars));
 }

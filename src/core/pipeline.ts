@@ -5,17 +5,17 @@
  * registered result. All host I/O goes through the session it is given, so
  * the pipeline can be driven by a fake session in tests.
  */
-import { dirname } from 'node:path';
 import type { z } from 'zod';
 import type { ExecResult } from '../connections/types.js';
 import { CommandError, ConnectionError, LockoutError, ProvisionError, TemplateError, ValidationError, errorMessage, formatIssue } from '../contract/errors.js';
 import type { FactRequest } from '../contract/fact.js';
 import type { HostFacts } from '../contract/host-facts.js';
-import type { AccessInfo, Diff, HostKeyChange, Plan, TaskContext, TaskModule } from '../contract/task.js';
+import type { AccessInfo, Control, Diff, HostKeyChange, Plan, RegisterData, TaskContext, TaskModule } from '../contract/task.js';
 import type { ConfirmRequest, StepRunner } from './confirm.js';
 import type { ExecRequest, RunAs } from './host.js';
-import type { PlayDef, TaskDef, TaskRegistry } from './playbook.js';
+import { searchDirsOf, type PlayDef, type TaskDef, type TaskRegistry } from './playbook.js';
 import type { TaskResult, TaskStatus } from './results.js';
+import { lookupItems } from './loops.js';
 import { dropOmitted, evalCondition, renderValue } from './template.js';
 
 /** What the pipeline needs of a host session (HostSession, or a fake in tests). */
@@ -84,12 +84,15 @@ export interface ItemOutcome {
   registered: Record<string, unknown>;
   /** Set when the connection was lost: the host is unreachable from now on. */
   unreachable?: unknown;
+  /** A control task's request to the run (variables to set, a flush or end of the play). */
+  control?: Control;
 }
 
-/** The items a task loops over, rendered (undefined: the task has no loop). */
-export function loopItems(task: TaskDef, vars: Record<string, unknown>): unknown[] | undefined {
+/** The items a task (or include) loops over, rendered (undefined: no loop); `with_<lookup>` builds them as that lookup does. */
+export function loopItems(task: Pick<TaskDef, 'loop' | 'loopWith'>, vars: Record<string, unknown>): unknown[] | undefined {
   if (task.loop === undefined) return undefined;
-  const rendered = renderValue(task.loop, vars);
+  const rendered = renderValue(typeof task.loop === 'string' ? task.loop.trim() : task.loop, vars);
+  if (task.loopWith !== undefined) return lookupItems(task.loopWith, rendered);
   if (!Array.isArray(rendered)) throw new ProvisionError('E_LOOP', `loop must be a list, got ${typeof rendered}`);
   return rendered;
 }
@@ -103,9 +106,14 @@ export function codeOf(err: unknown): string {
   return err instanceof ProvisionError ? err.code : 'E_INTERNAL';
 }
 
-/** The result as `register:` stores it (Ansible's names). */
-export function registeredOf(result: Pick<ItemResult, 'status' | 'message' | 'rc' | 'stdout' | 'stderr'>): Record<string, unknown> {
+/**
+ * The result as `register:` stores it (Ansible's names), with the module's own
+ * return values (`data`: `stat`, `ping`, `dest`...) merged in first, so the
+ * common keys always mean what they mean for every task.
+ */
+export function registeredOf(result: Pick<ItemResult, 'status' | 'message' | 'rc' | 'stdout' | 'stderr'>, data?: RegisterData): Record<string, unknown> {
   return {
+    ...data,
     changed: result.status === 'changed',
     failed: result.status === 'failed',
     skipped: result.status === 'skipped',
@@ -137,7 +145,7 @@ async function prepare(task: TaskDef, play: PlayDef, vars: Record<string, unknow
     );
   }
   const as = runAs(task, play, env.hostBecome);
-  const ctx: TaskContext = { host: env.session.facts, check: env.check, become: as.become, baseDir: dirname(task.location.file) };
+  const ctx: TaskContext = { host: env.session.facts, check: env.check, become: as.become, vars, searchDirs: searchDirsOf(task) };
   const args = module.prepare ? await module.prepare(parsed.data, ctx) : parsed.data;
   return { module, args, as, ctx };
 }
@@ -185,16 +193,17 @@ function stepRunner(task: TaskDef, p: Prepared, plan: Extract<Plan, { kind: 'cha
 
 export async function runTaskItem(task: TaskDef, play: PlayDef, vars: Record<string, unknown>, env: PipelineEnv): Promise<ItemOutcome> {
   const t0 = Date.now();
-  const done = (status: TaskStatus, message: string, extra: Partial<ItemResult> = {}): ItemOutcome => {
+  const done = (status: TaskStatus, message: string, extra: Partial<ItemResult> = {}, data?: RegisterData): ItemOutcome => {
     const result: ItemResult = { status, message, durationMs: Date.now() - t0, ...extra, diffs: extra.diffs ?? [] };
-    return { result, registered: registeredOf(result) };
+    return { result, registered: registeredOf(result, data) };
   };
   try {
     if (task.when !== undefined && !evalCondition(task.when, vars)) return done('skipped', 'condition is false (when)');
     const p = await prepare(task, play, vars, env);
     const { plan, facts } = await planTask(p, env);
-    if (plan.kind === 'ok') return done('ok', plan.reason);
+    if (plan.kind === 'ok') return { ...done('ok', plan.reason, {}, plan.data), ...(plan.control ? { control: plan.control } : {}) };
     if (plan.kind === 'skip') return done('skipped', plan.reason);
+    if (plan.kind === 'probe') return await probe(task, p, plan, env, done);
     const diffs = [...(plan.diffs ?? [])];
     const lockout = { protection: play.lockoutProtection, rollbackTimeoutSec: play.rollbackTimeout, allowLockout: play.allowLockout, ...env.lockout };
     const session = env.session;
@@ -205,7 +214,7 @@ export async function runTaskItem(task: TaskDef, play: PlayDef, vars: Record<str
       if (p.module.opaque) return done('skipped', `check mode: would run: ${plan.summary}`);
       for (const pr of plan.predictions ?? []) session.predict(pr.request, pr.value, p.as);
       if (plan.sshPort !== undefined) session.accessPort = plan.sshPort;
-      return done('changed', plan.summary + warning, { diffs });
+      return done('changed', plan.summary + warning, { diffs }, plan.data);
     }
     const last: { res?: ExecResult } = {};
     const timeoutMs = task.timeoutMs ?? env.taskTimeoutMs;
@@ -225,7 +234,7 @@ export async function runTaskItem(task: TaskDef, play: PlayDef, vars: Record<str
     }
     const io = last.res ? { rc: last.res.code, stdout: last.res.stdout.replace(/\n$/, ''), stderr: last.res.stderr.replace(/\n$/, '') } : {};
     const status = evaluateStatus(task, vars, registeredOf({ status: 'changed', message: plan.summary, ...io }));
-    return done(status, status === 'failed' ? `failed_when is true: ${plan.summary}` : plan.summary + warning + note, { ...io, diffs });
+    return done(status, status === 'failed' ? `failed_when is true: ${plan.summary}` : plan.summary + warning + note, { ...io, diffs }, plan.data);
   } catch (err) {
     if (err instanceof ConnectionError) return { ...done('failed', errorMessage(err), { code: err.code }), unreachable: err };
     const extra: Partial<ItemResult> = { code: codeOf(err) };
@@ -234,6 +243,29 @@ export async function runTaskItem(task: TaskDef, play: PlayDef, vars: Record<str
     const where = err instanceof TemplateError ? `${formatIssue({ location: task.location, path: '', message: '' }).trim()} ` : '';
     return done('failed', where + errorMessage(err), extra);
   }
+}
+
+/**
+ * A probe plan (wait_for): the step in an apply, the check step in check mode
+ * (unless `check_mode: false`). Success is ok with the probe's data; a failed
+ * step fails the task, or in check mode skips it (the condition may be what an
+ * earlier, only predicted, task would bring about).
+ */
+async function probe(
+  task: TaskDef,
+  p: Prepared,
+  plan: Extract<Plan, { kind: 'probe' }>,
+  env: PipelineEnv,
+  done: (status: TaskStatus, message: string, extra?: Partial<ItemResult>, data?: RegisterData) => ItemOutcome,
+): Promise<ItemOutcome> {
+  const check = env.check && task.checkMode !== false;
+  const step = check ? plan.checkStep : plan.step;
+  const timeoutMs = step.timeoutMs ?? task.timeoutMs ?? env.taskTimeoutMs;
+  const res = await env.session.exec(step.command, { ...p.as, ...(step.stdin !== undefined ? { stdin: step.stdin } : {}), ...(timeoutMs ? { timeoutMs } : {}) });
+  if ((step.okCodes ?? [0]).includes(res.code ?? -1)) return done('ok', plan.summary, { rc: res.code }, plan.data?.(res.stdout));
+  const why = res.stderr.trim().split('\n').slice(-3).join(' | ') || `exit ${res.code ?? 'by signal'}`;
+  if (!check) throw new CommandError(step.command, res.code, res.stderr, why);
+  return done('skipped', `check mode: not now (${why}); an apply waits for it`, { rc: res.code });
 }
 
 /** `changed_when` / `failed_when` over the result (also under the `register` name). */

@@ -1,33 +1,44 @@
 /**
- * Playbook loading: YAML → validated plays and tasks, with a source location on
- * each. Validation is done in steps for precise errors (not via zod union
- * errors): the play keys, then per task the common keys, then the single task
- * type key, then its arguments with that module's schema, at paths like
- * `[0].tasks[3].user.shell`.
+ * The playbook model and its loading: YAML → validated plays, each with the
+ * tree of what it runs (tasks, blocks, includes, handler flushes) and a source
+ * location on everything, so every error says `file:line:col`.
+ *
+ * Loading is split by what it reads: playbook-plays.ts (plays, vars_files,
+ * pre_tasks/roles/tasks/post_tasks, import_playbook), playbook-tasks.ts (task
+ * lists: blocks, imports and includes of task files and roles, what a block
+ * passes down to its tasks), playbook-task.ts (one task: its keywords, its
+ * task type under any of Ansible's spellings, its arguments), roles.ts (the
+ * role layout). Everything is read and validated before any host is
+ * contacted; a task file an include names with a template is validated for
+ * every file the template can name.
  *
  * Task arguments are validated with `tolerateTemplates`: a string containing
  * `{{` is accepted anywhere (e.g. `port: "{{ ssh_port }}"`) and validated again
  * after rendering at run time; `args` stay raw (unrendered). Play keys and the
  * common task keys are not templated (booleans must be booleans).
  */
-import { dirname, resolve } from 'node:path';
-import { ValidationError, type SourceLocation, type ValidationIssue } from '../contract/errors.js';
+import { dirname, join } from 'node:path';
+import type { SourceLocation } from '../contract/errors.js';
 import type { TaskModule } from '../contract/task.js';
-import { loadYamlFile, parseYaml, type YamlDoc, type YamlPath } from '../schema/yaml.js';
-import { checkWith, describeType, didYouMean, formatPath, sortIssues } from '../schema/validate.js';
-import {
-  handlerCommonSchema,
-  HANDLER_KEYS,
-  playLoadSchema,
-  TASK_COMMON_KEYS,
-  taskCommonSchema,
-  UNSUPPORTED_PLAY_KEYS,
-  UNSUPPORTED_TASK_KEYS,
-  type Condition,
-} from '../schema/playbook.js';
+import type { Condition } from '../schema/playbook.js';
+import type { LoopLookup } from './loops.js';
+import { loadPlaybookFile, loadPlaybookText } from './playbook-plays.js';
 
 export type { Condition };
 export type TaskRegistry = Readonly<Record<string, TaskModule>>;
+
+/** The role a task comes from: its directory and the variables it brings. */
+export interface RoleScope {
+  name: string;
+  /** The role's directory. */
+  path: string;
+  /** defaults/main.yml: the lowest precedence of all. */
+  defaults: Record<string, unknown>;
+  /** vars/main.yml: above play vars. */
+  vars: Record<string, unknown>;
+  /** `roles: [{ role: x, vars: {...}, y: 1 }]`, include_role's `vars:`: above registered results and set_fact. */
+  params: Record<string, unknown>;
+}
 
 export interface TaskDef {
   /** Given, or `<type> <short args>`. */
@@ -39,12 +50,16 @@ export interface TaskDef {
   notify: string[];
   tags: string[];
   loop?: unknown;
+  /** The loop was written `with_<lookup>`: its items are built as that lookup builds them (loops.ts). */
+  loopWith?: LoopLookup;
   loopVar: string;
   loopLabel?: string;
   register?: string;
   ignoreErrors: boolean;
   become?: boolean;
   becomeUser?: string;
+  /** The login user for this task (`remote_user`), where the inventory does not name one. */
+  remoteUser?: string;
   checkMode?: boolean;
   changedWhen?: Condition;
   failedWhen?: Condition;
@@ -55,6 +70,15 @@ export interface TaskDef {
   listen: string[];
   /** Compliance controls the task enforces (`controls:`). */
   controls: ControlRef[];
+  /** The task's own scope: its blocks', its import's and its own `vars:` (innermost wins). */
+  vars?: Record<string, unknown>;
+  role?: RoleScope;
+  /**
+   * Where a relative `src` is looked for, first match wins, as Ansible does:
+   * the role's directory, the task file's, the playbook's; in each one its
+   * `files/` (or `templates/`) first. Unset: the task file's directory.
+   */
+  searchPath?: string[];
 }
 
 /** A compliance control a task enforces; `subject` is the setting it covers when the playbook names one. */
@@ -63,16 +87,85 @@ export interface ControlRef {
   readonly subject?: string;
 }
 
+/** `block:` with its `rescue:` and `always:` sections (what the block passes down is already in its tasks). */
+export interface BlockDef {
+  kind: 'block';
+  name?: string;
+  block: PlayItem[];
+  rescue: PlayItem[];
+  always: PlayItem[];
+  location: SourceLocation;
+}
+
+/**
+ * `include_tasks` / `include_role` (and a legacy `include:` that Ansible runs
+ * dynamically): its own `when`, loop and tags are evaluated when the run
+ * reaches it, once per loop item; its tasks were loaded and validated with
+ * the playbook.
+ */
+export interface IncludeDef {
+  kind: 'include';
+  name: string;
+  /** The file or role name as written (may be a template). */
+  target: string;
+  when?: Condition;
+  loop?: unknown;
+  loopWith?: LoopLookup;
+  loopVar: string;
+  loopLabel?: string;
+  tags: string[];
+  /** The include's scope for its own `when` and loop: the enclosing blocks' vars and its own `vars:`. */
+  vars?: Record<string, unknown>;
+  role?: RoleScope;
+  /** Every file (a role: directory) the target can name, absolute, with its tasks; one entry when the target is not a template. */
+  choices: { file: string; items: PlayItem[] }[];
+  /** Directories a rendered relative target is looked for in, in order. */
+  dirs: string[];
+  location: SourceLocation;
+}
+
+/** Where the notified handlers run: after pre_tasks, after roles and tasks, after post_tasks (Ansible's implicit flushes). */
+export interface FlushDef {
+  kind: 'flush';
+}
+
+export type PlayItem = TaskDef | BlockDef | IncludeDef | FlushDef;
+
+export const isTask = (item: PlayItem): item is TaskDef => !('kind' in item);
+
+/** A `vars_files` entry named with a template: resolved per host when the play starts. */
+export interface VarsFileRef {
+  /** The names, first found wins (a list entry), as written. */
+  names: string[];
+  dir: string;
+  /** Every file the names can designate, absolute, with its variables. */
+  files: Record<string, Record<string, unknown>>;
+  location: SourceLocation;
+}
+
 export interface PlayDef {
   name: string;
   hosts: string;
   vars: Record<string, unknown>;
+  /** Variables of the play's `vars_files` whose names are not templates, merged in order (above `vars`). */
+  varsFilesVars: Record<string, unknown>;
+  /** `vars_files` entries named with a template. */
+  varsFiles: VarsFileRef[];
   /** Unset: the host's `become` / `ansible_become`, then `-b`, decide (see pipeline.ts runAs). */
   become?: boolean;
   becomeUser?: string;
+  /** The login user for the play's hosts, where the inventory does not name one. */
+  remoteUser?: string;
   gatherFacts: boolean;
+  /** What the play runs, in order: pre_tasks, roles, tasks, post_tasks, with handler flushes between. */
+  body: PlayItem[];
+  /** Every task `body` can run (inside blocks and includes too), in order: for listing and checking. */
   tasks: TaskDef[];
+  /** The play's handlers, then its roles'. */
   handlers: TaskDef[];
+  /** Defaults and vars of the play's roles (Ansible shows them to every task of the play). */
+  roleDefaults: Record<string, unknown>;
+  roleVars: Record<string, unknown>;
   serial?: (number | string)[];
   maxFailPercentage?: number;
   tags: string[];
@@ -85,6 +178,8 @@ export interface PlayDef {
   location: SourceLocation;
   /** Where each play variable is defined (for errors about it). */
   varLocations: Record<string, SourceLocation>;
+  /** The directory of the playbook given on the command line (`playbook_dir`). */
+  playbookDir: string;
 }
 
 export interface Playbook {
@@ -92,21 +187,41 @@ export interface Playbook {
   /** Directory relative paths in tasks (e.g. copy `src:`) resolve against. */
   dir: string;
   plays: PlayDef[];
+  /** What is read but does not act as in Ansible, with its location. */
+  warnings: string[];
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+/** Every task of a tree, in order (blocks: block, rescue, always; includes: every file they can name). */
+export function flatTasks(items: readonly PlayItem[]): TaskDef[] {
+  return items.flatMap((item): TaskDef[] => {
+    if (isTask(item)) return [item];
+    if (item.kind === 'block') return flatTasks([...item.block, ...item.rescue, ...item.always]);
+    if (item.kind === 'include') return item.choices.flatMap((c) => flatTasks(c.items));
+    return [];
+  });
+}
 
-function list(v: string | string[] | undefined, splitCommas = false): string[] {
-  if (v === undefined) return [];
-  const items = Array.isArray(v) ? v : [v];
-  return splitCommas ? items.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean) : items;
+/** Every include of a tree, in order (nested ones too). */
+export function flatIncludes(items: readonly PlayItem[]): IncludeDef[] {
+  return items.flatMap((item): IncludeDef[] => {
+    if (isTask(item) || item.kind === 'flush') return [];
+    if (item.kind === 'block') return flatIncludes([...item.block, ...item.rescue, ...item.always]);
+    return [item, ...item.choices.flatMap((c) => flatIncludes(c.items))];
+  });
+}
+
+/** The local directories a task's relative files are looked for in, by kind (the TaskContext's `searchDirs`). */
+export function searchDirsOf(task: Pick<TaskDef, 'searchPath' | 'location'>): { files: string[]; templates: string[]; vars: string[] } {
+  const path = task.searchPath ?? [dirname(task.location.file)];
+  const under = (kind: string) => path.flatMap((d) => [join(d, kind), d]);
+  return { files: under('files'), templates: under('templates'), vars: under('vars') };
 }
 
 /** `user name=deploy shell=/bin/bash`, short. */
 export function defaultTaskName(module: string, args: unknown): string {
   let text = '';
   if (typeof args === 'string' || typeof args === 'number' || typeof args === 'boolean') text = String(args);
-  else if (isRecord(args)) {
+  else if (args !== null && typeof args === 'object' && !Array.isArray(args)) {
     const parts: string[] = [];
     for (const [k, v] of Object.entries(args)) {
       if (v === null || typeof v === 'object') continue;
@@ -119,211 +234,12 @@ export function defaultTaskName(module: string, args: unknown): string {
   return full.length > 70 ? `${full.slice(0, 67)}...` : full;
 }
 
-class Loader {
-  readonly issues: ValidationIssue[] = [];
-  constructor(
-    readonly doc: YamlDoc,
-    readonly registry: TaskRegistry,
-  ) {}
-
-  loc(path: YamlPath, key = false): SourceLocation {
-    return this.doc.locate(path, { key }) ?? { file: this.doc.file, line: 1, column: 1 };
-  }
-
-  issue(path: YamlPath, message: string, key = false): void {
-    // key errors name the mapping that holds the key, and point at the key itself
-    this.issues.push({ path: formatPath(key ? path.slice(0, -1) : path), message, location: this.loc(path, key) });
-  }
-
-  get known(): string[] {
-    return Object.keys(this.registry).sort();
-  }
-
-  hasModule(key: string): boolean {
-    return Object.prototype.hasOwnProperty.call(this.registry, key);
-  }
-
-  task(value: unknown, path: (string | number)[], handler: boolean): TaskDef | undefined {
-    if (!isRecord(value)) {
-      this.issue(path, `expected a ${handler ? 'handler' : 'task'} (a mapping with a task type key such as ${this.known.slice(0, 3).join(', ') || 'copy'}), got ${describeType(value)}`);
-      return undefined;
-    }
-    const commonKeys = handler ? HANDLER_KEYS : TASK_COMMON_KEYS;
-    const moduleKeys: string[] = [];
-    const unknown: string[] = [];
-    let unsupported = false;
-    const common: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) {
-      if (commonKeys.includes(k)) common[k] = v;
-      else if (this.hasModule(k)) moduleKeys.push(k);
-      else if (Object.prototype.hasOwnProperty.call(UNSUPPORTED_TASK_KEYS, k)) {
-        unsupported = true;
-        this.issue([...path, k], UNSUPPORTED_TASK_KEYS[k] as string, true);
-      } else unknown.push(k);
-    }
-    let ok = true;
-    for (const k of unknown) {
-      ok = false;
-      const commonGuess = didYouMean(k, commonKeys);
-      if (moduleKeys.length === 0 && !commonGuess) {
-        const guess = didYouMean(k, this.known);
-        this.issue(
-          [...path, k],
-          `unknown task type ${JSON.stringify(k)} (${guess ? `did you mean ${JSON.stringify(guess)}? ` : ''}known: ${this.known.join(', ')})`,
-          true,
-        );
-      } else {
-        const guess = commonGuess ?? didYouMean(k, this.known);
-        this.issue(
-          [...path, k],
-          `unknown key ${JSON.stringify(k)} (${guess ? `did you mean ${JSON.stringify(guess)}? ` : ''}allowed: ${commonKeys.join(', ')}, and one task type)`,
-          true,
-        );
-      }
-    }
-    if (unsupported) ok = false;
-    if (moduleKeys.length === 0 && unknown.length === 0 && !unsupported) {
-      ok = false;
-      this.issue(path, `${handler ? 'handler' : 'task'} has no task type: add exactly one of ${this.known.join(', ')}`);
-    }
-    if (moduleKeys.length > 1) {
-      ok = false;
-      this.issue(
-        [...path, moduleKeys[1] as string],
-        `more than one task type in one task (${moduleKeys.map((k) => JSON.stringify(k)).join(', ')}): split it into separate tasks`,
-        true,
-      );
-    }
-    const c = checkWith(handler ? handlerCommonSchema : taskCommonSchema, this.doc, common, { basePath: path });
-    if (!c.ok) {
-      this.issues.push(...c.issues);
-      ok = false;
-    } else if (typeof c.data.loop === 'string' && !c.data.loop.includes('{{')) {
-      this.issue([...path, 'loop'], `expected a list or a template string like "{{ items }}", got string ${JSON.stringify(c.data.loop)}`);
-      ok = false;
-    }
-    const moduleName = moduleKeys[0];
-    if (moduleName === undefined) return undefined;
-    const mod = this.registry[moduleName] as TaskModule;
-    const rawArgs = value[moduleName];
-    const args = rawArgs === null || rawArgs === undefined ? {} : rawArgs;
-    const a = checkWith(mod.schema, this.doc, args, { basePath: [...path, moduleName], tolerateTemplates: true });
-    if (!a.ok) {
-      this.issues.push(...a.issues);
-      ok = false;
-    }
-    if (!ok || !c.ok) return undefined;
-    const d = c.data as typeof c.data & { listen?: string | string[] };
-    const def: TaskDef = {
-      // a no_log task's default name must not show its arguments
-      name: d.name ?? (d.no_log ? `${moduleName} (arguments hidden: no_log)` : defaultTaskName(moduleName, args)),
-      module: moduleName,
-      args,
-      notify: list(d.notify),
-      tags: list(d.tags, true),
-      loopVar: d.loop_control?.loop_var ?? d.loop_var ?? 'item',
-      ignoreErrors: d.ignore_errors ?? false,
-      noLog: d.no_log ?? false,
-      location: this.loc(path),
-      listen: list(d.listen),
-      controls:
-        d.controls === undefined || typeof d.controls === 'string' || Array.isArray(d.controls)
-          ? list(d.controls).map((id) => ({ id }))
-          : Object.entries(d.controls).flatMap(([subject, ids]) => list(ids).map((id) => ({ id, subject }))),
-    };
-    if (d.when !== undefined) def.when = d.when;
-    if (d.loop !== undefined) def.loop = d.loop;
-    if (d.loop_control?.label !== undefined) def.loopLabel = d.loop_control.label;
-    if (d.register !== undefined) def.register = d.register;
-    if (d.become !== undefined) def.become = d.become;
-    if (d.become_user !== undefined) def.becomeUser = d.become_user;
-    if (d.check_mode !== undefined) def.checkMode = d.check_mode;
-    if (d.changed_when !== undefined) def.changedWhen = d.changed_when;
-    if (d.failed_when !== undefined) def.failedWhen = d.failed_when;
-    if (d.timeout !== undefined) def.timeoutMs = Math.round(d.timeout * 1000);
-    return def;
-  }
-
-  play(value: unknown, i: number): PlayDef | undefined {
-    const path = [i];
-    if (!isRecord(value)) {
-      this.issue(path, `expected a play (a mapping with hosts: and tasks:), got ${describeType(value)}`);
-      return undefined;
-    }
-    const keys: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) {
-      if (Object.prototype.hasOwnProperty.call(UNSUPPORTED_PLAY_KEYS, k)) this.issue([...path, k], UNSUPPORTED_PLAY_KEYS[k] as string, true);
-      else keys[k] = v;
-    }
-    const p = checkWith(playLoadSchema, this.doc, keys, { basePath: path });
-    if (!p.ok) this.issues.push(...p.issues);
-    const rawTasks = Array.isArray(value.tasks) ? value.tasks : [];
-    const rawHandlers = Array.isArray(value.handlers) ? value.handlers : [];
-    const tasks = rawTasks.map((t, j) => this.task(t, [i, 'tasks', j], false));
-    const handlers = rawHandlers.map((t, j) => this.task(t, [i, 'handlers', j], true));
-    if (!p.ok) return undefined;
-    const d = p.data;
-    const okTasks = tasks.filter((t): t is TaskDef => t !== undefined);
-    const okHandlers = handlers.filter((t): t is TaskDef => t !== undefined);
-    // notify must name a handler (or a listen topic) of the same play
-    const topics = new Set(okHandlers.flatMap((h) => [h.name, ...h.listen]));
-    okTasks.forEach((t) => {
-      for (const n of t.notify) {
-        if (n.includes('{{') || topics.has(n)) continue;
-        const guess = didYouMean(n, topics);
-        const j = tasks.indexOf(t);
-        this.issue(
-          [i, 'tasks', j, 'notify'],
-          `no handler named ${JSON.stringify(n)} in this play${guess ? ` (did you mean ${JSON.stringify(guess)}?)` : ''}${topics.size ? `; handlers: ${[...topics].join(', ')}` : ''}`,
-        );
-      }
-    });
-    const hosts = Array.isArray(d.hosts) ? d.hosts.join(',') : d.hosts;
-    const play: PlayDef = {
-      name: d.name ?? hosts,
-      hosts,
-      vars: d.vars ?? {},
-      gatherFacts: d.gather_facts ?? true,
-      tasks: okTasks,
-      handlers: okHandlers,
-      tags: list(d.tags, true),
-      lockoutProtection: d.lockout_protection ?? true,
-      rollbackTimeout: d.rollback_timeout ?? 120,
-      allowLockout: d.allow_lockout ?? false,
-      location: this.loc(path),
-      varLocations: Object.fromEntries(Object.keys(d.vars ?? {}).map((k) => [k, this.loc([...path, 'vars', k], true)])),
-    };
-    if (d.become !== undefined) play.become = d.become;
-    if (d.become_user !== undefined) play.becomeUser = d.become_user;
-    if (d.serial !== undefined) play.serial = Array.isArray(d.serial) ? d.serial : [d.serial];
-    if (d.max_fail_percentage !== undefined) play.maxFailPercentage = d.max_fail_percentage;
-    return play;
-  }
-}
-
-/** Validate an already-parsed playbook document. `dir` defaults to the file's directory. */
-export function playbookFromDoc(doc: YamlDoc, registry: TaskRegistry, dir?: string): Playbook {
-  const loader = new Loader(doc, registry);
-  const value = doc.value;
-  if (value === null || value === undefined || (Array.isArray(value) && value.length === 0)) {
-    throw new ValidationError([{ path: '', message: `${doc.file}: playbook is empty (expected a list of plays)` }]);
-  }
-  if (!Array.isArray(value)) {
-    loader.issue([], `a playbook is a list of plays (- hosts: ...), got ${describeType(value)}`);
-    throw new ValidationError(loader.issues);
-  }
-  const plays = value.map((p, i) => loader.play(p, i));
-  if (loader.issues.length > 0) throw new ValidationError(sortIssues(loader.issues));
-  return { file: doc.file, dir: dir ?? dirname(resolve(doc.file)), plays: plays as PlayDef[] };
-}
-
-/** Load and validate a playbook file against the task registry. */
+/** Load and validate a playbook file against the task registry (with what it imports and includes). */
 export function loadPlaybook(path: string, registry: TaskRegistry): Playbook {
-  const doc = loadYamlFile(path);
-  return playbookFromDoc(doc, registry, dirname(resolve(path)));
+  return loadPlaybookFile(path, registry);
 }
 
-/** Parse playbook YAML text (tests, stdin). */
+/** Parse playbook YAML text (tests, stdin); `dir` (default: the file's directory) is where relative files are found. */
 export function parsePlaybook(text: string, file: string, registry: TaskRegistry, dir?: string): Playbook {
-  return playbookFromDoc(parseYaml(text, file), registry, dir);
+  return loadPlaybookText(text, file, registry, dir);
 }

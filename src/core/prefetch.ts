@@ -19,7 +19,7 @@ import type { FactRequest } from '../contract/fact.js';
 import type { TaskContext } from '../contract/task.js';
 import { UNGATHERED, type FactRead, type HostSession } from './host.js';
 import { loopItems, runAs, type HostBecome } from './pipeline.js';
-import type { PlayDef, TaskDef, TaskRegistry } from './playbook.js';
+import { searchDirsOf, type PlayDef, type TaskDef, type TaskRegistry } from './playbook.js';
 import { dropOmitted, evalCondition, renderValue, templateNames } from './template.js';
 import { templateStrings } from './varcheck.js';
 import { factVars } from './vars.js';
@@ -94,7 +94,7 @@ function taskReads(task: TaskDef, play: PlayDef, vars: Record<string, unknown>, 
   const parsed = module.schema.safeParse(dropOmitted(renderValue(task.args, vars)));
   if (!parsed.success) return [];
   const factsFor = (host: HostFacts): FactRequest[] => {
-    const ctx: TaskContext = { host, check: env.check, become: as.become, baseDir: '' };
+    const ctx: TaskContext = { host, check: env.check, become: as.become, vars, searchDirs: searchDirsOf(task) };
     return Object.values(module.facts(parsed.data, ctx) as Record<string, FactRequest | undefined>).filter((r): r is FactRequest => r !== undefined);
   };
   const whenHolds = (host: HostFacts) => task.when === undefined || evalCondition(task.when, usesFacts.size ? { ...vars, ...factVars(host) } : vars);

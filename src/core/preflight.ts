@@ -25,7 +25,7 @@ export async function preflightPlay(
   play: PlayDef,
   tasks: readonly TaskDef[],
   env: PipelineEnv,
-  varsOf: (registered: Record<string, unknown>) => Record<string, unknown>,
+  varsOf: (registered: Record<string, unknown>, task: TaskDef) => Record<string, unknown>,
   registered: Record<string, unknown>,
 ): Promise<Refusal | undefined> {
   let reg = registered;
@@ -35,7 +35,7 @@ export async function preflightPlay(
       let vars: Record<string, unknown>;
       let items: unknown[] | undefined;
       try {
-        vars = varsOf(reg);
+        vars = varsOf(reg, task);
         items = loopItems(task, vars);
       } catch {
         continue; // the real run reports it

@@ -11,18 +11,18 @@ import { applyConfirmed, recordHostKeys } from './confirm.js';
 import { connectHost, type Connector } from './connect.js';
 import { HandshakeLimiter, limitHandshakes } from './handshakes.js';
 import { HostSession, UNGATHERED } from './host.js';
-import type { HostSpec, Inventory } from './inventory.js';
-import { codeOf, loopItems, registeredValue, runTaskItem, type LockoutOverrides, type PipelineEnv } from './pipeline.js';
-import type { PlayDef, Playbook, TaskDef, TaskRegistry } from './playbook.js';
-import { controlResults, exitCodeOf, statsOf, type HostRecap, type RunEvents, type RunSummary, type TaskResult } from './results.js';
+import { HostPlay, type HostState, type PlayRun } from './host-play.js';
+import type { Inventory } from './inventory.js';
+import type { LockoutOverrides, PipelineEnv } from './pipeline.js';
+import type { PlayDef, Playbook, RoleScope, TaskDef, TaskRegistry } from './playbook.js';
+import { controlResults, exitCodeOf, statsOf, type HostStats, type RunEvents, type RunSummary, type TaskResult } from './results.js';
 import { Secrets } from './secrets.js';
 import { needsPreflight, preflightPlay } from './preflight.js';
-import { needsHostFacts, prefetchPlay, type PrefetchEnv } from './prefetch.js';
-import { accessOf, withDefaults, type HostDefaults } from './access.js';
-import { hideOutput, itemLabel } from './result-view.js';
+import { needsHostFacts, prefetchPlay } from './prefetch.js';
+import { accessOf, loginUser, withDefaults, type HostDefaults } from './access.js';
 import { batches, matchesTags, patternWarnings, selectPlays, type PlaySelection, type SelectOptions } from './selection.js';
 import { checkVariables } from './varcheck.js';
-import { VarsMemo } from './vars.js';
+import { hostVars, hostvarsView, playFilesVars } from './vars.js';
 
 
 export interface RunOptions extends SelectOptions {
@@ -50,20 +50,9 @@ export interface RunOptions extends SelectOptions {
   lockout?: LockoutOverrides;
 }
 
-interface HostState {
-  spec: HostSpec;
-  session?: HostSession;
-  unreachable: boolean;
-  /** Failed in an earlier play: out of the rest of the run, like Ansible. */
-  failed: boolean;
-  registered: Record<string, unknown>;
-  vars: VarsMemo;
-  recap: HostRecap;
-}
-
 /** The task's compliance controls as this result leaves them (a task that names none has none). */
-function withControls(task: TaskDef, r: TaskResult): TaskResult {
-  return task.controls.length ? { ...r, controls: controlResults(task.controls, r, task.name) } : r;
+function withControls(task: TaskDef | undefined, r: TaskResult): TaskResult {
+  return task?.controls.length ? { ...r, controls: controlResults(task.controls, r, task.name) } : r;
 }
 
 export async function run(options: RunOptions): Promise<RunSummary> {
@@ -78,18 +67,23 @@ export async function run(options: RunOptions): Promise<RunSummary> {
   return new Run(options, selection).execute();
 }
 
-/** One run: per-host state, results, and the play / host / task loops. */
-class Run {
+/** One run: per-host state, results, and the play and batch loops (one play on one host: host-play.ts). */
+class Run implements PlayRun {
   private readonly started = Date.now();
   private readonly check: boolean;
   private readonly secrets: Secrets;
   private readonly connect: Connector;
-  private readonly events: RunEvents;
+  readonly events: RunEvents;
+  readonly tags: readonly string[] | undefined;
+  readonly skipTags: readonly string[] | undefined;
   private readonly forks: ReturnType<typeof pLimit>;
-  private readonly extraVars: Record<string, unknown>;
   private readonly results: TaskResult[] = [];
   private readonly states = new Map<string, HostState>();
   private readonly selection: Map<PlayDef, string[]>;
+  private readonly ended = new Set<PlayDef>();
+  /** The hosts of the running batch of each play (ansible_play_batch). */
+  private readonly batchOf = new Map<PlayDef, readonly string[]>();
+  private readonly hostvars: Record<string, unknown>;
   /** Host facts of the last host gathered: what other hosts' reads ahead are rendered with until theirs are known. */
   private guess = UNGATHERED;
 
@@ -103,34 +97,51 @@ class Run {
     this.secrets.addFromVars(options.extraVars ?? {});
     this.connect = limitHandshakes(options.connect ?? connectHost, new HandshakeLimiter());
     this.events = options.events ?? {};
+    this.tags = options.tags;
+    this.skipTags = options.skipTags;
     this.forks = pLimit(options.forks ?? 256);
-    this.extraVars = options.extraVars ?? {};
     this.selection = new Map(selection.map((p) => [p.play, p.hosts]));
+    this.hostvars = hostvarsView(options.inventory, options.extraVars ?? {}, (name) => {
+      const s = this.states.get(name);
+      const first = s?.sessions.values().next().value;
+      return { spec: s?.spec ?? options.inventory.hosts.get(name)!, facts: first?.gathered ? first.facts : undefined, hostFacts: s?.hostFacts ?? {} };
+    });
   }
 
-  private get interrupted(): boolean {
+  interrupted(): boolean {
     return this.options.signal?.aborted ?? false;
   }
 
+  playEnded(play: PlayDef): boolean {
+    return this.ended.has(play);
+  }
+
+  endPlay(play: PlayDef): void {
+    this.ended.add(play);
+  }
+
   async execute(): Promise<RunSummary> {
-    for (const w of patternWarnings(this.options.playbook, this.options.inventory, this.options)) this.events.warning?.(w);
+    for (const w of [...this.options.playbook.warnings, ...patternWarnings(this.options.playbook, this.options.inventory, this.options)]) this.events.warning?.(w);
     for (const play of this.options.playbook.plays) {
-      if (this.interrupted) break;
+      if (this.interrupted()) break;
       await this.runPlay(play);
     }
-    await Promise.all([...this.states.values()].map((s) => s.session?.close()));
+    await Promise.all([...this.states.values()].flatMap((s) => [...s.sessions.values()].map((x) => x.close())));
     const summary: RunSummary = {
       check: this.check,
       startedAt: new Date(this.started).toISOString(),
       durationMs: Date.now() - this.started,
-      interrupted: this.interrupted,
+      interrupted: this.interrupted(),
       hosts: [...this.states.values()].map((s) => s.recap),
       results: this.results,
       exitCode: 0,
       stats: Object.fromEntries(
-        [...this.states.values()].flatMap((s) =>
-          s.session ? [[s.spec.name, statsOf(s.session.connection.stats)]] : [],
-        ),
+        [...this.states.values()].flatMap((s) => {
+          const all = [...s.sessions.values()].map((x) => statsOf(x.connection.stats));
+          if (all.length === 0) return [];
+          const sum = (k: keyof HostStats) => all.reduce((n, x) => n + (x[k] ?? 0), 0);
+          return [[s.spec.name, { commands: sum('commands'), roundTrips: sum('roundTrips'), authRoundTrips: sum('authRoundTrips') }]];
+        }),
       ),
     };
     summary.exitCode = exitCodeOf(summary);
@@ -138,15 +149,21 @@ class Run {
     return summary;
   }
 
+  private inPlay(h: string): boolean {
+    return !this.stateOf(h).unreachable && !this.stateOf(h).failed;
+  }
+
   private async runPlay(play: PlayDef): Promise<void> {
     this.secrets.addFromVars(play.vars);
-    const selected = (this.selection.get(play) ?? []).filter((h) => !this.stateOf(h).unreachable && !this.stateOf(h).failed);
+    this.secrets.addFromVars(play.varsFilesVars);
+    const selected = (this.selection.get(play) ?? []).filter((h) => this.inPlay(h));
     this.events.playStart?.(play, selected);
     for (const batch of batches(selected, play.serial)) {
-      if (this.interrupted) break;
+      if (this.interrupted() || this.ended.has(play)) break;
+      this.batchOf.set(play, batch);
       await Promise.all(batch.map((name) => this.forks(() => this.runPlayOnHost(play, this.stateOf(name)))));
       if (play.maxFailPercentage !== undefined) {
-        const failed = batch.filter((h) => this.stateOf(h).failed || this.stateOf(h).unreachable).length;
+        const failed = batch.filter((h) => !this.inPlay(h)).length;
         if ((failed / batch.length) * 100 > play.maxFailPercentage) break;
       }
     }
@@ -159,10 +176,11 @@ class Run {
       this.secrets.addFromVars(spec.vars);
       s = {
         spec,
+        sessions: new Map(),
         unreachable: false,
         failed: false,
-        registered: {},
-        vars: new VarsMemo(),
+        hostFacts: {},
+        playFiles: {},
         recap: { host: name, ok: 0, changed: 0, failed: 0, skipped: 0, ignored: 0, unreachable: false },
       };
       this.states.set(name, s);
@@ -170,7 +188,8 @@ class Run {
     return s;
   }
 
-  private record(state: HostState, r: TaskResult): void {
+  record(state: HostState, result: TaskResult, task?: TaskDef): void {
+    const r = withControls(task, result);
     const masked: TaskResult = this.secrets.maskDeep(r);
     this.results.push(masked);
     // a task cut off by a lost connection makes the host unreachable, not failed (like Ansible)
@@ -181,21 +200,27 @@ class Run {
     this.events.taskEnd?.(masked);
   }
 
-  private markUnreachable(state: HostState, err: unknown): void {
+  markUnreachable(state: HostState, err: unknown): void {
     state.unreachable = true;
     state.recap.unreachable = true;
     state.recap.error = this.secrets.mask(errorMessage(err));
     this.events.hostUnreachable?.(state.spec.name, state.recap.error);
   }
 
-  /** The host's session (connected on first use), with the play's facts read ahead (prefetch.ts). */
-  private async ensureSession(play: PlayDef, state: HostState, tasks: readonly TaskDef[]): Promise<HostSession | undefined> {
+  /**
+   * The session for the login user the play or task asks for (one per user, connected once). The
+   * play's session gathers with the play's reads ahead (runPlayOnHost); a task's own login user's
+   * session gathers at once.
+   */
+  async session(state: HostState, play: PlayDef, task?: TaskDef): Promise<HostSession | undefined> {
+    const user = loginUser(state.spec, play, task, { ...state.spec.vars, ...play.vars, ...this.options.extraVars }) ?? '';
+    const known = state.sessions.get(user);
+    if (known || state.unreachable) return known;
     try {
-      state.session ??= new HostSession(state.spec.name, await this.connect(state.spec), state.spec.connection.becomePassword);
-      const session = state.session;
-      const env: PrefetchEnv = { ...this.pipelineEnv(state, session), varsOf: (facts) => this.varsOf(play, state, facts, state.registered) };
-      await prefetchPlay(session, play, tasks, env, !session.gathered && needsHostFacts(play, env), this.guess);
-      if (session.gathered) this.guess = session.facts;
+      const spec = this.specOf(state, user);
+      const session = new HostSession(state.spec.name, await this.connect(spec), spec.connection.becomePassword);
+      if (task) await session.gather();
+      state.sessions.set(user, session);
       return session;
     } catch (err) {
       this.markUnreachable(state, err);
@@ -203,45 +228,51 @@ class Run {
     }
   }
 
+  /** The host as a session with this login user reaches it. */
+  private specOf(state: HostState, user: string): HostState['spec'] {
+    return user === '' ? state.spec : { ...state.spec, connection: { ...state.spec.connection, user } };
+  }
+
   private async runPlayOnHost(play: PlayDef, state: HostState): Promise<void> {
-    const tasks = play.tasks.filter((t) => matchesTags(t, play, this.options.tags, this.options.skipTags));
-    const session = await this.ensureSession(play, state, tasks);
+    const session = await this.session(state, play);
     if (!session) return;
-    const notified = new Set<string>();
+    const tasks = play.tasks.filter((t) => matchesTags(t, play, this.tags, this.skipTags));
+    try {
+      // vars_files named with templates may name host facts (vars/{{ ansible_os_family }}.yml)
+      if (play.varsFiles.length > 0 && !session.gathered) await session.gather();
+      const env = { ...this.pipelineEnv(state, session), varsOf: (facts: HostFacts | undefined) => this.varsWith(play, state, facts, undefined, {}) };
+      await prefetchPlay(session, play, tasks, env, !session.gathered && needsHostFacts(play, env), this.guess);
+      if (session.gathered) this.guess = session.facts;
+    } catch (err) {
+      this.markUnreachable(state, err);
+      return;
+    }
+    try {
+      state.playFiles = playFilesVars(play, this.varsOf(play, state, session, undefined, {}));
+    } catch (err) {
+      this.record(state, { host: state.spec.name, play: play.name, task: 'vars_files', module: 'vars_files', location: `${play.location.file}:${play.location.line}`, status: 'failed', ignored: false, handler: false, message: errorMessage(err), diffs: [], durationMs: 0, code: 'E_VARS_FILES' });
+      state.failed = true;
+      return;
+    }
     if (await this.refusedBeforeAnyChange(play, state, session, tasks)) {
       state.failed = true;
       return;
     }
-    for (const [index, task] of tasks.entries()) {
-      if (this.interrupted || state.unreachable) return;
-      this.events.taskStart?.(state.spec.name, task, index, tasks.length);
-      if (await this.runTask(play, state, session, task, false, notified)) {
-        state.failed = true;
-        return;
-      }
-    }
-    // handlers: once, in definition order, where a notifying task changed something
-    for (const handler of play.handlers) {
-      if (this.interrupted || state.unreachable) return;
-      if (!notified.has(handler.name) && !handler.listen.some((l) => notified.has(l))) continue;
-      if (await this.runTask(play, state, session, handler, true, notified)) {
-        state.failed = true;
-        return;
-      }
-    }
+    await new HostPlay(this, play, state).execute();
   }
 
-  /** Runs one task (all loop items) on one host. Returns true when the host must stop. */
   /** The whole play's lockout pre-flight (preflight.ts); records the refusal and returns true when there is one. */
   private async refusedBeforeAnyChange(play: PlayDef, state: HostState, session: HostSession, tasks: readonly TaskDef[]): Promise<boolean> {
     const lockout = { protection: play.lockoutProtection, allowLockout: play.allowLockout, ...this.options.lockout };
     const ssh = session.connection.kind === 'ssh' && session.facts.ssh !== null;
     if (this.check || !needsPreflight(tasks, this.options.registry, { protection: lockout.protection, allowLockout: lockout.allowLockout, ssh })) return false;
     const env = { ...this.pipelineEnv(state, session), check: true };
-    const refusal = await preflightPlay(play, tasks, env, (registered) => this.varsOf(play, state, session.gathered ? session.facts : undefined, registered), state.registered);
+    const refusal = await preflightPlay(play, tasks, env, (registered, task) => this.varsOf(play, { ...state, hostFacts: registered }, session, task, {}), state.hostFacts);
     if (!refusal) return false;
     const t = refusal.task;
-    this.record(state, withControls(t, {
+    this.record(
+      state,
+      {
       host: state.spec.name,
       play: play.name,
       task: t.name,
@@ -254,73 +285,48 @@ class Run {
       diffs: [],
       durationMs: 0,
       code: 'E_LOCKOUT',
-    }));
+      },
+      t,
+    );
     return true;
   }
 
-  private varsOf(play: PlayDef, state: HostState, facts: HostFacts | undefined, registered: Record<string, unknown>): Record<string, unknown> {
-    return state.vars.of({
+  varsOf(play: PlayDef, state: HostState, session: HostSession, scope: { vars?: Record<string, unknown>; role?: RoleScope } | undefined, dynamic: Record<string, unknown>): Record<string, unknown> {
+    return this.varsWith(play, state, session.gathered ? session.facts : undefined, scope, dynamic);
+  }
+
+  /** The host's variables with these host facts (undefined: not gathered, the fact variables are undefined). */
+  private varsWith(play: PlayDef, state: HostState, facts: HostFacts | undefined, scope: { vars?: Record<string, unknown>; role?: RoleScope } | undefined, dynamic: Record<string, unknown>): Record<string, unknown> {
+    const all = this.selection.get(play) ?? [];
+    return hostVars({
       spec: state.spec,
       inventory: this.options.inventory,
-      playVars: play.vars,
-      extraVars: this.extraVars,
+      play,
+      playFiles: state.playFiles,
+      ...(scope ? { scope } : {}),
+      extraVars: this.options.extraVars ?? {},
       facts,
-      registered,
+      hostFacts: state.hostFacts,
+      dynamic,
+      magic: { allHosts: all, playHosts: all.filter((h) => this.inPlay(h)), batch: (this.batchOf.get(play) ?? all).filter((h) => this.inPlay(h)) },
+      hostvars: this.hostvars,
       check: this.check,
     });
   }
 
-  /** Runs one task (all loop items) on one host. Returns true when the host must stop. */
-  private async runTask(play: PlayDef, state: HostState, session: HostSession, task: TaskDef, handler: boolean, notified: Set<string>): Promise<boolean> {
-    const base = { host: state.spec.name, play: play.name, module: task.module, location: `${task.location.file}:${task.location.line}`, ignored: false, handler, diffs: [] };
-    let vars: Record<string, unknown>;
-    let items: unknown[] | undefined;
-    try {
-      vars = this.varsOf(play, state, session.gathered ? session.facts : undefined, state.registered);
-      items = loopItems(task, vars);
-    } catch (err) {
-      this.record(state, withControls(task, { ...base, task: task.name, status: 'failed', message: errorMessage(err), durationMs: 0, code: codeOf(err) }));
-      return !task.ignoreErrors;
-    }
-    const env = this.pipelineEnv(state, session);
-    const perItem: Record<string, unknown>[] = [];
-    let stop = false;
-    for (const item of items ?? [undefined]) {
-      const itemVars = items ? { ...vars, [task.loopVar]: item } : vars;
-      const outcome = await runTaskItem(task, play, itemVars, env);
-      const shown = items ? itemLabel(task, item, itemVars) : undefined;
-      const result: TaskResult = withControls(task, {
-        ...base,
-        task: shown === undefined ? task.name : `${task.name} (${shown.text})`,
-        ...outcome.result,
-        ...(shown ? { item: shown.item } : {}),
-      });
-      if (result.status === 'failed' && task.ignoreErrors) result.ignored = true;
-      this.record(state, task.noLog ? hideOutput(result) : result);
-      if (outcome.unreachable) {
-        this.markUnreachable(state, outcome.unreachable);
-        return true;
-      }
-      perItem.push(outcome.registered);
-      stop = result.status === 'failed' && !task.ignoreErrors;
-      if (stop) break;
-    }
-    if (task.register) state.registered = { ...state.registered, [task.register]: registeredValue(items, perItem) };
-    if (perItem.some((r) => r.changed === true)) for (const n of task.notify) notified.add(n);
-    return stop;
-  }
-
-  private pipelineEnv(state: HostState, session: HostSession): PipelineEnv {
+  pipelineEnv(state: HostState, session: HostSession): PipelineEnv {
+    const user = [...state.sessions].find(([, s]) => s === session)?.[0] ?? '';
+    const spec = this.specOf(state, user);
     return {
       registry: this.options.registry,
       check: this.check,
       ...(this.options.taskTimeoutMs !== undefined ? { taskTimeoutMs: this.options.taskTimeoutMs } : {}),
       ...(this.options.lockout ? { lockout: this.options.lockout } : {}),
-      hostBecome: { become: state.spec.connection.become, becomeUser: state.spec.connection.becomeUser },
+      hostBecome: { become: spec.connection.become, becomeUser: spec.connection.becomeUser },
       session,
-      access: () => accessOf(state.spec, session),
-      applyConfirmed: (req) => applyConfirmed(session, state.spec, this.connect, req),
-      recordHostKeys: async (change) => (await recordHostKeys(session, state.spec, change)).note,
+      access: () => accessOf(spec, session),
+      applyConfirmed: (req) => applyConfirmed(session, spec, this.connect, req),
+      recordHostKeys: async (change) => (await recordHostKeys(session, spec, change)).note,
     };
   }
 }

@@ -67,7 +67,7 @@ export function patternWarnings(playbook: Playbook, inventory: Inventory, o: Sel
 }
 
 /** Does `--tags`/`--skip-tags` select this task (its own tags and its play's; `always` runs unless skipped by name)? */
-export function matchesTags(task: TaskDef, play: PlayDef, tags: readonly string[] | undefined, skip: readonly string[] | undefined): boolean {
+export function matchesTags(task: Pick<TaskDef, 'tags'>, play: Pick<PlayDef, 'tags'>, tags: readonly string[] | undefined, skip: readonly string[] | undefined): boolean {
   const all = new Set([...task.tags, ...play.tags]);
   if (all.has('always')) return !skip?.some((t) => all.has(t) && t !== 'always');
   if (tags && tags.length > 0 && !tags.some((t) => t === 'all' || all.has(t))) return false;

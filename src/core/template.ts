@@ -152,6 +152,7 @@ const T = {
   PIPE: lexer.TOKEN_PIPE as string,
   TILDE: lexer.TOKEN_TILDE as string,
   NONE: lexer.TOKEN_NONE as string,
+  COMMENT: lexer.TOKEN_COMMENT as string,
 };
 
 // ---- Ansible's backslash doubling --------------------------------------------
@@ -263,6 +264,8 @@ function tokenizer(src: string): NjTokenizer {
   tk.nextToken = () => {
     const tok = origNext();
     if (!tok) return tok;
+    // Jinja2's trim_blocks removes the newline after a comment too (nunjucks only after a block).
+    if (tok.type === T.COMMENT && !tk.isFinished() && tk.current() === '\n') tk.forward();
     if (tok.type === T.LEFT_PAREN || tok.type === T.LEFT_BRACKET || tok.type === T.LEFT_CURLY) depth++;
     else if (tok.type === T.RIGHT_PAREN || tok.type === T.RIGHT_BRACKET || tok.type === T.RIGHT_CURLY) depth = Math.max(0, depth - 1);
     else if (tok.type === T.INT || tok.type === T.FLOAT) {
@@ -916,6 +919,11 @@ function jsonValue(text: string): { value: unknown } | undefined {
   }
 }
 
+/** Ansible's ansible_concat (convert_data off) with its finalize: text, None and a false inline if print nothing. */
+function textConcat(parts: Piece[]): string {
+  return parts.map((p) => (p.value instanceof CondUndefined || p.value === null ? '' : str(p.value))).join('');
+}
+
 function concat(parts: Piece[]): unknown {
   if (parts.length === 0) return '';
   let out: string;
@@ -926,7 +934,7 @@ function concat(parts: Piece[]): unknown {
     if (only.nativeText || typeof only.value !== 'string') return only.value;
     out = only.value;
   } else {
-    out = parts.map((p) => (p.value instanceof CondUndefined || p.value === null ? '' : str(p.value))).join('');
+    out = textConcat(parts);
   }
   if (out.startsWith('{') || out.startsWith('[') || out === 'True' || out === 'False') {
     // Ansible reads JSON's true/false/null as Python's names first (Json2Python)
@@ -936,7 +944,7 @@ function concat(parts: Piece[]): unknown {
   return out;
 }
 
-function run(src: string, vars: Record<string, unknown>, shown: string = src, doubleBackslashes = true): unknown {
+function run(src: string, vars: Record<string, unknown>, shown: string = src, doubleBackslashes = true, text = false): unknown {
   // Jinja2 drops one trailing newline of the template; Ansible puts the newlines back on strings.
   const dataNewlines = (/\n*$/.exec(src) as RegExpExecArray)[0].length;
   const body = src.replace(/(\r\n|\n|\r)$/, '');
@@ -947,7 +955,7 @@ function run(src: string, vars: Record<string, unknown>, shown: string = src, do
   resetLastRaised();
   try {
     template.render(vars);
-    let value = concat(pieces);
+    let value = text ? textConcat(pieces) : concat(pieces);
     if (typeof value === 'string') {
       const have = (/\n*$/.exec(value) as RegExpExecArray)[0].length;
       if (dataNewlines > have) value += '\n'.repeat(dataNewlines - have);
@@ -971,6 +979,18 @@ export function isTemplated(s: string): boolean {
 export function renderString(src: string, vars: Record<string, unknown>): unknown {
   if (!isTemplated(src)) return src;
   return run(src, vars);
+}
+
+/**
+ * Render a template file as Ansible's `template` module does (do_template with
+ * escape_backslashes=False and convert_data off): backslashes inside `{{ }}`
+ * are not doubled, the result is always text (a lone `{{ list }}` prints as
+ * Python prints it), trailing newlines are kept, line endings become \n.
+ * `name` names the template in errors.
+ */
+export function renderText(src: string, vars: Record<string, unknown>, name: string): string {
+  // Jinja2's lexer reads every line ending as its newline_sequence, \n
+  return run(src.replace(/\r\n?/g, '\n'), vars, name, false, true) as string;
 }
 
 /**

@@ -12,8 +12,10 @@
  */
 import type { SourceLocation, ValidationIssue } from '../contract/errors.js';
 import type { Inventory } from './inventory.js';
-import type { PlayDef, Playbook, TaskDef } from './playbook.js';
+import { flatIncludes, searchDirsOf, type IncludeDef, type PlayDef, type Playbook, type TaskDef } from './playbook.js';
+import { filesNamed } from './local-files.js';
 import { isTemplated, templateNames, type TemplateNames } from './template.js';
+import { readVarsFile } from './local-files.js';
 import { RUNTIME_VAR_NAMES } from './vars.js';
 
 /** Names a registered result has, for changed_when/failed_when without the register name. */
@@ -88,7 +90,7 @@ function recursionIssues(i: VarCheckInput, names: NameCache): ValidationIssue[] 
     // the inventory's variables of each host, then the play's, then -e: as a task sees them
     const scopes = i.hostsOf(play).map((h) => i.inventory.hosts.get(h)?.vars ?? {});
     for (const hostVars of scopes.length > 0 ? scopes : [{}]) {
-      const cycle = findCycle({ ...hostVars, ...play.vars, ...i.extraVars }, names);
+      const cycle = findCycle({ ...play.roleDefaults, ...hostVars, ...play.vars, ...play.varsFilesVars, ...play.roleVars, ...i.extraVars }, names);
       if (!cycle) continue;
       const key = [...cycle].sort().join(',');
       if (seen.has(key)) continue;
@@ -110,32 +112,72 @@ function recursionIssues(i: VarCheckInput, names: NameCache): ValidationIssue[] 
   return issues;
 }
 
+/** The names a control task sets on the host: set_fact's keys, the variables of include_vars' file (every file its name can stand for). */
+function definedBy(task: TaskDef): string[] {
+  const args = task.args;
+  if (task.module === 'set_fact' && args && typeof args === 'object') return Object.keys(args);
+  if (task.module !== 'include_vars') return [];
+  const a = typeof args === 'string' ? { file: args } : (args as { file?: unknown; name?: unknown });
+  if (typeof a.name === 'string') return [a.name];
+  if (typeof a.file !== 'string') return [];
+  return filesNamed(a.file, searchDirsOf(task).vars).flatMap((f) => {
+    try {
+      return Object.keys(readVarsFile(f));
+    } catch {
+      return []; // the run reports it
+    }
+  });
+}
+
+/** Every name a play can give a variable before or while its tasks run. */
+function playNames(play: PlayDef, includes: readonly IncludeDef[]): string[] {
+  const tasks = [...play.tasks, ...play.handlers];
+  return [
+    ...Object.keys(play.vars),
+    ...Object.keys(play.varsFilesVars),
+    ...play.varsFiles.flatMap((r) => Object.values(r.files).flatMap((v) => Object.keys(v))),
+    ...Object.keys(play.roleDefaults),
+    ...Object.keys(play.roleVars),
+    ...tasks.flatMap((t) => [...(t.register ? [t.register] : []), ...Object.keys(t.vars ?? {}), ...definedBy(t)]),
+    ...tasks.flatMap((t) => (t.role ? [...Object.keys(t.role.defaults), ...Object.keys(t.role.vars), ...Object.keys(t.role.params)] : [])),
+    ...includes.flatMap((inc) => [...(inc.loop !== undefined ? [inc.loopVar] : []), ...Object.keys(inc.vars ?? {})]),
+  ];
+}
+
+const conds = (c: TaskDef['when']): string[] => (c === undefined || typeof c === 'boolean' ? [] : Array.isArray(c) ? c.filter((x): x is string => typeof x === 'string') : [c]);
+
 function undefinedIssues(i: VarCheckInput, names: NameCache): ValidationIssue[] {
   const known = new Set<string>([...RUNTIME_VAR_NAMES, ...Object.keys(i.extraVars)]);
   for (const h of i.inventory.hosts.values()) for (const k of Object.keys(h.vars)) known.add(k);
-  for (const play of i.playbook.plays) {
-    for (const k of Object.keys(play.vars)) known.add(k);
-    for (const t of [...play.tasks, ...play.handlers]) if (t.register) known.add(t.register);
-  }
+  const includes = new Map(i.playbook.plays.map((p) => [p, flatIncludes(p.body)]));
+  for (const play of i.playbook.plays) for (const n of playNames(play, includes.get(play) ?? [])) known.add(n);
   const issues: ValidationIssue[] = [];
-  const check = (task: TaskDef, texts: string[], condition: boolean, extra: readonly string[] = []): void => {
+  const check = (at: { location: SourceLocation; module?: string }, texts: string[], condition: boolean, extra: readonly string[] = []): void => {
     for (const text of texts) {
       const n = names.of(text, condition);
       for (const name of n.used) {
         if (known.has(name) || n.guarded.has(name) || extra.includes(name)) continue;
-        issues.push({ location: task.location, path: task.module, message: `undefined variable ${JSON.stringify(name)} in ${JSON.stringify(text)}: no inventory, play, extra (-e), registered or loop variable has that name` });
+        issues.push({ location: at.location, path: at.module ?? 'include', message: `undefined variable ${JSON.stringify(name)} in ${JSON.stringify(text)}: no inventory, play, extra (-e), registered or loop variable has that name` });
       }
     }
   };
-  const conds = (c: TaskDef['when']): string[] => (c === undefined || typeof c === 'boolean' ? [] : Array.isArray(c) ? c.filter((x): x is string => typeof x === 'string') : [c]);
   for (const play of i.playbook.plays) {
     for (const task of [...play.tasks, ...play.handlers]) {
       const loopVars = task.loop !== undefined ? [task.loopVar] : [];
       check(task, templateStrings(task.args), false, loopVars);
+      // assert's `that` holds bare expressions, like when:
+      if (task.module === 'assert' && task.args && typeof task.args === 'object') check(task, conds((task.args as { that?: TaskDef['when'] }).that), true, loopVars);
       check(task, conds(task.when), true, loopVars);
       check(task, templateStrings(task.loop), false);
+      check(task, templateStrings(task.vars), false, loopVars);
       const result = [...loopVars, ...RESULT_NAMES, ...(task.register ? [task.register] : [])];
       check(task, [...conds(task.changedWhen), ...conds(task.failedWhen)], true, result);
+    }
+    for (const inc of includes.get(play) ?? []) {
+      const loopVars = inc.loop !== undefined ? [inc.loopVar] : [];
+      check(inc, conds(inc.when), true);
+      check(inc, templateStrings(inc.loop), false);
+      check(inc, [inc.target], false, loopVars);
     }
   }
   return issues;

@@ -2,8 +2,8 @@
  * User fact: one account's passwd entry, its groups (`id -Gn`), its password
  * state from /etc/shadow (read as root under become; "unknown" when
  * unreadable, never a failure), its ~/.ssh/authorized_keys and the modes of
- * .ssh and the key file. Also which of some groups do not exist, so a plan can
- * refuse `groups: [nosuch]` before changing anything.
+ * .ssh and the key file. Whether groups exist is the group fact's (groups.ts),
+ * so a group an earlier task would create is seen in check mode.
  *
  * The password hash is a secret: the parser keeps only its sha256 digest
  * (enough to compare with a requested hash), never the hash itself.
@@ -15,8 +15,6 @@ import { req, type Fact, type FactRequest } from '../contract/fact.js';
 
 export interface UserArgs {
   readonly name: string;
-  /** Groups whose existence to check (`missingGroups`). */
-  readonly groups?: readonly string[];
 }
 
 export interface PathAttrs {
@@ -53,14 +51,12 @@ export interface PresentUser {
   readonly authorizedKeys: string | null;
   readonly keysFile: PathAttrs | null;
   readonly sshDir: PathAttrs | null;
-  readonly missingGroups: readonly string[];
 }
 
-export type UserInfo = { readonly exists: false; readonly missingGroups: readonly string[] } | PresentUser;
+export type UserInfo = { readonly exists: false } | PresentUser;
 
 function script(args: UserArgs): string {
   return [
-    ...(args.groups ?? []).map((g) => sh`getent group ${g} >/dev/null 2>&1 || echo group_missing=${g}`),
     sh`n=${args.name}`,
     'e=$(getent passwd "$n") || { echo exists=0; exit 0; }',
     `printf 'passwd=%s\\n' "$e"`,
@@ -95,8 +91,7 @@ function attrs(value: string | undefined): PathAttrs | null {
 /** Pure parser of the fact command's output. */
 export function parseUserFact(stdout: string, args: UserArgs): UserInfo {
   const lines = stdout.split('\n');
-  const missingGroups = lines.filter((l) => l.startsWith('group_missing=')).map((l) => l.slice('group_missing='.length));
-  if (lines.includes('exists=0')) return { exists: false, missingGroups };
+  if (lines.includes('exists=0')) return { exists: false };
   const get = (k: string): string | undefined => lines.find((l) => l.startsWith(`${k}=`))?.slice(k.length + 1);
   const passwd = get('passwd');
   const fields = passwd?.split(':');
@@ -125,7 +120,6 @@ export function parseUserFact(stdout: string, args: UserArgs): UserInfo {
     authorizedKeys,
     keysFile: attrs(get('keys_stat')),
     sshDir: attrs(get('ssh_stat')),
-    missingGroups,
   };
 }
 
@@ -133,8 +127,7 @@ export const userFact: Fact<UserArgs, UserInfo> = {
   name: 'user',
   command: script,
   parse: (stdout, args) => parseUserFact(stdout, args),
-  key: (args) => `${args.name}|${[...(args.groups ?? [])].sort().join(',')}`,
+  key: (args) => args.name,
 };
 
-export const userInfo = (name: string, groups: readonly string[] = []): FactRequest<UserInfo> =>
-  req(userFact, { name, groups: [...groups].sort() });
+export const userInfo = (name: string): FactRequest<UserInfo> => req(userFact, { name });

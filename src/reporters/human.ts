@@ -53,8 +53,8 @@ export function humanReporter(o: HumanOptions): RunEvents {
       // quiet: failures are listed at the end, grouped
       if (o.verbosity === 0) return;
       const word = statusWord(r.status, o.check) + (r.ignored ? ' (ignored)' : '');
-      // why something changed, failed or was skipped is always worth a glance; why it is ok, on -v
-      const showMessage = r.status !== 'ok' || o.verbosity === 2;
+      // why something changed, failed or was skipped is always worth a glance; why it is ok, on -v; a debug task's message is its point
+      const showMessage = r.status !== 'ok' || o.verbosity === 2 || r.module === 'debug';
       const msg = showMessage && r.message && r.message !== r.task ? style.dim(` — ${esc(r.message)}`) : '';
       const handler = r.handler ? style.dim('handler ') : '';
       line(`  ${paintStatus(style, r.status, padEnd(word, 8))} ${padEnd(esc(r.host), hostWidth)}  ${handler}${esc(r.task)}${msg}`);

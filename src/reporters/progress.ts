@@ -201,10 +201,8 @@ export function progressReporter(o: ProgressOptions): ProgressReporter {
     taskEnd(r) {
       progressUpdate.taskEnd(st, r, counted.get(r.host) ?? true);
       if (!r.handler) counted.set(r.host, true);
-      if (r.status === 'failed') {
-        above(() => human.taskEnd?.(r));
-        if (!r.ignored) progressUpdate.hostStopped(st, r.host);
-      }
+      if (r.status === 'failed' || r.module === 'debug') above(() => human.taskEnd?.(r));
+      if (r.status === 'failed' && !r.ignored) progressUpdate.hostStopped(st, r.host);
       dirty = true;
     },
     hostUnreachable(host, message) {

@@ -20,31 +20,50 @@ export type Condition = z.output<typeof conditionSchema>;
 
 const stringList = z.union([z.string().min(1), z.array(z.string().min(1))]);
 
-export const taskCommonShape = {
-  name: z.string().min(1).describe('What the task does, shown in the output.').optional(),
+/** Keywords a task shares with blocks and includes: what a block passes down to its tasks. */
+const inheritedShape = {
   when: conditionSchema.describe('Run only when this expression is true (a list: all must be true).').optional(),
-  notify: stringList.describe('Handler name(s) (or `listen` topics) to run at the end of the play when this task changed something.').optional(),
   tags: stringList.describe('Tags for --tags / --skip-tags (a string may list several, comma-separated).').optional(),
+  vars: z.record(z.string(), z.unknown()).describe('Variables of this scope (over play and role variables).').optional(),
+  ignore_errors: z.boolean().describe('A failure of this task does not stop the host.').optional(),
+  no_log: z.boolean().describe('Do not show arguments, diffs or output of this task (secrets).').optional(),
+};
+
+/** Keywords a block passes down besides those an include takes. */
+const blockOnlyShape = {
+  become: z.boolean().describe('Run this task through sudo (overrides the play).').optional(),
+  become_user: z.string().min(1).describe('User to become for this task.').optional(),
+  remote_user: z.string().min(1).describe('Log in as this user for this task (where the inventory names no user).').optional(),
+  check_mode: z
+    .boolean()
+    .describe('`false`: run even in check mode (for read-only probes). `true`: always run in check mode.')
+    .optional(),
+  timeout: z.number().positive().max(604800).describe('Timeout of each command of this task, in seconds.').optional(),
+};
+
+const loopControl = z
+  .strictObject({
+    loop_var: identifier.optional().describe('Name of the loop variable (default `item`).'),
+    label: z.string().optional().describe('What to show for each item instead of the whole item.'),
+  })
+  .describe('Ansible-style loop settings.');
+
+const loopShape = {
   loop: z
     .union([z.array(z.unknown()), z.string()])
     .describe('Run the task once per item: a list, or a template string that renders to a list, e.g. "{{ users }}".')
     .optional(),
   loop_var: identifier.describe('Name of the loop variable (default `item`).').optional(),
-  loop_control: z
-    .strictObject({
-      loop_var: identifier.optional().describe('Name of the loop variable (default `item`).'),
-      label: z.string().optional().describe('What to show for each item instead of the whole item.'),
-    })
-    .describe('Ansible-style loop settings.')
-    .optional(),
+  loop_control: loopControl.optional(),
+};
+
+export const taskCommonShape = {
+  name: z.string().min(1).describe('What the task does, shown in the output.').optional(),
+  ...inheritedShape,
+  ...blockOnlyShape,
+  notify: stringList.describe('Handler name(s) (or `listen` topics) to run at the end of the play when this task changed something.').optional(),
+  ...loopShape,
   register: identifier.describe('Save the task result in this variable for later `when:` expressions.').optional(),
-  ignore_errors: z.boolean().describe('A failure of this task does not stop the host.').optional(),
-  become: z.boolean().describe('Run this task through sudo (overrides the play).').optional(),
-  become_user: z.string().min(1).describe('User to become for this task.').optional(),
-  check_mode: z
-    .boolean()
-    .describe('`false`: run even in check mode (for read-only probes). `true`: always run in check mode.')
-    .optional(),
   changed_when: conditionSchema.describe('Override "changed": expression over the result (e.g. with `register`).').optional(),
   failed_when: conditionSchema.describe('Override "failed": expression over the result.').optional(),
   timeout: z.number().positive().max(604800).describe('Timeout of each command of this task, in seconds.').optional(),
@@ -55,6 +74,7 @@ export const taskCommonShape = {
       'Compliance controls the task enforces, shown in every report with their status per host: a list (["CIS 5.4.1.1", "dev-sec os-05"]), or per setting the task manages ({ PermitRootLogin: ["CIS 5.1.20", "dev-sec sshd-06"] }: such a control is in drift only when the change names its setting).',
     )
     .optional(),
+  args: z.record(z.string(), z.unknown()).describe("Arguments of the task type, under the ones given with it (Ansible's `args:`).").optional(),
 };
 
 export const TASK_COMMON_KEYS: readonly string[] = Object.keys(taskCommonShape);
@@ -72,6 +92,24 @@ export const handlerCommonSchema = z.strictObject({
   name: z.string().min(1).describe('Handler name, referenced by `notify`.'),
 });
 
+/** A block's keywords, besides `block`, `rescue` and `always` (lists of tasks). */
+export const blockKeywordsSchema = z.strictObject({
+  name: z.string().min(1).describe('What the block does.').optional(),
+  ...inheritedShape,
+  ...blockOnlyShape,
+});
+export const BLOCK_KEYS: readonly string[] = [...Object.keys(blockKeywordsSchema.shape), 'block', 'rescue', 'always'];
+
+/** The keywords of import_tasks / include_tasks / import_role / include_role, besides the action itself (Ansible's VALID_INCLUDE_KEYWORDS we support). */
+export const includeKeywordsSchema = z.strictObject({
+  name: z.string().min(1).describe('What the include does.').optional(),
+  ...inheritedShape,
+  ...loopShape,
+  timeout: blockOnlyShape.timeout,
+  args: z.record(z.string(), z.unknown()).describe("The include's arguments (`file`, `name`, `tasks_from`...), under the ones given with it.").optional(),
+});
+export const INCLUDE_KEYS: readonly string[] = Object.keys(includeKeywordsSchema.shape);
+
 const serialItem = z.union([
   z.number().int().min(1),
   z.string().regex(/^(100|[1-9][0-9]?)(\.[0-9]+)?%$/, 'must be a percentage like "30%" (1% to 100%)'),
@@ -81,10 +119,15 @@ export const playCommonShape = {
   name: z.string().min(1).describe('Play name (default: the hosts pattern).').optional(),
   hosts: z
     .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
-    .describe('Host pattern: all, a group, a host, globs, `a:b` union, `a:&b` intersection, `a:!b` exclusion.'),
+    .describe('Host pattern: all, a group, a host, globs, `a:b` union, `a:&b` intersection, `a:!b` exclusion; a template is rendered with extra and play vars.'),
   vars: z.record(z.string(), z.unknown()).describe('Play variables (override inventory variables).').optional(),
+  vars_files: z
+    .array(z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]))
+    .describe('Files of variables, relative to the playbook; a list entry is the first of its files that exists.')
+    .optional(),
   become: z.boolean().describe('Run tasks through sudo (default false).').optional(),
   become_user: z.string().min(1).describe('User to become (default root).').optional(),
+  remote_user: z.string().min(1).describe("Log in to the play's hosts as this user where the inventory names no user (over -u).").optional(),
   gather_facts: z.boolean().describe('Gather host facts before the tasks (default true; read in the round trip of the tasks\' first fact reads). false: read only when a task needs them (a task type other than command/shell, become, or a fact variable such as ansible_os_family), never for plays of plain commands.').optional(),
   serial: z
     .union([serialItem, z.array(serialItem).min(1)])
@@ -111,43 +154,73 @@ export const playCommonShape = {
     .optional(),
 };
 
-export const PLAY_KEYS: readonly string[] = [...Object.keys(playCommonShape), 'tasks', 'handlers'];
+/** Keys of a play holding task lists or roles, checked one by one by the loader. */
+export const PLAY_LIST_KEYS = ['pre_tasks', 'roles', 'tasks', 'post_tasks', 'handlers'] as const;
+export const PLAY_KEYS: readonly string[] = [...Object.keys(playCommonShape), ...PLAY_LIST_KEYS];
 
 /** Play keys, with tasks and handlers checked one by one by the loader. */
 export const playLoadSchema = z.strictObject({
   ...playCommonShape,
-  tasks: z.array(z.unknown()).optional(),
-  handlers: z.array(z.unknown()).optional(),
+  ...Object.fromEntries(PLAY_LIST_KEYS.map((k) => [k, z.array(z.unknown()).optional()])),
 });
+
+/** `- import_playbook: file.yml` (or the legacy `- include: file.yml`) with its keywords. */
+export const importPlaybookSchema = z.strictObject({
+  name: z.string().min(1).optional(),
+  import_playbook: z.string().min(1).optional(),
+  include: z.string().min(1).optional(),
+  when: conditionSchema.optional(),
+  vars: z.record(z.string(), z.unknown()).optional(),
+  tags: stringList.optional(),
+});
+
+/** A role in `roles:` as a mapping; other keys are the role's parameters. */
+export const ROLE_KEYWORDS = ['role', 'name', 'vars', 'when', 'tags', 'become', 'become_user', 'remote_user', 'ignore_errors', 'no_log'] as const;
 
 /** Keys that exist in Ansible but not here: a clear message instead of "unknown key". */
 export const UNSUPPORTED_PLAY_KEYS: Readonly<Record<string, string>> = {
-  roles: 'roles are not supported; put the tasks in the play',
-  pre_tasks: 'pre_tasks are not supported; use tasks',
-  post_tasks: 'post_tasks are not supported; use tasks',
-  vars_files: 'vars_files is not supported; use vars or inventory variables',
-  import_playbook: 'import_playbook is not supported; pass several playbooks on the command line',
-  include: 'include is not supported',
-  strategy: 'strategy is not supported (hosts run in parallel, tasks in order)',
+  vars_prompt: "vars_prompt is not supported: a run never waits for input; pass the values with -e, or read them with lookup('env', 'NAME')",
+  strategy: 'strategy is not supported (hosts run in parallel, each one task after the other)',
   gather_subset: 'gather_subset is not supported (facts are gathered in one round trip)',
+  gather_timeout: 'gather_timeout is not supported: use --timeout',
+  any_errors_fatal: 'any_errors_fatal is not supported: use max_fail_percentage: 0',
+  force_handlers: 'force_handlers is not supported: notified handlers do not run on a host that failed',
+  environment: 'environment is not supported: set variables in the command (shell: "NAME=value command")',
+  connection: 'connection is not supported as a play keyword: set ansible_connection in the inventory',
+  port: 'port is not supported as a play keyword: set ansible_port in the inventory',
+  become_method: 'become_method is not supported: provision becomes with sudo',
+  order: 'order is not supported: hosts are taken in inventory order',
+  collections: 'collections is not supported: write task types by their short name or as ansible.builtin.NAME',
+  module_defaults: 'module_defaults is not supported: give the arguments in each task',
+  ignore_unreachable: 'ignore_unreachable is not supported: an unreachable host is out of the rest of the run',
+  throttle: 'throttle is not supported: use serial or -f',
+  run_once: 'run_once is not supported: use a play whose hosts pattern selects one host (web[0])',
 };
+
+const DELEGATION = 'tasks run on the play\'s hosts: put the task in a play for the host it should run on (hosts: localhost for this machine)';
 export const UNSUPPORTED_TASK_KEYS: Readonly<Record<string, string>> = {
-  block: 'block is not supported; use when: on each task',
-  rescue: 'rescue is not supported; use ignore_errors with register',
-  always: 'always is not supported',
-  include_tasks: 'include_tasks is not supported',
-  import_tasks: 'import_tasks is not supported',
-  include_role: 'include_role is not supported',
-  import_role: 'import_role is not supported',
-  with_items: 'with_items is not supported; use loop',
-  with_list: 'with_list is not supported; use loop',
-  with_dict: 'with_dict is not supported; use loop with "{{ d | dict2items }}"',
-  delegate_to: 'delegate_to is not supported',
-  run_once: 'run_once is not supported',
-  local_action: 'local_action is not supported',
-  async: 'async is not supported; use timeout',
-  environment: 'environment is not supported',
-  vars: 'task-level vars are not supported; use play vars',
+  delegate_to: `delegate_to is not supported: ${DELEGATION}`,
+  delegate_facts: `delegate_facts is not supported: ${DELEGATION}`,
+  local_action: `local_action is not supported: ${DELEGATION}`,
+  run_once: 'run_once is not supported: use a play whose hosts pattern selects one host (web[0])',
+  async: 'async is not supported: use timeout',
+  poll: 'poll is not supported: use timeout',
+  environment: 'environment is not supported: set variables in the command (shell: "NAME=value command")',
+  until: 'until is not supported (retries of a task): wait in the command itself (shell: "until CONDITION; do sleep 1; done")',
+  retries: 'retries is not supported (retries of a task): wait in the command itself (shell: "until CONDITION; do sleep 1; done")',
+  delay: 'delay is not supported (retries of a task): wait in the command itself (shell: "until CONDITION; do sleep 1; done")',
+  throttle: 'throttle is not supported: use serial on the play or -f',
+  any_errors_fatal: 'any_errors_fatal is not supported: use max_fail_percentage: 0 on the play',
+  become_method: 'become_method is not supported: provision becomes with sudo',
+  become_flags: 'become_flags is not supported: provision becomes with sudo',
+  become_exe: 'become_exe is not supported: provision becomes with sudo',
+  connection: 'connection is not supported as a task keyword: set ansible_connection in the inventory',
+  port: 'port is not supported as a task keyword: set ansible_port in the inventory',
+  diff: 'diff is not supported as a task keyword: use --diff',
+  debugger: 'debugger is not supported',
+  collections: 'collections is not supported: write task types by their short name or as ansible.builtin.NAME',
+  module_defaults: 'module_defaults is not supported: give the arguments in each task',
+  apply: 'apply is not supported: put the keywords on the tasks of the included file, or use import_tasks, whose keywords apply to every task',
 };
 
 /**

@@ -21,6 +21,12 @@
  * `yes`/`no`/`on`/`off` are booleans, `0644` is octal, `1e3` stays a string,
  * dates stay strings. Inventories and their group_vars/host_vars use it, so
  * their values are the ones Ansible sees.
+ *
+ * `{ yaml11: 'booleans' }` takes only YAML 1.1's booleans (`yes`, `No`, `on`,
+ * `OFF`...) and keeps YAML 1.2 for the rest: playbooks, task files, vars files
+ * and roles, where `ignore_errors: yes` must mean what Ansible users mean,
+ * while `mode: 0644` stays the number 644 that file modes read as octal digits
+ * (PyYAML would make it 420).
  */
 import { readFileSync, statSync } from 'node:fs';
 import {
@@ -76,6 +82,16 @@ function sexagesimal(digits: string): number {
   return digits.split(':').reduce((acc, part) => acc * 60 + Number(part), 0);
 }
 
+const PY_BOOL_TAG = defineScalarTag('tag:yaml.org,2002:bool', {
+  implicit: true,
+  implicitFirstChars: null,
+  resolve: (s) => (PY_BOOL_TRUE.test(s) ? true : PY_BOOL_FALSE.test(s) ? false : NOT_RESOLVED),
+  identify: (d) => typeof d === 'boolean',
+});
+
+/** YAML 1.2 with YAML 1.1's booleans: how playbooks are read. */
+const PLAYBOOK_SCHEMA = SCHEMA.withTags(PY_BOOL_TAG);
+
 const PYYAML_SCHEMA = FAILSAFE_SCHEMA.withTags(
   mergeTag,
   defineScalarTag('tag:yaml.org,2002:null', {
@@ -84,12 +100,7 @@ const PYYAML_SCHEMA = FAILSAFE_SCHEMA.withTags(
     resolve: (s) => (PY_NULL.test(s) ? null : NOT_RESOLVED),
     identify: (d) => d === null,
   }),
-  defineScalarTag('tag:yaml.org,2002:bool', {
-    implicit: true,
-    implicitFirstChars: null,
-    resolve: (s) => (PY_BOOL_TRUE.test(s) ? true : PY_BOOL_FALSE.test(s) ? false : NOT_RESOLVED),
-    identify: (d) => typeof d === 'boolean',
-  }),
+  PY_BOOL_TAG,
   defineScalarTag('tag:yaml.org,2002:int', {
     implicit: true,
     implicitFirstChars: null,
@@ -131,8 +142,8 @@ const PYYAML_SCHEMA = FAILSAFE_SCHEMA.withTags(
 );
 
 export interface ParseYamlOptions {
-  /** YAML 1.1 scalars as PyYAML resolves them (Ansible's reading). */
-  yaml11?: boolean;
+  /** `true`: YAML 1.1 scalars as PyYAML resolves them (Ansible's reading); `'booleans'`: only its booleans. */
+  yaml11?: boolean | 'booleans';
 }
 
 function fail(file: string, message: string, line?: number, column?: number, cause?: unknown): never {
@@ -334,7 +345,7 @@ export function parseYaml(text: string, file: string, options: ParseYamlOptions 
     const documents = events.filter((e) => e.type === EVENT_ID.DOCUMENT).length;
     if (documents > 1) explain(text, file, new Error('more than one document'), lc);
     const root = indexEvents(events, text, file, lc);
-    docs = constructFromEvents(events, { source: text, filename: file, schema: options.yaml11 ? PYYAML_SCHEMA : SCHEMA });
+    docs = constructFromEvents(events, { source: text, filename: file, schema: options.yaml11 === 'booleans' ? PLAYBOOK_SCHEMA : options.yaml11 ? PYYAML_SCHEMA : SCHEMA });
     const value = docs[0] ?? null;
     // an alias-free document expands to one node per event at most
     if (expandedSize(value, events.length + MAX_ALIAS_EXPANSION) > events.length + MAX_ALIAS_EXPANSION) {

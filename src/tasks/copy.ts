@@ -1,19 +1,24 @@
 /**
  * `copy`: put a text file on the host, from inline `content` or a local `src`
- * file (read on the control machine, relative to the playbook). Compares by
- * sha256, shows a diff, writes atomically (temp file + validate + rename).
+ * file (read on the control machine: a relative path is looked for in
+ * `files/` beside the playbook, then beside it). Compares by sha256, shows a
+ * diff, writes atomically (temp file + validate + rename).
  */
-import { readFile } from 'node:fs/promises';
-import { posix, resolve } from 'node:path';
+import { posix } from 'node:path';
 import { z } from 'zod';
 import { TaskError } from '../contract/errors.js';
-import { change, defineTask, ok } from '../contract/task.js';
-import { fileAt } from '../facts/files.js';
+import { change, defineTask, ok, type Plan } from '../contract/task.js';
+import { fileAt, type FileInfo } from '../facts/files.js';
 import { attrChanges, attrDiff, attrSteps, modeArg } from './lib/attrs.js';
 import { beforeText, diffOf, predictWrittenFile, sameContent, withAttrs, writeFileSteps } from './lib/files.js';
+import { readLocalText } from './lib/local.js';
 
+/** Fields of the tasks that write a whole file from the control machine (copy, template). */
 export const writeFields = {
-  mode: modeArg.optional(),
+  mode: z
+    .union([modeArg, z.literal('preserve')])
+    .optional()
+    .describe("File mode: octal as a quoted string ('0644'), symbolic ('u=rw,g=r,o=r'), or preserve (the local src file's mode)"),
   owner: z.string().min(1).optional().describe('Owner (user name or uid); default: keep the existing owner'),
   group: z.string().min(1).optional().describe('Group (name or gid); default: keep the existing group'),
   backup: z.boolean().default(false).describe('Keep a copy of the old file as PATH.YYYYmmddTHHMMSS.bak'),
@@ -28,19 +33,22 @@ const argsSchema = z
   .object({
     dest: z.string().min(1).describe('Absolute path of the file on the host'),
     content: z.string().optional().describe('The file content'),
-    src: z.string().min(1).optional().describe('A local file on the control machine (relative to the playbook) to copy'),
+    src: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('A local text file on the control machine to copy; a relative path is looked for in files/ beside the playbook, then beside the playbook'),
     force: z.boolean().default(true).describe('false: only create the file when it does not exist'),
     ...writeFields,
   })
   .strict()
-  .refine((a) => (a.content === undefined) !== (a.src === undefined), { message: 'give exactly one of content or src' });
+  .refine((a) => (a.content === undefined) !== (a.src === undefined), { message: 'give exactly one of content or src' })
+  .refine((a) => a.mode !== 'preserve' || a.src !== undefined, { message: 'mode: preserve takes the mode of the local src file: give src', path: ['mode'] });
 
 export type CopyArgs = z.output<typeof argsSchema>;
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
 /** Destination path: `dest/` ending in a slash means "into this directory" (needs src). */
-function destPath(a: CopyArgs): string {
+export function destPath(a: { readonly dest: string; readonly src?: string | undefined }): string {
   if (a.dest.endsWith('/')) {
     if (a.src === undefined) throw new TaskError(`dest ${a.dest} is a directory; give a file path`);
     return posix.join(a.dest, posix.basename(a.src));
@@ -51,53 +59,54 @@ function destPath(a: CopyArgs): string {
 export const copy = defineTask({
   name: 'copy',
   description: 'Write a text file from inline content or a local file, atomically, with diff, backup and validation',
-  example: "- name: sudo rule for deploy\n  copy:\n    dest: /etc/sudoers.d/deploy\n    src: files/deploy.sudoers     # relative to the playbook\n    mode: \"0440\"\n    validate: visudo -cf %s       # a broken rule never replaces a good one\n- name: motd\n  copy: { dest: /etc/motd, content: \"Managed by provision\\n\", mode: \"0644\" }",
+  example: "- name: sudo rule for deploy\n  copy:\n    dest: /etc/sudoers.d/deploy\n    src: deploy.sudoers          # files/deploy.sudoers beside the playbook, or deploy.sudoers there\n    mode: \"0440\"\n    validate: visudo -cf %s       # a broken rule never replaces a good one\n- name: motd\n  copy: { dest: /etc/motd, content: \"Managed by provision\\n\", mode: \"0644\" }",
   schema: argsSchema,
   async prepare(a, ctx) {
     if (a.src === undefined) return a;
-    const local = resolve(ctx.baseDir, a.src);
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(local);
-    } catch (err) {
-      throw new TaskError(`cannot read src ${local}: ${(err as Error).message}`, { cause: err });
-    }
-    let content: string;
-    try {
-      content = utf8.decode(bytes);
-    } catch {
-      throw new TaskError(`src ${local} is not UTF-8 text; binary files are not supported`);
-    }
-    return { ...a, content };
+    const local = await readLocalText(a.src, ctx.searchDirs.files);
+    return { ...a, content: local.content, mode: localMode(a.mode, local.mode) };
   },
   facts: (a) => ({ dest: fileAt(destPath(a)) }),
   plan(a, facts) {
-    const path = destPath(a);
     if (a.content === undefined) throw new TaskError(`copy: src ${a.src ?? ''} was not read (prepare() not run)`);
-    const content = a.content;
-    const cur = facts.dest;
-    const request = fileAt(path);
-    if (cur.exists && cur.type !== 'file') throw new TaskError(`${path} is a ${cur.type}, not a regular file`);
-    const attrs = { mode: a.mode, owner: a.owner, group: a.group };
-
-    if (cur.exists && !a.force) return ok(`${path} exists (force: false)`);
-    if (cur.exists && sameContent(cur, content)) {
-      const steps = attrSteps(path, cur, attrs);
-      if (steps.length === 0) return ok(`${path} has the requested content and attributes`);
-      const c = attrChanges(cur, attrs);
-      const diff = attrDiff(path, cur, attrs);
-      return change(`set ${Object.keys(c).join(', ')} of ${path}`, steps, {
-        diffs: diff ? [diff] : [],
-        predictions: [{ request, value: withAttrs(cur, c) }],
-      });
-    }
-    const steps = writeFileSteps({ path, content, mode: a.mode, owner: a.owner, group: a.group, backup: a.backup, validate: a.validate });
-    const diffs = [diffOf(path, beforeText(cur), content)];
-    const attrD = cur.exists ? attrDiff(path, cur, attrs) : undefined;
-    if (attrD) diffs.push(attrD);
-    return change(cur.exists ? `update ${path}` : `create ${path}`, steps, {
-      diffs,
-      predictions: [{ request, value: predictWrittenFile(cur, { content, mode: a.mode, owner: a.owner, group: a.group }) }],
-    });
+    return planContent(destPath(a), a.content, a, facts.dest);
   },
 });
+
+/** The write options of a task with `writeFields`, once prepare() has replaced `mode: preserve` by the local file's mode. */
+type WriteArgs = Pick<CopyArgs, 'mode' | 'owner' | 'group' | 'backup' | 'validate' | 'force'>;
+
+/** `mode: preserve`: the local file's mode. */
+export const localMode = (mode: string | undefined, localFileMode: string): string | undefined => (mode === 'preserve' ? localFileMode : mode);
+
+/**
+ * The plan of a whole-file write (copy, template): nothing when content and
+ * attributes match, only chown/chmod when only they differ, else the atomic
+ * write with a diff of the content.
+ */
+export function planContent(path: string, content: string, a: WriteArgs, cur: FileInfo): Plan {
+  if (a.mode === 'preserve') throw new TaskError(`${path}: mode: preserve was not resolved (prepare() not run)`);
+  const request = fileAt(path);
+  if (cur.exists && cur.type !== 'file') throw new TaskError(`${path} is a ${cur.type}, not a regular file`);
+  const attrs = { mode: a.mode, owner: a.owner, group: a.group };
+
+  if (cur.exists && !a.force) return ok(`${path} exists (force: false)`);
+  if (cur.exists && sameContent(cur, content)) {
+    const steps = attrSteps(path, cur, attrs);
+    if (steps.length === 0) return ok(`${path} has the requested content and attributes`);
+    const c = attrChanges(cur, attrs);
+    const diff = attrDiff(path, cur, attrs);
+    return change(`set ${Object.keys(c).join(', ')} of ${path}`, steps, {
+      diffs: diff ? [diff] : [],
+      predictions: [{ request, value: withAttrs(cur, c) }],
+    });
+  }
+  const steps = writeFileSteps({ path, content, mode: a.mode, owner: a.owner, group: a.group, backup: a.backup, validate: a.validate });
+  const diffs = [diffOf(path, beforeText(cur), content)];
+  const attrD = cur.exists ? attrDiff(path, cur, attrs) : undefined;
+  if (attrD) diffs.push(attrD);
+  return change(cur.exists ? `update ${path}` : `create ${path}`, steps, {
+    diffs,
+    predictions: [{ request, value: predictWrittenFile(cur, { content, mode: a.mode, owner: a.owner, group: a.group }) }],
+  });
+}

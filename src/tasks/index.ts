@@ -1,30 +1,53 @@
 /** Every task type a playbook can use, by its key. */
+import { assertTask } from './assert.js';
+import { authorizedKey } from './authorized_key.js';
 import { command } from './command.js';
 import { copy } from './copy.js';
+import { debug } from './debug.js';
+import { fail } from './fail.js';
 import { fail2ban } from './fail2ban.js';
 import { file } from './file.js';
 import { firewallPersist } from './firewall_persist.js';
+import { getUrl } from './get_url.js';
+import { groupTask } from './group.js';
+import { includeVars } from './include_vars.js';
 import { iptables } from './iptables.js';
 import { lineinfile } from './lineinfile.js';
 import { listeners } from './listeners.js';
-import { packageTask } from './package.js';
+import { meta } from './meta.js';
+import { aptTask, dnfTask, packageTask, yumTask } from './package.js';
+import { ping } from './ping.js';
 import { serviceTask } from './service.js';
+import { setFact } from './set_fact.js';
 import { shell } from './shell.js';
 import { sshHostKeys } from './ssh_host_keys.js';
 import { sysctl } from './sysctl.js';
+import { template } from './template.js';
 import { sshd_config } from './sshd_config.js';
+import { statTask } from './stat.js';
 import { unattended_upgrades } from './unattended_upgrades.js';
 import { userTask } from './user.js';
+import { waitFor } from './wait_for.js';
 
 export const registry = {
   command,
   shell,
   file,
   copy,
+  template,
   lineinfile,
   package: packageTask,
+  apt: aptTask,
+  dnf: dnfTask,
+  yum: yumTask,
   service: serviceTask,
   user: userTask,
+  group: groupTask,
+  authorized_key: authorizedKey,
+  get_url: getUrl,
+  stat: statTask,
+  wait_for: waitFor,
+  ping,
   sshd_config,
   ssh_host_keys: sshHostKeys,
   sysctl,
@@ -33,6 +56,12 @@ export const registry = {
   fail2ban,
   unattended_upgrades,
   listeners,
+  set_fact: setFact,
+  debug,
+  assert: assertTask,
+  fail,
+  meta,
+  include_vars: includeVars,
 } as const;
 
 export type TaskName = keyof typeof registry;

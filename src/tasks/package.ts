@@ -32,7 +32,8 @@ const PACKAGE_NAME = /^[A-Za-z0-9][A-Za-z0-9+._~-]*(:[a-z0-9_-]+)?$/;
 
 const nameArg = z.string().regex(PACKAGE_NAME, 'not a package name');
 
-const argsSchema = z
+/** package's arguments; apt, dnf and yum take the ones Ansible's modules of those names share with it. */
+const packageFields = z
   .object({
     name: z
       .union([nameArg, z.array(nameArg).min(1)])
@@ -49,13 +50,18 @@ const argsSchema = z
       .describe('Upgrade installed packages: security fixes only, or all (apt-get upgrade / dnf upgrade). Used without name'),
     purge: z.boolean().default(false).describe('state absent: also delete the configuration files (apt purge)'),
   })
-  .strict()
-  .refine((a) => !(a.upgrade !== undefined && a.name !== undefined), { message: 'upgrade is used alone, without name', path: ['upgrade'] })
-  .refine((a) => a.name !== undefined || a.upgrade !== undefined || a.update_cache, {
-    message: 'give name, upgrade, or update_cache',
-    path: ['name'],
-  })
-  .refine((a) => !a.purge || a.state === 'absent', { message: 'purge is only used with state: absent', path: ['purge'] });
+  .strict();
+
+/** The combinations package refuses, for its own schema and (without `upgrade`) its apt/dnf/yum subsets. */
+const packageRules =
+  (needs: string) =>
+  (a: { name?: unknown; state: string; update_cache: boolean; upgrade?: string; purge?: boolean }, ctx: z.RefinementCtx): void => {
+    if (a.upgrade !== undefined && a.name !== undefined) ctx.addIssue({ code: 'custom', message: 'upgrade is used alone, without name', path: ['upgrade'] });
+    if (a.name === undefined && a.upgrade === undefined && !a.update_cache) ctx.addIssue({ code: 'custom', message: `give ${needs}`, path: ['name'] });
+    if (a.purge === true && a.state !== 'absent') ctx.addIssue({ code: 'custom', message: 'purge is only used with state: absent', path: ['purge'] });
+  };
+
+const argsSchema = packageFields.superRefine(packageRules('name, upgrade, or update_cache'));
 
 export type PackageArgs = z.output<typeof argsSchema>;
 
@@ -148,3 +154,33 @@ export const packageTask = defineTask({
     });
   },
 });
+
+/**
+ * Ansible's `apt`, `dnf` and `yum` modules: package on a host whose package
+ * manager is that one (yum also on dnf hosts, where Ansible's yum runs dnf),
+ * with the arguments they share with it (name, state present/absent/latest,
+ * update_cache; purge for apt). Their other arguments (cache_valid_time,
+ * autoremove, upgrade: dist, enablerepo...) are refused by name.
+ */
+function managerTask(manager: 'apt' | 'dnf' | 'yum') {
+  const schema = (manager === 'apt' ? packageFields.omit({ upgrade: true }) : packageFields.omit({ upgrade: true, purge: true })).superRefine(packageRules('name or update_cache'));
+  const runsOn: readonly string[] = manager === 'yum' ? ['yum', 'dnf'] : [manager];
+  const asPackage = (a: z.output<typeof schema>): PackageArgs => ({ purge: false, ...a });
+  return defineTask({
+    name: manager,
+    description: `Ansible's ${manager} module: package with ${manager}, on hosts whose package manager is ${runsOn.join(' or ')}`,
+    example: `- name: chrony installed\n  ${manager}: { name: chrony, state: present, update_cache: true }\n- ${manager}: name=tree state=absent`,
+    schema,
+    facts: (a, ctx) => packageTask.facts(asPackage(a), ctx),
+    plan(a, facts, ctx) {
+      if (!runsOn.includes(ctx.host.packageManager)) {
+        throw new TaskError(`${manager}: this host's package manager is ${ctx.host.packageManager}, not ${runsOn.join(' or ')} (package: picks the host's own)`);
+      }
+      return packageTask.plan(asPackage(a), facts, ctx);
+    },
+  });
+}
+
+export const aptTask = managerTask('apt');
+export const dnfTask = managerTask('dnf');
+export const yumTask = managerTask('yum');

@@ -17,20 +17,22 @@
  *   removal) carry `risk: 'access'`; `lockout` names the ones that would
  *   certainly cut us off.
  */
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { TaskError } from '../contract/errors.js';
 import { change, defineTask, ok, type AccessInfo, type Diff, type Plan, type Prediction, type Step, type TaskContext } from '../contract/task.js';
 import type { FactRequest } from '../contract/fact.js';
 import { sh } from '../contract/quote.js';
 import type { HostFacts } from '../contract/host-facts.js';
+import { groupInfo, type GroupInfo } from '../facts/groups.js';
 import { sha256, userInfo, type PresentUser, type UserInfo } from '../facts/users.js';
-import { mergeKeys, parseKeyLine, writeKeysSteps, type KeyLine } from './lib/authorized-keys.js';
+import { keysLockout, mergeKeys, writeKeysSteps } from './lib/authorized-keys.js';
 
 export const USER_NAME = /^[a-z_][a-z0-9_-]*[$]?$/;
-const GROUP_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*[$]?$/;
+export const GROUP_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*[$]?$/;
 /** crypt(3) formats: `$id$[params$]salt$hash` (yescrypt, sha512, sha256, bcrypt...). */
 const CRYPT_HASH = /^\$[0-9a-z]+\$[./0-9A-Za-z$=,]+$/;
+
+const groupName = z.string().regex(GROUP_NAME, 'not a group name');
 
 const argsSchema = z
   .object({
@@ -40,7 +42,14 @@ const argsSchema = z
     shell: z.string().regex(/^\/\S*$/, 'an absolute path').optional().describe('Login shell, e.g. /bin/bash or /usr/sbin/nologin'),
     home: z.string().regex(/^\/\S*$/, 'an absolute path').optional().describe('Home directory (changing it does not move the files)'),
     create_home: z.boolean().default(true).describe('Create the home directory (from /etc/skel) when creating the user'),
-    groups: z.array(z.string().regex(GROUP_NAME, 'not a group name')).optional().describe('Supplementary groups (must exist)'),
+    groups: z
+      .union([
+        z.array(groupName),
+        // Ansible's list type splits text on commas; its user module strips the names and drops empty ones
+        z.string().transform((s) => s.split(',').map((g) => g.trim()).filter((g) => g !== '')).pipe(z.array(groupName)),
+      ])
+      .optional()
+      .describe('Supplementary groups (must exist): a list, or names separated by commas'),
     append: z
       .boolean()
       .default(true)
@@ -118,7 +127,7 @@ interface Part {
 const unchanged = (after: PresentUser): Part => ({ steps: [], what: [], after, risky: false });
 
 /** `useradd` with everything it can set at once. */
-function createAccount(a: UserArgs, missingGroups: readonly string[], wantGroups: readonly string[]): Part {
+function createAccount(a: UserArgs, wantGroups: readonly string[]): Part {
   const opts: (string | number)[] = [];
   if (a.uid !== undefined) opts.push('-u', a.uid);
   if (a.shell !== undefined) opts.push('-s', a.shell);
@@ -139,7 +148,6 @@ function createAccount(a: UserArgs, missingGroups: readonly string[], wantGroups
     authorizedKeys: null,
     keysFile: null,
     sshDir: null,
-    missingGroups,
   };
   return { steps: [{ command: sh`useradd ${opts} ${a.name}` }], what: [`create user ${a.name}`], after, risky: false };
 }
@@ -295,20 +303,21 @@ function planAbsent(a: UserArgs, cur: UserInfo, request: FactRequest<UserInfo>, 
     [{ command: a.remove_home ? sh`userdel -r ${a.name}` : sh`userdel ${a.name}` }],
     {
       diffs: [{ label: `user ${a.name}`, before: describeUser(cur), after: 'state: absent\n' }],
-      predictions: [{ request, value: { exists: false, missingGroups: cur.missingGroups } } as Prediction],
+      predictions: [{ request, value: { exists: false } } as Prediction],
       ...(connecting ? { risk: 'access' as const } : {}),
     },
   );
 }
 
 /** state: present: the account, its password and lock, then its keys. */
-function planPresent(a: UserArgs, cur: UserInfo, request: FactRequest<UserInfo>, ctx: TaskContext): Plan {
+function planPresent(a: UserArgs, facts: UserFacts, request: FactRequest<UserInfo>, ctx: TaskContext): Plan {
+  const cur = facts.user;
   const wantGroups = groupsToCheck(a, ctx);
-  const missing = cur.missingGroups.filter((g) => wantGroups.includes(g));
+  const missing = wantGroups.filter((g) => !facts[`group:${g}`]?.exists);
   if (missing.length > 0) throw new TaskError(`group${missing.length > 1 ? 's' : ''} ${missing.join(', ')} do${missing.length > 1 ? '' : 'es'} not exist on ${ctx.host.hostname || 'the host'}: create ${missing.length > 1 ? 'them' : 'it'} first`);
   const admin = a.admin !== undefined ? adminGroup(ctx.host) : undefined;
 
-  const account = cur.exists ? modifyAccount(a, cur, wantGroups, admin) : createAccount(a, cur.missingGroups, wantGroups);
+  const account = cur.exists ? modifyAccount(a, cur, wantGroups, admin) : createAccount(a, wantGroups);
   if ((a.password !== undefined || a.password_lock !== undefined) && cur.exists && cur.password === null) {
     throw new TaskError(`cannot read the password state of ${a.name}: /etc/shadow is unreadable (run the task with become)`);
   }
@@ -331,40 +340,23 @@ function planPresent(a: UserArgs, cur: UserInfo, request: FactRequest<UserInfo>,
   });
 }
 
-const keysOf = (text: string): KeyLine[] => text.split('\n').flatMap((l) => parseKeyLine(l) ?? []);
-const fingerprint = (id: string): string => `SHA256:${createHash('sha256').update(Buffer.from(id.split(' ')[1] ?? '', 'base64')).digest('base64').replace(/=+$/, '')}`;
-
-/**
- * Would the new authorized_keys of the user we connect as leave out every key
- * this session may have logged in with? (Only when one of them is in the file
- * now: a key accepted from elsewhere, such as a certificate, is not ours to judge.)
- */
-function keysLockout(name: string, current: string, wanted: readonly string[], exclusive: boolean, access: AccessInfo): string | undefined {
-  let after: KeyLine[];
-  try {
-    after = keysOf(mergeKeys(current, wanted, exclusive));
-  } catch {
-    return undefined; // the plan fails with a clearer message
-  }
-  const before = keysOf(current);
-  if (access.keys.length === 0) {
-    return before.length > 0 && after.length === 0 ? `would remove every authorized key of ${name}, the user we connect as with public key authentication` : undefined;
-  }
-  const ours = before.filter((k) => access.keys.includes(k.id));
-  if (ours.length === 0 || after.some((k) => access.keys.includes(k.id))) return undefined;
-  return `would remove the key this session logs in with (${ours.map((k) => `${k.type} ${fingerprint(k.id)}`).join(', ')}) from the authorized keys of ${name}, the user we connect as`;
-}
+/** The account, and each group it is to be in (a group an earlier task creates is predicted there in check mode). */
+type UserFacts = { user: UserInfo } & { [group: `group:${string}`]: GroupInfo | undefined };
+type UserFactRequests = { user: FactRequest<UserInfo> } & { [group: `group:${string}`]: FactRequest<GroupInfo> };
 
 export const userTask = defineTask({
   name: 'user',
   description: 'Manage a local user: uid, shell, home, groups, admin rights, password hash, lock, SSH authorized keys',
   example: "- name: Admin with my key\n  user:\n    name: deploy\n    shell: /bin/bash\n    admin: true                 # sudo on Debian/Ubuntu, wheel on RHEL\n    authorized_keys: [\"ssh-ed25519 AAAAC3Nz... me@laptop\"]\n    exclusive: true",
   schema: argsSchema,
-  facts: (a, ctx) => ({ user: userInfo(a.name, a.state === 'present' ? groupsToCheck(a, ctx) : []) }),
+  facts: (a, ctx): UserFactRequests => ({
+    user: userInfo(a.name),
+    ...Object.fromEntries((a.state === 'present' ? groupsToCheck(a, ctx) : []).map((g) => [`group:${g}`, groupInfo(g)])),
+  }),
   plan(a, facts, ctx) {
-    const request = userInfo(a.name, a.state === 'present' ? groupsToCheck(a, ctx) : []);
+    const request = userInfo(a.name);
     if (a.state === 'absent') return planAbsent(a, facts.user, request, ctx.host.user === a.name);
-    return planPresent(a, facts.user, request, ctx);
+    return planPresent(a, facts, request, ctx);
   },
   lockout(a, facts, access: AccessInfo) {
     const cur = facts.user;
@@ -376,7 +368,15 @@ export const userTask = defineTask({
     if (a.password_lock === true && access.auth === 'password' && !(cur.password?.locked ?? false)) {
       return `would lock the password of ${a.name}, the user we connect as with password authentication`;
     }
-    if (a.authorized_keys !== undefined && access.auth !== 'password') return keysLockout(a.name, cur.authorizedKeys ?? '', a.authorized_keys, a.exclusive, access);
+    if (a.authorized_keys === undefined || access.auth === 'password') return undefined;
+    const current = cur.authorizedKeys ?? '';
+    let after: string;
+    try {
+      after = mergeKeys(current, a.authorized_keys, a.exclusive);
+    } catch {
+      return undefined; // the plan fails with a clearer message
+    }
+    return keysLockout(a.name, current, after, access);
     return undefined;
   },
 });

@@ -19,20 +19,30 @@ export function shortForm<S extends z.ZodType>(key: string, schema: S): z.ZodTyp
 }
 
 /**
+ * The value of an optional parameter that has aliases (`checksum_algorithm`,
+ * also spelled `checksum` or `checksum_algo`): undefined when none is given,
+ * an issue when more than one is. For `.transform` callbacks.
+ */
+export function aliasedOptional<T>(obj: Record<string, T | undefined>, names: readonly [string, ...string[]], ctx: z.RefinementCtx): T | undefined {
+  const given = names.filter((n) => obj[n] !== undefined);
+  if (given.length > 1) {
+    ctx.addIssue({ code: 'custom', message: `give only one of ${given.join(', ')} (aliases)`, path: [given[1] as string] });
+    return z.NEVER;
+  }
+  return given.length === 1 ? obj[given[0] as string] : undefined;
+}
+
+/**
  * The value of a parameter that has aliases (`path`, also spelled `dest` or
  * `name`): exactly one spelling may be given. For `.transform` callbacks.
  */
 export function aliased(obj: Record<string, unknown>, names: readonly [string, ...string[]], ctx: z.RefinementCtx): string {
-  const given = names.filter((n) => obj[n] !== undefined);
-  if (given.length !== 1) {
-    ctx.addIssue({
-      code: 'custom',
-      message: given.length === 0 ? `${names[0]} is required` : `give only one of ${given.join(', ')} (aliases)`,
-      path: [given[1] ?? names[0]],
-    });
+  const value = aliasedOptional(obj, names, ctx);
+  if (value === undefined) {
+    ctx.addIssue({ code: 'custom', message: `${names[0]} is required`, path: [names[0]] });
     return z.NEVER;
   }
-  return obj[given[0] as string] as string;
+  return value as string;
 }
 
 /**

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { ExecResult } from '../../../src/connections/types.js';
 import { ConnectionError } from '../../../src/contract/errors.js';
 import { req, type Fact, type FactRequest } from '../../../src/contract/fact.js';
-import { change, defineTask, ok, type AccessInfo, type HostKeyChange } from '../../../src/contract/task.js';
+import { change, defineTask, ok, type AccessInfo, type HostKeyChange, type Plan } from '../../../src/contract/task.js';
 import type { ConfirmRequest } from '../../../src/core/confirm.js';
 import type { ExecRequest, RunAs } from '../../../src/core/host.js';
 import { runAs, runTaskItem, type PipelineEnv, type PipelineSession } from '../../../src/core/pipeline.js';
@@ -38,7 +38,24 @@ const fake = defineTask({
         }),
   lockout: (a) => a.refuse,
 });
-const registry = { fake };
+/**
+ * Registers what its preparation saw (the variables, the search directories)
+ * as the plan's data; `mode: probe` makes its plan a probe whose step prints
+ * the seconds it waited.
+ */
+const seer = defineTask({
+  name: 'seer',
+  description: 'test double that registers data',
+  schema: z.strictObject({ mode: z.enum(['ok', 'change', 'probe']), seen: z.string().default('') }),
+  prepare: async (a, ctx) => ({ ...a, seen: `${String(ctx.vars.greeting)}|${ctx.searchDirs.templates.join(',')}|${ctx.searchDirs.files.join(',')}` }),
+  facts: () => ({}),
+  plan: (a): Plan => {
+    if (a.mode === 'ok') return ok('seen', { seen: a.seen, changed: 'data cannot override this' });
+    if (a.mode === 'change') return change('write', [{ command: 'write' }], { data: { seen: a.seen } });
+    return { kind: 'probe', summary: 'port 8080 is open', step: { command: 'wait 300', timeoutMs: 305_000 }, checkStep: { command: 'wait 0' }, data: (out) => ({ elapsed: Number(out.trim()) }) };
+  },
+});
+const registry = { fake, seer };
 
 class FakeSession implements PipelineSession {
   readonly facts = { ...host, ssh: { clientIp: '10.0.0.1', clientPort: 50000, serverIp: '10.0.0.2', serverPort: 22 } };
@@ -201,6 +218,44 @@ describe('task pipeline', () => {
     expect(refused.session.execs).toEqual([]);
     const allowed = setup('- fake: { path: /etc/x, value: new, risky: true, refuse: "port 22 dropped" }', { allowLockout: true });
     expect((await allowed.go()).result.message).toBe('set /etc/x to new (pre-flight warning overridden: port 22 dropped)');
+  });
+});
+
+describe('registered data and probes', () => {
+  const SEEN = 'hello|/srv/templates,/srv|/srv/files,/srv';
+
+  it('prepare sees the variables and the search directories; a plan\'s data is registered beside the common keys, which keep their meaning', async () => {
+    const okOut = await setup('- seer: { mode: ok }').go({ greeting: 'hello' });
+    expect(okOut.result).toMatchObject({ status: 'ok', message: 'seen' });
+    expect(okOut.registered).toMatchObject({ seen: SEEN, changed: false, failed: false, msg: 'seen' });
+    const checked = await setup('- seer: { mode: change }', { check: true }).go({ greeting: 'hello' });
+    expect(checked.registered).toMatchObject({ seen: SEEN, changed: true });
+    const applied = await setup('- seer: { mode: change }').go({ greeting: 'hello' });
+    expect(applied.registered).toMatchObject({ seen: SEEN, changed: true, rc: 0, stdout: 'done' });
+  });
+
+  it('a probe runs its waiting step in an apply, with the step\'s own timeout: ok with its data, or failed with its stderr', async () => {
+    const waited = new FakeSession({}, () => ({ code: 0, stdout: '3\n', stderr: '' }));
+    const out = await setup('- seer: { mode: probe }', { session: waited }).go();
+    expect(out.result).toMatchObject({ status: 'ok', message: 'port 8080 is open' });
+    expect(out.registered).toMatchObject({ elapsed: 3, changed: false, failed: false });
+    expect(waited.execs.map((e) => [e.command, e.req.timeoutMs, e.req.become])).toEqual([['wait 300', 305_000, true]]);
+    expect(waited.invalidated).toBe(0);
+    const timedOut = new FakeSession({}, () => ({ code: 1, stdout: '', stderr: 'Timeout when waiting for 127.0.0.1:8080\n' }));
+    const failed = await setup('- seer: { mode: probe }', { session: timedOut }).go();
+    expect(failed.result).toMatchObject({ status: 'failed', code: 'E_COMMAND', rc: 1, message: 'Timeout when waiting for 127.0.0.1:8080' });
+  });
+
+  it('in check mode a probe asks once without waiting: ok when the condition holds now, else skipped; check_mode: false waits', async () => {
+    const now = new FakeSession({}, () => ({ code: 0, stdout: '0\n', stderr: '' }));
+    expect((await setup('- seer: { mode: probe }', { check: true, session: now }).go()).result.status).toBe('ok');
+    expect(now.execs.map((e) => e.command)).toEqual(['wait 0']);
+    const notYet = new FakeSession({}, () => ({ code: 1, stdout: '', stderr: 'port 8080 is closed\n' }));
+    const skipped = await setup('- seer: { mode: probe }', { check: true, session: notYet }).go();
+    expect(skipped.result).toMatchObject({ status: 'skipped', message: 'check mode: not now (port 8080 is closed); an apply waits for it' });
+    const forced = new FakeSession({}, () => ({ code: 0, stdout: '1\n', stderr: '' }));
+    await setup('- seer: { mode: probe }\n  check_mode: false', { check: true, session: forced }).go();
+    expect(forced.execs.map((e) => e.command)).toEqual(['wait 300']);
   });
 });
 

@@ -1,10 +1,15 @@
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineTask, ok } from '../../../src/contract/task.js';
 import { DOCS_BEGIN, DOCS_END, renderTaskDoc, renderTaskReference, spliceReference } from '../../../src/schema/docs.js';
 import { parsePlaybook } from '../../../src/core/playbook.js';
 import { registry } from '../../../src/tasks/index.js';
+
+/** The examples are parsed as if they lived here, beside the local files they name (include_vars's vars/). */
+const exampleDir = join(dirname(fileURLToPath(import.meta.url)), '../../fixtures/task-examples');
 
 describe('task reference', () => {
   it('renders arguments with type, default, required and description', () => {
@@ -63,7 +68,7 @@ describe('task reference', () => {
       expect(module.example, `${module.name} has no example`).toBeTruthy();
       const tasks = module.example!.replace(/^/gm, '    ');
       const handlers = tasks.includes('notify: reload nginx') ? '  handlers:\n    - name: reload nginx\n      service: { name: nginx, state: reloaded }\n' : '';
-      expect(() => parsePlaybook(`- hosts: all\n  tasks:\n${tasks}\n${handlers}`, `${module.name}-example.yaml`, registry)).not.toThrow();
+      expect(() => parsePlaybook(`- hosts: all\n  tasks:\n${tasks}\n${handlers}`, join(exampleDir, `${module.name}-example.yaml`), registry)).not.toThrow();
     }
   });
 });

@@ -15,7 +15,8 @@
  * file is made in the sandbox and read back, nothing under /etc is touched.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -23,8 +24,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LocalConnection } from '../../../src/connections/local.js';
 import { HostSession } from '../../../src/core/host.js';
 import type { Plan, Step, TaskModule } from '../../../src/contract/task.js';
+import type { FactRequest } from '../../../src/contract/fact.js';
 import { sh } from '../../../src/contract/quote.js';
-import { ValidationError } from '../../../src/contract/errors.js';
+import { ProvisionError, ValidationError } from '../../../src/contract/errors.js';
 import { parseInventory } from '../../../src/core/inventory.js';
 import { parsePlaybook } from '../../../src/core/playbook.js';
 import { fileAt, type FileInfo } from '../../../src/facts/files.js';
@@ -66,10 +68,10 @@ const savedPath = process.env.PATH;
 
 /** Tools steps call that must never really run as root here: they record argv, cwd and stdin. */
 const STUBS = [
-  'recorder', 'useradd', 'usermod', 'userdel', 'gpasswd', 'chpasswd', 'chown', 'chgrp', 'apt-get', 'dpkg', 'dnf', 'yum',
+  'recorder', 'useradd', 'usermod', 'userdel', 'gpasswd', 'chpasswd', 'groupadd', 'groupmod', 'groupdel', 'chown', 'chgrp', 'apt-get', 'dpkg', 'dnf', 'yum',
   'systemctl', 'service', 'update-rc.d', 'chkconfig', 'pkill', 'iptables-restore', 'iptables', 'ip6tables-restore',
   'restorecon', 'selinuxenabled', 'sshd', 'visudo', 'fail2ban-client', 'ufw', 'firewall-cmd', 'netfilter-persistent',
-  'debconf-set-selections', 'iptables-save', 'ip6tables-save', 'sysctl',
+  'debconf-set-selections', 'iptables-save', 'ip6tables-save', 'sysctl', 'curl',
 ];
 /** Stubs that take stdin (the restore script, debconf answers, passwords). */
 const STDIN_STUBS = ['recorder', 'chpasswd', 'iptables-restore', 'ip6tables-restore', 'debconf-set-selections'];
@@ -247,11 +249,48 @@ beforeEach(() => {
 describe('shell injection: every registered task type', () => {
   it('has an injection property below (new task types must be added here)', () => {
     const covered = [
-      'command', 'shell', 'file', 'copy', 'lineinfile', 'package', 'service', 'user',
+      'command', 'shell', 'file', 'copy', 'template', 'lineinfile', 'package', 'apt', 'dnf', 'yum', 'service', 'user', 'group', 'stat', 'wait_for', 'ping', 'authorized_key', 'get_url',
       'sshd_config', 'iptables', 'firewall_persist', 'fail2ban', 'unattended_upgrades', 'listeners', 'ssh_host_keys', 'sysctl',
+      'set_fact', 'debug', 'assert', 'fail', 'meta', 'include_vars',
     ];
     const missing = Object.keys(registry).filter((k) => !covered.includes(k));
     expect(missing, `task types without an injection property in ${import.meta.url}`).toEqual([]);
+  });
+
+  it('set_fact, debug, assert, fail, meta, include_vars: run on the control machine, no step ever; hostile values come back literally', async () => {
+    const outcome = (name: keyof typeof registry, raw: unknown): Plan | string => {
+      try {
+        const p = planOf(mod(name), raw, {});
+        return p.invalid ?? (p.plan as Plan);
+      } catch (err) {
+        if (err instanceof TaskError || err instanceof ProvisionError) return err.message;
+        throw err;
+      }
+    };
+    fc.assert(
+      fc.property(hostile, hostile, (value, text) => {
+        const set = outcome('set_fact', { answer: value });
+        const expected = ['true', 'yes'].includes(value.toLowerCase()) ? true : ['false', 'no'].includes(value.toLowerCase()) ? false : value;
+        expect(set).toMatchObject({ kind: 'ok', control: { facts: { answer: expected } } });
+        expect(outcome('debug', { msg: text })).toMatchObject({ kind: 'ok', reason: text, data: { msg: text } });
+        expect(outcome('fail', { msg: text })).toBe(text);
+        // a hostile expression is evaluated by the template engine (or refused by it), never by a shell
+        const asserted = outcome('assert', { that: value, fail_msg: text });
+        expect(typeof asserted === 'string' || asserted.kind === 'ok').toBe(true);
+        const shown = outcome('debug', { var: value });
+        expect(typeof shown === 'string' || shown.kind === 'ok').toBe(true);
+        expect(typeof outcome('meta', { action: value }), 'an action other than the four is refused').toBe('string');
+        assertNoCanary();
+      }),
+      params,
+    );
+    freshWork();
+    for (const value of ['$(touch canary)', '`id`', '; rm -rf /', '../../../etc/passwd\n']) {
+      const p = mod('include_vars');
+      const args = p.schema.parse({ file: value });
+      await expect(p.prepare?.(args as never, { ...baseCtx, searchDirs: { templates: [], files: [], vars: [work] } })).rejects.toThrow(`include_vars: ${value} not found`);
+    }
+    assertNoCanary();
   });
 
   it('command argv: each hostile word arrives as one argv element, chdir and stdin literal', () => {
@@ -329,6 +368,110 @@ describe('shell injection: every registered task type', () => {
     );
   }, SLOW);
 
+  it('template: hostile variable values render into the file literally (stdin), hostile dest, owner, group', async () => {
+    writeFileSync(join(root, 'hostile.j2'), 'v={{ v }}\n{% for x in xs %}[{{ x }}]\n{% endfor %}');
+    await fc.assert(
+      fc.asyncProperty(component, hostile, fc.array(hostile, { maxLength: 3 }), fc.option(hostile, { nil: undefined }), async (dest, v, xs, owner) => {
+        freshWork();
+        const m = mod('template');
+        const args = m.schema.parse({ src: 'hostile.j2', dest, ...(owner ? { owner } : {}) });
+        const ready = await m.prepare!(args, { ...baseCtx, vars: { v, xs }, searchDirs: { templates: [root], files: [] } });
+        const plan = m.plan(ready as never, { dest: { exists: false } } as never, baseCtx);
+        const res = execSteps(stepsOf({ plan }));
+        expect(res[0]?.code, res[0]?.stderr).toBe(0);
+        expect(readFileSync(join(work, dest), 'utf8')).toBe(`v=${v}\n${xs.map((x) => `[${x}]\n`).join('')}`);
+        if (owner) expect(calls().find((c) => c.name === 'chown')?.argv[0]).toBe(owner);
+        assertNoCanary();
+      }),
+      params,
+    );
+  }, SLOW);
+
+  it('wait_for: hostile path, search_regex (escaped to match) and msg travel literally into grep, test and the failure message', () => {
+    const escape = (t: string): string => t.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
+    fc.assert(
+      fc.property(component, noNewline, hostile, (name, line, msg) => {
+        freshWork();
+        const path = join(work, name);
+        writeFileSync(path, `before\n${line}\nafter\n`);
+        const found = planOf(mod('wait_for'), { path, search_regex: `^${escape(line)}$`, timeout: 0 }, {});
+        if (found.invalid !== undefined) return; // a line JavaScript cannot read back as a regex: refused, nothing runs
+        const p = found.plan as Extract<Plan, { kind: 'probe' }>;
+        const ok = spawnSync('/bin/sh', ['-c', p.step.command], { cwd: work, env: env(), encoding: 'utf8', timeout: 20_000 });
+        expect(ok.status, ok.stderr).toBe(0);
+        expect(p.data?.(ok.stdout)).toMatchObject({ path, match_groups: [] });
+        const missing = planOf(mod('wait_for'), { path: `${path}-missing`, timeout: 0, msg }, {}).plan as Extract<Plan, { kind: 'probe' }>;
+        const failed = spawnSync('/bin/sh', ['-c', missing.checkStep.command], { cwd: work, env: env(), encoding: 'utf8', timeout: 20_000 });
+        expect({ code: failed.status, stderr: failed.stderr }).toEqual({ code: 1, stderr: `${msg}\n` });
+        assertNoCanary();
+      }),
+      params,
+    );
+  }, SLOW);
+
+  it('ping: nothing runs; any data is registered as it is', () => {
+    fc.assert(
+      fc.property(hostile, (data) => {
+        const p = planOf(mod('ping'), { data }, {});
+        if (data === 'crash') return;
+        expect(p.plan).toMatchObject({ kind: 'ok', data: { ping: data } });
+      }),
+      params,
+    );
+  });
+
+  it('authorized_key: hostile comment and key_options (one line) land literally in the file (stdin); hostile path; hostile users refused', () => {
+    const userName = fc.stringMatching(/^[a-z_][a-z0-9_-]{0,20}$/);
+    const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl';
+    fc.assert(
+      fc.property(userName, component.map((c) => c.replace(/[\r\n]/g, ' ')), noNewline, noNewline, fc.boolean(), hostile, (user, name, comment, options, manage, bad) => {
+        freshWork();
+        const path = join(work, name);
+        const cur = { exists: true, name: user, uid: 1001, gid: 1001, gecos: '', home: '/home/x', shell: '/bin/sh', primaryGroup: user, groups: [], password: null, authorizedKeys: null, keysFile: null, sshDir: null };
+        const raw = { user, key: `${key} c`, path, comment, ...(options.trim() !== '' ? { key_options: options } : {}), manage_dir: manage };
+        const refused = invalidOf(mod('authorized_key'), raw);
+        if (refused !== undefined) {
+          expect(refused).toMatch(/^key_options: not authorized_keys options/);
+          return;
+        }
+        const res = execSteps(stepsOf(planOf(mod('authorized_key'), raw, { user: cur, file: { exists: false } })));
+        expect(res.map((r) => r.code), res.map((r) => r.stderr).join('')).toEqual([0]);
+        const opts = options.trim() !== '' ? `${options} ` : '';
+        // lines are kept trimmed, as every authorized_keys line provision writes
+        expect(readFileSync(path, 'utf8')).toBe(`${`${opts}${key}${comment !== '' ? ` ${comment}` : ''}`.trim()}\n`);
+        expect(argvsOf('chown')).toEqual(sortArgvs([[`${user}:${user}`, expect.stringContaining('.provision-') as unknown as string], ...(manage ? [[`${user}:${user}`, work]] : [])]));
+        if (!/^[a-z_][a-z0-9_-]*[$]?$/.test(bad) || bad.length > 32) expect(invalidOf(mod('authorized_key'), { user: bad, key })).toMatch(/^user: (not a valid user name|Too big)/);
+        assertNoCanary();
+      }),
+      params,
+    );
+  }, SLOW);
+
+  it('get_url: hostile URL, header values, user agent and dest reach curl as single argv elements; nothing runs', () => {
+    const urlTail = hostile.map((t) => t.replace(/\s/g, '')).filter((t) => t.length > 0);
+    fc.assert(
+      fc.property(component, urlTail, noNewline, noNewline, (dest, tail, header, agent) => {
+        freshWork();
+        const url = `https://example.org/${tail}`;
+        const raw = { url, dest: join(work, dest.replace(/[\r\n]/g, ' ')), headers: { 'X-Hostile': header }, ...(agent !== '' ? { http_agent: agent } : {}) };
+        const p = planOf(mod('get_url'), raw, { dest: { exists: false } });
+        if (p.invalid !== undefined) {
+          expect(p.invalid).toMatch(/^(http_agent|dest): /);
+          return;
+        }
+        const res = execSteps(stepsOf(p));
+        expect(res[0]?.code, res[0]?.stderr).toBe(0);
+        const curl = calls().find((c) => c.name === 'curl');
+        expect(curl?.argv.slice(-2)).toEqual(['--', url]);
+        expect(curl?.argv).toContain(`X-Hostile: ${header}`);
+        if (agent !== '') expect(curl?.argv[curl.argv.indexOf('-A') + 1]).toBe(agent);
+        expect(existsSync(raw.dest)).toBe(true);
+        assertNoCanary();
+      }),
+      params,
+    );
+  }, SLOW);
+
   it('file: directory/touch/link/absent with hostile path, src, owner, group', () => {
     fc.assert(
       fc.property(component, hostile, fc.option(hostile, { nil: undefined }), fc.constantFrom('directory', 'touch', 'link', 'absent'), (path, src, owner, state) => {
@@ -374,17 +517,23 @@ describe('shell injection: every registered task type', () => {
     );
   }, SLOW);
 
-  it('package: names the schema accepts reach apt-get as separate words; hostile names are refused', () => {
+  it('package, apt, dnf, yum: names the schema accepts reach apt-get or dnf as separate words; hostile names are refused', () => {
     const pkgName = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9+._~-]{0,20}(:[a-z0-9_-]{1,6})?$/);
+    const cases = [
+      { task: 'package', host: debianHost, tool: 'apt-get' },
+      { task: 'apt', host: debianHost, tool: 'apt-get' },
+      { task: 'dnf', host: rockyHost, tool: 'dnf' },
+      { task: 'yum', host: rockyHost, tool: 'dnf' },
+    ] as const;
     fc.assert(
-      fc.property(fc.uniqueArray(pkgName, { minLength: 1, maxLength: 4 }), hostile, (names, bad) => {
+      fc.property(fc.uniqueArray(pkgName, { minLength: 1, maxLength: 4 }), hostile, fc.constantFrom(...cases), (names, bad, c) => {
         freshWork();
-        const steps = stepsOf(planOf(mod('package'), { name: names }, { installed: Object.fromEntries(names.map((n) => [n, null])) }));
+        const steps = stepsOf(planOf(mod(c.task), { name: names }, { installed: Object.fromEntries(names.map((n) => [n, null])) }, c.host));
         execSteps(steps);
-        const install = calls().find((c) => c.name === 'apt-get' && c.argv.includes('install'));
+        const install = calls().find((r) => r.name === c.tool && r.argv.includes('install'));
         expect(install?.argv.slice(-names.length)).toEqual(names);
         if (!/^[A-Za-z0-9][A-Za-z0-9+._~-]*(:[a-z0-9_-]+)?$/.test(bad)) {
-          expect(planOf(mod('package'), { name: bad }, {}).invalid).toMatch(/not a package name/);
+          expect(planOf(mod(c.task), { name: bad }, {}, c.host).invalid).toMatch(/not a package name/);
         }
         assertNoCanary();
       }),
@@ -416,8 +565,8 @@ describe('shell injection: every registered task type', () => {
         freshWork();
         const hash = '$6$s4lt$Qx1cN3sCq7c0/3Yh8W7W2cHc4G3m2bT0Z2pQmQ0m1fL0n4rU8C2J0x5hM5p1O9c3bC4vZ6nJ3qW7t8s9r0e1a.';
         const cur = exists
-          ? { exists: true, name, uid: 1001, gid: 1001, gecos: '', home: '/home/x', shell: '/bin/sh', primaryGroup: name, groups: [], password: { state: 'none', locked: true, hashDigest: null }, authorizedKeys: null, keysFile: null, sshDir: null, missingGroups: [] }
-          : { exists: false, missingGroups: [] };
+          ? { exists: true, name, uid: 1001, gid: 1001, gecos: '', home: '/home/x', shell: '/bin/sh', primaryGroup: name, groups: [], password: { state: 'none', locked: true, hashDigest: null }, authorizedKeys: null, keysFile: null, sshDir: null }
+          : { exists: false };
         const args = { name, shell, home, password: hash, authorized_keys: [key(comment.trim() || 'c')] };
         const res = execSteps(stepsOf(planOf(mod('user'), args, { user: cur })));
         expect(res.every((r) => r.code === 0), res.map((r) => r.stderr).join('')).toBe(true);
@@ -427,6 +576,24 @@ describe('shell injection: every registered task type', () => {
         expect(all.find((c) => c.name === 'chpasswd')?.stdin).toBe(`${name}:${hash}\n`);
         expect(readFileSync(join(fakeHome, '.ssh', 'authorized_keys'), 'utf8')).toBe(`${key(comment.trim() || 'c')}\n`);
         if (!/^[a-z_][a-z0-9_-]*[$]?$/.test(bad) || bad.length > 32) expect(planOf(mod('user'), { name: bad }, { user: cur }).invalid).toMatch(/not a valid user name|at most 32/);
+        assertNoCanary();
+      }),
+      params,
+    );
+  }, SLOW);
+
+  it('group: names the schema accepts reach groupadd/groupmod/groupdel as one argv element; hostile names are refused', () => {
+    const groupName = fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_.-]{0,30}$/);
+    fc.assert(
+      fc.property(groupName, fc.integer({ min: 0, max: 4294967294 }), hostile, (name, gid, bad) => {
+        freshWork();
+        execSteps(stepsOf(planOf(mod('group'), { name, gid, system: true }, { group: { exists: false } })));
+        execSteps(stepsOf(planOf(mod('group'), { name, gid }, { group: { exists: true, name, gid: gid === 0 ? 1 : 0, members: [] } })));
+        execSteps(stepsOf(planOf(mod('group'), { name, state: 'absent' }, { group: { exists: true, name, gid, members: [] } })));
+        expect(argvsOf('groupadd')).toEqual([['-g', String(gid), '-r', name]]);
+        expect(argvsOf('groupmod')).toEqual([['-g', String(gid), name]]);
+        expect(argvsOf('groupdel')).toEqual([[name]]);
+        if (!/^[A-Za-z_][A-Za-z0-9_.-]*[$]?$/.test(bad) || bad.length > 32) expect(invalidOf(mod('group'), { name: bad })).toMatch(/^name: (not a group name|Too big)/);
         assertNoCanary();
       }),
       params,
@@ -817,6 +984,30 @@ describe('shell injection: through the runner\'s exec path (sudo + timeout wrapp
         expect(sudo?.argv.join(' ')).not.toContain(password.length >= 2 ? password : '\u0000');
         expect(readFileSync(join(rec, readdirSync(rec).sort().find((d) => existsSync(join(rec, d, 'password')))!, 'password'), 'utf8')).toBe(password);
         expect(all.find((c) => c.name === 'recorder')).toMatchObject({ argv: args, stdin });
+        assertNoCanary();
+      }),
+      { ...params, numRuns: Math.max(10, Math.floor(RUNS / 2)) },
+    );
+  }, SLOW);
+
+  it('stat: the fact script with a hostile path (and link target) reads that path, runs nothing; the task has no steps', async () => {
+    await fc.assert(
+      fc.asyncProperty(component, hostile, component, async (name, content, target) => {
+        freshWork();
+        const path = join(work, name);
+        writeFileSync(path, content);
+        const link = join(work, `${name}-link`);
+        symlinkSync(target, link);
+        const session = new HostSession('h', new LocalConnection('h'), undefined);
+        session.facts = hostFacts('root');
+        const m = mod('stat');
+        const facts = m.facts(m.schema.parse({ path, checksum_algorithm: 'sha256' }), baseCtx) as Record<string, FactRequest>;
+        const linkFacts = m.facts(m.schema.parse({ path: link }), baseCtx) as Record<string, FactRequest>;
+        const values = await session.readFacts([...Object.values(facts), ...Object.values(linkFacts)], { become: false, becomeUser: 'root' });
+        expect(values.get(facts.stat!.id)).toMatchObject({ exists: true, isreg: true, size: Buffer.byteLength(content), checksum: createHash('sha256').update(content).digest('hex') });
+        expect(values.get(linkFacts.stat!.id)).toMatchObject({ exists: true, islnk: true, lnk_target: target });
+        const plan = m.plan(m.schema.parse({ path }) as never, { stat: values.get(facts.stat!.id), file: values.get(facts.file!.id) } as never, baseCtx);
+        expect(plan.kind).toBe('ok');
         assertNoCanary();
       }),
       { ...params, numRuns: Math.max(10, Math.floor(RUNS / 2)) },

@@ -26,7 +26,16 @@ export const host: HostFacts = parseHostFacts(
   ].join('\n'),
 );
 
-export const ctx: TaskContext = { host, check: false, become: true, baseDir: '/tmp' };
+/** A task context for planner tests: no variables, local files looked up in /tmp. */
+export const ctxOf = (host: HostFacts): TaskContext => ({
+  host,
+  check: false,
+  become: true,
+  vars: {},
+  searchDirs: { templates: ['/tmp/templates', '/tmp'], files: ['/tmp/files', '/tmp'] },
+});
+
+export const ctx: TaskContext = ctxOf(host);
 
 export const absent: FileInfo = { exists: false };
 
@@ -61,8 +70,6 @@ export function hostOf(kind: 'debian' | 'rhel', over: Partial<HostFacts> = {}): 
     container: false, hostname: 'web1', arch: 'x86_64', kernel: '6.1.0', ssh: null, ...over,
   };
 }
-
-export const ctxOf = (host: HostFacts): TaskContext => ({ host, check: false, become: true, baseDir: '/tmp' });
 
 /** Neither ufw nor firewalld on the host (the firewall tasks' `managers` fact). */
 export const noManagers: FirewallManagers = {

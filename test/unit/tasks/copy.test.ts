@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -89,24 +89,35 @@ describe('copy planner', () => {
     expect(() => parse({ dest: '/x', content: 'a', mode: 'rwx' })).toThrow(/invalid mode/);
   });
 
-  describe('prepare() reads src relative to the playbook', () => {
+  describe('prepare() finds src in files/ beside the playbook, then beside it', () => {
     let dir: string;
+    let at: typeof ctx;
     beforeAll(() => {
       dir = mkdtempSync(join(tmpdir(), 'provision-copy-src-'));
+      mkdirSync(join(dir, 'files'));
       writeFileSync(join(dir, 'motd.txt'), 'from file\n');
+      writeFileSync(join(dir, 'both.txt'), 'beside\n');
+      writeFileSync(join(dir, 'files', 'both.txt'), 'in files/\n');
       writeFileSync(join(dir, 'bin'), Buffer.from([0xff, 0x00, 0xfe]));
+      at = { ...ctx, searchDirs: { templates: [join(dir, 'templates'), dir], files: [join(dir, 'files'), dir] } };
     });
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
     it('reads the file into content', async () => {
-      const a = await copy.prepare!(parse({ dest: '/etc/', src: 'motd.txt' }), { ...ctx, baseDir: dir });
+      const a = await copy.prepare!(parse({ dest: '/etc/', src: 'motd.txt' }), at);
       expect(a.content).toBe('from file\n');
       expect(copy.facts(a, ctx).dest.id).toBe('file:/etc/motd.txt');
     });
 
-    it('missing or binary src is a TaskError', async () => {
-      await expect(copy.prepare!(parse({ dest: '/x', src: 'nope' }), { ...ctx, baseDir: dir })).rejects.toThrow(/cannot read src .*nope/);
-      await expect(copy.prepare!(parse({ dest: '/x', src: 'bin' }), { ...ctx, baseDir: dir })).rejects.toThrow(/not UTF-8 text/);
+    it('files/ comes first; an absolute src is taken as it is', async () => {
+      expect((await copy.prepare!(parse({ dest: '/x', src: 'both.txt' }), at)).content).toBe('in files/\n');
+      expect((await copy.prepare!(parse({ dest: '/x', src: join(dir, 'both.txt') }), at)).content).toBe('beside\n');
+    });
+
+    it('missing or binary src is a TaskError naming where it looked', async () => {
+      await expect(copy.prepare!(parse({ dest: '/x', src: 'nope' }), at)).rejects.toThrow(`cannot find src nope: looked for ${join(dir, 'files', 'nope')}, ${join(dir, 'nope')}`);
+      await expect(copy.prepare!(parse({ dest: '/x', src: 'bin' }), at)).rejects.toThrow(/not UTF-8 text/);
+      await expect(copy.prepare!(parse({ dest: '/x', src: 'files' }), at)).rejects.toThrow(/src .*files is not a regular file/);
     });
   });
 });

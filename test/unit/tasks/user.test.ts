@@ -15,13 +15,26 @@ const ED = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9ok
 const RSA = 'from="10.0.0.0/8",no-agent-forwarding ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7 ci $(touch /tmp/x)';
 const NEWKEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINEWNEWNEWNEW new $(touch /tmp/x)';
 
-const deploy = () => parseUserFact(fixture('deploy-debian12'), { name: 'deploy', groups: ['docker', 'sudo'] });
-function plan(raw: unknown, user: UserInfo, host = deb) {
-  return userTask.plan(userTask.schema.parse(raw), { user }, ctxOf(host));
+const deploy = () => parseUserFact(fixture('deploy-debian12'), { name: 'deploy' });
+/** Plan with the user fact and a group fact for every group the task asks about: all exist but `missingGroups`. */
+function plan(raw: unknown, user: UserInfo, host = deb, missingGroups: readonly string[] = ['docker']) {
+  const args = userTask.schema.parse(raw);
+  const groups = Object.keys(userTask.facts(args, ctxOf(host)))
+    .filter((k) => k.startsWith('group:'))
+    .map((k) => [k, missingGroups.includes(k.slice(6)) ? { exists: false } : { exists: true, name: k.slice(6), gid: 100, members: [] }]);
+  return userTask.plan(args, { user, ...Object.fromEntries(groups) }, ctxOf(host));
 }
 const access = (user: string, auth: AccessInfo['auth'] = 'publickey'): AccessInfo => ({ user, clientIp: '10.0.0.1', serverPort: 22, auth, keys: [] });
 
 describe('user task', () => {
+  it("groups as text is Ansible's comma list: names stripped, empty ones dropped ('' is no supplementary group)", () => {
+    const groupsOf = (groups: unknown) => userTask.schema.parse({ name: 'deploy', groups }).groups;
+    expect(groupsOf('wheel')).toEqual(['wheel']);
+    expect(groupsOf('wheel, adm,,docker ')).toEqual(['wheel', 'adm', 'docker']);
+    expect(groupsOf('')).toEqual([]);
+    expect(userTask.schema.safeParse({ name: 'deploy', groups: 'wheel,$(id)' }).error?.issues[0]?.message).toBe('not a group name');
+  });
+
   it('ok when everything matches, and says what', () => {
     expect(plan({ name: 'deploy', shell: '/bin/bash', groups: ['adm'], admin: true, password: HASH, password_lock: true, authorized_keys: [RSA] }, deploy())).toEqual({
       kind: 'ok',
@@ -30,7 +43,7 @@ describe('user task', () => {
   });
 
   it('create: useradd with groups (debian admin = sudo), keys written through stdin', () => {
-    const p = plan({ name: 'ci', uid: 1500, shell: '/bin/bash', admin: true, groups: ['adm'], authorized_keys: [NEWKEY] }, { exists: false, missingGroups: [] });
+    const p = plan({ name: 'ci', uid: 1500, shell: '/bin/bash', admin: true, groups: ['adm'], authorized_keys: [NEWKEY] }, { exists: false });
     expect(p.kind).toBe('change');
     if (p.kind !== 'change') return;
     expect(p.summary).toBe('create user ci; write /home/ci/.ssh/authorized_keys');
@@ -43,7 +56,7 @@ describe('user task', () => {
   });
 
   it('rhel admin group is wheel', () => {
-    const p = plan({ name: 'ci', admin: true }, { exists: false, missingGroups: [] }, rhel);
+    const p = plan({ name: 'ci', admin: true }, { exists: false }, rhel);
     expect(p.kind === 'change' && p.steps[0]?.command).toBe('useradd -m -G wheel ci');
     const cur = parseUserFact(fixture('deploy-rocky9'), { name: 'deploy' });
     expect(plan({ name: 'deploy', admin: true }, cur, rhel)).toEqual({ kind: 'ok', reason: 'user deploy exists, in wheel' });
@@ -61,8 +74,10 @@ describe('user task', () => {
     });
   });
 
-  it('missing group fails before changing anything', () => {
+  it('missing group fails before changing anything; each group is its own group fact, so a group an earlier task creates counts in check mode', () => {
     expect(() => plan({ name: 'deploy', groups: ['docker'] }, deploy())).toThrow('group docker does not exist on web1: create it first');
+    expect(Object.keys(userTask.facts(userTask.schema.parse({ name: 'deploy', groups: ['docker', 'adm'], admin: true }), ctxOf(deb)))).toEqual(['user', 'group:adm', 'group:docker', 'group:sudo']);
+    expect(plan({ name: 'deploy', groups: ['docker'] }, deploy(), deb, [])).toMatchObject({ summary: 'deploy: add to docker' });
   });
 
   it('password: chpasswd -e with the hash on stdin only, relocks a locked account; never in summary or diff', () => {
@@ -104,7 +119,7 @@ describe('user task', () => {
 
   it('absent: userdel [-r]; ok when missing', () => {
     expect(plan({ name: 'deploy', state: 'absent', remove_home: true }, deploy())).toMatchObject({ summary: 'remove user deploy and its home directory', steps: [{ command: 'userdel -r deploy' }] });
-    expect(plan({ name: 'ghost', state: 'absent' }, { exists: false, missingGroups: [] })).toEqual({ kind: 'ok', reason: 'user ghost does not exist' });
+    expect(plan({ name: 'ghost', state: 'absent' }, { exists: false })).toEqual({ kind: 'ok', reason: 'user ghost does not exist' });
   });
 
   it('risk access only for the connecting user; lockout reasons', () => {

@@ -1,0 +1,52 @@
+/**
+ * Ansible's key=value spellings, measured against Ansible itself: every case
+ * of test/fixtures/ansible-args/oracle.py split and parsed by ansible-core's
+ * own splitter (expected.json) and by ours. Also the FQCN short names.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ansibleBoolean, ArgsSyntaxError, parseKeyValues, shortName, splitArgs } from '../../../src/core/ansible-syntax.js';
+
+interface Case {
+  text: string;
+  freeForm: boolean;
+  split: string[];
+  kv: Record<string, string>;
+}
+
+const cases = JSON.parse(readFileSync(new URL('../../fixtures/ansible-args/expected.json', import.meta.url), 'utf8')) as Case[];
+
+describe('key=value arguments as ansible.parsing.splitter reads them', () => {
+  it.each(cases.map((c) => [JSON.stringify(c.text), c] as const))('%s', (_name, c) => {
+    expect(splitArgs(c.text)).toEqual(c.split);
+    const { options, raw } = parseKeyValues(c.text, c.freeForm);
+    const { _raw_params: rawParams, ...expectedOptions } = c.kv;
+    expect(options).toEqual(expectedOptions);
+    expect(raw).toBe(rawParams);
+  });
+
+  it('refuses unbalanced quotes and {{ }}, and escapes by Unicode name, with the text', () => {
+    expect(() => splitArgs('msg="open')).toThrow(ArgsSyntaxError);
+    expect(() => splitArgs('msg={{ a ')).toThrow(/unbalanced quotes or \{\{ \}\}/);
+    expect(() => parseKeyValues('x=\\N{BULLET}')).toThrow(/Unicode name/);
+  });
+
+  it("reads Ansible's boolean words", () => {
+    expect(['yes', 'On', 'TRUE', '1', 'y', 't'].map(ansibleBoolean)).toEqual([true, true, true, true, true, true]);
+    expect(['no', 'off', 'False', '0', 'n', 'f'].map(ansibleBoolean)).toEqual([false, false, false, false, false, false]);
+    expect(ansibleBoolean('maybe')).toBeUndefined();
+  });
+});
+
+describe('collection-qualified names', () => {
+  const known = (n: string) => ['copy', 'service'].includes(n);
+  it('map to our task type of the same short name when there is one', () => {
+    expect(shortName('ansible.builtin.copy', known)).toBe('copy');
+    expect(shortName('ansible.posix.service', known)).toBe('service');
+    expect(shortName('community.general.copy', known)).toBe('copy');
+    expect(shortName('ansible.legacy.copy', known)).toBe('copy');
+    expect(shortName('community.general.ufw', known)).toBe('community.general.ufw');
+    expect(shortName('kubernetes.core.copy', known)).toBe('kubernetes.core.copy');
+    expect(shortName('copy', known)).toBe('copy');
+  });
+});
