@@ -20,8 +20,11 @@ const oracle = JSON.parse(readFileSync(new URL('../../fixtures/template-oracle/e
 const play = loadPlaybook(HARDEN, registry).plays[0];
 if (!play) throw new Error('harden.yaml has no play');
 const listeners = play.tasks.find((t) => t.module === 'listeners');
-const firewall4 = play.tasks.find((t) => t.module === 'iptables' && (t.args as { ip_version?: number }).ip_version === 4);
-const firewall6 = play.tasks.find((t) => t.module === 'iptables' && (t.args as { ip_version?: number }).ip_version === 6);
+// the whole-firewall tasks (chains), not the single rules that open a new SSH port first
+const firewall = (v: number) =>
+  play.tasks.find((t) => t.module === 'iptables' && (t.args as { chains?: unknown }).chains !== undefined && (t.args as { ip_version?: number }).ip_version === v);
+const firewall4 = firewall(4);
+const firewall6 = firewall(6);
 
 function render(overrides: Record<string, unknown>) {
   const vars: Record<string, unknown> = { ...play?.vars, ...overrides, os_family: 'debian' };
