@@ -20,11 +20,10 @@ const oracle = JSON.parse(readFileSync(new URL('../../fixtures/template-oracle/e
 const play = loadPlaybook(HARDEN, registry).plays[0];
 if (!play) throw new Error('harden.yaml has no play');
 const listeners = play.tasks.find((t) => t.module === 'listeners');
-// the whole-firewall tasks (chains), not the single rules that open a new SSH port first
-const firewall = (v: number) =>
-  play.tasks.find((t) => t.module === 'iptables' && (t.args as { chains?: unknown }).chains !== undefined && (t.args as { ip_version?: number }).ip_version === v);
-const firewall4 = firewall(4);
-const firewall6 = firewall(6);
+/** The task that owns a family's whole ruleset (not the single-rule tasks that open a moved SSH port first). */
+const ruleset = (v: 4 | 6) => play.tasks.find((t) => t.module === 'iptables' && (t.args as { ip_version?: number; chains?: unknown }).ip_version === v && (t.args as { chains?: unknown }).chains !== undefined);
+const firewall4 = ruleset(4);
+const firewall6 = ruleset(6);
 
 function render(overrides: Record<string, unknown>) {
   const vars: Record<string, unknown> = { ...play?.vars, ...overrides, os_family: 'debian' };
