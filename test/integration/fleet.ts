@@ -247,7 +247,7 @@ function yamlScalar(s: string): string {
 }
 
 export function renderInventory(
-  hosts: { name: string; host: string; port: number }[],
+  hosts: { name: string; host: string; port: number; ports?: Record<number, number> }[],
   vars: { user: string; identityFile: string; knownHostsFile: string },
 ): string {
   const lines = [
@@ -260,6 +260,9 @@ export function renderInventory(
   ];
   for (const h of hosts) {
     lines.push(`    ${yamlScalar(h.name)}:`, `      host: ${h.host}`, `      port: ${h.port}`);
+    // a host started with extra ports: where a port sshd moves to is published (a port move confirms there)
+    const published = Object.entries(h.ports ?? {});
+    if (published.length > 1) lines.push(`      port_map: { ${published.map(([c, p]) => `${c}: ${p}`).join(', ')} }`);
   }
   return lines.join('\n') + '\n';
 }

@@ -6,8 +6,8 @@
  *
  * On a systemd image (a real server: netfilter-persistent at boot, PAM sessions),
  * every item is proven from outside the playbook's own view: a second container on
- * an IPv4+IPv6 Docker network scans the host with nmap and ping, before and after a
- * restart; ssh-keyscan names the host keys; sshd -T, /etc and /proc are read with
+ * an IPv4+IPv6 Docker network scans the host with nmap and ping, before and after
+ * an ssh_port move and a restart; ssh-keyscan names the host keys; sshd -T, /etc and /proc are read with
  * plain commands; PAM is exercised by logging in, passwd and su.
  */
 import { execFile } from 'node:child_process';
@@ -117,12 +117,14 @@ describe.each(servers)('harden.yaml on $name, proven from outside', ({ name, pre
   let extraVars: Record<string, unknown>;
   const network = `provision-harden-${randomBytes(3).toString('hex')}`;
   let scanner = '';
+  /** Where sshd listens: 22 until the ssh_port test moves it. */
+  let sshPort = 22;
   beforeAll(async () => {
     if (!present) return;
     // a ULA /64 of its own, so parallel suites never collide
     const prefix = `fd${randomBytes(1).toString('hex')}:${randomBytes(2).toString('hex')}:${randomBytes(2).toString('hex')}::/64`;
     await docker('network', 'create', '--ipv6', '--subnet', prefix, '--label', `${FLEET_LABEL}=1`, network);
-    fleet = await startFleet({ count: 1, image: name, network });
+    fleet = await startFleet({ count: 1, image: name, network, extraPorts: [2222] });
     host = fleet.hosts[0]!;
     extraVars = { admin_ssh_keys: [fleet.publicKey], upgrade_packages: 'none' };
     scanner = await docker('run', '-d', '--rm', '--network', network, '--label', `${FLEET_LABEL}=1`, '--entrypoint', 'sleep', imageRef(name), 'infinity');
@@ -158,11 +160,14 @@ describe.each(servers)('harden.yaml on $name, proven from outside', ({ name, pre
   /** Every declared port reachable (open, or closed = a TCP RST when nothing listens); every other one filtered; ICMP echo as firewall_allow_ping says. */
   async function expectExactlyDeclaredPorts(ping: boolean): Promise<void> {
     const { v4, v6 } = await addresses();
+    // after a move, sshd's old port is one that must be filtered
+    const declared = DECLARED.map((p) => (p === 22 ? sshPort : p));
+    const sampled = SAMPLED.map((p) => (p === sshPort ? 22 : p));
     for (const [address, ipv6] of [[v4, false], [v6, true]] as const) {
       const seen = await scan(address, ipv6);
-      expect(seen[22], `${address} 22`).toBe('open');
-      for (const p of DECLARED) expect(['open', 'closed'], `${address} ${p}`).toContain(seen[p]);
-      for (const p of SAMPLED) expect(seen[p], `${address} ${p}`).toBe('filtered');
+      expect(seen[sshPort], `${address} ${sshPort}`).toBe('open');
+      for (const p of declared) expect(['open', 'closed'], `${address} ${p}`).toContain(seen[p]);
+      for (const p of sampled) expect(seen[p], `${address} ${p}`).toBe('filtered');
       expect(await pings(address, ipv6), `ping ${address}`).toBe(ping);
     }
   }
@@ -255,6 +260,14 @@ describe.each(servers)('harden.yaml on $name, proven from outside', ({ name, pre
     expect(keysOf(s, 'changed')).toEqual(['Firewall rules survive a reboot', 'IPv4 firewall', 'IPv6 firewall'].map((t) => `${host.name}: ${t}`));
     await expectExactlyDeclaredPorts(false);
   });
+
+  it.skipIf(!present)('ssh_port: 2222 moves sshd and its firewall rule in one run; a scan then finds 2222 open and 22 filtered', async () => {
+    const s = await runPlaybook(fleet, HARDEN, { user: 'admin', extraVars: { ...extraVars, firewall_allow_ping: false, ssh_port: 2222 } });
+    expect(failures(s)).toEqual([]);
+    expect(await sh('sshd -T | grep "^port "')).toBe('port 2222\n');
+    sshPort = 2222;
+    await expectExactlyDeclaredPorts(false);
+  }, CONVERGE_TIMEOUT_MS);
 
   it.skipIf(!present)('the final REJECT follows the rate-limited LOG; after a restart the saved rules are back and the scan is the same', async () => {
     for (const [cmd, reject] of [['iptables', 'icmp-admin-prohibited'], ['ip6tables', 'icmp6-adm-prohibited']] as const) {
