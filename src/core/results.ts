@@ -61,6 +61,11 @@ export function controlResults(refs: readonly ControlRef[], r: Pick<TaskResult, 
   }));
 }
 
+/** The task's compliance controls as this result leaves them (a task that names none has none). */
+export function withControls(task: Pick<TaskDef, 'controls' | 'name'> | undefined, r: TaskResult): TaskResult {
+  return task?.controls.length ? { ...r, controls: controlResults(task.controls, r, task.name) } : r;
+}
+
 /** One control over the run: what it covers and its worst status on each host. */
 export interface ControlRow {
   id: string;
@@ -153,3 +158,10 @@ export interface HostStats {
 }
 
 export const statsOf = (s: ConnectionStats): HostStats => ({ commands: s.commands, roundTrips: s.roundTrips, authRoundTrips: s.authRoundTrips });
+
+/** A host's counts over all its connections (one per login user); undefined without any. */
+export function sumStats(all: readonly ConnectionStats[]): HostStats | undefined {
+  if (all.length === 0) return undefined;
+  const sum = (k: keyof HostStats) => all.reduce((n, x) => n + (statsOf(x)[k] ?? 0), 0);
+  return { commands: sum('commands'), roundTrips: sum('roundTrips'), authRoundTrips: sum('authRoundTrips') };
+}

@@ -15,7 +15,7 @@ import { HostPlay, type HostState, type PlayRun } from './host-play.js';
 import type { Inventory } from './inventory.js';
 import type { LockoutOverrides, PipelineEnv } from './pipeline.js';
 import type { PlayDef, Playbook, RoleScope, TaskDef, TaskRegistry } from './playbook.js';
-import { controlResults, exitCodeOf, statsOf, type HostStats, type RunEvents, type RunSummary, type TaskResult } from './results.js';
+import { exitCodeOf, sumStats, withControls, type RunEvents, type RunSummary, type TaskResult } from './results.js';
 import { Secrets } from './secrets.js';
 import { needsPreflight, preflightPlay } from './preflight.js';
 import { needsHostFacts, prefetchPlay } from './prefetch.js';
@@ -48,11 +48,6 @@ export interface RunOptions extends SelectOptions {
   secrets?: Secrets;
   /** Overrides of the plays' lockout options (command line). */
   lockout?: LockoutOverrides;
-}
-
-/** The task's compliance controls as this result leaves them (a task that names none has none). */
-function withControls(task: TaskDef | undefined, r: TaskResult): TaskResult {
-  return task?.controls.length ? { ...r, controls: controlResults(task.controls, r, task.name) } : r;
 }
 
 export async function run(options: RunOptions): Promise<RunSummary> {
@@ -137,10 +132,8 @@ class Run implements PlayRun {
       exitCode: 0,
       stats: Object.fromEntries(
         [...this.states.values()].flatMap((s) => {
-          const all = [...s.sessions.values()].map((x) => statsOf(x.connection.stats));
-          if (all.length === 0) return [];
-          const sum = (k: keyof HostStats) => all.reduce((n, x) => n + (x[k] ?? 0), 0);
-          return [[s.spec.name, { commands: sum('commands'), roundTrips: sum('roundTrips'), authRoundTrips: sum('authRoundTrips') }]];
+          const stats = sumStats([...s.sessions.values()].map((x) => x.connection.stats));
+          return stats ? [[s.spec.name, stats]] : [];
         }),
       ),
     };
