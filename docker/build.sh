@@ -72,6 +72,10 @@ build_rootfs() { # name release -> prints rootfs image tag
   local name="$1" release="$2"
   local key tag packages="$debian_packages"
   [[ "$name" == *-systemd ]] && packages="$packages,$debian_systemd_packages"
+  # trixie's cron needs systemd-sysusers, which debootstrap resolves to systemd, whose
+  # configuration fails in a debootstrap chroot: no cron there unless systemd is wanted
+  # (the hardening playbook handles a host without cron files)
+  [[ "$release" == trixie && "$name" != *-systemd ]] && packages="${packages/,cron/}"
   key="$(printf 'rootfs-v1\n%s\n%s\n%s\n%s\n' "$release" "$mirror" "$security_mirror" "$packages" | hash_of)"
   tag="provision-test/rootfs-$name:$key"
   if image_exists "$tag"; then
