@@ -3,7 +3,7 @@
  * test file must exist and contain each quoted test title (so a promise cannot
  * lose its test by a rename or a deletion without this failing).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
 const root = new URL('../../', import.meta.url);
@@ -26,5 +26,22 @@ describe('docs/security.md', () => {
       const titles = [...(rest as string).matchAll(/"([^"]+)"/g)].map((m) => m[1] as string);
       for (const t of titles) expect(text.includes(t), `${file} has a test "${t}"`).toBe(true);
     }
+  });
+});
+
+describe('README and docs/', () => {
+  it('every relative link points to a file that exists', () => {
+    const docs = ['README.md', ...readdirSync(new URL('docs/', root)).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+    const broken: string[] = [];
+    for (const file of docs) {
+      const base = new URL(file, root);
+      for (const m of readFileSync(base, 'utf8').matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)) {
+        const target = m[1] as string;
+        if (/^[a-z]+:/.test(target)) continue;
+        if (!existsSync(new URL(target, base))) broken.push(`${file}: ${target}`);
+      }
+    }
+    expect(docs.length).toBeGreaterThan(5);
+    expect(broken).toEqual([]);
   });
 });
