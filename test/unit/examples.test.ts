@@ -5,11 +5,11 @@
  * test/integration/examples.test.ts converges them on a real host.
  */
 import { readFileSync } from 'node:fs';
-import { convertWorkflowTemplate, NoOperationTraceWriter, parseWorkflow } from '@actions/workflow-parser';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadInventories } from '../../src/api.js';
 import { run, type Io } from '../../src/cli/program.js';
+import { workflowErrors } from './ci/_workflow.js';
 
 const root = new URL('../../', import.meta.url);
 const path = (rel: string): string => new URL(rel, root).pathname;
@@ -19,15 +19,6 @@ function io() {
   const err: string[] = [];
   const value: Io = { out: (s) => out.push(s), err: (s) => err.push(s), stdout: { isTTY: false }, env: {}, onInterrupt: () => () => {} };
   return { io: value, out: () => out.join(''), err: () => err.join('') };
-}
-
-/** Errors GitHub would report for a workflow file (schema, expressions, job graph). */
-async function workflowErrors(name: string, content: string): Promise<string[]> {
-  const parsed = parseWorkflow({ name, content }, new NoOperationTraceWriter());
-  const errors = parsed.context.errors.getErrors().map((e) => e.message);
-  if (errors.length > 0 || !parsed.value) return errors;
-  const template = await convertWorkflowTemplate(parsed.context, parsed.value);
-  return (template.errors ?? []).map((e) => e.Message);
 }
 
 describe('examples/', () => {

@@ -5,22 +5,13 @@
  * can build, each once.
  */
 import { readFileSync } from 'node:fs';
-import { convertWorkflowTemplate, NoOperationTraceWriter, parseWorkflow } from '@actions/workflow-parser';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { workflowErrors } from './_workflow.js';
 
 const root = new URL('../../../', import.meta.url);
 const read = (rel: string): string => readFileSync(new URL(rel, root), 'utf8');
 const WORKFLOW = '.github/workflows/ci.yml';
-
-/** Errors GitHub would report for a workflow file (schema, expressions, job graph). */
-async function workflowErrors(name: string, content: string): Promise<string[]> {
-  const parsed = parseWorkflow({ name, content }, new NoOperationTraceWriter());
-  const errors = parsed.context.errors.getErrors().map((e) => e.message);
-  if (errors.length > 0 || !parsed.value) return errors;
-  const template = await convertWorkflowTemplate(parsed.context, parsed.value);
-  return [...errors, ...(template.errors ?? []).map((e) => e.Message)];
-}
 
 /** Image names docker/build.sh builds: its `known_images` list, each one matched by a `case` arm of build_image. */
 function buildShImages(): string[] {
