@@ -67,6 +67,11 @@ export class HostSession {
   facts: HostFacts = UNGATHERED;
   /** The host facts were read (a play with gather_facts: false may not need them). */
   gathered = false;
+
+  /** The host facts once read; undefined before (the fact variables are then undefined, as in Ansible). */
+  get gatheredFacts(): HostFacts | undefined {
+    return this.gathered ? this.facts : undefined;
+  }
   /** The sshd port on the host side our access goes through (moves when a play changes Port). */
   accessPort = 22;
 

@@ -159,7 +159,7 @@ export function plannedReads(play: PlayDef, tasks: readonly TaskDef[], env: Pref
  * one more round trip (none when it missed nothing).
  */
 export async function prefetchPlay(session: HostSession, play: PlayDef, tasks: readonly TaskDef[], env: PrefetchEnv, gather: boolean, guess: HostFacts): Promise<void> {
-  const known = session.gathered ? session.facts : undefined;
+  const known = session.gatheredFacts;
   await session.read(plannedReads(play, tasks, env, gather ? guess : known, gather), { gather, lenient: true });
   if (gather) await session.read(plannedReads(play, tasks, env, session.facts, false), { lenient: true });
 }

@@ -99,7 +99,7 @@ class Run implements PlayRun {
     this.hostvars = hostvarsView(options.inventory, options.extraVars ?? {}, (name) => {
       const s = this.states.get(name);
       const first = s?.sessions.values().next().value;
-      return { spec: s?.spec ?? options.inventory.hosts.get(name)!, facts: first?.gathered ? first.facts : undefined, hostFacts: s?.hostFacts ?? {} };
+      return { spec: s?.spec ?? options.inventory.hosts.get(name)!, facts: first?.gatheredFacts, hostFacts: s?.hostFacts ?? {} };
     });
   }
 
@@ -233,9 +233,6 @@ class Run implements PlayRun {
     try {
       // vars_files named with templates may name host facts (vars/{{ ansible_os_family }}.yml)
       if (play.varsFiles.length > 0 && !session.gathered) await session.gather();
-      const env = { ...this.pipelineEnv(state, session), varsOf: (facts: HostFacts | undefined) => this.varsWith(play, state, facts, undefined, {}) };
-      await prefetchPlay(session, play, tasks, env, !session.gathered && needsHostFacts(play, env), this.guess);
-      if (session.gathered) this.guess = session.facts;
     } catch (err) {
       this.markUnreachable(state, err);
       return;
@@ -245,6 +242,15 @@ class Run implements PlayRun {
     } catch (err) {
       this.record(state, { host: state.spec.name, play: play.name, task: 'vars_files', module: 'vars_files', location: `${play.location.file}:${play.location.line}`, status: 'failed', ignored: false, handler: false, message: errorMessage(err), diffs: [], durationMs: 0, code: 'E_VARS_FILES' });
       state.failed = true;
+      return;
+    }
+    try {
+      // the reads ahead are rendered with this play's variables, its vars_files included
+      const env = { ...this.pipelineEnv(state, session), varsOf: (facts: HostFacts | undefined) => this.varsWith(play, state, facts, undefined, {}) };
+      await prefetchPlay(session, play, tasks, env, !session.gathered && needsHostFacts(play, env), this.guess);
+      if (session.gathered) this.guess = session.facts;
+    } catch (err) {
+      this.markUnreachable(state, err);
       return;
     }
     if (await this.refusedBeforeAnyChange(play, state, session, tasks)) {
@@ -285,7 +291,7 @@ class Run implements PlayRun {
   }
 
   varsOf(play: PlayDef, state: HostState, session: HostSession, scope: { vars?: Record<string, unknown>; role?: RoleScope } | undefined, dynamic: Record<string, unknown>): Record<string, unknown> {
-    return this.varsWith(play, state, session.gathered ? session.facts : undefined, scope, dynamic);
+    return this.varsWith(play, state, session.gatheredFacts, scope, dynamic);
   }
 
   /** The host's variables with these host facts (undefined: not gathered, the fact variables are undefined). */
