@@ -146,11 +146,11 @@ export class HostPlay {
     return 'next';
   }
 
-  /** A failure of the walk itself (an include's condition, loop or file): recorded like a task's. */
-  private failed(base: Omit<TaskResult, 'status' | 'message'>, err: unknown, scope: WalkScope): Flow {
+  /** A failure of the walk itself (an include's condition, loop or file) or of a task's variables: recorded like a task's, with the task's controls. */
+  private failed(base: Omit<TaskResult, 'status' | 'message'>, err: unknown, scope: WalkScope, task?: TaskDef): Flow {
     const result: TaskResult = { ...base, status: 'failed', message: errorMessage(err), code: codeOf(err) };
     this.failure = { task: { name: base.task, action: base.module }, result: { failed: true, msg: result.message } };
-    this.run.record(this.state, scope.rescued ? rescuedView(result) : result);
+    this.run.record(this.state, scope.rescued ? rescuedView(result) : result, task);
     return 'failed';
   }
 
@@ -186,7 +186,7 @@ export class HostPlay {
         this.run.record(state, { ...base, task: task.name, status: 'failed', message: errorMessage(err), durationMs: 0, code: codeOf(err), ignored: true }, task);
         return 'next';
       }
-      return this.failed({ ...base, task: task.name, durationMs: 0 }, err, scope);
+      return this.failed({ ...base, task: task.name, durationMs: 0 }, err, scope, task);
     }
     const env = this.run.pipelineEnv(state, session);
     const perItem: Record<string, unknown>[] = [];
