@@ -92,9 +92,9 @@ export interface Fleet {
   knownHostsFile: string;
   /** Temp dir holding the key and known_hosts (removed by stop() unless `keepDir`). */
   dir: string;
-  /** Inventory YAML in provision's native format (user root). */
-  inventoryYaml(opts?: { user?: string }): string;
-  writeInventory(path: string, opts?: { user?: string }): Promise<string>;
+  /** Inventory YAML in provision's native format (user root; SSH on the port published for container port `sshPort`, default 22). */
+  inventoryYaml(opts?: InventoryOptions): string;
+  writeInventory(path: string, opts?: InventoryOptions): Promise<string>;
   /** Removes the containers (and the temp dir unless it was given). */
   stop(): Promise<void>;
 }
@@ -246,6 +246,12 @@ function yamlScalar(s: string): string {
   return /^[A-Za-z0-9_./@-]+$/.test(s) ? s : JSON.stringify(s);
 }
 
+export interface InventoryOptions {
+  user?: string;
+  /** The container port sshd listens on (after a test moved it): the inventory connects to where it is published. */
+  sshPort?: number;
+}
+
 export function renderInventory(
   hosts: { name: string; host: string; port: number; ports?: Record<number, number> }[],
   vars: { user: string; identityFile: string; knownHostsFile: string },
@@ -333,8 +339,11 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<Fleet> {
   const hostKeys = await Promise.all(hosts.map((h) => readHostKey(h.container)));
   await writeFile(knownHostsFile, hosts.map((h, i) => `[${h.host}]:${h.port} ${hostKeys[i]}\n`).join(''), { mode: 0o600 });
 
-  const inventoryYaml = (o?: { user?: string }) =>
-    renderInventory(hosts, { user: o?.user ?? 'root', identityFile: privateKeyFile, knownHostsFile });
+  const inventoryYaml = (o?: InventoryOptions) =>
+    renderInventory(
+      hosts.map((h) => (o?.sshPort === undefined ? h : { ...h, port: h.ports[o.sshPort]! })),
+      { user: o?.user ?? 'root', identityFile: privateKeyFile, knownHostsFile },
+    );
 
   return {
     hosts,

@@ -26,6 +26,8 @@ import type { Fleet } from './fleet.js';
 export interface PlayOptions extends Partial<Omit<RunOptions, 'inventory' | 'playbook' | 'registry'>> {
   /** Connect as this user (default root). */
   user?: string;
+  /** Connect where the container's port `sshPort` is published (after sshd moved; default 22). */
+  sshPort?: number;
 }
 
 /** Write `yaml` beside the fleet's key and run it on the fleet. */
@@ -34,8 +36,8 @@ export async function runPlaybook(fleet: Fleet, yaml: string, opts: PlayOptions 
   const playbookFile = join(fleet.dir, `playbook-${id}.yaml`);
   writeFileSync(playbookFile, yaml);
   const inventoryFile = join(fleet.dir, `inventory-${id}.yaml`);
-  await fleet.writeInventory(inventoryFile, opts.user ? { user: opts.user } : {});
-  const { user: _user, ...runOpts } = opts;
+  const { user, sshPort, ...runOpts } = opts;
+  await fleet.writeInventory(inventoryFile, { ...(user ? { user } : {}), ...(sshPort ? { sshPort } : {}) });
   return run({ ...runOpts, inventory: loadInventories([inventoryFile]), playbook: loadPlaybooks([playbookFile]), registry });
 }
 

@@ -17,14 +17,7 @@ const images = await fleetImages();
 const image = images.find((i) => i.present && !i.name.endsWith('-systemd'))?.name;
 const ROLLBACK = 20;
 
-function inventory(fleet: Fleet, sshPort: (h: FleetHost) => number = (h) => h.ports[22]!): string {
-  const hosts = fleet.hosts
-    .map((h) => `    ${h.name}:\n      host: 127.0.0.1\n      port: ${sshPort(h)}\n      port_map: { 22: ${h.ports[22]}${h.ports[2222] ? `, 2222: ${h.ports[2222]}` : ''} }\n`)
-    .join('');
-  return `all:\n  vars:\n    user: root\n    identity_file: ${fleet.identityFile}\n    known_hosts_file: ${fleet.knownHostsFile}\n  hosts:\n${hosts}`;
-}
-
-async function play(fleet: Fleet, yaml: string, inv = inventory(fleet)): Promise<RunSummary> {
+async function play(fleet: Fleet, yaml: string, inv = fleet.inventoryYaml()): Promise<RunSummary> {
   const dir = fleet.dir;
   const pb = join(dir, `lockout-${Math.random().toString(36).slice(2)}.yaml`);
   const invFile = `${pb}.inv.yaml`;
@@ -224,7 +217,7 @@ describe.skipIf(!image)(`lockout protection (${image ?? 'no image'})`, () => {
       // the host key verified on 22 was recorded for the new address
       expect(readFileSync(fleet.knownHostsFile, 'utf8')).toContain(`[127.0.0.1]:${h.ports[2222]} `);
     }
-    const next = await play(fleet, yaml, inventory(fleet, (h) => h.ports[2222]!));
+    const next = await play(fleet, yaml, fleet.inventoryYaml({ sshPort: 2222 }));
     expect(failures(next)).toEqual([]);
     expect(keysOf(next, 'changed')).toEqual([]);
   });

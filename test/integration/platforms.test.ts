@@ -12,7 +12,6 @@
  * One fleet, one container; the ufw part runs first and leaves 2222 open for
  * the port move.
  */
-import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fleetImages, startFleet, type Fleet, type FleetHost } from './fleet.js';
 import { converge, failures, keysOf, runPlaybook } from './harness.js';
@@ -87,16 +86,6 @@ describe.skipIf(!present)('platform pitfalls on debian12-systemd', () => {
 
   it('sshd under ssh.socket: a Port move moves the socket, and we log in on the new port', async () => {
     await sh('systemctl disable --now ssh.service >/dev/null 2>&1; systemctl enable --now ssh.socket >/dev/null 2>&1; systemctl is-active ssh.socket');
-    // the inventory maps the container's 22 and 2222 to their published ports
-    const inventory = (port: number) =>
-      `all:\n  vars:\n    user: root\n    identity_file: ${fleet.identityFile}\n    known_hosts_file: ${fleet.knownHostsFile}\n  hosts:\n    ${host.name}:\n      host: 127.0.0.1\n      port: ${port}\n      port_map: { 22: ${host.ports[22]}, 2222: ${host.ports[2222]} }\n`;
-    const at = (port: number): Fleet => ({
-      ...fleet,
-      writeInventory: async (path: string) => {
-        writeFileSync(path, inventory(port));
-        return inventory(port);
-      },
-    });
     const move = `
 - hosts: all
   tasks:
@@ -104,14 +93,14 @@ describe.skipIf(!present)('platform pitfalls on debian12-systemd', () => {
       sshd_config: { settings: { Port: 2222 } }
 `;
     // converge by hand: after the move the runs connect on 2222
-    const check = await runPlaybook(at(host.ports[22]!), move, { check: true });
-    const apply = await runPlaybook(at(host.ports[22]!), move);
+    const check = await runPlaybook(fleet, move, { check: true });
+    const apply = await runPlaybook(fleet, move);
     expect(failures(apply)).toEqual([]);
     expect(keysOf(apply, 'changed')).toEqual(keysOf(check, 'changed'));
     expect(keysOf(apply, 'changed')).toEqual([`${host.name}: sshd on 2222`]);
     expect(apply.results[0]?.message).toContain('sshd is socket-activated: ssh.socket moves to port 2222');
     for (const opts of [{}, { check: true }]) {
-      const next = await runPlaybook(at(host.ports[2222]!), move, opts);
+      const next = await runPlaybook(fleet, move, { ...opts, sshPort: 2222 });
       expect(failures(next)).toEqual([]);
       expect(keysOf(next, 'changed')).toEqual([]);
     }
@@ -119,7 +108,7 @@ describe.skipIf(!present)('platform pitfalls on debian12-systemd', () => {
     expect(await sh('ss -Hltn | awk \'{print $4}\' | sort')).toBe('*:2222');
     expect(await sh('cat /etc/systemd/system/ssh.socket.d/provision-listen.conf')).toContain('ListenStream=\nListenStream=2222');
     // a fresh login on the new port, through the published 2222
-    const login = await runPlaybook(at(host.ports[2222]!), '- hosts: all\n  tasks:\n    - name: who\n      command: "sh -c \'echo $SSH_CONNECTION\'"\n');
+    const login = await runPlaybook(fleet, '- hosts: all\n  tasks:\n    - name: who\n      command: "sh -c \'echo $SSH_CONNECTION\'"\n', { sshPort: 2222 });
     expect(failures(login)).toEqual([]);
     expect(login.results[0]?.stdout?.trim()).toMatch(/ 2222$/);
   }, 300_000);
