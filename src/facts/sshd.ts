@@ -6,6 +6,11 @@
  *   recursively up to 64 files), each read via base64 so any byte survives;
  * - the effective global configuration from `sshd -T -f <path>` (needs root:
  *   it reads the host keys), or the exit code and stderr when it fails;
+ * - given the session (login user, client and server address and port), the
+ *   configuration sshd applies to a connection like ours, Match blocks
+ *   included (`sshd -T -C user=...,host=...,addr=...,laddr=...,lport=...`);
+ *   `host` is the client address, which is what `Match Host` compares with
+ *   under UseDNS no (OpenSSH's default);
  * - the algorithms this OpenSSH offers (`ssh -Q cipher|kex|mac`; empty when
  *   the ssh client is not installed);
  * - the OpenSSH version (`ssh -V`, else `sshd -V` on OpenSSH >= 9.1);
@@ -20,15 +25,34 @@
  * the planner can tell which occurrence of an option comes first.
  */
 import { FactError } from '../contract/errors.js';
-import { sh } from '../contract/quote.js';
+import { quote, sh } from '../contract/quote.js';
 import { req, type Fact, type FactRequest } from '../contract/fact.js';
+import type { HostFacts } from '../contract/host-facts.js';
 
 export const DEFAULT_SSHD_CONFIG = '/etc/ssh/sshd_config';
+
+/** A connection like ours, as sshd's Match blocks see it (`sshd -T -C`). */
+export interface SshdSession {
+  readonly user: string;
+  readonly addr: string;
+  readonly laddr: string;
+  readonly lport: number;
+}
 
 export interface SshdArgs {
   /** Main configuration file (default /etc/ssh/sshd_config). */
   readonly path: string;
+  /** Also read the configuration sshd applies to this session (Match blocks). */
+  readonly session?: SshdSession;
 }
+
+/** The session of the host's SSH connection (undefined on a local connection). */
+export function sessionOf(host: HostFacts): SshdSession | undefined {
+  return host.ssh ? { user: host.user, addr: host.ssh.clientIp, laddr: host.ssh.serverIp, lport: host.ssh.serverPort } : undefined;
+}
+
+/** `sshd -T -C` connection spec: host is the address too (no DNS, UseDNS no). */
+export const sessionSpec = (s: SshdSession): string => `user=${s.user},host=${s.addr},addr=${s.addr},laddr=${s.laddr},lport=${s.lport}`;
 
 /** sshd socket-activated by systemd. */
 export interface SshdSocket {
@@ -65,6 +89,12 @@ export interface SshdFacts {
   /** `sshd -T` result: `effective` maps lowercase keys to every line's value (in order); null when it failed. */
   readonly effective: Readonly<Record<string, readonly string[]>> | null;
   readonly effectiveExit: number;
+  /**
+   * `sshd -T -C <session>`: what sshd applies to a connection like ours, Match
+   * blocks included (same shape as `effective`); null when no session was
+   * given or it failed.
+   */
+  readonly session: Readonly<Record<string, readonly string[]>> | null;
   /** stderr of a failed `sshd -T` (empty on success). */
   readonly effectiveError: string;
   /** `ssh -Q` lists; null when unknown (no ssh client). */
@@ -100,7 +130,7 @@ export const socketDropin = (unit: string): string => `/etc/systemd/system/${uni
 /** Base64 of a whole stream on one line. */
 const B64 = "base64 | tr -d '\\n'";
 
-function script(path: string): string {
+function script(path: string, session: SshdSession | undefined): string {
   return [
     'LC_ALL=C; export LC_ALL',
     `NL='\n'`,
@@ -129,6 +159,9 @@ function script(path: string): string {
     'done',
     'if [ -n "$S" ]; then',
     `  if T=$("$S" -T -f "$cfg" 2>/dev/null); then echo T_rc=0; printf 'T=%s\\n' "$(printf '%s\\n' "$T" | ${B64})"; else echo "T_rc=$?"; printf 'T_err=%s\\n' "$("$S" -T -f "$cfg" 2>&1 >/dev/null | ${B64})"; fi`,
+    ...(session
+      ? [`  if C=$("$S" -T -f "$cfg" -C ${quote(sessionSpec(session))} 2>/dev/null); then printf 'C=%s\\n' "$(printf '%s\\n' "$C" | ${B64})"; fi`]
+      : []),
     'fi',
     'if command -v ssh >/dev/null 2>&1; then for q in cipher kex mac; do printf "Q_%s=%s\\n" "$q" "$(ssh -Q "$q" 2>/dev/null | tr "\\n" " ")"; done; fi',
     'printf "pid1=%s\\n" "$(cat /proc/1/comm 2>/dev/null)"',
@@ -284,6 +317,7 @@ export function parseSshdFact(stdout: string, path: string, exitCode = 0): SshdF
     order: main.text === null ? [{ path }] : buildOrder(path, files, globs),
     effective,
     effectiveExit: tRc,
+    session: kv.C !== undefined ? parseEffective(fromB64(kv.C)) : null,
     effectiveError: kv.T_err !== undefined ? fromB64(kv.T_err).trim() : installed ? '' : 'sshd is not installed',
     algorithms: { cipher: list('Q_cipher'), kex: list('Q_kex'), mac: list('Q_mac') },
     versionText,
@@ -296,9 +330,10 @@ export function parseSshdFact(stdout: string, path: string, exitCode = 0): SshdF
 
 export const sshdFact: Fact<SshdArgs, SshdFacts> = {
   name: 'sshd',
-  command: (args) => script(args.path),
+  command: (args) => script(args.path, args.session),
   parse: (stdout, args, exitCode) => parseSshdFact(stdout, args.path, exitCode),
-  key: (args) => args.path,
+  key: (args) => (args.session ? `${args.path} ${sessionSpec(args.session)}` : args.path),
 };
 
-export const sshdAt = (path: string = DEFAULT_SSHD_CONFIG): FactRequest<SshdFacts> => req(sshdFact, { path });
+export const sshdAt = (path: string = DEFAULT_SSHD_CONFIG, session?: SshdSession): FactRequest<SshdFacts> =>
+  req(sshdFact, session ? { path, session } : { path });

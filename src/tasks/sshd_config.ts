@@ -32,13 +32,13 @@
  */
 import { z } from 'zod';
 import { TaskError } from '../contract/errors.js';
-import { change, defineTask, ok, skip, type AccessInfo, type Diff, type Prediction, type Step } from '../contract/task.js';
+import { change, defineTask, ok, skip, type AccessInfo, type Diff, type Prediction, type Step, type TaskContext } from '../contract/task.js';
 import type { FactRequest } from '../contract/fact.js';
 import { fileAt, type FileInfo } from '../facts/files.js';
 import { iptablesSave, type IptablesSave } from '../facts/iptables.js';
 import { quote } from '../contract/quote.js';
 import { onRollback } from '../core/guard.js';
-import { DEFAULT_SSHD_CONFIG, sshdAt, socketDropin, type SshdFacts } from '../facts/sshd.js';
+import { DEFAULT_SSHD_CONFIG, sessionOf, sshdAt, socketDropin, type SshdFacts } from '../facts/sshd.js';
 import { attrSteps } from './lib/attrs.js';
 import { beforeText, diffOf, predictWrittenFile, writeFileSteps } from './lib/files.js';
 import {
@@ -160,6 +160,36 @@ function socketMove(f: SshdFacts, settings: Settings, want: number[] | undefined
   return socketPorts(s.listen).join(' ') === ports.join(' ') ? undefined : { unit: s.unit, ports };
 }
 
+type Effective = Readonly<Record<string, readonly string[]>>;
+
+/** What a Match block sets for this session differently from the global section (`sshd -T -C` vs `sshd -T`). */
+function matchOverrides(f: SshdFacts): Effective {
+  const s = f.session;
+  const g = f.effective;
+  if (!s || !g) return {};
+  return Object.fromEntries(Object.entries(s).filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(g[k])));
+}
+
+/**
+ * The configuration a connection like ours gets once `settings` are written:
+ * the global values we set, except where a Match block overrides them (a
+ * Match we do not see yet, one that sets the same value as the global section
+ * today, is seen on the next read).
+ */
+function predictSession(f: SshdFacts, settings: Settings): Effective | null {
+  if (!f.session) return null;
+  return { ...predictEffective(f.effective ?? {}, settings), ...matchOverrides(f) };
+}
+
+/** The message part naming the managed options a Match block overrides for this session. */
+function matchNote(f: SshdFacts, settings: Settings, host: TaskContext['host']): string {
+  const over = matchOverrides(f);
+  const hit = Object.keys(settings).filter((k) => over[k.toLowerCase()] !== undefined);
+  if (hit.length === 0) return '';
+  const who = host.ssh ? ` (${host.user} from ${host.ssh.clientIp})` : '';
+  return `; a Match block sets ${hit.map((k) => `${k} ${short((over[k.toLowerCase()] ?? []).join(' '))}`).join(', ')} for this session${who}: the global value does not apply to it (Match blocks are left untouched)`;
+}
+
 /** Drop-in lines setting an accumulating option we manage: sshd would add them to ours. */
 function accumulatingConflicts(settings: Settings, facts: SshdFacts): string[] {
   const keys = new Set(Object.keys(settings).map((k) => k.toLowerCase()).filter((k) => ACCUMULATING.has(k)));
@@ -173,8 +203,9 @@ export const sshd_config = defineTask({
   example: "- name: Keys only, no root\n  sshd_config:\n    settings:\n      PermitRootLogin: \"no\"\n      PasswordAuthentication: false\n      Port: 2222                # moved in one run, with the firewall rule below",
   schema: argsSchema,
   // a port move is checked against the firewall as it stands (or as earlier tasks leave it)
-  facts: (args): { sshd: FactRequest<SshdFacts>; file: FactRequest<FileInfo>; fw4?: FactRequest<IptablesSave>; fw6?: FactRequest<IptablesSave> } => ({
-    sshd: sshdAt(args.path),
+  // the session's view too (sshd -T -C), so a Match block that applies to us is seen
+  facts: (args, ctx): { sshd: FactRequest<SshdFacts>; file: FactRequest<FileInfo>; fw4?: FactRequest<IptablesSave>; fw6?: FactRequest<IptablesSave> } => ({
+    sshd: sshdAt(args.path, sessionOf(ctx.host)),
     file: fileAt(args.path),
     ...(ports(args.settings) ? { fw4: iptablesSave(4), fw6: iptablesSave(6) } : {}),
   }),
@@ -199,7 +230,7 @@ export const sshd_config = defineTask({
       dropins.length > 0
         ? `; ${dropins.map((o) => `${o.path}:${o.line} sets ${o.text}`).join(', ')}: our block is read first so it no longer applies (drop-ins left untouched)`
         : '';
-    const filterNote = notes.length > 0 ? `; ${notes.join('; ')}` : '';
+    const filterNote = `${notes.length > 0 ? `; ${notes.join('; ')}` : ''}${matchNote(f, settings, ctx.host)}`;
     const eff = f.effective;
     const cmp = eff ? mismatches(settings, eff) : undefined;
     const n = Object.keys(settings).length;
@@ -264,9 +295,13 @@ export const sshd_config = defineTask({
       main: { path: args.path, text: cand.text },
       files: { ...f.files, [args.path]: { path: args.path, text: cand.text } },
       effective: eff ? predictEffective(eff, settings) : null,
+      session: predictSession(f, settings),
     };
+    const session = sessionOf(ctx.host);
     const predictions: Prediction[] = [
-      { request: sshdAt(args.path), value: predicted },
+      // other tasks read the fact without the session
+      ...(session ? [{ request: sshdAt(args.path, session), value: predicted }] : []),
+      { request: sshdAt(args.path), value: { ...predicted, session: null } },
       { request: fileAt(args.path), value: predictWrittenFile(fileInfo, { content: cand.text, ...attrs }) },
     ];
     return change(`${what}${dropinNote}${disabledNote}${restoredNote}${filterNote}${portNote}${socketNote}${reloadNote}`, steps, {
@@ -280,7 +315,7 @@ export const sshd_config = defineTask({
     const f = facts.sshd;
     if (!f.installed || f.main.text === null) return undefined;
     const { settings } = effectiveSettings(args, f);
-    return lockoutReason(predictEffective(f.effective ?? {}, settings), access) ?? portMoveBlocked(ports(settings), facts, access, ctx.host.ssh?.serverIp);
+    return lockoutReason(predictSession(f, settings) ?? predictEffective(f.effective ?? {}, settings), access) ?? portMoveBlocked(ports(settings), facts, access, ctx.host.ssh?.serverIp);
   },
 });
 

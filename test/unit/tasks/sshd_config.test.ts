@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { TaskError } from '../../../src/contract/errors.js';
 import type { AccessInfo, Plan, TaskContext } from '../../../src/contract/task.js';
 import { parseHostFacts } from '../../../src/facts/host.js';
-import { parseSshdFact, type SshdFacts } from '../../../src/facts/sshd.js';
+import { parseSshdFact, sshdFact, type SshdFacts } from '../../../src/facts/sshd.js';
 import { sshd_config } from '../../../src/tasks/sshd_config.js';
 import { writeFileSteps } from '../../../src/tasks/lib/files.js';
 import { BLOCK_BEGIN, BLOCK_END, buildCandidate, normalise, timeSeconds } from '../../../src/tasks/lib/sshd.js';
@@ -355,5 +355,48 @@ describe('sshd_config planner: socket-activated sshd (ssh.socket)', () => {
     expect(() => plan({ ListenAddress: '0.0.0.0:2222' }, sock)).toThrow(
       'sshd is socket-activated (ssh.socket): ListenAddress in sshd_config is not where it listens, and is not carried to the socket; manage Port only, or set ListenStream in a drop-in of ssh.socket',
     );
+  });
+});
+
+describe('sshd_config: Match blocks that apply to this session (sshd -T -C)', () => {
+  // recorded in the debian12 image: `Match User root Address 172.17.0.0/16` setting
+  // PasswordAuthentication no and MaxAuthTries 2 appended to the stock sshd_config,
+  // the fact run with the session root from 172.17.0.1 to 172.17.0.5:22
+  const f = sshd('debian12/fact-match-session.out');
+  const session = { clientIp: '172.17.0.1', clientPort: 50000, serverIp: '172.17.0.5', serverPort: 22 };
+  const here: TaskContext = { ...ctx, host: { ...ctx.host, user: 'root', ssh: session } };
+
+  it('the fact reads the session view beside the global one, keyed by the session', () => {
+    expect(f.effective?.passwordauthentication).toEqual(['yes']);
+    expect(f.session?.passwordauthentication).toEqual(['no']);
+    expect(f.session?.maxauthtries).toEqual(['2']);
+    const req = sshd_config.facts(parse({ settings: { MaxAuthTries: 3 } }), here).sshd;
+    expect(req.id).toBe('sshd:/etc/ssh/sshd_config user=root,host=172.17.0.1,addr=172.17.0.1,laddr=172.17.0.5,lport=22');
+    const args = { path: MAIN, session: { user: 'root', addr: '172.17.0.1', laddr: '172.17.0.5', lport: 22 } };
+    expect(req.args).toEqual(args);
+    expect(sshdFact.command(args)).toContain('-T -f "$cfg" -C user=root,host=172.17.0.1,addr=172.17.0.1,laddr=172.17.0.5,lport=22 ');
+    // without the session (a local connection, or another task's read) no -C run
+    expect(parseSshdFact(fixture('debian12/fact-match.out'), MAIN).session).toBeNull();
+  });
+
+  it('the planner names the managed options a Match block overrides for us, and predicts both views', () => {
+    const p = changed(plan({ PasswordAuthentication: true, MaxAuthTries: 3 }, f, here));
+    expect(p.summary).toContain(
+      '; a Match block sets PasswordAuthentication no, MaxAuthTries 2 for this session (root from 172.17.0.1): the global value does not apply to it (Match blocks are left untouched)',
+    );
+    const [withSession, plain] = (p.predictions ?? []).map((x) => x.value as SshdFacts);
+    expect(withSession?.effective?.maxauthtries).toEqual(['3']);
+    expect(withSession?.session?.maxauthtries).toEqual(['2']);
+    expect(withSession?.session?.passwordauthentication).toEqual(['no']);
+    expect(plain?.session).toBeNull();
+    // an option no Match block touches draws no note
+    expect(changed(plan({ X11Forwarding: false }, f, here)).summary).not.toContain('Match block');
+  });
+
+  it('the lockout pre-flight judges the session view: a password login as root stays refused by the Match block', () => {
+    const access: AccessInfo = { user: 'root', clientIp: '172.17.0.1', serverPort: 22, auth: 'password', keys: [] };
+    const lock = (facts: SshdFacts) => sshd_config.lockout!(parse({ settings: { PasswordAuthentication: true, PermitRootLogin: 'yes' } }), factsOf(facts), access, here);
+    expect(lock(f)).toMatch(/^PasswordAuthentication no/);
+    expect(lock({ ...f, session: null })).toBeUndefined();
   });
 });
