@@ -59,6 +59,8 @@ import {
 } from './lib/sshd.js';
 import { ipVersionOf, sshBlocked, tableModel } from './lib/iptables.js';
 import { lockoutReason } from './lib/sshd-lockout.js';
+import { selinux, type SelinuxFacts } from '../facts/selinux.js';
+import { sshPortLabels } from './lib/selinux.js';
 
 /** No control characters (a newline would inject config lines), no NUL. */
 const CONTROL = /[\u0000-\u001f\u007f]/;
@@ -204,10 +206,14 @@ export const sshd_config = defineTask({
   schema: argsSchema,
   // a port move is checked against the firewall as it stands (or as earlier tasks leave it)
   // the session's view too (sshd -T -C), so a Match block that applies to us is seen
-  facts: (args, ctx): { sshd: FactRequest<SshdFacts>; file: FactRequest<FileInfo>; fw4?: FactRequest<IptablesSave>; fw6?: FactRequest<IptablesSave> } => ({
+  // and its SELinux port labels
+  facts: (
+    args,
+    ctx,
+  ): { sshd: FactRequest<SshdFacts>; file: FactRequest<FileInfo>; fw4?: FactRequest<IptablesSave>; fw6?: FactRequest<IptablesSave>; selinux?: FactRequest<SelinuxFacts> } => ({
     sshd: sshdAt(args.path, sessionOf(ctx.host)),
     file: fileAt(args.path),
-    ...(ports(args.settings) ? { fw4: iptablesSave(4), fw6: iptablesSave(6) } : {}),
+    ...(ports(args.settings) ? { fw4: iptablesSave(4), fw6: iptablesSave(6), selinux: selinux() } : {}),
   }),
   plan(args, facts, ctx) {
     const f = facts.sshd;
@@ -230,14 +236,15 @@ export const sshd_config = defineTask({
       dropins.length > 0
         ? `; ${dropins.map((o) => `${o.path}:${o.line} sets ${o.text}`).join(', ')}: our block is read first so it no longer applies (drop-ins left untouched)`
         : '';
-    const filterNote = `${notes.length > 0 ? `; ${notes.join('; ')}` : ''}${matchNote(f, settings, ctx.host)}`;
+    const labels = sshPortLabels(facts.selinux, want ?? []);
+    const filterNote = `${[...notes, ...labels.notes].map((n) => `; ${n}`).join('')}${matchNote(f, settings, ctx.host)}`;
     const eff = f.effective;
     const cmp = eff ? mismatches(settings, eff) : undefined;
     const n = Object.keys(settings).length;
     const fileInfo = facts.file;
     const attrs = { mode: '0600', owner: 'root', group: 'root' };
 
-    if (textSame && !socket) {
+    if (textSame && !socket && labels.steps.length === 0) {
       const attrFix = fileInfo.exists ? attrSteps(args.path, fileInfo, attrs) : [];
       const tail = !eff
         ? ` (sshd -T failed, effective values not verified: ${f.effectiveError || `exit ${f.effectiveExit}`})`
@@ -258,15 +265,19 @@ export const sshd_config = defineTask({
     const disabledNote = cand.disabled.length > 0 ? `; disable ${cand.disabled.map((o) => `line ${o.line} "${o.text}"`).join(', ')} of ${args.path}` : '';
     const restoredNote = cand.restored.length > 0 ? `; restore ${cand.restored.map((l) => `"${l.trim()}"`).join(', ')} (no longer managed)` : '';
 
+    // the port labelled before sshd moves there
     const steps: Step[] = textSame
-      ? []
-      : writeFileSteps({
+      ? [...labels.steps]
+      : [
+          ...labels.steps,
+          ...writeFileSteps({
           path: args.path,
           content: cand.text,
           ...attrs,
           backup: args.backup,
           validate: `${SSHD} -t -f %s`,
-        });
+          }),
+        ];
     const dropin = socket ? socketDropin(socket.unit) : undefined;
     if (socket && dropin) {
       // the snapshot restores an earlier drop-in; one this run creates goes with the rollback
@@ -303,6 +314,7 @@ export const sshd_config = defineTask({
       ...(session ? [{ request: sshdAt(args.path, session), value: predicted }] : []),
       { request: sshdAt(args.path), value: { ...predicted, session: null } },
       { request: fileAt(args.path), value: predictWrittenFile(fileInfo, { content: cand.text, ...attrs }) },
+      ...labels.predictions,
     ];
     return change(`${what}${dropinNote}${disabledNote}${restoredNote}${filterNote}${portNote}${socketNote}${reloadNote}`, steps, {
       diffs,

@@ -1,4 +1,11 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { onRollback, rollbackScript } from '../../../src/core/guard.js';
+import { parseSelinuxFact, portLabel, selinux, type SelinuxFacts } from '../../../src/facts/selinux.js';
+import { selinuxOutput } from '../../fixtures/facts/selinux/fact-output.js';
 import { TaskError } from '../../../src/contract/errors.js';
 import type { AccessInfo, Plan, TaskContext } from '../../../src/contract/task.js';
 import { parseHostFacts } from '../../../src/facts/host.js';
@@ -398,5 +405,81 @@ describe('sshd_config: Match blocks that apply to this session (sshd -T -C)', ()
     const lock = (facts: SshdFacts) => sshd_config.lockout!(parse({ settings: { PasswordAuthentication: true, PermitRootLogin: 'yes' } }), factsOf(facts), access, here);
     expect(lock(f)).toMatch(/^PasswordAuthentication no/);
     expect(lock({ ...f, session: null })).toBeUndefined();
+  });
+});
+
+describe('sshd_config: SELinux port labels for a port move', () => {
+  const f = sshd('debian12/fact.out');
+  const enforcing = parseSelinuxFact(selinuxOutput('1'));
+  const movePlan = (port: number | number[], sel: SelinuxFacts) => sshd_config.plan(parse({ settings: { Port: port } }), { ...factsOf(f), selinux: sel }, rockyCtx);
+  const PATH = 'PATH="$PATH:/usr/sbin:/sbin"';
+
+  it('an unlabelled port (2222: only in the unreserved range) is labelled first, with -a, and the rollback deletes it', () => {
+    const p = changed(movePlan(2222, enforcing));
+    expect(p.steps[0]?.command).toBe(`${PATH}; semanage port -a -t ssh_port_t -p tcp 2222 && ${onRollback(`${PATH}; semanage port -d -p tcp 2222`)}`);
+    expect(p.steps[1]?.command).toContain('sshd_config');
+    expect(p.summary).toContain('; label tcp/2222 ssh_port_t for SELinux (enforcing) before sshd moves there');
+    const after = p.predictions?.find((x) => x.request.id === selinux().id)?.value as SelinuxFacts;
+    expect(portLabel(after, 2222).ssh).toBe(true);
+    expect(p.risk).toBe('access');
+  });
+
+  it('a port that is an exact entry of another type (8080, http_cache_port_t) is modified with -m; a local one gets its type back on rollback', () => {
+    expect(changed(movePlan(8080, enforcing)).steps[0]?.command).toBe(
+      `${PATH}; semanage port -m -t ssh_port_t -p tcp 8080 && ${onRollback(`${PATH}; semanage port -d -p tcp 8080`)}`,
+    );
+    // hand-made: an administrator's local label on 8080
+    const local: SelinuxFacts = { ...enforcing, localTcp: [...enforcing.localTcp, { type: 'http_cache_port_t', ports: ['8080'] }] };
+    expect(changed(movePlan(8080, local)).steps[0]?.command).toContain(onRollback(`${PATH}; semanage port -m -t http_cache_port_t -p tcp 8080`));
+  });
+
+  it('ports ssh_port_t already covers (22; 8991 and 8008, local) need nothing', () => {
+    for (const port of [[22], [8991], [22, 8008]]) expect(changed(movePlan(port, enforcing)).steps.map((s) => s.command).join('\n')).not.toContain('semanage');
+    expect(changed(movePlan(8991, enforcing)).summary).not.toContain('SELinux');
+  });
+
+  it('enforcing without semanage is refused naming the package; permissive is noted; disabled does nothing', () => {
+    const bare = (mode: SelinuxFacts['mode']): SelinuxFacts => ({ mode, semanage: false, tcp: [], localTcp: [] });
+    expect(() => movePlan(2222, bare('enforcing'))).toThrow(
+      'SELinux is enforcing and tcp/2222 is not labelled ssh_port_t, so sshd could not bind it; semanage is not installed: install policycoreutils-python-utils (policycoreutils-python on EL7) in an earlier task',
+    );
+    const permissive = changed(movePlan(2222, bare('permissive')));
+    expect(permissive.summary).toContain('; SELinux is permissive and tcp/2222 is not labelled ssh_port_t (semanage missing: install policycoreutils-python-utils');
+    expect(permissive.steps.map((s) => s.command).join('\n')).not.toContain('semanage');
+    const disabled = changed(movePlan(2222, bare('disabled')));
+    expect(disabled.summary).not.toContain('SELinux');
+  });
+
+  it('the label alone is a change when sshd_config is already as requested', () => {
+    const moved = changed(movePlan(2222, enforcing)).steps.find((s) => s.stdin !== undefined)?.stdin ?? '';
+    const already: SshdFacts = { ...f, main: { path: MAIN, text: moved }, files: { ...f.files, [MAIN]: { path: MAIN, text: moved } }, effective: { ...f.effective, port: ['2222'] } };
+    const p = changed(sshd_config.plan(parse({ settings: { Port: 2222 } }), { sshd: already, file: fileWith(moved, { mode: '0600' }), selinux: enforcing }, rockyCtx));
+    // labelled, then sshd reloaded (it binds the port it could not before)
+    expect(p.steps.map((s) => s.command)).toEqual([expect.stringContaining('semanage port -a -t ssh_port_t -p tcp 2222'), expect.stringContaining('sshd -t && ')]);
+    const labelled = parseSelinuxFact(selinuxOutput('1').replace('ssh_port_t                     tcp      8008, 8991, 22', 'ssh_port_t                     tcp      2222, 8008, 8991, 22'));
+    expect(sshd_config.plan(parse({ settings: { Port: 2222 } }), { sshd: already, file: fileWith(moved, { mode: '0600' }), selinux: labelled }, rockyCtx).kind).toBe('ok');
+  });
+
+  it('rollback sequence: the steps label (in order), the armed rollback deletes the labels last first', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'selinux-'));
+    try {
+      const bin = join(dir, 'bin');
+      mkdirSync(bin);
+      writeFileSync(join(bin, 'semanage'), `#!/bin/sh\necho "$*" >> ${dir}/log\n`, { mode: 0o755 });
+      const p = changed(movePlan([2222, 8080], enforcing));
+      const labelSteps = p.steps.filter((s) => s.command.includes('semanage'));
+      const sh = (script: string) => execFileSync('/bin/sh', ['-c', `PATH=${bin}:$PATH; ${script}`], { encoding: 'utf8' });
+      for (const s of labelSteps) sh(`PROVISION_ROLLBACK_DIR=${dir}; ${s.command}`);
+      const undo = rollbackScript('id', 'label').split('\n').find((l) => l.includes('"$D/undo"'))!;
+      sh(`D=${dir}; ${undo}`);
+      expect(readFileSync(join(dir, 'log'), 'utf8').split('\n').filter(Boolean)).toEqual([
+        'port -a -t ssh_port_t -p tcp 2222',
+        'port -m -t ssh_port_t -p tcp 8080',
+        'port -d -p tcp 8080',
+        'port -d -p tcp 2222',
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
