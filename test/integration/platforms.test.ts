@@ -9,17 +9,25 @@
  *   - sshd socket-activated by ssh.socket (Ubuntu 22.10+'s default, Debian's
  *     option): a Port move reaches the socket (`systemctl show -p Listen`,
  *     `ss -ltn`) and we log in on the new port.
- * One fleet, one container; the ufw part runs first and leaves 2222 open for
- * the port move.
+ *   - firewalld active (RHEL's firewall manager, from Debian's archive; its
+ *     nftables backend, as on RHEL 8/9): refused by name; taken over with
+ *     `firewall_manager: iptables` (read back with `systemctl is-active`,
+ *     `is-enabled`, `iptables -S`, and an nmap scan from another container).
+ * One fleet, one container; the ufw and firewalld parts run first and leave
+ * 2222 open for the port move.
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fleetImages, startFleet, type Fleet, type FleetHost } from './fleet.js';
+import { FLEET_LABEL, fleetImages, imageRef, startFleet, type Fleet, type FleetHost } from './fleet.js';
 import { converge, failures, keysOf, runPlaybook } from './harness.js';
 
 const images = await fleetImages();
 const present = images.some((i) => i.name === 'debian12-systemd' && i.present);
 
-const firewall = (manager: string) => `
+const docker = async (...args: string[]): Promise<string> => (await promisify(execFile)('docker', args)).stdout.trim();
+
+const firewall = (manager: string, ports = '22,2222') => `
 - hosts: all
   tasks:
     - name: iptables baseline
@@ -31,7 +39,7 @@ const firewall = (manager: string) => `
             rules:
               - -i lo -j ACCEPT
               - -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
-              - -p tcp -m multiport --dports 22,2222 -m conntrack --ctstate NEW -j ACCEPT
+              - -p tcp -m multiport --dports ${ports} -m conntrack --ctstate NEW -j ACCEPT
 `;
 
 describe.skipIf(!present)('platform pitfalls on debian12-systemd', () => {
@@ -43,13 +51,25 @@ describe.skipIf(!present)('platform pitfalls on debian12-systemd', () => {
     return r.stdout.trim();
   };
 
+  let scanner = '';
+
   beforeAll(async () => {
     fleet = await startFleet({ count: 1, image: 'debian12-systemd', extraPorts: [2222] });
     host = fleet.hosts[0]!;
+    scanner = await docker('run', '-d', '--rm', '--label', `${FLEET_LABEL}=1`, '--entrypoint', 'sleep', imageRef('debian12-systemd'), 'infinity');
   }, 180_000);
   afterAll(async () => {
+    if (scanner) await docker('rm', '-f', scanner).catch(() => '');
     await fleet?.stop();
   });
+
+  /** nmap TCP connect scan of the host from another container (default bridge): port → open | closed | filtered. */
+  async function scan(ports: number[]): Promise<Record<number, string>> {
+    const address = await docker('inspect', '-f', '{{.NetworkSettings.IPAddress}}', host.container.getId());
+    const out = await docker('exec', scanner, 'nmap', '-Pn', '-n', '-sT', '--max-retries', '1', '-p', ports.join(','), '-oG', '-', address);
+    const line = out.split('\n').find((l) => l.includes('Ports:')) ?? '';
+    return Object.fromEntries([...line.matchAll(/(\d+)\/(\w+)\/tcp/g)].map((m) => [Number(m[1]), m[2]!]));
+  }
 
   it('an active ufw is refused by name; firewall_manager: iptables disables and masks it and owns INPUT, and comes back with a rollback', async () => {
     await sh('DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ufw >/dev/null && ufw allow 22/tcp >/dev/null && ufw --force enable');
@@ -83,6 +103,38 @@ describe.skipIf(!present)('platform pitfalls on debian12-systemd', () => {
       '-A INPUT -p tcp -m multiport --dports 22,2222 -m conntrack --ctstate NEW -j ACCEPT',
     ]);
   }, 300_000);
+
+  it('an active firewalld is refused by name; firewall_manager: iptables stops, disables and masks it, and our rules filter', async () => {
+    // firewalld starting deletes the rules iptables holds and keeps its policies (seen here: a DROP policy would cut
+    // SSH), so the host starts like a RHEL one, with firewalld alone in charge
+    await sh('iptables -P INPUT ACCEPT && iptables -F INPUT');
+    await sh('DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends firewalld >/dev/null && systemctl is-active firewalld');
+    expect(await sh('firewall-cmd --state')).toBe('running');
+    // firewalld's public zone lets ssh in and rejects the rest: 8080 (nothing listens) is filtered
+    expect(await scan([22, 8080])).toEqual({ 22: 'open', 8080: 'filtered' });
+    const before = await sh('iptables -S INPUT');
+    const yaml = (manager: string) => firewall(manager, '22,2222,8080');
+
+    const refused = await runPlaybook(fleet, yaml(''));
+    expect(failures(refused)).toEqual([
+      `${host.name}: iptables baseline: iptables: firewalld is active on this host and owns the firewall: it would rewrite these rules (a reload, a reboot, and firewalld's own rules filter packets too). Manage the firewall with firewalld, or set firewall_manager: iptables to stop, disable and mask firewalld as part of this task`,
+    ]);
+    expect(await sh('systemctl is-active firewalld')).toBe('active');
+    expect(await sh('iptables -S INPUT')).toBe(before);
+
+    const { apply } = await converge(fleet, yaml('firewall_manager: iptables'));
+    expect(apply.results[0]?.message).toMatch(/^stop, disable and mask firewalld; /);
+    expect(await sh('systemctl is-active firewalld || true')).toBe('inactive');
+    expect(await sh('systemctl is-enabled firewalld || true')).toBe('masked');
+    expect((await sh('iptables -S INPUT')).split('\n')).toEqual([
+      '-P INPUT DROP',
+      '-A INPUT -i lo -j ACCEPT',
+      '-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+      '-A INPUT -p tcp -m multiport --dports 22,2222,8080 -m conntrack --ctstate NEW -j ACCEPT',
+    ]);
+    // from outside: 8080 now answers (closed: a reset, nothing listens), a port we did not open is dropped
+    expect(await scan([22, 8080, 3306])).toEqual({ 22: 'open', 8080: 'closed', 3306: 'filtered' });
+  }, 400_000);
 
   it('sshd under ssh.socket: a Port move moves the socket, and we log in on the new port', async () => {
     await sh('systemctl disable --now ssh.service >/dev/null 2>&1; systemctl enable --now ssh.socket >/dev/null 2>&1; systemctl is-active ssh.socket');
