@@ -165,3 +165,44 @@ describe.skipIf(!present)('platform pitfalls on debian12-systemd', () => {
     expect(login.results[0]?.stdout?.trim()).toMatch(/ 2222$/);
   }, 300_000);
 });
+
+const debian12 = images.some((i) => i.name === 'debian12' && i.present);
+
+/**
+ * A Match block that applies to the operator (RHEL and Ubuntu images ship
+ * some; admins add `Match User`): the planner reads `sshd -T -C` for its own
+ * session, names the managed option the Match overrides for it, and stays
+ * idempotent; read back from outside with `sshd -T` and `sshd -T -C` run by
+ * docker exec.
+ */
+describe.skipIf(!debian12)('Match blocks on debian12', () => {
+  let fleet: Fleet;
+  let host: FleetHost;
+  const sh = async (script: string): Promise<string> => {
+    const r = await host.container.exec(['sh', '-c', script]);
+    if (r.exitCode !== 0) throw new Error(`${script}: exit ${r.exitCode}: ${r.output}`);
+    return r.stdout.trim();
+  };
+  beforeAll(async () => {
+    fleet = await startFleet({ count: 1, image: 'debian12' });
+    host = fleet.hosts[0]!;
+  }, 180_000);
+  afterAll(async () => {
+    await fleet?.stop();
+  });
+
+  it('Match User root overriding MaxAuthTries is seen for our session, named, and left alone', async () => {
+    await sh("printf '\\nMatch User root\\n\\tMaxAuthTries 2\\n' >> /etc/ssh/sshd_config && sshd -t && kill -HUP 1");
+    const yaml = '- hosts: all\n  tasks:\n    - name: auth tries\n      sshd_config: { settings: { MaxAuthTries: 4 } }\n';
+    const { check, apply, again } = await converge(fleet, yaml);
+    expect(check.results[0]?.message).toMatch(/^set MaxAuthTries 4 \(effective 6\).*; a Match block sets MaxAuthTries 2 for this session \(root from [0-9a-f.:]+\): the global value does not apply to it \(Match blocks are left untouched\)/);
+    expect(apply.results[0]?.message).toContain('; a Match block sets MaxAuthTries 2 for this session');
+    expect(again.results[0]?.message).toMatch(/^effective sshd settings already as requested .*; a Match block sets MaxAuthTries 2 for this session/);
+    // from outside: the global section has our value, a root session from the Docker gateway gets the Match's
+    const gw = (await promisify(execFile)('docker', ['inspect', '-f', '{{.NetworkSettings.Gateway}}', host.container.getId()])).stdout.trim();
+    expect(await sh('sshd -T | grep ^maxauthtries')).toBe('maxauthtries 4');
+    expect(await sh(`sshd -T -C user=root,host=${gw},addr=${gw} | grep ^maxauthtries`)).toBe('maxauthtries 2');
+    expect(await sh(`sshd -T -C user=admin,host=${gw},addr=${gw} | grep ^maxauthtries`)).toBe('maxauthtries 4');
+    expect(await sh('tail -2 /etc/ssh/sshd_config')).toBe('Match User root\n\tMaxAuthTries 2');
+  }, 300_000);
+});
