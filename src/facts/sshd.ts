@@ -17,6 +17,13 @@
  * - the sshd listener pid (PID 1 in a container running sshd in the
  *   foreground, else the pid file, else the sshd whose parent is not sshd):
  *   hosts without an init system are reloaded with SIGHUP to it;
+ * - RHEL 8's crypto policy for sshd: `CRYPTO_POLICY='-oCiphers=... ...'` in
+ *   /etc/crypto-policies/back-ends/opensshserver.config, unless
+ *   /etc/sysconfig/sshd assigns CRYPTO_POLICY (read after it by sshd.service:
+ *   `CRYPTO_POLICY=` opts out). sshd.service passes it on the command line,
+ *   where it wins over sshd_config and `sshd -T` does not see it: the parser
+ *   lays its options over `effective` and `session`. (RHEL 9's back end is
+ *   sshd_config lines, included from 50-redhat.conf: read as a config file.)
  * - systemd socket activation (Ubuntu 22.10 and later, Debian's optional
  *   ssh.socket): the active ssh.socket/sshd.socket and what it listens on;
  *   sshd then listens where the socket says, whatever Port says.
@@ -111,6 +118,12 @@ export interface SshdFacts {
   readonly pid: number | null;
   /** How the pid was found. */
   readonly pidSource: 'pid1' | 'pidfile' | 'proc' | null;
+  /**
+   * RHEL 8's crypto policy on sshd's command line: its options (lowercase
+   * keys, as `sshd -T` prints them), already laid over `effective`/`session`;
+   * null when none applies (no such back end, RHEL 9's format, or opted out).
+   */
+  readonly cryptoPolicy: { readonly source: string; readonly options: Readonly<Record<string, readonly string[]>> } | null;
   /** The active sshd socket unit (socket activation), null when sshd is not socket-activated. */
   readonly socket: SshdSocket | null;
 }
@@ -125,6 +138,10 @@ export const SSH_SOCKETS = ['ssh.socket', 'sshd.socket'] as const;
  * the ports; its name sorts after the `addresses.conf` that Ubuntu's
  * sshd-socket-generator writes from sshd_config, so it wins over that too.
  */
+/** Where RHEL 8's sshd.service reads CRYPTO_POLICY: the policy back end, then the admin's file (the last assignment wins). */
+export const CRYPTO_POLICY_BACKEND = '/etc/crypto-policies/back-ends/opensshserver.config';
+export const SSHD_SYSCONFIG = '/etc/sysconfig/sshd';
+
 export const socketDropin = (unit: string): string => `/etc/systemd/system/${unit}.d/provision-listen.conf`;
 
 /** Base64 of a whole stream on one line. */
@@ -164,6 +181,7 @@ function script(path: string, session: SshdSession | undefined): string {
       : []),
     'fi',
     'if command -v ssh >/dev/null 2>&1; then for q in cipher kex mac; do printf "Q_%s=%s\\n" "$q" "$(ssh -Q "$q" 2>/dev/null | tr "\\n" " ")"; done; fi',
+    `for f in ${CRYPTO_POLICY_BACKEND} ${SSHD_SYSCONFIG}; do [ -r "$f" ] && printf 'env %s %s\\n' "$(printf %s "$f" | ${B64})" "$(grep '^[[:space:]]*CRYPTO_POLICY=' "$f" | ${B64})"; done`,
     'printf "pid1=%s\\n" "$(cat /proc/1/comm 2>/dev/null)"',
     'printf "pidfile=%s\\n" "$(cat /run/sshd.pid 2>/dev/null || cat /var/run/sshd.pid 2>/dev/null)"',
     'for p in /proc/[0-9]*; do c=$(cat "$p/comm" 2>/dev/null) || continue; [ "$c" = sshd ] || continue; printf "proc=%s %s\\n" "${p#/proc/}" "$(sed -n "s/^PPid:[[:space:]]*//p" "$p/status" 2>/dev/null)"; done',
@@ -259,6 +277,7 @@ export function parseSshdFact(stdout: string, path: string, exitCode = 0): SshdF
   const kv: Record<string, string> = {};
   const procs: Array<{ pid: number; ppid: number }> = [];
   const listen: string[] = [];
+  const env: Array<{ path: string; text: string }> = [];
   let sawInstalled = false;
   for (const line of stdout.split('\n')) {
     if (line.startsWith('file ') || line.startsWith('nofile ')) {
@@ -268,6 +287,9 @@ export function parseSshdFact(stdout: string, path: string, exitCode = 0): SshdF
     } else if (line.startsWith('glob ')) {
       const [, pat64, ...ms] = line.trim().split(' ');
       globs[fromB64(pat64 ?? '')] = ms.map(fromB64);
+    } else if (line.startsWith('env ')) {
+      const [, p64, c64] = line.split(' ');
+      env.push({ path: fromB64(p64 ?? ''), text: fromB64(c64 ?? '') });
     } else if (line.startsWith('socket_listen=')) {
       listen.push(line.slice('socket_listen='.length).trim());
     } else if (line.startsWith('proc=')) {
@@ -309,15 +331,18 @@ export function parseSshdFact(stdout: string, path: string, exitCode = 0): SshdF
     }
   }
   const main = files[path] ?? { path, text: null };
+  // sshd.service passes it; sshd started otherwise (a container's own sshd) does not
+  const cryptoPolicy = (kv.pid1 ?? '').trim() === 'systemd' ? cryptoPolicyOf(env) : null;
+  const withPolicy = (e: Record<string, string[]> | null) => (e && cryptoPolicy ? { ...e, ...cryptoPolicy.options } : e);
   return {
     installed,
     main,
     files,
     globs,
     order: main.text === null ? [{ path }] : buildOrder(path, files, globs),
-    effective,
+    effective: withPolicy(effective),
     effectiveExit: tRc,
-    session: kv.C !== undefined ? parseEffective(fromB64(kv.C)) : null,
+    session: withPolicy(kv.C !== undefined ? parseEffective(fromB64(kv.C)) : null),
     effectiveError: kv.T_err !== undefined ? fromB64(kv.T_err).trim() : installed ? '' : 'sshd is not installed',
     algorithms: { cipher: list('Q_cipher'), kex: list('Q_kex'), mac: list('Q_mac') },
     versionText,
@@ -325,7 +350,36 @@ export function parseSshdFact(stdout: string, path: string, exitCode = 0): SshdF
     pid,
     pidSource,
     socket: kv.socket ? { unit: kv.socket, listen } : null,
+    cryptoPolicy,
   };
+}
+
+/** The value of the last `CRYPTO_POLICY=` line of an environment file (quotes removed), undefined when none. */
+function lastAssignment(text: string): string | undefined {
+  const lines = text.split('\n').filter((l) => /^\s*CRYPTO_POLICY=/.test(l));
+  const last = lines.at(-1);
+  if (last === undefined) return undefined;
+  const v = last.replace(/^\s*CRYPTO_POLICY=/, '').trim();
+  return /^'.*'$|^".*"$/.test(v) ? v.slice(1, -1) : v;
+}
+
+/**
+ * RHEL 8's crypto policy as sshd.service passes it (`-oKey=value` words),
+ * from the environment files in the order systemd reads them.
+ */
+export function cryptoPolicyOf(env: ReadonlyArray<{ path: string; text: string }>): SshdFacts['cryptoPolicy'] {
+  let value: string | undefined;
+  let source = '';
+  for (const e of env) {
+    const v = lastAssignment(e.text);
+    if (v !== undefined) [value, source] = [v, e.path];
+  }
+  const options: Record<string, string[]> = {};
+  for (const word of (value ?? '').split(/\s+/)) {
+    const m = /^-o([A-Za-z]+)=(.*)$/.exec(word);
+    if (m) options[(m[1] as string).toLowerCase()] = [m[2] as string];
+  }
+  return Object.keys(options).length > 0 ? { source, options } : null;
 }
 
 export const sshdFact: Fact<SshdArgs, SshdFacts> = {

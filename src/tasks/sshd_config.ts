@@ -61,6 +61,7 @@ import { ipVersionOf, sshBlocked, tableModel } from './lib/iptables.js';
 import { lockoutReason } from './lib/sshd-lockout.js';
 import { selinux, type SelinuxFacts } from '../facts/selinux.js';
 import { sshPortLabels } from './lib/selinux.js';
+import { cryptoPolicyOptOut } from './lib/sshd-crypto-policy.js';
 
 /** No control characters (a newline would inject config lines), no NUL. */
 const CONTROL = /[\u0000-\u001f\u007f]/;
@@ -237,14 +238,15 @@ export const sshd_config = defineTask({
         ? `; ${dropins.map((o) => `${o.path}:${o.line} sets ${o.text}`).join(', ')}: our block is read first so it no longer applies (drop-ins left untouched)`
         : '';
     const labels = sshPortLabels(facts.selinux, want ?? []);
-    const filterNote = `${[...notes, ...labels.notes].map((n) => `; ${n}`).join('')}${matchNote(f, settings, ctx.host)}`;
+    const optOut = cryptoPolicyOptOut(f, settings);
+    const filterNote = `${[...notes, ...labels.notes, ...(optOut ? [optOut.note] : [])].map((n) => `; ${n}`).join('')}${matchNote(f, settings, ctx.host)}`;
     const eff = f.effective;
     const cmp = eff ? mismatches(settings, eff) : undefined;
     const n = Object.keys(settings).length;
     const fileInfo = facts.file;
     const attrs = { mode: '0600', owner: 'root', group: 'root' };
 
-    if (textSame && !socket && labels.steps.length === 0) {
+    if (textSame && !socket && labels.steps.length === 0 && !optOut) {
       const attrFix = fileInfo.exists ? attrSteps(args.path, fileInfo, attrs) : [];
       const tail = !eff
         ? ` (sshd -T failed, effective values not verified: ${f.effectiveError || `exit ${f.effectiveExit}`})`
@@ -284,7 +286,8 @@ export const sshd_config = defineTask({
       steps.push({ command: onRollback(`rm -f -- ${quote(dropin)}`) });
       steps.push(...writeFileSteps({ path: dropin, content: socketDropinText(socket.ports), mode: '0644', owner: 'root', group: 'root', parent: {} }));
     }
-    const reload = reloadStep(ctx.host, f.pid, socket ? { socket: socket.unit } : 'reload');
+    if (optOut) steps.push(optOut.step);
+    const reload = reloadStep(ctx.host, f.pid, socket ? { socket: socket.unit } : optOut ? 'restart' : 'reload');
     if (reload) steps.push(reload);
     const reloadNote = reload ? '' : '; sshd is not running (no init, no listener found): nothing to reload';
     const socketNote = socket ? `; sshd is socket-activated: ${socket.unit} moves to port ${socket.ports.join(', ')} (${dropin})` : '';
@@ -307,6 +310,7 @@ export const sshd_config = defineTask({
       files: { ...f.files, [args.path]: { path: args.path, text: cand.text } },
       effective: eff ? predictEffective(eff, settings) : null,
       session: predictSession(f, settings),
+      ...(optOut ? { cryptoPolicy: null } : {}),
     };
     const session = sessionOf(ctx.host);
     const predictions: Prediction[] = [

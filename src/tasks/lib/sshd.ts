@@ -351,6 +351,8 @@ export function socketPorts(listen: readonly string[]): number[] {
 export type Reload =
   /** SIGHUP through the service manager (the default). */
   | 'reload'
+  /** A new command line (RHEL 8's crypto policy): sshd re-executes itself with the old one on SIGHUP. */
+  | 'restart'
   /** Listen elsewhere: reload units and restart the socket (the service first stopped: systemd refuses to start a socket whose service runs). */
   | { readonly socket: string };
 
@@ -375,8 +377,9 @@ export function reloadStep(host: HostFacts, pid: number | null, how: Reload = 'r
       const service = how.socket.replace(/\.socket$/, '.service');
       return { command: `${check} && systemctl daemon-reload && systemctl stop ${quote(service)} && systemctl restart ${quote(how.socket)}` };
     }
+    // KillMode=process (Debian's and RHEL's units): a restart keeps the sessions
     return {
-      command: `${check} && if systemctl cat ${first}.service >/dev/null 2>&1; then u=${first}; else u=${second}; fi && systemctl reload-or-try-restart "$u".service`,
+      command: `${check} && if systemctl cat ${first}.service >/dev/null 2>&1; then u=${first}; else u=${second}; fi && systemctl ${how === 'restart' ? 'restart' : 'reload-or-try-restart'} "$u".service`,
     };
   }
   if (host.init === 'sysv') {

@@ -15,7 +15,8 @@ import { writeFileSteps } from '../../../src/tasks/lib/files.js';
 import { BLOCK_BEGIN, BLOCK_END, buildCandidate, normalise, timeSeconds } from '../../../src/tasks/lib/sshd.js';
 import { lockoutReason, userPatternMatches } from '../../../src/tasks/lib/sshd-lockout.js';
 import { parseIptablesFact } from '../../../src/facts/iptables.js';
-import { fixture, rocky9, ubuntu2204 } from '../../fixtures/facts/sshd/fact-output.js';
+import { fixture, rhel8, rocky9, ubuntu2204 } from '../../fixtures/facts/sshd/fact-output.js';
+import { OPT_OUT_MARK } from '../../../src/tasks/lib/sshd-crypto-policy.js';
 import { ctx, fileWith } from './_helpers.js';
 
 const MAIN = '/etc/ssh/sshd_config';
@@ -478,6 +479,73 @@ describe('sshd_config: SELinux port labels for a port move', () => {
         'port -d -p tcp 8080',
         'port -d -p tcp 2222',
       ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("sshd_config: RHEL 8's crypto policy on sshd's command line", () => {
+  // the policy back end and /etc/sysconfig/sshd captured (SOURCES.md), the sshd pieces hand-written
+  const f = parseSshdFact(rhel8(), MAIN);
+  const CIPHERS = ['aes256-gcm@openssh.com', 'aes128-gcm@openssh.com'];
+
+  it('the fact lays the policy over sshd -T (which does not see it); opted out, or sshd not under systemd: none', () => {
+    expect(f.cryptoPolicy?.source).toBe('/etc/crypto-policies/back-ends/opensshserver.config');
+    expect(f.cryptoPolicy?.options.ciphers).toEqual(['aes256-gcm@openssh.com,3des-cbc']);
+    expect(f.effective?.ciphers).toEqual(['aes256-gcm@openssh.com,3des-cbc']);
+    expect(f.effective?.pubkeyacceptedkeytypes?.[0]).toMatch(/^ssh-rsa,/);
+    const out = parseSshdFact(rhel8('sysconfig-sshd-opted-out'), MAIN);
+    expect(out.cryptoPolicy).toBeNull();
+    expect(out.effective?.ciphers?.[0]).toMatch(/^aes256-gcm@openssh.com,chacha20-poly1305@openssh.com,/);
+    expect(parseSshdFact(rhel8('sysconfig-sshd', 'sshd'), MAIN).cryptoPolicy).toBeNull();
+  });
+
+  it('Ciphers as sshd -T reports but overridden by the policy is not "ok": opt out with CRYPTO_POLICY=, then restart sshd', () => {
+    const p = changed(plan({ Ciphers: CIPHERS }, f, rockyCtx));
+    expect(p.summary).toMatch(/^set Ciphers aes256-gcm@openssh.com,aes128-gcm@openssh.com \(effective aes256-gcm@openssh.com,3des-cbc\)/);
+    expect(p.summary).toContain(
+      "; the crypto policy (CRYPTO_POLICY of /etc/crypto-policies/back-ends/opensshserver.config, on sshd's command line) overrides Ciphers: opt sshd out of it with CRYPTO_POLICY= in /etc/sysconfig/sshd and restart sshd (the policy's macs, gssapikexalgorithms, kexalgorithms, hostkeyalgorithms, pubkeyacceptedkeytypes fall back to OpenSSH's defaults)",
+    );
+    const cmds = p.steps.map((s) => s.command);
+    expect(cmds[1]).toBe(`printf '%s\\n' '${OPT_OUT_MARK}' 'CRYPTO_POLICY=' >> /etc/sysconfig/sshd && ${onRollback(`sed -i '/^${OPT_OUT_MARK}$/,+1d' /etc/sysconfig/sshd && systemctl restart sshd.service`)}`);
+    expect(cmds[2]).toMatch(/systemctl restart "\$u"\.service$/);
+    expect((p.predictions?.[0]?.value as SshdFacts).cryptoPolicy).toBeNull();
+    // options the policy does not set: no opt-out, a reload
+    const other = changed(plan({ PermitRootLogin: 'no' }, f, rockyCtx));
+    expect(other.summary).not.toContain('crypto policy');
+    expect(other.steps.at(-1)?.command).toMatch(/reload-or-try-restart/);
+  });
+
+  it('the block in place and opted out: ok; the block in place but the policy back: the opt-out alone', () => {
+    const p = changed(plan({ Ciphers: CIPHERS }, f, rockyCtx));
+    const text = p.steps[0]?.stdin ?? '';
+    const applied = (fact: string): SshdFacts => {
+      const g = parseSshdFact(fact, MAIN);
+      const eff = { ...g.effective, ciphers: [CIPHERS.join(',')] };
+      return { ...g, main: { path: MAIN, text }, files: { ...g.files, [MAIN]: { path: MAIN, text } }, effective: g.cryptoPolicy ? { ...eff, ...g.cryptoPolicy.options } : eff };
+    };
+    const again = (g: SshdFacts) => sshd_config.plan(parse({ settings: { Ciphers: CIPHERS } }), { sshd: g, file: fileWith(text, { mode: '0600' }) }, rockyCtx);
+    expect(again(applied(rhel8('sysconfig-sshd-opted-out'))).kind).toBe('ok');
+    expect(changed(again(applied(rhel8()))).steps.map((s) => s.command)).toEqual([expect.stringContaining("'CRYPTO_POLICY=' >> /etc/sysconfig/sshd"), expect.stringMatching(/systemctl restart/)]);
+  });
+
+  it('rollback sequence: the opt-out appended, then undone by the armed rollback to the exact file, and sshd restarted', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'crypto-'));
+    try {
+      const bin = join(dir, 'bin');
+      mkdirSync(bin);
+      writeFileSync(join(bin, 'systemctl'), `#!/bin/sh\necho "systemctl $*" >> ${dir}/log\n`, { mode: 0o755 });
+      const sysconfig = join(dir, 'sysconfig-sshd');
+      writeFileSync(sysconfig, fixture('../rhel8/sysconfig-sshd'));
+      const step = changed(plan({ Ciphers: CIPHERS }, f, rockyCtx)).steps[1]!.command.replaceAll('/etc/sysconfig/sshd', sysconfig);
+      const sh = (script: string) => execFileSync('/bin/sh', ['-c', `PATH=${bin}:$PATH; ${script}`], { encoding: 'utf8' });
+      sh(`PROVISION_ROLLBACK_DIR=${dir}; ${step}`);
+      expect(readFileSync(sysconfig, 'utf8')).toBe(`${fixture('../rhel8/sysconfig-sshd')}${OPT_OUT_MARK}\nCRYPTO_POLICY=\n`);
+      const undo = rollbackScript('id', 'label').split('\n').find((l) => l.includes('"$D/undo"'))!;
+      sh(`D=${dir}; ${undo}`);
+      expect(readFileSync(sysconfig, 'utf8')).toBe(fixture('../rhel8/sysconfig-sshd'));
+      expect(readFileSync(join(dir, 'log'), 'utf8')).toBe('systemctl restart sshd.service\n');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
