@@ -501,7 +501,7 @@ describe("sshd_config: RHEL 8's crypto policy on sshd's command line", () => {
     expect(parseSshdFact(rhel8('sysconfig-sshd', 'sshd'), MAIN).cryptoPolicy).toBeNull();
   });
 
-  it('Ciphers as sshd -T reports but overridden by the policy is not "ok": opt out with CRYPTO_POLICY=, then restart sshd', () => {
+  it('Ciphers as sshd -T reports but overridden by the policy is not ok: opt out with CRYPTO_POLICY=, then restart sshd', () => {
     const p = changed(plan({ Ciphers: CIPHERS }, f, rockyCtx));
     expect(p.summary).toMatch(/^set Ciphers aes256-gcm@openssh.com,aes128-gcm@openssh.com \(effective aes256-gcm@openssh.com,3des-cbc\)/);
     expect(p.summary).toContain(
