@@ -23,6 +23,13 @@
  * reloads units, stops the service and restarts the socket. ListenAddress is
  * refused there. Idempotence for the port reads where the socket listens.
  *
+ * A Port move on an SELinux host labels the new port `ssh_port_t` first
+ * (lib/selinux.ts). RHEL 8's crypto policy, on sshd's command line, wins over
+ * the algorithms we write: managing one opts sshd out of it
+ * (lib/sshd-crypto-policy.ts). A Match block that applies to our session
+ * (`sshd -T -C`) is named when it overrides a managed option, and the
+ * lockout pre-flight judges the session's view.
+ *
  * Idempotence compares the effective values (`sshd -T`) with the desired ones
  * and the main file with the one that would be written. The write is atomic
  * with `sshd -t -f <candidate>` before the rename, mode 0600 root:root and a
@@ -205,9 +212,9 @@ export const sshd_config = defineTask({
   description: 'Enforce effective sshd options: managed block first in sshd_config, validated with sshd -t, reloaded; lockout-checked',
   example: "- name: Keys only, no root\n  sshd_config:\n    settings:\n      PermitRootLogin: \"no\"\n      PasswordAuthentication: false\n      Port: 2222                # moved in one run, with the firewall rule below",
   schema: argsSchema,
+  // the session's view too (sshd -T -C), so a Match block that applies to us is seen;
   // a port move is checked against the firewall as it stands (or as earlier tasks leave it)
-  // the session's view too (sshd -T -C), so a Match block that applies to us is seen
-  // and its SELinux port labels
+  // and needs the new port's SELinux label
   facts: (
     args,
     ctx,
@@ -268,18 +275,10 @@ export const sshd_config = defineTask({
     const restoredNote = cand.restored.length > 0 ? `; restore ${cand.restored.map((l) => `"${l.trim()}"`).join(', ')} (no longer managed)` : '';
 
     // the port labelled before sshd moves there
-    const steps: Step[] = textSame
-      ? [...labels.steps]
-      : [
-          ...labels.steps,
-          ...writeFileSteps({
-          path: args.path,
-          content: cand.text,
-          ...attrs,
-          backup: args.backup,
-          validate: `${SSHD} -t -f %s`,
-          }),
-        ];
+    const steps: Step[] = [
+      ...labels.steps,
+      ...(textSame ? [] : writeFileSteps({ path: args.path, content: cand.text, ...attrs, backup: args.backup, validate: `${SSHD} -t -f %s` })),
+    ];
     const dropin = socket ? socketDropin(socket.unit) : undefined;
     if (socket && dropin) {
       // the snapshot restores an earlier drop-in; one this run creates goes with the rollback
