@@ -13,6 +13,12 @@ export interface TaskContext {
   readonly host: HostFacts;
   /** True in check mode: plan only, nothing is modified. */
   readonly check: boolean;
+  /**
+   * Check mode: how many earlier tasks on this host reported a change that was
+   * only predicted, not made (0 or absent: none). A planner whose subject is
+   * missing may be looking at what such a task would install.
+   */
+  readonly earlierChanges?: number;
   /** Commands of this task run through sudo. */
   readonly become: boolean;
   /**

@@ -10,18 +10,57 @@
  * Pure text handling; what the pieces mean is the loader's business.
  */
 
-/** Collections whose modules map to our task types of the same short name. */
-export const COLLECTION_PREFIXES = ['ansible.builtin.', 'ansible.legacy.', 'ansible.posix.', 'community.general.'] as const;
+/**
+ * The collection each Ansible module of ours lives in; `ansible.legacy.` is
+ * accepted wherever `ansible.builtin.` is (it resolves to builtin). Task types
+ * of provision's own (sshd_config, fail2ban...) have no collection name.
+ */
+const BUILTIN = [
+  ...['command', 'shell', 'copy', 'template', 'lineinfile', 'blockinfile', 'replace', 'file', 'stat', 'get_url', 'unarchive', 'git'],
+  ...['package', 'apt', 'dnf', 'yum', 'service', 'systemd', 'systemd_service', 'user', 'group', 'iptables', 'cron', 'reboot'],
+  ...['wait_for', 'ping', 'set_fact', 'debug', 'assert', 'fail', 'meta', 'include_vars'],
+  ...['include_tasks', 'import_tasks', 'include_role', 'import_role', 'include'],
+];
+const POSIX = ['sysctl', 'authorized_key', 'firewalld', 'mount', 'seboolean', 'selinux'];
+const COMMUNITY_GENERAL = ['ufw', 'timezone', 'modprobe', 'locale_gen', 'alternatives'];
 
-/** `ansible.builtin.copy` → `copy` when `known(copy)`; other names as they are. */
+export const MODULE_COLLECTIONS: Readonly<Record<string, string>> = Object.fromEntries([
+  ...BUILTIN.map((m) => [m, 'ansible.builtin']),
+  ...POSIX.map((m) => [m, 'ansible.posix']),
+  ...COMMUNITY_GENERAL.map((m) => [m, 'community.general']),
+]);
+
+/** `namespace.collection.module` split, or undefined for a short name. */
+function qualified(key: string): { collection: string; short: string } | undefined {
+  const m = /^([A-Za-z0-9_]+\.[A-Za-z0-9_]+)\.([A-Za-z0-9_]+)$/.exec(key);
+  return m ? { collection: m[1] as string, short: m[2] as string } : undefined;
+}
+
+/** The module name without its collection: `community.general.nmcli` → `nmcli`. */
+export const unqualified = (key: string): string => qualified(key)?.short ?? key;
+
+const inCollection = (short: string, collection: string): boolean => {
+  const home = MODULE_COLLECTIONS[short];
+  return home !== undefined && (collection === home || (home === 'ansible.builtin' && collection === 'ansible.legacy'));
+};
+
+/** `ansible.builtin.copy` → `copy` when `known(copy)` and copy lives in that collection; other names as they are. */
 export function shortName(key: string, known: (name: string) => boolean): string {
-  for (const prefix of COLLECTION_PREFIXES) {
-    if (key.startsWith(prefix)) {
-      const short = key.slice(prefix.length);
-      return known(short) ? short : key;
-    }
-  }
-  return key;
+  const q = qualified(key);
+  return q && known(q.short) && inCollection(q.short, q.collection) ? q.short : key;
+}
+
+/**
+ * Why a collection-qualified name of one of our task types is wrong
+ * (`ansible.posix.command`), naming the right one; undefined when it is right
+ * or is not a task type of ours.
+ */
+export function collectionError(key: string, known: (name: string) => boolean): string | undefined {
+  const q = qualified(key);
+  if (!q || !known(q.short) || inCollection(q.short, q.collection)) return undefined;
+  const home = MODULE_COLLECTIONS[q.short];
+  if (home === undefined) return `${key}: ${q.short} is a task type of provision's own, not an Ansible module: write ${q.short}`;
+  return `${key}: there is no ${q.short} in ${q.collection}: write ${home}.${q.short} (or ${q.short})`;
 }
 
 /** The error splitting throws; the loader turns it into a located validation issue. */

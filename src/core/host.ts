@@ -74,6 +74,8 @@ export class HostSession {
   }
   /** The sshd port on the host side our access goes through (moves when a play changes Port). */
   accessPort = 22;
+  /** Check mode: changes reported so far on this host, only predicted (cleared with the predictions). */
+  predictedChanges = 0;
 
   constructor(
     readonly name: string,
@@ -224,12 +226,14 @@ export class HostSession {
   /** Forget what check mode predicted; the values read from the host stay. */
   dropPredictions(): void {
     this.predicted.clear();
+    this.predictedChanges = 0;
   }
 
   /** After a real change the host's state is unknown: facts are read again when next needed. */
   invalidate(): void {
     this.cache.clear();
     this.predicted.clear();
+    this.predictedChanges = 0;
   }
 
   async close(): Promise<void> {

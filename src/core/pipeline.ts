@@ -24,6 +24,8 @@ export interface PipelineSession {
   readonly connection: { readonly kind: string };
   /** The sshd port on the host side our access goes through. */
   accessPort: number;
+  /** Check mode: how many changes were reported on this host so far, only predicted (reset with the predictions). */
+  predictedChanges: number;
   readFacts(requests: readonly FactRequest[], as: RunAs): Promise<Map<string, unknown>>;
   exec(command: string, req: ExecRequest): Promise<ExecResult>;
   predict(request: FactRequest, value: unknown, as: RunAs): void;
@@ -145,7 +147,7 @@ async function prepare(task: TaskDef, play: PlayDef, vars: Record<string, unknow
     );
   }
   const as = runAs(task, play, env.hostBecome);
-  const ctx: TaskContext = { host: env.session.facts, check: env.check, become: as.become, vars, searchDirs: searchDirsOf(task) };
+  const ctx: TaskContext = { host: env.session.facts, check: env.check, become: as.become, vars, searchDirs: searchDirsOf(task), earlierChanges: env.session.predictedChanges };
   const args = module.prepare ? await module.prepare(parsed.data, ctx) : parsed.data;
   return { module, args, as, ctx };
 }
@@ -213,6 +215,7 @@ export async function runTaskItem(task: TaskDef, play: PlayDef, vars: Record<str
     if (env.check && task.checkMode !== false) {
       if (p.module.opaque) return done('skipped', `check mode: would run: ${plan.summary}`);
       for (const pr of plan.predictions ?? []) session.predict(pr.request, pr.value, p.as);
+      session.predictedChanges++;
       if (plan.sshPort !== undefined) session.accessPort = plan.sshPort;
       return done('changed', plan.summary + warning, { diffs }, plan.data);
     }

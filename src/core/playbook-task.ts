@@ -19,7 +19,7 @@ import {
 } from '../schema/playbook.js';
 import { checkWith, didYouMean, formatPath } from '../schema/validate.js';
 import { loadYamlFile, type YamlDoc, type YamlPath } from '../schema/yaml.js';
-import { ansibleBoolean, ArgsSyntaxError, FREE_FORM_OPTIONS, parseKeyValues, shortName, splitArgs } from './ansible-syntax.js';
+import { ansibleBoolean, ArgsSyntaxError, collectionError, FREE_FORM_OPTIONS, parseKeyValues, shortName, splitArgs, unqualified } from './ansible-syntax.js';
 import { LOOP_LOOKUPS, type LoopLookup } from './loops.js';
 import { defaultTaskName, searchDirsOf, type RoleScope, type TaskDef, type TaskRegistry } from './playbook.js';
 import { filesNamed } from './local-files.js';
@@ -173,6 +173,9 @@ export function taskShape(ctx: LoadContext, src: Source, value: Record<string, u
     } else if (lookup !== undefined) {
       ctx.issue(src, [...path, k], `${k} is not supported (a loop over the ${lookup} lookup): supported are ${LOOP_LOOKUPS.map((l) => `with_${l}`).join(', ')}, and loop:`, true);
       refused = true;
+    } else if (collectionError(k, known) !== undefined) {
+      ctx.issue(src, [...path, k], collectionError(k, known) as string, true);
+      refused = true;
     } else if (known(shortName(k, known))) actions.push({ key: k, action: shortName(k, known) });
     else unknown.push(k);
   }
@@ -205,7 +208,7 @@ function reportUnknown(ctx: LoadContext, src: Source, path: YamlPath, k: string,
     return;
   }
   const commonGuess = didYouMean(k, keywords);
-  const short = shortName(k, () => true);
+  const short = unqualified(k);
   if (!hasAction && !commonGuess) {
     const guess = didYouMean(short, ctx.known);
     const qualified = short !== k ? ` (provision has no task type ${JSON.stringify(short)})` : '';

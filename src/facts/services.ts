@@ -4,8 +4,11 @@
  * command asks the right manager:
  * - systemd: `systemctl show -p LoadState,ActiveState,UnitFileState`;
  * - sysv: `/etc/init.d/NAME status` (LSB exit codes) and S links in rc2-5.d;
- * - none (a container whose PID 1 is sshd or a shell): `pgrep -x NAME`; nothing
- *   starts at boot, so `enabled` is null.
+ * - none (a container whose PID 1 is sshd or a shell): `pgrep -x NAME`, and
+ *   when /etc/init.d/NAME exists (a package installed one) its LSB status, its
+ *   S links in rc2-5.d and which boot-link tool the host has (update-rc.d,
+ *   chkconfig): Ansible runs such scripts there. Without an init script
+ *   nothing starts at boot, so `enabled` is null.
  */
 import { FactError } from '../contract/errors.js';
 import { sh } from '../contract/quote.js';
@@ -32,6 +35,12 @@ export interface ServiceInfo {
   readonly masked?: boolean;
   /** systemd only: the raw UnitFileState, e.g. `enabled`, `static`. */
   readonly unitFileState?: string;
+  /** systemd only: the unit's files changed since systemd read them (NeedDaemonReload). */
+  readonly needsDaemonReload?: boolean;
+  /** none only: /etc/init.d/NAME exists: the script starts, stops and tracks the daemon. */
+  readonly initScript?: boolean;
+  /** none only: the tool that writes the rc?.d boot links, when installed. */
+  readonly bootLinks?: 'update-rc.d' | 'chkconfig';
 }
 
 /** systemd needs a unit name: `ssh` → `ssh.service`; `foo.timer` stays. */
@@ -48,12 +57,22 @@ export const processName = (name: string): string => {
   return PROCESS_OF[base] ?? base;
 };
 
+/** An init script's state, `$n` its name: its LSB status exit code, and `enabled=1` when an S link starts it in runlevels 2-5. */
+const INIT_SCRIPT_STATE: readonly string[] = [
+  '"/etc/init.d/$n" status >/dev/null 2>&1; echo "status=$?"',
+  // Debian rc?.d, RHEL rc.d/rc?.d
+  'for l in /etc/rc[2345].d/S[0-9][0-9]"$n" /etc/rc.d/rc[2345].d/S[0-9][0-9]"$n"; do if [ -e "$l" ]; then echo enabled=1; break; fi; done',
+];
+
+/** LSB status exit codes: 0 running; 1-3 dead or stopped; others (4: unknown) say nothing. */
+const lsbActive = (status: number): boolean | null => (status === 0 ? true : status >= 1 && status <= 3 ? false : null);
+
 function script(args: ServiceArgs): string {
   switch (args.manager) {
     case 'systemd':
       return [
         'echo manager=systemd',
-        sh`LC_ALL=C systemctl show -p LoadState,ActiveState,UnitFileState -- ${unitName(args.name)}`,
+        sh`LC_ALL=C systemctl show -p LoadState,ActiveState,UnitFileState,NeedDaemonReload -- ${unitName(args.name)}`,
       ].join('\n');
     case 'sysv':
       return [
@@ -61,16 +80,19 @@ function script(args: ServiceArgs): string {
         sh`n=${args.name}`,
         'if [ ! -x "/etc/init.d/$n" ]; then echo exists=0; exit 0; fi',
         'echo exists=1',
-        '"/etc/init.d/$n" status >/dev/null 2>&1; echo "status=$?"',
-        // Debian rc?.d, RHEL rc.d/rc?.d
-        'for l in /etc/rc[2345].d/S[0-9][0-9]"$n" /etc/rc.d/rc[2345].d/S[0-9][0-9]"$n"; do if [ -e "$l" ]; then echo enabled=1; break; fi; done',
+        ...INIT_SCRIPT_STATE,
       ].join('\n');
     case 'none':
       return [
         'echo manager=none',
-        sh`n=${processName(args.name)}`,
-        'if pgrep -x -- "$n" >/dev/null 2>&1; then echo active=1; else echo active=0; fi',
-        'for f in "/etc/init.d/$n" "/lib/systemd/system/$n.service" "/usr/lib/systemd/system/$n.service" "/etc/systemd/system/$n.service"; do if [ -e "$f" ]; then echo exists=1; break; fi; done',
+        sh`p=${processName(args.name)}`,
+        sh`n=${args.name.replace(/\.service$/, '')}`,
+        'if pgrep -x -- "$p" >/dev/null 2>&1; then echo active=1; else echo active=0; fi',
+        'for f in "/etc/init.d/$p" "/lib/systemd/system/$p.service" "/usr/lib/systemd/system/$p.service" "/etc/systemd/system/$p.service"; do if [ -e "$f" ]; then echo exists=1; break; fi; done',
+        'if command -v update-rc.d >/dev/null 2>&1; then echo links=update-rc.d; elif command -v chkconfig >/dev/null 2>&1; then echo links=chkconfig; fi',
+        'if [ -x "/etc/init.d/$n" ]; then echo initscript=1',
+        ...INIT_SCRIPT_STATE,
+        'fi',
       ].join('\n');
   }
 }
@@ -107,18 +129,21 @@ export function parseServiceFact(stdout: string, args: ServiceArgs): ServiceInfo
         enabled: masked ? false : ENABLED_STATES.has(file) ? true : DISABLED_STATES.has(file) ? false : null,
         masked,
         unitFileState: file,
+        ...(v.has('NeedDaemonReload') ? { needsDaemonReload: v.get('NeedDaemonReload') === 'yes' } : {}),
       };
     }
     case 'sysv': {
       if (v.get('exists') !== '1') return { manager: 'sysv', exists: false, active: false, enabled: false };
-      const status = Number(v.get('status'));
-      // LSB: 0 running; 1-3 dead or stopped; 4 unknown
-      const active = status === 0 ? true : status >= 1 && status <= 3 ? false : null;
-      return { manager: 'sysv', exists: true, active, enabled: v.get('enabled') === '1' };
+      return { manager: 'sysv', exists: true, active: lsbActive(Number(v.get('status'))), enabled: v.get('enabled') === '1' };
     }
     case 'none': {
-      const active = v.get('active') === '1';
-      return { manager: 'none', exists: active || v.get('exists') === '1', active, enabled: null };
+      const running = v.get('active') === '1';
+      const links = v.get('links');
+      const bootLinks: Pick<ServiceInfo, 'bootLinks'> = links === 'update-rc.d' || links === 'chkconfig' ? { bootLinks: links } : {};
+      if (v.get('initscript') !== '1') return { manager: 'none', exists: running || v.get('exists') === '1', active: running, enabled: null, initScript: false, ...bootLinks };
+      // a daemon the script did not start (no pid file of its own) still runs: the process counts too
+      const active = running || lsbActive(Number(v.get('status'))) === true;
+      return { manager: 'none', exists: true, active, enabled: v.get('enabled') === '1', initScript: true, ...bootLinks };
     }
   }
 }

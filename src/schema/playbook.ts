@@ -7,6 +7,7 @@
  * separately for precise errors; `buildPlaybookSchema` assembles the same rules
  * into one union (one variant per task type) for JSON Schema / editor completion.
  */
+import { acceptTemplates } from './templated.js';
 import { z } from 'zod';
 import type { TaskModule } from '../contract/task.js';
 
@@ -247,10 +248,8 @@ export function buildPlaybookSchema(registry: Readonly<Record<string, TaskModule
   return z.array(play).min(1).describe('provision playbook: a list of plays.');
 }
 
-/** JSON Schema of playbooks for editors (`# yaml-language-server: $schema=...`). */
+/** JSON Schema of playbooks for editors (`# yaml-language-server: $schema=...`); task arguments also take `{{ … }}` templates. */
 export function playbookJsonSchema(registry: Readonly<Record<string, TaskModule>>): Record<string, unknown> {
-  return {
-    ...z.toJSONSchema(buildPlaybookSchema(registry), { io: 'input', unrepresentable: 'any', target: 'draft-2020-12', reused: 'ref' }),
-    title: 'provision playbook',
-  };
+  const generated = z.toJSONSchema(buildPlaybookSchema(registry), { io: 'input', unrepresentable: 'any', target: 'draft-2020-12', reused: 'ref' });
+  return { ...acceptTemplates(generated as Record<string, unknown>, Object.keys(registry)), title: 'provision playbook' };
 }

@@ -19,6 +19,7 @@ import { aptTask, dnfTask, packageTask, yumTask } from './package.js';
 import { ping } from './ping.js';
 import { serviceTask } from './service.js';
 import { setFact } from './set_fact.js';
+import { systemdServiceTask, systemdTask } from './systemd.js';
 import { shell } from './shell.js';
 import { sshHostKeys } from './ssh_host_keys.js';
 import { sysctl } from './sysctl.js';
@@ -41,6 +42,8 @@ export const registry = {
   dnf: dnfTask,
   yum: yumTask,
   service: serviceTask,
+  systemd: systemdTask,
+  systemd_service: systemdServiceTask,
   user: userTask,
   group: groupTask,
   authorized_key: authorizedKey,

@@ -27,19 +27,39 @@ export function noInitMessage(name: string, action: ServiceAction): string {
   return `cannot ${action} ${name}: host has no init system (container without systemd), ${why}`;
 }
 
+/** systemd's own operations: mask/unmask a unit, or re-read every unit file (`daemon-reload`, no unit). */
+export function systemctlStep(verb: 'mask' | 'unmask' | 'daemon-reload', name?: string): Step {
+  return step(name === undefined ? sh`systemctl ${verb}` : sh`systemctl ${verb} -- ${unitName(name)}`);
+}
+
 export function serviceSteps(host: HostFacts, name: string, action: ServiceAction): Step[] {
   switch (host.init) {
     case 'systemd':
       return [step(sh`systemctl ${action} -- ${unitName(name)}`)];
     case 'sysv':
-      if (action === 'enable' || action === 'disable') {
-        if (host.os.family === 'rhel') return [step(sh`chkconfig ${name} ${action === 'enable' ? 'on' : 'off'}`)];
-        return [step(sh`update-rc.d ${name} ${action === 'enable' ? 'defaults' : 'disable'}`)];
-      }
+      if (action === 'enable' || action === 'disable') return [bootLinkStep(host.os.family === 'rhel' ? 'chkconfig' : 'update-rc.d', name, action)];
       return [step(sh`service ${name} ${action}`)];
     case 'none':
       throw new TaskError(noInitMessage(name, action));
   }
+}
+
+/** The S/K links in /etc/rc?.d that start a sysv script at boot, written by the distribution's tool. */
+function bootLinkStep(tool: 'update-rc.d' | 'chkconfig', name: string, action: 'enable' | 'disable'): Step {
+  if (tool === 'chkconfig') return step(sh`chkconfig ${name} ${action === 'enable' ? 'on' : 'off'}`);
+  return step(sh`update-rc.d ${name} ${action === 'enable' ? 'defaults' : 'disable'}`);
+}
+
+/**
+ * A host without an init system where /etc/init.d/NAME exists (a package
+ * installed it): the script itself runs the daemon, as Ansible's service
+ * module does there; its boot links are written with update-rc.d or chkconfig
+ * (`bootLinks`, what the host has), and without either enabling fails.
+ */
+export function initScriptSteps(name: string, action: ServiceAction, bootLinks: 'update-rc.d' | 'chkconfig' | undefined): Step[] {
+  if (action !== 'enable' && action !== 'disable') return [step(sh`/etc/init.d/${name} ${action}`)];
+  if (!bootLinks) throw new TaskError(`cannot ${action} ${name}: host has no init system and neither update-rc.d nor chkconfig is installed to write its /etc/rc?.d links`);
+  return [bootLinkStep(bootLinks, name, action)];
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ansibleBoolean, ArgsSyntaxError, parseKeyValues, shortName, splitArgs } from '../../../src/core/ansible-syntax.js';
+import { ansibleBoolean, ArgsSyntaxError, collectionError, parseKeyValues, shortName, splitArgs } from '../../../src/core/ansible-syntax.js';
 
 interface Case {
   text: string;
@@ -39,14 +39,22 @@ describe('key=value arguments as ansible.parsing.splitter reads them', () => {
 });
 
 describe('collection-qualified names', () => {
-  const known = (n: string) => ['copy', 'service'].includes(n);
-  it('map to our task type of the same short name when there is one', () => {
+  const known = (n: string) => ['copy', 'service', 'sysctl', 'sshd_config'].includes(n);
+  it('map to our task type of the same short name in the collection it lives in', () => {
     expect(shortName('ansible.builtin.copy', known)).toBe('copy');
-    expect(shortName('ansible.posix.service', known)).toBe('service');
-    expect(shortName('community.general.copy', known)).toBe('copy');
     expect(shortName('ansible.legacy.copy', known)).toBe('copy');
+    expect(shortName('ansible.posix.sysctl', known)).toBe('sysctl');
     expect(shortName('community.general.ufw', known)).toBe('community.general.ufw');
     expect(shortName('kubernetes.core.copy', known)).toBe('kubernetes.core.copy');
     expect(shortName('copy', known)).toBe('copy');
+  });
+  it('a wrong collection is refused with the right name', () => {
+    expect(shortName('ansible.posix.service', known)).toBe('ansible.posix.service');
+    expect(collectionError('ansible.posix.service', known)).toBe('ansible.posix.service: there is no service in ansible.posix: write ansible.builtin.service (or service)');
+    expect(collectionError('community.general.copy', known)).toBe('community.general.copy: there is no copy in community.general: write ansible.builtin.copy (or copy)');
+    expect(collectionError('ansible.builtin.sysctl', known)).toBe('ansible.builtin.sysctl: there is no sysctl in ansible.builtin: write ansible.posix.sysctl (or sysctl)');
+    expect(collectionError('ansible.legacy.sysctl', known)).toContain('write ansible.posix.sysctl');
+    expect(collectionError('ansible.builtin.sshd_config', known)).toBe("ansible.builtin.sshd_config: sshd_config is a task type of provision's own, not an Ansible module: write sshd_config");
+    for (const ok of ['ansible.builtin.copy', 'ansible.legacy.service', 'ansible.posix.sysctl', 'kubernetes.core.k8s', 'copy']) expect(collectionError(ok, known)).toBeUndefined();
   });
 });

@@ -61,6 +61,7 @@ class FakeSession implements PipelineSession {
   readonly facts = { ...host, ssh: { clientIp: '10.0.0.1', clientPort: 50000, serverIp: '10.0.0.2', serverPort: 22 } };
   readonly connection = { kind: 'ssh' };
   accessPort = 22;
+  predictedChanges = 0;
   readonly execs: { command: string; req: ExecRequest }[] = [];
   readonly reads: string[][] = [];
   readonly predicted = new Map<string, unknown>();
@@ -139,6 +140,18 @@ describe('task pipeline', () => {
     expect(out.result).toMatchObject({ status: 'changed', message: 'set /etc/x to new', diffs: [{ label: '/etc/x', before: 'old', after: 'new' }] });
     expect(session.execs).toEqual([]);
     expect(session.predicted.get('state:{"path":"/etc/x"}')).toBe('new');
+  });
+
+  it('check mode counts the predicted changes, which later planners see as earlierChanges; ok and applied changes do not count', async () => {
+    const check = setup('- fake: { path: /etc/x, value: new }', { check: true });
+    await check.go();
+    expect(check.session.predictedChanges).toBe(1);
+    const unchanged = setup('- fake: { path: /etc/x, value: old }', { check: true });
+    await unchanged.go();
+    expect(unchanged.session.predictedChanges).toBe(0);
+    const apply = setup('- fake: { path: /etc/x, value: new }');
+    await apply.go();
+    expect(apply.session.predictedChanges).toBe(0);
   });
 
   it('applies the steps as the play says (become), invalidates the cache and registers the output', async () => {

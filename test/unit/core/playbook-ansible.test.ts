@@ -45,8 +45,18 @@ const where = (t: { location: { file: string; line: number } }) => `${t.location
 
 describe("Ansible's spellings of a task", () => {
   it('collection-qualified names are our task types', () => {
-    const t = tasksOf('- hosts: all\n  tasks:\n    - ansible.builtin.copy: { dest: /etc/motd, content: hi }\n    - ansible.posix.command: ls\n    - community.general.service: { name: nginx, state: started }\n');
-    expect(t.map((x) => x.module)).toEqual(['copy', 'command', 'service']);
+    const t = tasksOf(
+      '- hosts: all\n  tasks:\n    - ansible.builtin.copy: { dest: /etc/motd, content: hi }\n    - ansible.legacy.command: ls\n    - ansible.posix.sysctl: { name: vm.swappiness, value: 10 }\n    - ansible.builtin.systemd_service: { name: nginx, state: started }\n    - ansible.builtin.systemd: { daemon_reload: true }\n',
+    );
+    expect(t.map((x) => x.module)).toEqual(['copy', 'command', 'sysctl', 'systemd_service', 'systemd']);
+  });
+
+  it('a collection a module does not live in is refused, naming the right one', () => {
+    expect(bad('- hosts: all\n  tasks:\n    - ansible.posix.command: ls\n    - community.general.service: { name: nginx, state: started }\n    - ansible.builtin.sysctl: { name: vm.swappiness, value: 10 }\n')).toEqual([
+      'pb.yaml:3:7 [0].tasks[0]: ansible.posix.command: there is no command in ansible.posix: write ansible.builtin.command (or command)',
+      'pb.yaml:4:7 [0].tasks[1]: community.general.service: there is no service in community.general: write ansible.builtin.service (or service)',
+      'pb.yaml:5:7 [0].tasks[2]: ansible.builtin.sysctl: there is no sysctl in ansible.builtin: write ansible.posix.sysctl (or sysctl)',
+    ]);
   });
 
   it('an Ansible module provision has not is refused by its full name', () => {

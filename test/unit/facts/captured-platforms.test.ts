@@ -130,6 +130,7 @@ describe('service fact from a captured systemctl show (RHEL 7)', () => {
       enabled: true,
       masked: false,
       unitFileState: 'enabled',
+      needsDaemonReload: false,
     });
   });
 });

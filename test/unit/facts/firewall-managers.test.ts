@@ -45,6 +45,6 @@ describe('firewall managers fact (captured on debian12-systemd with ufw and fire
     const cmd = firewallManagersFact.command('systemd');
     expect(cmd).toContain('/etc/ufw/ufw.conf');
     expect(cmd).toContain('/etc/firewalld/firewalld.conf');
-    expect(cmd).toContain('systemctl show -p LoadState,ActiveState,UnitFileState -- firewalld.service');
+    expect(cmd).toContain('systemctl show -p LoadState,ActiveState,UnitFileState,NeedDaemonReload -- firewalld.service');
   });
 });

@@ -249,7 +249,7 @@ beforeEach(() => {
 describe('shell injection: every registered task type', () => {
   it('has an injection property below (new task types must be added here)', () => {
     const covered = [
-      'command', 'shell', 'file', 'copy', 'template', 'lineinfile', 'package', 'apt', 'dnf', 'yum', 'service', 'user', 'group', 'stat', 'wait_for', 'ping', 'authorized_key', 'get_url',
+      'command', 'shell', 'file', 'copy', 'template', 'lineinfile', 'package', 'apt', 'dnf', 'yum', 'service', 'systemd', 'systemd_service', 'user', 'group', 'stat', 'wait_for', 'ping', 'authorized_key', 'get_url',
       'sshd_config', 'iptables', 'firewall_persist', 'fail2ban', 'unattended_upgrades', 'listeners', 'ssh_host_keys', 'sysctl',
       'set_fact', 'debug', 'assert', 'fail', 'meta', 'include_vars',
     ];
@@ -550,6 +550,27 @@ describe('shell injection: every registered task type', () => {
         execSteps(stepsOf(planOf(mod('service'), { name, state: 'started' }, facts)));
         expect(calls().find((c) => c.name === 'systemctl')?.argv).toEqual(['start', '--', unitName(name)]);
         if (!/^[A-Za-z0-9_][A-Za-z0-9_.@:-]*$/.test(bad)) expect(planOf(mod('service'), { name: bad, state: 'started' }, facts).invalid).toMatch(/not a service name/);
+        assertNoCanary();
+      }),
+      params,
+    );
+  }, SLOW);
+
+  it('systemd, systemd_service, and service on a host without init: names reach systemctl mask / the init script / update-rc.d as one word', () => {
+    const svcName = fc.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9_.@:-]{0,30}$/);
+    const noInit: HostFacts = { ...debianHost, init: 'none', container: true };
+    fc.assert(
+      fc.property(svcName, hostile, (name, bad) => {
+        freshWork();
+        const facts = { svc: { manager: 'systemd', exists: true, active: true, enabled: true, masked: false, unitFileState: 'enabled', needsDaemonReload: true } };
+        for (const task of ['systemd', 'systemd_service'] as const) {
+          execSteps(stepsOf(planOf(mod(task), { name, masked: true, daemon_reload: true }, facts)));
+          if (!/^[A-Za-z0-9_][A-Za-z0-9_.@:-]*$/.test(bad)) expect(planOf(mod(task), { name: bad, state: 'started' }, facts).invalid).toMatch(/not a service name/);
+        }
+        expect(sortArgvs(calls().filter((c) => c.name === 'systemctl').map((c) => c.argv))).toEqual(sortArgvs([['daemon-reload'], ['mask', '--', unitName(name)], ['daemon-reload'], ['mask', '--', unitName(name)]]));
+        const script = { svc: { manager: 'none', exists: true, active: false, enabled: false, initScript: true, bootLinks: 'update-rc.d' } };
+        const steps = stepsOf(planOf(mod('service'), { name, state: 'started', enabled: true }, script, noInit));
+        expect(steps.map((st) => st.command)).toEqual([sh`update-rc.d ${name} defaults`, sh`/etc/init.d/${name} start`]);
         assertNoCanary();
       }),
       params,
