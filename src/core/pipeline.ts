@@ -15,6 +15,7 @@ import type { ConfirmRequest, StepRunner } from './confirm.js';
 import type { ExecRequest, RunAs } from './host.js';
 import { searchDirsOf, type PlayDef, type TaskDef, type TaskRegistry } from './playbook.js';
 import type { TaskResult, TaskStatus } from './results.js';
+import { fileglob } from './local-files.js';
 import { lookupItems } from './loops.js';
 import { dropOmitted, evalCondition, renderValue } from './template.js';
 
@@ -89,9 +90,10 @@ export interface ItemOutcome {
 }
 
 /** The items a task (or include) loops over, rendered (undefined: no loop); `with_<lookup>` builds them as that lookup does. */
-export function loopItems(task: Pick<TaskDef, 'loop' | 'loopWith'>, vars: Record<string, unknown>): unknown[] | undefined {
+export function loopItems(task: Pick<TaskDef, 'loop' | 'loopWith' | 'searchPath' | 'location'>, vars: Record<string, unknown>): unknown[] | undefined {
   if (task.loop === undefined) return undefined;
   const rendered = renderValue(typeof task.loop === 'string' ? task.loop.trim() : task.loop, vars);
+  if (task.loopWith === 'fileglob') return fileglob((Array.isArray(rendered) ? rendered : [rendered]).map(String), searchDirsOf(task).files);
   if (task.loopWith !== undefined) return lookupItems(task.loopWith, rendered);
   if (!Array.isArray(rendered)) throw new ProvisionError('E_LOOP', `loop must be a list, got ${typeof rendered}`);
   return rendered;
