@@ -18,6 +18,7 @@ import { meta } from './meta.js';
 import { aptTask } from './apt.js';
 import { dnfTask, packageTask, yumTask } from './package.js';
 import { ping } from './ping.js';
+import { reboot } from './reboot.js';
 import { serviceTask } from './service.js';
 import { setFact } from './set_fact.js';
 import { shell } from './shell.js';
@@ -49,6 +50,7 @@ export const registry = {
   stat: statTask,
   wait_for: waitFor,
   ping,
+  reboot,
   sshd_config,
   ssh_host_keys: sshHostKeys,
   sysctl,
