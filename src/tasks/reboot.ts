@@ -62,7 +62,8 @@ export const reboot = defineTask({
         timeoutSec: a.reboot_timeout,
         postDelaySec: a.post_reboot_delay,
       },
-      data: { rebooted: true },
+      // check mode registers what Ansible's does: rebooted, elapsed 0
+      data: { rebooted: true, elapsed: 0 },
     });
   },
 });
