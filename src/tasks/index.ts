@@ -16,6 +16,7 @@ import { lineinfile } from './lineinfile.js';
 import { listeners } from './listeners.js';
 import { meta } from './meta.js';
 import { aptTask } from './apt.js';
+import { aptRepository } from './apt_repository.js';
 import { dnfTask, packageTask, yumTask } from './package.js';
 import { ping } from './ping.js';
 import { reboot } from './reboot.js';
@@ -40,6 +41,7 @@ export const registry = {
   lineinfile,
   package: packageTask,
   apt: aptTask,
+  apt_repository: aptRepository,
   dnf: dnfTask,
   yum: yumTask,
   service: serviceTask,
