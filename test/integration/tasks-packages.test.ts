@@ -1,7 +1,7 @@
 /**
  * Ansible's apt arguments over real SSH on a Debian host that reaches
  * deb.debian.org: update_cache/cache_valid_time, upgrade: dist, a version pin
- * with and without force, autoremove, autoclean. Each effect is read from
+ * with and without force, autoremove, autoclean; apt_repository. Each effect is read from
  * outside provision through `docker exec` (stat, apt-get -s, dpkg-query, ls),
  * never through our planner.
  */
@@ -74,5 +74,15 @@ describe.each(images)('apt arguments on $name', ({ name, present }) => {
     const d = await converge(fleet, play('apt: { autoclean: true }'));
     expect(messageOf(d.check)).toBe('delete obsolete package files: nosuchpkg');
     expect(await sh(fleet, 'ls /var/cache/apt/archives')).not.toContain('nosuchpkg');
+  }, 600_000);
+
+  it.skipIf(!present)('apt_repository writes the line to sources.list.d/FILENAME.list and apt-get update reads it; absent deletes the file', async () => {
+    const repo = 'deb http://deb.debian.org/debian bookworm-backports main';
+    await converge(fleet, play(`ansible.builtin.apt_repository: { repo: "${repo}", filename: backports }`));
+    expect(await sh(fleet, 'cat /etc/apt/sources.list.d/backports.list')).toBe(`${repo}\n`);
+    expect(await sh(fleet, "stat -c %a /etc/apt/sources.list.d/backports.list")).toBe('644\n');
+    expect(await sh(fleet, 'ls /var/lib/apt/lists | grep -c bookworm-backports_main || true')).not.toBe('0\n');
+    await converge(fleet, play(`apt_repository: { repo: "${repo}", state: absent, update_cache: false }`));
+    expect(await sh(fleet, 'ls /etc/apt/sources.list.d')).not.toContain('backports.list');
   }, 600_000);
 });
