@@ -112,6 +112,8 @@ export type Plan =
       readonly hostKeys?: HostKeyChange;
       /** Merged into the registered result (e.g. `get_url`'s `dest`, `checksum_dest`). */
       readonly data?: RegisterData;
+      /** The change is a reboot: the runner issues it and waits for the host to come back (`reboot`). */
+      readonly reboot?: RebootRequest;
     }
   | {
       /**
@@ -131,6 +133,22 @@ export type Plan =
       /** Pure: the registered data from the successful step's stdout. */
       data?(stdout: string): RegisterData;
     };
+
+/**
+ * Reboot the host and wait for it (Ansible's reboot action): the runner runs
+ * `command` (a connection lost meanwhile is expected), waits `postDelaySec`,
+ * then connects anew until `bootTimeCommand` prints something else than
+ * `bootIdBefore`, then until `testCommand` succeeds, all within `timeoutSec`;
+ * the run continues over the new connection.
+ */
+export interface RebootRequest {
+  readonly command: string;
+  readonly bootTimeCommand: string;
+  readonly bootIdBefore: string;
+  readonly testCommand: string;
+  readonly timeoutSec: number;
+  readonly postDelaySec: number;
+}
 
 /**
  * sshd's host keys change: clients that know the old ones would refuse the
@@ -208,7 +226,7 @@ export const skip = (reason: string): Plan => ({ kind: 'skip', reason });
 export function change(
   summary: string,
   steps: readonly Step[],
-  extra?: { diffs?: readonly Diff[]; predictions?: readonly Prediction[]; risk?: 'access'; sshPort?: number; hostKeys?: HostKeyChange; data?: RegisterData },
+  extra?: { diffs?: readonly Diff[]; predictions?: readonly Prediction[]; risk?: 'access'; sshPort?: number; hostKeys?: HostKeyChange; data?: RegisterData; reboot?: RebootRequest },
 ): Plan {
   return { kind: 'change', summary, steps, ...extra };
 }

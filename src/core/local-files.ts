@@ -57,3 +57,41 @@ export function filesNamed(name: string, dirs: readonly string[], kind: 'file' |
   return [...out];
 }
 
+
+/** A shell glob of one path segment (`*`, `?`, `[...]`) as a regular expression; a leading dot is matched only by a dot, as Python's glob. */
+function globSegment(pattern: string): RegExp {
+  let re = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i] as string;
+    const close = c === '[' ? pattern.indexOf(']', i + 2) : -1;
+    if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else if (close > 0) {
+      const body = pattern.slice(i + 1, close);
+      re += `[${body.startsWith('!') ? `^${body.slice(1)}` : body}]`.replace(/\\/g, '\\\\');
+      i = close;
+    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
+  }
+  return new RegExp(`^${pattern.startsWith('.') ? '' : '(?!\\.)'}${re}$`);
+}
+
+/**
+ * Ansible's fileglob lookup, on the control machine: for each term, its
+ * directory is the first of `dirs` (the task's `files/` search path) that has
+ * it (an absolute term: its own), and its last segment is a glob over the
+ * regular files there. Absolute paths, sorted in each term; none found: none.
+ */
+export function fileglob(terms: readonly string[], dirs: readonly string[]): string[] {
+  return terms.flatMap((term) => {
+    const slash = term.lastIndexOf('/');
+    const dir = slash < 0 ? '' : term.slice(0, slash) || '/';
+    const base = term.slice(slash + 1);
+    const found = (isAbsolute(term) ? [dir] : dirs.map((d) => resolve(d, dir))).find((d) => existsSync(d) && statSync(d).isDirectory());
+    if (found === undefined) return [];
+    const re = globSegment(base);
+    return readdirSync(found)
+      .filter((n) => re.test(n) && statSync(join(found, n)).isFile())
+      .sort()
+      .map((n) => join(found, n));
+  });
+}

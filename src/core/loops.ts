@@ -4,14 +4,17 @@
  * rendered terms: `with_items` flattens one level, `with_dict` gives
  * `{key, value}` items, `with_subelements` pairs, `with_together` zips,
  * `with_sequence` counts, `with_indexed_items` numbers, `with_nested` and
- * `with_cartesian` combine.
+ * `with_cartesian` combine. (`with_fileglob` lists files on the control
+ * machine: `fileglob` in local-files.ts.)
  */
 import { ProvisionError } from '../contract/errors.js';
 import { parseKeyValues } from './ansible-syntax.js';
 import { percentFormat, tuple } from './pyvalues.js';
 
-export const LOOP_LOOKUPS = ['items', 'list', 'dict', 'subelements', 'together', 'sequence', 'indexed_items', 'nested', 'cartesian'] as const;
+export const LOOP_LOOKUPS = ['items', 'list', 'dict', 'subelements', 'together', 'sequence', 'indexed_items', 'nested', 'cartesian', 'fileglob'] as const;
 export type LoopLookup = (typeof LOOP_LOOKUPS)[number];
+/** The lookups built from their terms alone (fileglob also reads the control machine's files: see local-files.ts). */
+export type PureLoopLookup = Exclude<LoopLookup, 'fileglob'>;
 
 const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
@@ -145,7 +148,7 @@ function cartesian(lists: readonly unknown[]): unknown[] {
 }
 
 /** The items of `with_<kind>: <rendered>`. */
-export function lookupItems(kind: LoopLookup, rendered: unknown): unknown[] {
+export function lookupItems(kind: PureLoopLookup, rendered: unknown): unknown[] {
   switch (kind) {
     case 'items':
       return flattenOnce(terms(rendered));

@@ -10,11 +10,13 @@ import type { ExecResult } from '../connections/types.js';
 import { CommandError, ConnectionError, LockoutError, ProvisionError, TemplateError, ValidationError, errorMessage, formatIssue } from '../contract/errors.js';
 import type { FactRequest } from '../contract/fact.js';
 import type { HostFacts } from '../contract/host-facts.js';
-import type { AccessInfo, Control, Diff, HostKeyChange, Plan, RegisterData, TaskContext, TaskModule } from '../contract/task.js';
+import type { AccessInfo, Control, Diff, HostKeyChange, Plan, RebootRequest, RegisterData, TaskContext, TaskModule } from '../contract/task.js';
+import type { Rebooted } from './reboot.js';
 import type { ConfirmRequest, StepRunner } from './confirm.js';
 import type { ExecRequest, RunAs } from './host.js';
 import { searchDirsOf, type PlayDef, type TaskDef, type TaskRegistry } from './playbook.js';
 import type { TaskResult, TaskStatus } from './results.js';
+import { fileglob } from './local-files.js';
 import { lookupItems } from './loops.js';
 import { dropOmitted, evalCondition, renderValue } from './template.js';
 
@@ -75,6 +77,8 @@ export interface PipelineEnv {
   applyConfirmed(req: ConfirmRequest): Promise<string>;
   /** Record sshd's new host keys in known_hosts after an unconfirmed change (confirm.ts); returns what to add to the message. */
   recordHostKeys(change: HostKeyChange): Promise<string>;
+  /** Reboot the host and continue over a new connection once it is back (reboot.ts). */
+  reboot(req: RebootRequest, as: RunAs): Promise<Rebooted>;
 }
 
 /** The part of a TaskResult the pipeline decides; the runner adds host, play, task name. */
@@ -91,9 +95,10 @@ export interface ItemOutcome {
 }
 
 /** The items a task (or include) loops over, rendered (undefined: no loop); `with_<lookup>` builds them as that lookup does. */
-export function loopItems(task: Pick<TaskDef, 'loop' | 'loopWith'>, vars: Record<string, unknown>): unknown[] | undefined {
+export function loopItems(task: Pick<TaskDef, 'loop' | 'loopWith' | 'searchPath' | 'location'>, vars: Record<string, unknown>): unknown[] | undefined {
   if (task.loop === undefined) return undefined;
   const rendered = renderValue(typeof task.loop === 'string' ? task.loop.trim() : task.loop, vars);
+  if (task.loopWith === 'fileglob') return fileglob((Array.isArray(rendered) ? rendered : [rendered]).map(String), searchDirsOf(task).files);
   if (task.loopWith !== undefined) return lookupItems(task.loopWith, rendered);
   if (!Array.isArray(rendered)) throw new ProvisionError('E_LOOP', `loop must be a list, got ${typeof rendered}`);
   return rendered;
@@ -223,8 +228,13 @@ export async function runTaskItem(task: TaskDef, play: PlayDef, vars: Record<str
     const timeoutMs = task.timeoutMs ?? env.taskTimeoutMs;
     const runSteps = stepRunner(task, p, plan, env, last);
     let note = '';
+    let data = plan.data;
     try {
-      if (guarded && lockout.protection) {
+      if (plan.reboot) {
+        const back = await env.reboot(plan.reboot, p.as);
+        note = `; back after ${back.elapsedSec} s, boot id ${back.bootId}`;
+        data = { ...data, elapsed: back.elapsedSec };
+      } else if (guarded && lockout.protection) {
         const hostKeys = plan.hostKeys ? { hostKeys: plan.hostKeys } : {};
         note = await env.applyConfirmed({ taskName: task.name, sshPort: plan.sshPort, timeoutSec: lockout.rollbackTimeoutSec, runSteps, timeoutMs, ...hostKeys });
       } else {
@@ -237,7 +247,7 @@ export async function runTaskItem(task: TaskDef, play: PlayDef, vars: Record<str
     }
     const io = last.res ? { rc: last.res.code, stdout: last.res.stdout.replace(/\n$/, ''), stderr: last.res.stderr.replace(/\n$/, '') } : {};
     const status = evaluateStatus(task, vars, registeredOf({ status: 'changed', message: plan.summary, ...io }));
-    return done(status, status === 'failed' ? `failed_when is true: ${plan.summary}` : plan.summary + warning + note, { ...io, diffs }, plan.data);
+    return done(status, status === 'failed' ? `failed_when is true: ${plan.summary}` : plan.summary + warning + note, { ...io, diffs }, data);
   } catch (err) {
     if (err instanceof ConnectionError) return { ...done('failed', errorMessage(err), { code: err.code }), unreachable: err };
     const extra: Partial<ItemResult> = { code: codeOf(err) };

@@ -8,6 +8,7 @@ import pLimit from 'p-limit';
 import { ValidationError, errorMessage } from '../contract/errors.js';
 import type { HostFacts } from '../contract/host-facts.js';
 import { applyConfirmed, recordHostKeys } from './confirm.js';
+import { rebootAndWait } from './reboot.js';
 import { connectHost, type Connector } from './connect.js';
 import { HandshakeLimiter, limitHandshakes } from './handshakes.js';
 import { HostSession, UNGATHERED } from './host.js';
@@ -326,6 +327,7 @@ class Run implements PlayRun {
       access: () => accessOf(spec, session),
       applyConfirmed: (req) => applyConfirmed(session, spec, this.connect, req),
       recordHostKeys: async (change) => (await recordHostKeys(session, spec, change)).note,
+      reboot: (req, as) => rebootAndWait(session, () => this.connect(spec), req, as),
     };
   }
 }

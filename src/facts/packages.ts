@@ -21,7 +21,7 @@ export interface InstalledPackage {
 export type PackagesInfo = Record<string, InstalledPackage | null>;
 
 const DPKG_FORMAT = '${Package}\\t${Status}\\t${Version}\\n';
-const RPM_FORMAT = 'pkg\\t%{NAME}\\t%|EPOCH?{%{EPOCH}:}:{}|%{VERSION}-%{RELEASE}\\n';
+const RPM_FORMAT = 'pkg\\t%{NAME}\\t%|EPOCH?{%{EPOCH}:}:{}|%{VERSION}-%{RELEASE}\\t%{VERSION}\\t%{RELEASE}\\n';
 
 function packagesScript(names: readonly string[]): string {
   const words = names.map((n) => quote(n)).join(' ');
@@ -57,9 +57,13 @@ export function parsePackagesFact(stdout: string, names: readonly string[]): Pac
       const [pkg, status, version] = f as [string, string, string];
       // `install ok installed` only: `deinstall ok config-files`, `unknown ok not-installed`, half-installed... are absent
       if (/^(install|hold) ok installed$/.test(status.trim())) found.set(pkg, version);
-    } else if (mgr === 'rpm' && f.length === 3 && f[0] === 'pkg') {
+    } else if (mgr === 'rpm' && f.length >= 3 && f[0] === 'pkg') {
       // several versions of one name (kernel): the last one rpm prints
-      found.set(f[1] as string, f[2] as string);
+      const [, name, full, version, release] = f as [string, string, string, string?, string?];
+      found.set(name, full);
+      // yum/dnf pins `name-1.2` and `name-1.2-3.el9`, as `rpm -q` takes them
+      if (version !== undefined) found.set(`${name}-${version}`, full);
+      if (version !== undefined && release !== undefined) found.set(`${name}-${version}-${release}`, full);
     }
   }
   const out: PackagesInfo = {};
@@ -82,16 +86,26 @@ export const packagesInstalled = (names: readonly string[]): FactRequest<Package
 
 // ---------------------------------------------------------------------------
 
-export type UpgradeKind = 'security' | 'all';
+/**
+ * `all`: `apt-get upgrade` / `dnf upgrade`; `security`: security fixes only;
+ * apt only: `safe` is `apt-get upgrade --with-new-pkgs` and `dist` is
+ * `apt-get dist-upgrade` (Ansible's apt `upgrade: yes|safe` and `full|dist`
+ * with apt-get).
+ */
+export type UpgradeKind = 'security' | 'all' | 'safe' | 'dist';
 
 export interface UpgradableArgs {
   readonly kind: UpgradeKind;
+  /** dnf/yum options, already shell words (`--exclude=kernel*`, `--enablerepo=epel`). */
+  readonly options?: string;
 }
 
 export interface UpgradablePackage {
   readonly name: string;
   /** Version the upgrade would install. */
   readonly version: string;
+  /** apt `dist`: the upgrade removes this package (a `Remv` line). */
+  readonly remove?: boolean;
 }
 
 export interface UpgradableInfo {
@@ -112,20 +126,25 @@ export interface UpgradableInfo {
  */
 export const APT_SECURITY_FILTER = `grep -E '^Inst [^ ]+ .*\\([^)]*-security[ ,)]' | cut -d ' ' -f 2`;
 
-function upgradableScript(kind: UpgradeKind): string {
-  const sec = kind === 'security' ? ' --security' : '';
+/** The apt-get operation whose simulation (`-s`) lists what an upgrade of this kind does. */
+export const aptUpgradeOperation = (kind: UpgradeKind): string =>
+  kind === 'dist' ? 'dist-upgrade' : kind === 'safe' ? 'upgrade --with-new-pkgs' : 'upgrade';
+
+function upgradableScript(args: UpgradableArgs): string {
+  const sec = args.kind === 'security' ? ' --security' : '';
+  const opts = args.options ? ` ${args.options}` : '';
   return [
     'if command -v apt-get >/dev/null 2>&1; then',
     '  echo mgr=apt',
     '  if [ -z "$(ls /var/lib/apt/lists/*_Packages 2>/dev/null)" ]; then echo lists=empty; fi',
-    '  LC_ALL=C apt-get -s -q upgrade 2>/dev/null | grep "^Inst "',
+    `  LC_ALL=C apt-get -s -q ${aptUpgradeOperation(args.kind)} 2>/dev/null | grep -E "^(Inst|Remv) "`,
     '  exit 0',
     'fi',
     'for m in dnf yum; do',
     '  if command -v $m >/dev/null 2>&1; then',
     '    echo mgr=$m',
     // exit 100: updates available, 0: none, 1: error
-    `    LC_ALL=C $m -q check-update${sec} 2>/dev/null; rc=$?`,
+    `    LC_ALL=C $m -q check-update${sec}${opts} 2>/dev/null; rc=$?`,
     '    echo "rc=$rc"',
     '    exit 0',
     '  fi',
@@ -141,6 +160,12 @@ export function parseUpgradableFact(stdout: string, kind: UpgradeKind): Upgradab
   if (mgr === 'apt') {
     const packages: UpgradablePackage[] = [];
     for (const line of lines) {
+      // Remv linux-image-6.1.0-17-amd64 [6.1.69-1]
+      const rm = /^Remv (\S+)(?: \[([^\]]*)\])?/.exec(line);
+      if (rm) {
+        if (kind !== 'security') packages.push({ name: rm[1] as string, version: rm[2] ?? '', remove: true });
+        continue;
+      }
       // Inst openssl [3.0.11-1~deb12u2] (3.0.15-1~deb12u1 Debian-Security:12/stable-security [amd64])
       const m = /^Inst (\S+) (?:\[[^\]]*\] )?\((\S+) ([^)]*)\)/.exec(line);
       if (!m) continue;
@@ -172,9 +197,84 @@ export function parseUpgradableFact(stdout: string, kind: UpgradeKind): Upgradab
 
 export const upgradablePackagesFact: Fact<UpgradableArgs, UpgradableInfo> = {
   name: 'upgradable_packages',
-  command: (args) => upgradableScript(args.kind),
+  command: (args) => upgradableScript(args),
   parse: (stdout, args) => parseUpgradableFact(stdout, args.kind),
-  key: (args) => args.kind,
+  key: (args) => (args.options ? `${args.kind} ${args.options}` : args.kind),
 };
 
-export const upgradablePackages = (kind: UpgradeKind): FactRequest<UpgradableInfo> => req(upgradablePackagesFact, { kind });
+export const upgradablePackages = (kind: UpgradeKind, options?: string): FactRequest<UpgradableInfo> =>
+  req(upgradablePackagesFact, options ? { kind, options } : { kind });
+
+// ---------------------------------------------------------------------------
+
+/**
+ * apt's housekeeping, as `apt-get -s` shows it: the packages `autoremove`
+ * would remove (`Remv` lines) and the archives `autoclean` would delete from
+ * /var/cache/apt/archives (`Del` lines), the output Ansible's apt module
+ * decides `changed` on.
+ */
+export type AptCleanOp = 'autoremove' | 'autoclean';
+
+export interface AptCleanArgs {
+  readonly op: AptCleanOp;
+}
+
+/** Package names (autoremove) or archive names (autoclean) the operation would remove. */
+export type AptCleanInfo = readonly string[];
+
+/** Pure parser of `apt-get -s autoremove|autoclean` output. */
+export function parseAptCleanFact(stdout: string, op: AptCleanOp): AptCleanInfo {
+  const prefix = op === 'autoremove' ? 'Remv ' : 'Del ';
+  return stdout
+    .split('\n')
+    .filter((l) => l.startsWith(prefix))
+    .map((l) => l.slice(prefix.length).split(' ')[0] as string);
+}
+
+export const aptCleanFact: Fact<AptCleanArgs, AptCleanInfo> = {
+  name: 'apt_clean',
+  command: (args) => `LC_ALL=C apt-get -s -q ${args.op} 2>/dev/null | grep -E '^(Remv|Del) '; exit 0`,
+  parse: (stdout, args) => parseAptCleanFact(stdout, args.op),
+  key: (args) => args.op,
+};
+
+export const aptClean = (op: AptCleanOp): FactRequest<AptCleanInfo> => req(aptCleanFact, { op });
+
+// ---------------------------------------------------------------------------
+
+/**
+ * When the apt package lists were last refreshed, as Ansible's apt module
+ * tells for `cache_valid_time`: the mtime of
+ * /var/lib/apt/periodic/update-success-stamp, else of /var/lib/apt/lists,
+ * else never; and the host's clock now (seconds since the epoch).
+ */
+export interface AptCacheTime {
+  /** Seconds since the epoch; 0 when neither path exists. */
+  readonly updated: number;
+  readonly now: number;
+}
+
+export function parseAptCacheTime(stdout: string): AptCacheTime {
+  const v = (k: string): number | undefined => {
+    const line = stdout.split('\n').find((l) => l.startsWith(`${k}=`));
+    const n = line === undefined ? NaN : Number(line.slice(k.length + 1));
+    return Number.isFinite(n) && line !== `${k}=` ? n : undefined;
+  };
+  const now = v('now');
+  if (now === undefined) throw new FactError('apt_cache_time', `unexpected output: ${JSON.stringify(stdout.slice(0, 200))}`);
+  return { updated: v('stamp') ?? v('lists') ?? 0, now };
+}
+
+export const aptCacheTimeFact: Fact<null, AptCacheTime> = {
+  name: 'apt_cache_time',
+  command: () =>
+    [
+      'echo "stamp=$(stat -c %Y /var/lib/apt/periodic/update-success-stamp 2>/dev/null)"',
+      'echo "lists=$(stat -c %Y /var/lib/apt/lists 2>/dev/null)"',
+      'echo "now=$(date +%s)"',
+    ].join('\n'),
+  parse: (stdout) => parseAptCacheTime(stdout),
+  key: () => 'apt',
+};
+
+export const aptCacheTime = (): FactRequest<AptCacheTime> => req(aptCacheTimeFact, null);

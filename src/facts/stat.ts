@@ -18,6 +18,8 @@ export interface StatArgs {
   readonly follow: boolean;
   /** Checksum of a readable regular file with this algorithm; null: none. */
   readonly checksum: ChecksumAlgorithm | null;
+  /** `md5` of a readable regular file too (Ansible's undocumented `get_md5`, kept since 2.9). */
+  readonly md5?: boolean;
   /** `mimetype`/`charset` from `file` ("unknown" without it). */
   readonly mime: boolean;
   /** `version`/`attributes`/`attr_flags` from `lsattr`. */
@@ -57,6 +59,9 @@ function script(a: StatArgs): string {
           `  if command -v ${a.checksum}sum >/dev/null 2>&1; then printf 'checksum=%s\\n' "$(${a.checksum}sum < "$p" | cut -d' ' -f1)"; else echo checksum_tool=0; fi`,
           'fi',
         ]
+      : []),
+    ...(a.md5 === true
+      ? [`if [ -f "$p" ] && [ -r "$p" ]${a.follow ? '' : ' && [ ! -L "$p" ]'}; then printf 'md5=%s\\n' "$(md5sum < "$p" | cut -d' ' -f1)"; fi`]
       : []),
     ...(a.mime ? [`if command -v file >/dev/null 2>&1; then printf 'mime=%s\\n' "$(file -b --mime-type --mime-encoding -- "$p" 2>/dev/null)"; fi`] : []),
     ...(a.attributes ? [`if command -v lsattr >/dev/null 2>&1; then printf 'lsattr=%s\\n' "$(lsattr -vd -- "$p" 2>/dev/null | head -n 1)"; fi`] : []),
@@ -136,6 +141,8 @@ export function parseStatFact(stdout: string, a: StatArgs, exitCode = 0): StatRe
   if (gr) out.gr_name = gr;
   const checksum = get('checksum');
   if (checksum !== undefined) out.checksum = checksum;
+  const md5 = get('md5');
+  if (a.md5 === true && md5 !== undefined) out.md5 = md5;
   if (a.mime) {
     // `file -b --mime-type --mime-encoding`: "text/plain; charset=us-ascii"; no `file`: unknown, as Ansible
     const m = /^([^;]+);\s*charset=(\S+)$/.exec(get('mime') ?? '');

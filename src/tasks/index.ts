@@ -15,8 +15,11 @@ import { iptables } from './iptables.js';
 import { lineinfile } from './lineinfile.js';
 import { listeners } from './listeners.js';
 import { meta } from './meta.js';
-import { aptTask, dnfTask, packageTask, yumTask } from './package.js';
+import { aptTask } from './apt.js';
+import { aptRepository } from './apt_repository.js';
+import { dnfTask, packageTask, yumTask } from './package.js';
 import { ping } from './ping.js';
+import { reboot } from './reboot.js';
 import { serviceTask } from './service.js';
 import { setFact } from './set_fact.js';
 import { systemdServiceTask, systemdTask } from './systemd.js';
@@ -39,6 +42,7 @@ export const registry = {
   lineinfile,
   package: packageTask,
   apt: aptTask,
+  apt_repository: aptRepository,
   dnf: dnfTask,
   yum: yumTask,
   service: serviceTask,
@@ -51,6 +55,7 @@ export const registry = {
   stat: statTask,
   wait_for: waitFor,
   ping,
+  reboot,
   sshd_config,
   ssh_host_keys: sshHostKeys,
   sysctl,

@@ -1,6 +1,7 @@
 /**
  * `lineinfile`: make sure one line is in a file (replacing the last line that
- * matches `regexp`) or that no line matches (state: absent). Ansible semantics;
+ * matches `regexp`, or contains `search_string`) or that no line matches
+ * (state: absent). Ansible semantics;
  * the new content is computed by the pure planner and written atomically.
  */
 import { z } from 'zod';
@@ -20,6 +21,11 @@ const argsSchema = z
     name: z.string().min(1).optional().describe('Alias of path'),
     line: z.string().optional().describe('The line that must be present (state: present), or be removed (state: absent, no regexp)'),
     regexp: z.string().optional().describe('JavaScript regular expression: present replaces the last matching line, absent removes every matching line'),
+    search_string: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('A literal string instead of regexp: present replaces the last line containing it, absent removes every line containing it'),
     state: z.enum(['present', 'absent']).default('present').describe('present or absent'),
     insertafter: z.string().optional().describe("Where a new line goes: 'EOF' (default), or after the last line matching this regular expression"),
     insertbefore: z.string().optional().describe("Where a new line goes: 'BOF', or before the last line matching this regular expression"),
@@ -30,7 +36,10 @@ const argsSchema = z
   .strict()
   .refine((a) => !(a.insertafter !== undefined && a.insertbefore !== undefined), { message: 'give only one of insertafter and insertbefore' })
   .refine((a) => a.state !== 'present' || a.line !== undefined, { message: 'state: present needs line', path: ['line'] })
-  .refine((a) => a.state !== 'absent' || a.line !== undefined || a.regexp !== undefined, { message: 'state: absent needs regexp or line' })
+  .refine((a) => !(a.regexp !== undefined && a.search_string !== undefined), { message: 'give only one of regexp and search_string', path: ['search_string'] })
+  .refine((a) => a.state !== 'absent' || a.line !== undefined || a.regexp !== undefined || a.search_string !== undefined, {
+    message: 'state: absent needs regexp, search_string or line',
+  })
   .refine((a) => !(a.line ?? '').includes('\n'), { message: 'line must be a single line', path: ['line'] })
   .transform(({ dest, destfile, name, ...rest }, ctx) => ({
     ...rest,
@@ -59,10 +68,13 @@ export function editLines(text: string, a: LineInFileArgs): EditResult {
   let trailingNewline = text === '' || text.endsWith('\n');
   if (text.endsWith('\n')) lines.pop();
   const re = a.regexp !== undefined ? compile(a.regexp, 'regexp') : undefined;
+  const search = a.search_string;
+  /** The line regexp or search_string selects (Ansible: re.search, or `search_string in line`). */
+  const selects: ((l: string) => boolean) | undefined = re ? (l) => re.test(l) : search !== undefined ? (l) => l.includes(search) : undefined;
   const render = (ls: string[]): string => (ls.length === 0 ? '' : ls.join('\n') + (trailingNewline ? '\n' : ''));
 
   if (a.state === 'absent') {
-    const keep = lines.filter((l) => (re ? !re.test(l) : l !== a.line));
+    const keep = lines.filter((l) => (selects ? !selects(l) : l !== a.line));
     const removed = lines.length - keep.length;
     if (removed === 0) return { content: text };
     return { content: render(keep), action: `remove ${removed} line${removed === 1 ? '' : 's'}` };
@@ -72,7 +84,7 @@ export function editLines(text: string, a: LineInFileArgs): EditResult {
   let matchIdx = -1;
   let exactIdx = -1;
   lines.forEach((l, i) => {
-    if (re?.test(l)) matchIdx = i;
+    if (selects?.(l)) matchIdx = i;
     if (l === line) exactIdx = i;
   });
   if (matchIdx >= 0) {

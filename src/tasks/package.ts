@@ -17,28 +17,36 @@
  */
 import { z } from 'zod';
 import { TaskError } from '../contract/errors.js';
-import { change, defineTask, ok, type Prediction, type Step } from '../contract/task.js';
+import { quote } from '../contract/quote.js';
+import { change, defineTask, ok, type Plan, type Prediction, type Step } from '../contract/task.js';
+import type { HostFacts } from '../contract/host-facts.js';
 import type { FactRequest } from '../contract/fact.js';
 import {
   packagesInstalled,
   upgradablePackages,
   type PackagesInfo,
   type UpgradableInfo,
+  type UpgradeKind,
 } from '../facts/packages.js';
-import { installSteps, removeSteps, updateCacheSteps, upgradeSteps } from './lib/packages.js';
+import { installSteps, removeSteps, updateCacheSteps, upgradeSteps, type ManagerOptions } from './lib/packages.js';
 
-/** Debian and RPM package names (an apt `:arch` suffix allowed); never an option or a glob. */
-const PACKAGE_NAME = /^[A-Za-z0-9][A-Za-z0-9+._~-]*(:[a-z0-9_-]+)?$/;
+/**
+ * Debian and RPM package names (an apt `:arch` suffix allowed), with an
+ * optional apt version pin `=VERSION` (`*` matches any rest, as in Ansible's
+ * `nginx=1.22*`); never an option or a shell glob. yum/dnf pins
+ * (`name-1.2`, `name-1.2-3.el9`) are names to rpm: the packages fact knows them.
+ */
+const PACKAGE_NAME = /^[A-Za-z0-9][A-Za-z0-9+._~-]*(:[a-z0-9_-]+)?(=[A-Za-z0-9.+~:-]+\*?)?$/;
 
 const nameArg = z.string().regex(PACKAGE_NAME, 'not a package name');
 
 /** package's arguments; apt, dnf and yum take the ones Ansible's modules of those names share with it. */
-const packageFields = z
+export const packageFields = z
   .object({
     name: z
       .union([nameArg, z.array(nameArg).min(1)])
       .optional()
-      .describe('Package name, or a list of names (installed or removed in one command)'),
+      .describe('Package name, or a list of names (installed or removed in one command); apt: `name=VERSION` installs that version'),
     state: z
       .enum(['present', 'absent', 'latest'])
       .default('present')
@@ -53,19 +61,32 @@ const packageFields = z
   .strict();
 
 /** The combinations package refuses, for its own schema and (without `upgrade`) its apt/dnf/yum subsets. */
-const packageRules =
+export const packageRules =
   (needs: string) =>
-  (a: { name?: unknown; state: string; update_cache: boolean; upgrade?: string; purge?: boolean }, ctx: z.RefinementCtx): void => {
+  (a: { name?: unknown; state: string; update_cache: boolean; upgrade?: unknown; purge?: boolean; autoremove?: boolean; autoclean?: boolean }, ctx: z.RefinementCtx): void => {
     if (a.upgrade !== undefined && a.name !== undefined) ctx.addIssue({ code: 'custom', message: 'upgrade is used alone, without name', path: ['upgrade'] });
-    if (a.name === undefined && a.upgrade === undefined && !a.update_cache) ctx.addIssue({ code: 'custom', message: `give ${needs}`, path: ['name'] });
-    if (a.purge === true && a.state !== 'absent') ctx.addIssue({ code: 'custom', message: 'purge is only used with state: absent', path: ['purge'] });
+    if (a.name === undefined && a.upgrade === undefined && !a.update_cache && !a.autoremove && !a.autoclean) ctx.addIssue({ code: 'custom', message: `give ${needs}`, path: ['name'] });
+    if (a.purge === true && a.state !== 'absent' && !a.autoremove) ctx.addIssue({ code: 'custom', message: 'purge is only used with state: absent', path: ['purge'] });
+    const names = a.name === undefined ? [] : Array.isArray(a.name) ? (a.name as string[]) : [a.name as string];
+    if (a.state === 'latest' && names.some((n) => n.includes('='))) {
+      ctx.addIssue({ code: 'custom', message: 'a version pin (name=VERSION) is used with state present or absent, not latest', path: ['name'] });
+    }
   };
 
 const argsSchema = packageFields.superRefine(packageRules('name, upgrade, or update_cache'));
 
 export type PackageArgs = z.output<typeof argsSchema>;
 
-const namesOf = (a: PackageArgs): string[] => (a.name === undefined ? [] : [...new Set(typeof a.name === 'string' ? [a.name] : a.name)]);
+const namesOf = (a: { name?: string | readonly string[] }): string[] => (a.name === undefined ? [] : [...new Set(typeof a.name === 'string' ? [a.name] : a.name)]);
+
+/** `nginx=1.22*` → name `nginx`, pin `1.22*`. */
+const splitPin = (spec: string): { base: string; pin?: string } => {
+  const i = spec.indexOf('=');
+  return i < 0 ? { base: spec } : { base: spec.slice(0, i), pin: spec.slice(i + 1) };
+};
+
+/** Does an installed version satisfy an apt pin (exact, or a prefix when it ends in `*`)? */
+const pinMatches = (pin: string, version: string): boolean => (pin.endsWith('*') ? version.startsWith(pin.slice(0, -1)) : version === pin);
 
 /** Only the facts these arguments need are requested: the planner reads them as optional. */
 type PackageFacts = { installed: FactRequest<PackagesInfo>; upgradable: FactRequest<UpgradableInfo> };
@@ -74,113 +95,178 @@ const list = (names: readonly string[]): string => names.join(', ');
 
 const PLANNED = '(planned)';
 
+/** The facts of a names request (installed, and upgradable for latest): shared by package and Ansible's apt. */
+export function nameFacts(names: readonly string[], state: string, options?: string): Partial<PackageFacts> {
+  const f: Partial<PackageFacts> = {};
+  if (names.length > 0) f.installed = packagesInstalled([...new Set(names.map((n) => splitPin(n).base))]);
+  if (state === 'latest' && names.length > 0) f.upgradable = upgradablePackages('all', options);
+  return f;
+}
+
+/** Upgrade the installed packages, planned from the package lists the host has now. */
+export function planUpgrade(host: HostFacts, kind: UpgradeKind, up: UpgradableInfo | undefined, opts: { update?: boolean; options?: ManagerOptions; factOptions?: string } = {}): Plan {
+  if (!up) throw new TaskError('internal: upgradable packages fact missing');
+  const what = kind === 'security' ? 'security upgrades' : 'upgrades';
+  const steps = upgradeSteps(host, kind, opts);
+  const installs = up.packages.filter((p) => p.remove !== true);
+  const removals = up.packages.filter((p) => p.remove === true);
+  const pending = [installs.length > 0 ? `install ${installs.length} ${what}: ${list(installs.map((p) => p.name))}` : '', removals.length > 0 ? `remove ${list(removals.map((p) => p.name))}` : ''].filter(Boolean).join(', ');
+  if (opts.update !== false && up.listsEmpty) return change(`update the package lists and install pending ${what}`, steps);
+  if (opts.update === true) return change(`update the package lists, then upgrade (pending in the lists now: ${pending || 'none'})`, steps);
+  if (up.packages.length === 0) return ok(`no pending ${what} in the package lists`);
+  return change(pending, steps, {
+    diffs: [
+      {
+        label: 'packages',
+        before: up.packages.map((p) => `${p.name}\n`).join(''),
+        after: installs.map((p) => `${p.name} ${p.version}\n`).join(''),
+      },
+    ],
+    predictions: [{ request: upgradablePackages(kind, opts.factOptions), value: { ...up, packages: [] } } as Prediction],
+  });
+}
+
+/** Install, upgrade or remove named packages (apt pins `name=VERSION` too). */
+export function planNames(
+  host: HostFacts,
+  names: readonly string[],
+  a: { state: 'present' | 'absent' | 'latest'; update: boolean; purge: boolean; options?: ManagerOptions },
+  facts: Partial<{ installed: PackagesInfo; upgradable: UpgradableInfo }>,
+): Plan {
+  const installed = facts.installed;
+  if (!installed) throw new TaskError('internal: packages fact missing');
+  const installedReq = packagesInstalled([...new Set(names.map((n) => splitPin(n).base))]);
+  const versionOf = (n: string): string | undefined => installed[splitPin(n).base]?.version;
+  const present = names.filter((n) => versionOf(n) !== undefined);
+  const satisfied = (n: string): boolean => {
+    const v = versionOf(n);
+    const { pin } = splitPin(n);
+    return v !== undefined && (pin === undefined || pinMatches(pin, v));
+  };
+  const desc = (ns: readonly string[]) => ns.map((n) => `${splitPin(n).base} ${versionOf(n) ?? ''}`.trim()).join(', ');
+
+  if (a.state === 'absent') {
+    // a pinned name is removed only when that version is installed (Ansible's apt)
+    const remove = names.filter(satisfied);
+    if (remove.length === 0) return ok(`not installed: ${list(names)}`);
+    const bases = remove.map((n) => splitPin(n).base);
+    const after: PackagesInfo = { ...installed, ...Object.fromEntries(bases.map((n) => [n, null])) };
+    return change(`${a.purge ? 'purge' : 'remove'} ${list(bases)}`, removeSteps(host, bases, { purge: a.purge, ...(a.options ? { options: a.options } : {}) }), {
+      diffs: [{ label: 'packages', before: remove.map((n) => `${splitPin(n).base} ${versionOf(n)}\n`).join(''), after: '' }],
+      predictions: [{ request: installedReq, value: after } as Prediction],
+    });
+  }
+
+  const missing = names.filter((n) => !satisfied(n));
+  let outdated: string[] = [];
+  if (a.state === 'latest') {
+    const up = facts.upgradable;
+    if (!up) throw new TaskError('internal: upgradable packages fact missing');
+    const newer = new Map(up.packages.map((p) => [p.name, p.version]));
+    outdated = present.filter((n) => newer.has(n) || newer.has(n.replace(/:[a-z0-9_-]+$/, '')));
+  }
+  const todo = [...missing, ...outdated];
+  if (todo.length === 0) {
+    return ok(`installed${a.state === 'latest' ? ' and newest in the package lists' : ''}: ${desc(names)}`);
+  }
+  const steps: Step[] = installSteps(host, todo, { update: a.update, latest: outdated.length > 0, ...(a.options ? { options: a.options } : {}) });
+  const parts = [missing.length > 0 ? `install ${list(missing)}` : '', outdated.length > 0 ? `upgrade ${list(outdated)}` : ''].filter(Boolean);
+  const planned = (n: string) => ({ version: splitPin(n).pin?.replace(/\*$/, '') ?? PLANNED });
+  const after: PackagesInfo = Object.fromEntries(names.map((n) => [splitPin(n).base, todo.includes(n) ? planned(n) : installed[splitPin(n).base] ?? null]));
+  return change(parts.join(', '), steps, {
+    diffs: [
+      {
+        label: 'packages',
+        before: todo.filter((n) => versionOf(n) !== undefined).map((n) => `${splitPin(n).base} ${versionOf(n)}\n`).join(''),
+        after: todo.map((n) => `${n}\n`).join(''),
+      },
+    ],
+    predictions: [{ request: installedReq, value: after } as Prediction],
+  });
+}
+
 export const packageTask = defineTask({
   name: 'package',
   description: 'Install, upgrade or remove OS packages (apt, dnf, yum), or upgrade the system (security fixes or all)',
   example: "- name: Web server and tools\n  package: { name: [nginx, curl], state: present, update_cache: true }\n- name: Security fixes now\n  package: { upgrade: security }",
   schema: argsSchema,
   facts(args: PackageArgs): PackageFacts {
-    const names = namesOf(args);
-    const f: Partial<PackageFacts> = {};
-    if (names.length > 0) f.installed = packagesInstalled(names);
+    const f = nameFacts(namesOf(args), args.state);
     if (args.upgrade !== undefined) f.upgradable = upgradablePackages(args.upgrade);
-    else if (args.state === 'latest' && names.length > 0) f.upgradable = upgradablePackages('all');
     return f as PackageFacts;
   },
   plan(args, allFacts, ctx) {
     const facts: Partial<typeof allFacts> = allFacts;
     const names = namesOf(args);
-    const host = ctx.host;
-    if (args.upgrade !== undefined) {
-      const up = facts.upgradable;
-      if (!up) throw new TaskError('internal: upgradable packages fact missing');
-      const what = args.upgrade === 'security' ? 'security upgrades' : 'upgrades';
-      const steps = upgradeSteps(host, args.upgrade);
-      if (up.listsEmpty) return change(`update the package lists and install pending ${what}`, steps);
-      if (up.packages.length === 0) return ok(`no pending ${what} in the package lists`);
-      const pkgs = up.packages.map((p) => p.name);
-      return change(`install ${up.packages.length} ${what}: ${list(pkgs)}`, steps, {
-        diffs: [
-          {
-            label: 'packages',
-            before: up.packages.map((p) => `${p.name}\n`).join(''),
-            after: up.packages.map((p) => `${p.name} ${p.version}\n`).join(''),
-          },
-        ],
-        predictions: [{ request: upgradablePackages(args.upgrade), value: { ...up, packages: [] } } as Prediction],
-      });
-    }
-    if (names.length === 0) return change('update the package lists', updateCacheSteps(host));
-
-    const installedReq = packagesInstalled(names);
-    const installed = facts.installed;
-    if (!installed) throw new TaskError('internal: packages fact missing');
-    const present = names.filter((n) => installed[n]);
-    const missing = names.filter((n) => !installed[n]);
-    const desc = (ns: readonly string[]) => ns.map((n) => `${n} ${installed[n]?.version ?? ''}`.trim()).join(', ');
-
-    if (args.state === 'absent') {
-      if (present.length === 0) return ok(`not installed: ${list(names)}`);
-      const after: PackagesInfo = Object.fromEntries(names.map((n) => [n, null]));
-      return change(`${args.purge ? 'purge' : 'remove'} ${list(present)}`, removeSteps(host, present, { purge: args.purge }), {
-        diffs: [{ label: 'packages', before: present.map((n) => `${n} ${installed[n]?.version}\n`).join(''), after: '' }],
-        predictions: [{ request: installedReq, value: after } as Prediction],
-      });
-    }
-
-    let outdated: string[] = [];
-    if (args.state === 'latest') {
-      const up = facts.upgradable;
-      if (!up) throw new TaskError('internal: upgradable packages fact missing');
-      const newer = new Map(up.packages.map((p) => [p.name, p.version]));
-      outdated = present.filter((n) => newer.has(n) || newer.has(n.replace(/:[a-z0-9_-]+$/, '')));
-    }
-    const todo = [...missing, ...outdated];
-    if (todo.length === 0) {
-      return ok(`installed${args.state === 'latest' ? ' and newest in the package lists' : ''}: ${desc(names)}`);
-    }
-    const steps: Step[] = installSteps(host, todo, { update: args.update_cache, latest: outdated.length > 0 });
-    const parts = [missing.length > 0 ? `install ${list(missing)}` : '', outdated.length > 0 ? `upgrade ${list(outdated)}` : ''].filter(Boolean);
-    const after: PackagesInfo = Object.fromEntries(names.map((n) => [n, todo.includes(n) ? { version: PLANNED } : installed[n] ?? null]));
-    return change(parts.join(', '), steps, {
-      diffs: [
-        {
-          label: 'packages',
-          before: todo.filter((n) => installed[n]).map((n) => `${n} ${installed[n]?.version}\n`).join(''),
-          after: todo.map((n) => `${n}\n`).join(''),
-        },
-      ],
-      predictions: [{ request: installedReq, value: after } as Prediction],
-    });
+    if (args.upgrade !== undefined) return planUpgrade(ctx.host, args.upgrade, facts.upgradable);
+    if (names.length === 0) return change('update the package lists', updateCacheSteps(ctx.host));
+    return planNames(ctx.host, names, { state: args.state, update: args.update_cache, purge: args.purge }, facts);
   },
 });
 
+/** yum/dnf repository and exclusion options: a name or a list of names (Ansible also takes a comma-separated string). */
+const repoList = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
+
+const rpmFields = packageFields
+  .omit({ upgrade: true, purge: true })
+  .extend({
+    name: z
+      .union([z.literal('*'), nameArg, z.array(nameArg).min(1)])
+      .optional()
+      .describe("Package name, or a list of names; `'*'` with state latest upgrades every installed package (dnf upgrade); `name-VERSION` pins a version"),
+    exclude: repoList.optional().describe('Packages not to install or upgrade (--exclude=, globs allowed: kernel*)'),
+    enablerepo: repoList.optional().describe('Repositories enabled for this task (--enablerepo=)'),
+    disablerepo: repoList.optional().describe('Repositories disabled for this task (--disablerepo=)'),
+  });
+
+type RpmArgs = z.output<typeof rpmFields>;
+
+const splitList = (v: string | readonly string[] | undefined): string[] =>
+  v === undefined ? [] : (typeof v === 'string' ? v.split(',') : [...v]).map((x) => x.trim()).filter(Boolean);
+
+/** `--exclude=kernel* --enablerepo=epel`, quoted. */
+export function rpmOptions(a: Pick<RpmArgs, 'exclude' | 'enablerepo' | 'disablerepo'>): string {
+  return (['disablerepo', 'enablerepo', 'exclude'] as const)
+    .flatMap((k) => splitList(a[k]).map((v) => quote(`--${k}=${v}`)))
+    .join(' ');
+}
+
 /**
- * Ansible's `apt`, `dnf` and `yum` modules: package on a host whose package
- * manager is that one (yum also on dnf hosts, where Ansible's yum runs dnf),
- * with the arguments they share with it (name, state present/absent/latest,
- * update_cache; purge for apt). Their other arguments (cache_valid_time,
- * autoremove, upgrade: dist, enablerepo...) are refused by name.
+ * Ansible's `dnf` and `yum` modules: package on a host whose package manager
+ * is that one (yum also on dnf hosts, where Ansible's yum runs dnf), with
+ * name (`'*'` with state latest: upgrade all), state, update_cache, exclude,
+ * enablerepo and disablerepo. Their other arguments are refused by name.
  */
-function managerTask(manager: 'apt' | 'dnf' | 'yum') {
-  const schema = (manager === 'apt' ? packageFields.omit({ upgrade: true }) : packageFields.omit({ upgrade: true, purge: true })).superRefine(packageRules('name or update_cache'));
+function rpmTask(manager: 'dnf' | 'yum') {
+  const schema = rpmFields.superRefine((a, ctx) => {
+    packageRules('name or update_cache')(a, ctx);
+    if (a.name === '*' && a.state !== 'latest') ctx.addIssue({ code: 'custom', message: "name '*' is used with state: latest (upgrade every package)", path: ['name'] });
+  });
   const runsOn: readonly string[] = manager === 'yum' ? ['yum', 'dnf'] : [manager];
-  const asPackage = (a: z.output<typeof schema>): PackageArgs => ({ purge: false, ...a });
   return defineTask({
     name: manager,
     description: `Ansible's ${manager} module: package with ${manager}, on hosts whose package manager is ${runsOn.join(' or ')}`,
-    example: `- name: chrony installed\n  ${manager}: { name: chrony, state: present, update_cache: true }\n- ${manager}: name=tree state=absent`,
+    example: `- name: chrony installed\n  ${manager}: { name: chrony, state: present, update_cache: true }\n- name: everything upgraded but the kernel\n  ${manager}: { name: '*', state: latest, exclude: 'kernel*' }`,
     schema,
-    facts: (a, ctx) => packageTask.facts(asPackage(a), ctx),
-    plan(a, facts, ctx) {
+    facts(a): PackageFacts {
+      const options = rpmOptions(a) || undefined;
+      if (a.name === '*') return { upgradable: upgradablePackages('all', options) } as PackageFacts;
+      return nameFacts(namesOf(a as { name?: string | string[] }), a.state, options) as PackageFacts;
+    },
+    plan(a, allFacts, ctx) {
       if (!runsOn.includes(ctx.host.packageManager)) {
         throw new TaskError(`${manager}: this host's package manager is ${ctx.host.packageManager}, not ${runsOn.join(' or ')} (package: picks the host's own)`);
       }
-      return packageTask.plan(asPackage(a), facts, ctx);
+      const facts: Partial<typeof allFacts> = allFacts;
+      const rpm = rpmOptions(a);
+      const options: ManagerOptions | undefined = rpm ? { rpm } : undefined;
+      if (a.name === '*') return planUpgrade(ctx.host, 'all', facts.upgradable, { update: a.update_cache, ...(options ? { options } : {}), ...(rpm ? { factOptions: rpm } : {}) });
+      const names = namesOf(a as { name?: string | string[] });
+      if (names.length === 0) return change('update the package lists', updateCacheSteps(ctx.host));
+      return planNames(ctx.host, names, { state: a.state, update: a.update_cache, purge: false, ...(options ? { options } : {}) }, facts);
     },
   });
 }
 
-export const aptTask = managerTask('apt');
-export const dnfTask = managerTask('dnf');
-export const yumTask = managerTask('yum');
+export const dnfTask = rpmTask('dnf');
+export const yumTask = rpmTask('yum');

@@ -28,6 +28,10 @@ const argsSchema = z
     checksum_algo: z.enum(CHECKSUM_ALGORITHMS).optional().describe('Alias of checksum_algorithm'),
     get_mime: z.boolean().default(true).describe('mimetype and charset from the host\'s `file` tool ("unknown" without it)'),
     get_attributes: z.boolean().default(true).describe('version, attributes and attr_flags from lsattr (none without it)'),
+    get_md5: z
+      .boolean()
+      .default(false)
+      .describe('Also the md5 of a readable regular file, registered as stat.md5 (undocumented since Ansible 2.9, still accepted by 2.14)'),
   })
   .strict()
   .transform(({ dest, name, checksum, checksum_algo, ...rest }, ctx) => ({
@@ -44,6 +48,7 @@ const factArgs = (a: StatTaskArgs): StatArgs => ({
   checksum: a.get_checksum ? a.checksum_algorithm : null,
   mime: a.get_mime,
   attributes: a.get_attributes,
+  ...(a.get_md5 ? { md5: true } : {}),
 });
 
 const TYPE_KEYS = { isdir: 'directory', isreg: 'file', islnk: 'link' } as const;
@@ -81,6 +86,7 @@ function fromFile(file: PresentFile, a: StatTaskArgs): StatResult {
     isuid: bit(0o4000), isgid: bit(0o2000),
     ...(file.type === 'link' && file.target !== undefined ? { lnk_target: file.target } : {}),
     ...(file.type === 'file' && a.get_checksum && file.content !== undefined ? { checksum: digest(a.checksum_algorithm, file.content) } : {}),
+    ...(file.type === 'file' && a.get_md5 && file.content !== undefined ? { md5: digest('md5', file.content) } : {}),
   };
 }
 

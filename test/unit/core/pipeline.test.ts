@@ -14,6 +14,8 @@ import type { ExecRequest, RunAs } from '../../../src/core/host.js';
 import { runAs, runTaskItem, type PipelineEnv, type PipelineSession } from '../../../src/core/pipeline.js';
 import { parsePlaybook, type PlayDef } from '../../../src/core/playbook.js';
 import { host } from '../tasks/_helpers.js';
+import { reboot } from '../../../src/tasks/reboot.js';
+import type { RebootRequest } from '../../../src/contract/task.js';
 
 const stateFact: Fact<{ path: string }, string> = {
   name: 'state',
@@ -55,7 +57,7 @@ const seer = defineTask({
     return { kind: 'probe', summary: 'port 8080 is open', step: { command: 'wait 300', timeoutMs: 305_000 }, checkStep: { command: 'wait 0' }, data: (out) => ({ elapsed: Number(out.trim()) }) };
   },
 });
-const registry = { fake, seer };
+const registry = { fake, seer, reboot };
 
 class FakeSession implements PipelineSession {
   readonly facts = { ...host, ssh: { clientIp: '10.0.0.1', clientPort: 50000, serverIp: '10.0.0.2', serverPort: 22 } };
@@ -95,6 +97,7 @@ function setup(taskYaml: string, opts: { check?: boolean; session?: FakeSession;
   const session = opts.session ?? new FakeSession({ '/etc/x': 'old' });
   const confirmed: ConfirmRequest[] = [];
   const recorded: HostKeyChange[] = [];
+  const rebooted: RebootRequest[] = [];
   const access: AccessInfo = { user: 'admin', clientIp: '10.0.0.1', serverPort: 22, auth: 'publickey', keys: [] };
   const env: PipelineEnv = {
     registry,
@@ -112,10 +115,30 @@ function setup(taskYaml: string, opts: { check?: boolean; session?: FakeSession;
       recorded.push(c);
       return '; keys recorded';
     },
+    reboot: async (r) => {
+      rebooted.push(r);
+      return { elapsedSec: 42, bootId: 'after' };
+    },
   };
   const go = (vars: Record<string, unknown> = {}) => runTaskItem(play.tasks[0]!, play, vars, env);
-  return { session, confirmed, recorded, go };
+  return { session, confirmed, recorded, rebooted, go };
 }
+
+describe('task pipeline: reboot', () => {
+  it('hands the reboot to the runner and registers rebooted and elapsed; check mode only says it would', async () => {
+    const yaml = '- reboot: { reboot_timeout: 300, post_reboot_delay: 5, test_command: uptime }';
+    const { rebooted, go } = setup(yaml, { session: new FakeSession({}, () => ({ code: 0, stdout: '', stderr: '' })) });
+    const out = await go();
+    expect(rebooted).toEqual([
+      { command: 'PATH="$PATH:/sbin:/usr/sbin" shutdown -r 0 \'Reboot initiated by Ansible\'', bootTimeCommand: 'cat /proc/sys/kernel/random/boot_id', bootIdBefore: '', testCommand: 'uptime', timeoutSec: 300, postDelaySec: 5 },
+    ]);
+    expect(out.result).toMatchObject({ status: 'changed', message: 'reboot (boot id now ); back after 42 s, boot id after' });
+    expect(out.registered).toMatchObject({ changed: true, rebooted: true, elapsed: 42 });
+    const check = setup(yaml, { check: true });
+    expect((await check.go()).result).toMatchObject({ status: 'changed', message: 'reboot (boot id now )' });
+    expect(check.rebooted).toEqual([]);
+  });
+});
 
 describe('task pipeline', () => {
   it('skips on a false when without reading facts', async () => {

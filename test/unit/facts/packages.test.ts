@@ -46,7 +46,7 @@ describe('packagesFact (recorded dpkg-query / hand-written rpm -q)', () => {
   it('command quotes names and tries dpkg-query then rpm', () => {
     const cmd = packagesFact.command({ names: ['vim', "x'; touch /tmp/p"] });
     expect(cmd).toContain(`dpkg-query -W -f='\${Package}\\t\${Status}\\t\${Version}\\n' -- vim 'x'\\''; touch /tmp/p' 2>/dev/null`);
-    expect(cmd).toContain(`rpm -q --qf 'pkg\\t%{NAME}\\t%|EPOCH?{%{EPOCH}:}:{}|%{VERSION}-%{RELEASE}\\n' -- vim 'x'\\''; touch /tmp/p'`);
+    expect(cmd).toContain(`rpm -q --qf 'pkg\\t%{NAME}\\t%|EPOCH?{%{EPOCH}:}:{}|%{VERSION}-%{RELEASE}\\t%{VERSION}\\t%{RELEASE}\\n' -- vim 'x'\\''; touch /tmp/p'`);
     expect(packagesFact.key?.({ names: ['b', 'a'] })).toBe('a,b');
   });
 });

@@ -9,6 +9,16 @@ const edit = (text: string, args: Record<string, unknown>) => editLines(text, pa
 const SSHD = '# sshd\nPort 22\n#PermitRootLogin yes\nPermitRootLogin yes\nUsePAM yes\n';
 
 describe('editLines (Ansible semantics)', () => {
+  it('search_string: a literal substring (no regexp characters), last match replaced, every match removed', () => {
+    const rc = 'export PATH=/a\n# Added by k3s-ansible (1.*)\nalias k=kubectl # Added by k3s-ansible (1.*)\n';
+    expect(edit(rc, { search_string: 'Added by k3s-ansible (1.*)', state: 'absent' })).toEqual({ content: 'export PATH=/a\n', action: 'remove 2 lines' });
+    expect(edit(rc, { search_string: '(1.*)', line: 'x' })).toEqual({ content: 'export PATH=/a\n# Added by k3s-ansible (1.*)\nx\n', action: 'replace line 3' });
+    expect(edit(rc, { search_string: 'nowhere', line: 'y' }).content).toBe(`${rc}y\n`);
+    expect(edit(rc, { search_string: '^export', state: 'absent' })).toEqual({ content: rc });
+    expect(lineinfile.schema.safeParse({ path: '/f', search_string: 'a', regexp: 'b', line: 'c' }).error?.issues[0]?.message).toBe('give only one of regexp and search_string');
+    expect(lineinfile.schema.safeParse({ path: '/f', state: 'absent' }).error?.issues[0]?.message).toBe('state: absent needs regexp, search_string or line');
+  });
+
   it('replaces the LAST regexp match', () => {
     expect(edit(SSHD, { regexp: '^#?PermitRootLogin', line: 'PermitRootLogin no' })).toEqual({
       content: '# sshd\nPort 22\n#PermitRootLogin yes\nPermitRootLogin no\nUsePAM yes\n',
@@ -97,7 +107,7 @@ describe('lineinfile planner', () => {
 
   it('schema checks', () => {
     expect(() => parse({ path: '/f' })).toThrow('state: present needs line');
-    expect(() => parse({ path: '/f', state: 'absent' })).toThrow('state: absent needs regexp or line');
+    expect(() => parse({ path: '/f', state: 'absent' })).toThrow('state: absent needs regexp, search_string or line');
     expect(() => parse({ path: '/f', line: 'a\nb' })).toThrow('line must be a single line');
     expect(() => parse({ path: '/f', line: 'a', insertafter: 'x', insertbefore: 'y' })).toThrow('give only one of insertafter and insertbefore');
   });

@@ -64,6 +64,19 @@ describe('stat fact (recorded on debian12)', () => {
   });
 });
 
+describe('stat get_md5 (accepted by Ansible 2.14, undocumented since 2.9)', () => {
+  it('asks md5sum for a readable regular file and registers stat.md5; check mode predicts it from the content', () => {
+    expect(statTask.facts(parse({ path: '/x', get_md5: true }), ctx).stat.args).toMatchObject({ md5: true });
+    expect(statFact.command(args({ md5: true }))).toContain(`printf 'md5=%s\\n' "$(md5sum < "$p" | cut -d' ' -f1)"`);
+    expect(statFact.command(args())).not.toContain('md5sum');
+    const out = readFileSync(new URL('../../fixtures/facts/stat-regular-debian12.txt', import.meta.url), 'utf8');
+    expect(parseStatFact(`${out}md5=0123\n`, args({ md5: true }))).toMatchObject({ md5: '0123' });
+    expect(parseStatFact(`${out}md5=0123\n`, args())).not.toHaveProperty('md5');
+    const p = statTask.plan(parse({ path: '/etc/hostname', get_md5: true }), { stat: { exists: false }, file: fileWith('web1\n') }, { ...ctx, check: true });
+    expect(p.kind === 'ok' && (p.data?.stat as Record<string, unknown>).md5).toBe(createHash('md5').update('web1\n').digest('hex'));
+  });
+});
+
 describe('stat task', () => {
   const file = (over: Partial<Extract<FileInfo, { exists: true }>> = {}) => fileWith('web1\n', { size: 13, ...over });
   const hostSt = recorded('regular');
@@ -86,7 +99,7 @@ describe('stat task', () => {
     expect(statTask.facts(parse({ path: '/x' }), ctx).stat.args).toMatchObject({ checksum: 'sha1', mime: true, attributes: true });
     expect(invalid({ path: '/x', checksum: 'md5', checksum_algorithm: 'sha1' })).toBe('checksum: give only one of checksum_algorithm, checksum (aliases)');
     expect(invalid({ path: '/x', checksum_algorithm: 'crc32' })).toMatch(/^checksum_algorithm: Invalid option/);
-    expect(invalid({ path: '/x', get_md5: true })).toMatch(/Unrecognized key: "get_md5"/);
+    expect(statTask.facts(parse({ path: '/x', get_md5: false }), ctx).stat.args).not.toHaveProperty('md5');
     expect(invalid({})).toBe('path: path is required');
   });
 
