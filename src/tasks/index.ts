@@ -26,6 +26,7 @@ import { template } from './template.js';
 import { sshd_config } from './sshd_config.js';
 import { statTask } from './stat.js';
 import { unattended_upgrades } from './unattended_upgrades.js';
+import { ufw } from './ufw.js';
 import { userTask } from './user.js';
 import { waitFor } from './wait_for.js';
 
@@ -55,6 +56,7 @@ export const registry = {
   firewall_persist: firewallPersist,
   fail2ban,
   unattended_upgrades,
+  ufw,
   listeners,
   set_fact: setFact,
   debug,
