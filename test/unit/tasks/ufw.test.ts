@@ -13,7 +13,7 @@ const args = (a: Record<string, unknown>) => ufw.schema.parse(a);
 const plan = (a: Record<string, unknown>, state: UfwState = fresh, managers: FirewallManagers = noManagers): Plan => ufw.plan(args(a), { ufw: state, managers }, ctx);
 const access: AccessInfo = { user: 'admin', clientIp: '10.0.0.1', serverPort: 22, auth: 'publickey', keys: [] };
 const lockout = (a: Record<string, unknown>, state: UfwState = fresh, acc: AccessInfo = access) => ufw.lockout!(args(a), { ufw: state, managers: noManagers }, acc, ctx);
-const commands = (p: Plan) => (p.kind === 'change' ? p.steps.map((s) => s.command.split(' && ')[0]) : []);
+const commands = (p: Plan): string[] => (p.kind === 'change' ? p.steps.map((s) => s.command.split(' && ')[0] ?? '') : []);
 /** Apply a plan's prediction: the state the next task sees. */
 const after = (p: Plan): UfwState => {
   if (p.kind !== 'change') throw new Error(`expected change: ${JSON.stringify(p)}`);
