@@ -7,6 +7,7 @@ import { debug } from './debug.js';
 import { fail } from './fail.js';
 import { fail2ban } from './fail2ban.js';
 import { file } from './file.js';
+import { firewalld } from './firewalld.js';
 import { firewallPersist } from './firewall_persist.js';
 import { getUrl } from './get_url.js';
 import { groupTask } from './group.js';
@@ -54,6 +55,7 @@ export const registry = {
   sysctl,
   iptables,
   firewall_persist: firewallPersist,
+  firewalld,
   fail2ban,
   unattended_upgrades,
   ufw,

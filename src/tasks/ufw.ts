@@ -23,7 +23,8 @@ import { firewallManagers, type FirewallManagers } from '../facts/firewall-manag
 import { ufwState, type UfwDirection, type UfwPolicy, type UfwRule, type UfwState } from '../facts/ufw.js';
 import { aliasedOptional } from './lib/args.js';
 import { SERVICE_TIMEOUT_MS } from './lib/services.js';
-import { normaliseAddress, presence, ruleWords, ufwBlocksSsh, withRule } from './lib/ufw.js';
+import { normaliseAddress } from './lib/firewall-access.js';
+import { presence, ruleWords, ufwBlocksSsh, withRule } from './lib/ufw.js';
 
 const UNSUPPORTED: Record<string, string> = {
   insert: 'rules are appended in ufw order; to order them, give them in the order wanted',

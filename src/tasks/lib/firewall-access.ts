@@ -4,7 +4,7 @@
  * cannot decide, e.g. an interface or a source port): an allowing rule counts
  * only when it matches for sure, a blocking one as soon as it may match.
  */
-import { cidrContains, ipVersionOf, parseCidr } from './iptables.js';
+import { cidrContains, cidrToText, ipVersionOf, parseCidr } from './iptables.js';
 
 export type Tri = 'yes' | 'no' | 'maybe';
 
@@ -41,3 +41,13 @@ export function portMatches(spec: string, port: number): Tri {
 
 /** A protocol (`any`, `tcp`, `udp`, ...) against TCP. */
 export const tcpMatches = (proto: string): Tri => (proto === 'any' || proto === '' || proto === 'tcp' ? 'yes' : 'no');
+
+/** `10.0.0.1/32` → `10.0.0.1`, `10.1.2.3/8` → `10.0.0.0/8` (host bits cleared, as ufw and firewalld store them); `any` stays. */
+export function normaliseAddress(a: string): string {
+  if (a === 'any') return a;
+  const v = ipVersionOf(a.replace(/\/.*$/, ''));
+  const c = v === undefined ? undefined : parseCidr(a, v);
+  if (!c) return a;
+  return c.prefix === (v === 4 ? 32 : 128) ? cidrToText(c).replace(/\/\d+$/, '') : cidrToText(c);
+}
+

@@ -12,18 +12,9 @@
 import { quote } from '../../contract/quote.js';
 import type { UfwPolicy, UfwRule, UfwState } from '../../facts/ufw.js';
 import { addressMatches, all, portMatches, tcpMatches, type SshConn, type Tri } from './firewall-access.js';
-import { cidrToText, ipVersionOf, parseCidr } from './iptables.js';
+import { ipVersionOf } from './iptables.js';
 
 export type Family = 'v4' | 'v6';
-
-/** `10.0.0.1/32` → `10.0.0.1`, `10.1.2.3/8` → `10.0.0.0/8` (host bits cleared, as ufw stores them); `any` stays. */
-export function normaliseAddress(a: string): string {
-  if (a === 'any') return a;
-  const v = ipVersionOf(a.replace(/\/.*$/, ''));
-  const c = v === undefined ? undefined : parseCidr(a, v);
-  if (!c) return a;
-  return c.prefix === (v === 4 ? 32 : 128) ? cidrToText(c).replace(/\/\d+$/, '') : cidrToText(c);
-}
 
 /** The families a rule lives in: those of its addresses, or both (v6 only when ufw has IPV6=yes). */
 export function familiesOf(r: UfwRule, ipv6: boolean): Family[] {
