@@ -128,7 +128,8 @@ export function parseApps(lines: readonly string[]): Record<string, string[]> {
 export function parseUfw(stdout: string, exitCode = 0): UfwState {
   const s = sections(stdout);
   const empty = { v4: [], v6: [] };
-  const fallback = { installed: false, active: false, ipv6: true, defaults: { incoming: 'deny', outgoing: 'allow', routed: 'deny' } as const, logging: 'low', rules: empty, apps: {} };
+  // not installed: what a fresh install has (an earlier task may install it), with openssh-server's OpenSSH profile
+  const fallback = { installed: false, active: false, ipv6: true, defaults: { incoming: 'deny', outgoing: 'allow', routed: 'deny' } as const, logging: 'low', rules: empty, apps: { OpenSSH: ['22/tcp'] } };
   if (s.has('absent')) return fallback;
   const status = s.get('status');
   if (!status) throw new FactError('ufw', `unexpected output (exit ${exitCode}): ${JSON.stringify(stdout.slice(0, 200))}`);

@@ -133,6 +133,9 @@ describe('ufw: lockout pre-flight', () => {
     expect(lockout({ state: 'enabled', policy: 'deny' }, withSsh)).toBeUndefined();
     const withApp = after(plan({ rule: 'allow', name: 'OpenSSH' }, { ...fresh, apps: rich.apps }));
     expect(lockout({ state: 'enabled' }, withApp)).toBeUndefined();
+    // ufw not installed yet (an earlier task installs it): OpenSSH is openssh-server's profile, 22/tcp
+    const absent = parseUfw('__absent\n');
+    expect(lockout({ state: 'enabled' }, after(ufw.plan(args({ rule: 'allow', name: 'OpenSSH' }), { ufw: absent, managers: noManagers }, { ...ctx, check: true })))).toBeUndefined();
     // a profile whose ports are unknown proves nothing
     expect(lockout({ state: 'enabled' }, { ...withApp, apps: {} })).toMatch(/no ufw rule allows/);
   });
