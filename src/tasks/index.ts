@@ -7,6 +7,7 @@ import { debug } from './debug.js';
 import { fail } from './fail.js';
 import { fail2ban } from './fail2ban.js';
 import { file } from './file.js';
+import { firewalld } from './firewalld.js';
 import { firewallPersist } from './firewall_persist.js';
 import { getUrl } from './get_url.js';
 import { groupTask } from './group.js';
@@ -30,6 +31,7 @@ import { template } from './template.js';
 import { sshd_config } from './sshd_config.js';
 import { statTask } from './stat.js';
 import { unattended_upgrades } from './unattended_upgrades.js';
+import { ufw } from './ufw.js';
 import { userTask } from './user.js';
 import { waitFor } from './wait_for.js';
 
@@ -61,8 +63,10 @@ export const registry = {
   sysctl,
   iptables,
   firewall_persist: firewallPersist,
+  firewalld,
   fail2ban,
   unattended_upgrades,
+  ufw,
   listeners,
   set_fact: setFact,
   debug,

@@ -60,8 +60,8 @@ describe("Ansible's spellings of a task", () => {
   });
 
   it('an Ansible module provision has not is refused by its full name', () => {
-    expect(bad('- hosts: all\n  tasks:\n    - community.general.ufw: { rule: allow }\n')).toEqual([
-      `pb.yaml:3:7 [0].tasks[0]: unknown task type "community.general.ufw" (provision has no task type "ufw") (known: ${Object.keys(registry).sort().join(', ')})`,
+    expect(bad('- hosts: all\n  tasks:\n    - community.general.haproxy: { state: enabled }\n')).toEqual([
+      `pb.yaml:3:7 [0].tasks[0]: unknown task type "community.general.haproxy" (provision has no task type "haproxy") (known: ${Object.keys(registry).sort().join(', ')})`,
     ]);
   });
 

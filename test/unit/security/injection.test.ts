@@ -47,6 +47,10 @@ import { iptables } from '../../../src/tasks/iptables.js';
 import { saveString, tokenize } from '../../../src/tasks/lib/iptables.js';
 import { BLOCK_BEGIN, BLOCK_END, renderBlock } from '../../../src/tasks/lib/sshd.js';
 import { listeners as listenersTask } from '../../../src/tasks/listeners.js';
+import { parseUfw } from '../../../src/facts/ufw.js';
+import { parseFirewalld } from '../../../src/facts/firewalld.js';
+import { ufw as ufwTask } from '../../../src/tasks/ufw.js';
+import { firewalld as firewalldTask } from '../../../src/tasks/firewalld.js';
 import { AUTO_UPGRADES, AUTO_UPGRADES_CONTENT, DNF_AUTOMATIC, PROVISION_UU, editIni } from '../../../src/tasks/unattended_upgrades.js';
 import { fixture as sshdFixture } from '../../fixtures/facts/sshd/fact-output.js';
 import { ctx as baseCtx, dirInfo, fileWith, host as debianHost, noManagers } from '../tasks/_helpers.js';
@@ -250,7 +254,7 @@ describe('shell injection: every registered task type', () => {
   it('has an injection property below (new task types must be added here)', () => {
     const covered = [
       'command', 'shell', 'file', 'copy', 'template', 'lineinfile', 'package', 'apt', 'dnf', 'yum', 'service', 'systemd', 'systemd_service', 'user', 'group', 'stat', 'wait_for', 'ping', 'authorized_key', 'get_url',
-      'sshd_config', 'iptables', 'firewall_persist', 'fail2ban', 'unattended_upgrades', 'listeners', 'ssh_host_keys', 'sysctl',
+      'sshd_config', 'iptables', 'firewall_persist', 'ufw', 'firewalld', 'fail2ban', 'unattended_upgrades', 'listeners', 'ssh_host_keys', 'sysctl',
       'set_fact', 'debug', 'assert', 'fail', 'meta', 'include_vars',
     ];
     const missing = Object.keys(registry).filter((k) => !covered.includes(k));
@@ -928,6 +932,53 @@ describe('shell injection: hardening tasks', () => {
       params,
     );
   });
+});
+
+describe('shell injection: ufw and firewalld', () => {
+  /**
+   * ufw: the free texts (comment, application profile name) reach the ufw
+   * stub as one argv word each, and the undo recorded for the rollback is
+   * inert outside one; addresses and interfaces are single words without
+   * quotes, others refused by the schema.
+   */
+  it('ufw: hostile comment and profile name reach ufw as one argv word each; hostile addresses are refused', () => {
+    const fresh = parseUfw('__absent\n');
+    fc.assert(
+      fc.property(hostile, hostile, hostile, (comment, app, addr) => {
+        freshWork();
+        const a = ufwTask.schema.parse({ rule: 'allow', name: app, comment });
+        const steps = stepsOf({ plan: ufwTask.plan(a, { ufw: fresh, managers: noManagers }, { ...baseCtx, check: true }) });
+        allOk(execSteps(steps));
+        expect(calls().filter((c) => c.name === 'ufw').map((c) => c.argv)).toEqual([['allow', 'in', 'from', 'any', 'to', 'any', 'app', app, 'comment', comment]]);
+        const bad = ufwTask.schema.safeParse({ rule: 'allow', from_ip: addr });
+        if (!/^[^\s'"\\]+$/.test(addr)) expect(bad.error?.issues[0]?.message).toMatch(/one word without quotes or spaces/);
+        assertNoCanary();
+      }),
+      params,
+    );
+  }, SLOW);
+
+  /** firewalld: a rich rule (any one-line text) reaches firewall-cmd as one argv word; service names and zones are refused unless plain. */
+  it('firewalld: a hostile rich rule reaches firewall-cmd as one argv word; hostile service and zone names are refused', () => {
+    const running = parseFirewalld('__addr\n__running\n__runtime\npublic\npublic (active)\n  target: default\n  services: ssh\n');
+    fc.assert(
+      fc.property(hostile, hostile, (rule, name) => {
+        freshWork();
+        const parsed = firewalldTask.schema.safeParse({ rich_rule: rule, state: 'enabled' });
+        if (/[\x00-\x1f]/.test(rule)) expect(parsed.error?.issues[0]?.message).toBe('one line');
+        else {
+          allOk(execSteps(stepsOf({ plan: firewalldTask.plan(parsed.data!, { fw: running, managers: noManagers }, baseCtx) })));
+          expect(calls().filter((c) => c.name === 'firewall-cmd').map((c) => c.argv)).toEqual([['--zone=public', `--add-rich-rule=${rule}`]]);
+        }
+        if (!/^[A-Za-z0-9_.:/-]+$/.test(name)) {
+          expect(firewalldTask.schema.safeParse({ service: name, state: 'enabled' }).success).toBe(false);
+          expect(firewalldTask.schema.safeParse({ service: 'http', zone: name, state: 'enabled' }).success).toBe(false);
+        }
+        assertNoCanary();
+      }),
+      params,
+    );
+  }, SLOW);
 });
 
 describe('shell injection: kernel parameters', () => {
