@@ -43,6 +43,7 @@ import { parseListeners } from '../../../src/facts/listeners.js';
 import { parseSshdFact, type SshdFacts } from '../../../src/facts/sshd.js';
 import { parseHostKeysFact } from '../../../src/facts/hostkeys.js';
 import { normaliseValue } from '../../../src/tasks/sysctl.js';
+import { rebootCommand } from '../../../src/tasks/reboot.js';
 import { iptables } from '../../../src/tasks/iptables.js';
 import { saveString, tokenize } from '../../../src/tasks/lib/iptables.js';
 import { BLOCK_BEGIN, BLOCK_END, renderBlock } from '../../../src/tasks/lib/sshd.js';
@@ -75,7 +76,7 @@ const STUBS = [
   'recorder', 'useradd', 'usermod', 'userdel', 'gpasswd', 'chpasswd', 'groupadd', 'groupmod', 'groupdel', 'chown', 'chgrp', 'apt-get', 'dpkg', 'dnf', 'yum',
   'systemctl', 'service', 'update-rc.d', 'chkconfig', 'pkill', 'iptables-restore', 'iptables', 'ip6tables-restore',
   'restorecon', 'selinuxenabled', 'sshd', 'visudo', 'fail2ban-client', 'ufw', 'firewall-cmd', 'netfilter-persistent',
-  'debconf-set-selections', 'iptables-save', 'ip6tables-save', 'sysctl', 'curl',
+  'debconf-set-selections', 'iptables-save', 'ip6tables-save', 'sysctl', 'curl', 'shutdown',
 ];
 /** Stubs that take stdin (the restore script, debconf answers, passwords). */
 const STDIN_STUBS = ['recorder', 'chpasswd', 'iptables-restore', 'ip6tables-restore', 'debconf-set-selections'];
@@ -255,6 +256,7 @@ describe('shell injection: every registered task type', () => {
     const covered = [
       'command', 'shell', 'file', 'copy', 'template', 'lineinfile', 'package', 'apt', 'dnf', 'yum', 'service', 'systemd', 'systemd_service', 'user', 'group', 'stat', 'wait_for', 'ping', 'authorized_key', 'get_url',
       'sshd_config', 'iptables', 'firewall_persist', 'ufw', 'firewalld', 'fail2ban', 'unattended_upgrades', 'listeners', 'ssh_host_keys', 'sysctl',
+      'apt_repository', 'reboot',
       'set_fact', 'debug', 'assert', 'fail', 'meta', 'include_vars',
     ];
     const missing = Object.keys(registry).filter((k) => !covered.includes(k));
@@ -634,6 +636,10 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 /** A step command with the content's size and checksum blanked: what is left must not depend on the content. */
 const skeleton = (steps: readonly Step[]): string[] => steps.map((s) => s.command.replace(/-eq \d+/g, '-eq N').replace(/\b[0-9a-f]{64}\b/g, 'SHA'));
 /** The file a recording `mv -f -- TMP DEST` would have put at DEST (the temp file stays in the work dir). */
+/** reboot's arguments as its schema reads them. */
+function rebootCommandArgs(msg: string, delay: number): Parameters<typeof rebootCommand>[0] {
+  return registry.reboot.schema.parse({ msg, pre_reboot_delay: delay }) as Parameters<typeof rebootCommand>[0];
+}
 function movedTo(dest: string): string | undefined {
   const mv = calls().filter((c) => c.name === 'mv' && c.argv.at(-1) === dest);
   expect(mv.length, `mv to ${dest}`).toBeLessThanOrEqual(1);
@@ -820,6 +826,34 @@ describe('shell injection: hardening tasks', () => {
    * command is the same as for benign values (size and checksum aside), and
    * nothing ran.
    */
+  it('apt_repository: a hostile sources line lands literally in its .list file via stdin; apt-get update runs as itself', () => {
+    fc.assert(
+      fc.property(noNewline, (tail) => {
+        freshWork();
+        const repo = `deb [trusted=yes] http://example.org/${tail.replace(/\s/g, '_')} stable main`;
+        const steps = stepsOf(planOf(mod('apt_repository'), { repo, filename: 'hostile' }, { sources: {} }));
+        allOk(execSteps(steps, true));
+        expect(movedTo('/etc/apt/sources.list.d/hostile.list')).toBe(`${repo}\n`);
+        expect(argvsOf('apt-get').map((a) => a.filter((w) => w === 'update'))).toEqual([['update']]);
+        assertNoCanary();
+      }),
+      params,
+    );
+  }, SLOW);
+
+  it("reboot: a hostile msg reaches shutdown as one argv element (the reboot's own commands are commands by design)", () => {
+    fc.assert(
+      fc.property(hostile, fc.integer({ min: 0, max: 7200 }), (msg, delay) => {
+        freshWork();
+        const args = rebootCommandArgs(msg, delay);
+        allOk(execSteps([{ command: rebootCommand(args) }]));
+        expect(argvsOf('shutdown')).toEqual([['-r', String(Math.floor(delay / 60)), msg]]);
+        assertNoCanary();
+      }),
+      params,
+    );
+  }, SLOW);
+
   it('fail2ban: values the schema accepts land literally in jail.local via stdin; hostile ones are refused', () => {
     const ip = fc.stringMatching(/^[0-9A-Za-z:./_-]{1,30}$/);
     const tm = fc.stringMatching(/^(-1|(\d{1,3}(\.\d)?(s|m|h|d|w|mo|y|sec|min|hour|day|week|month|year)?){1,3})$/);
