@@ -73,6 +73,8 @@ export interface PipelineEnv {
   applyConfirmed(req: ConfirmRequest): Promise<string>;
   /** Record sshd's new host keys in known_hosts after an unconfirmed change (confirm.ts); returns what to add to the message. */
   recordHostKeys(change: HostKeyChange): Promise<string>;
+  /** Wait between the attempts of an `until` task (tests pass a fake; default: a timer). */
+  sleep?(ms: number): Promise<void>;
 }
 
 /** The part of a TaskResult the pipeline decides; the runner adds host, play, task name. */
@@ -191,7 +193,40 @@ function stepRunner(task: TaskDef, p: Prepared, plan: Extract<Plan, { kind: 'cha
   };
 }
 
+/** Ansible's defaults for `until` without `retries` / `delay`: 3 attempts in all, 5 seconds apart. */
+export const UNTIL_DEFAULTS = { attempts: 3, delaySec: 5 } as const;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * One task on one host for one loop item; with `until`, run again (after
+ * `delay` seconds) until the condition holds over the registered result, as
+ * Ansible does: `retries` more attempts after the first (3 attempts in all
+ * without it), the result has `attempts`, and once they are spent the task
+ * fails. A skipped task, a lost connection, and check mode (which plans the
+ * task once: nothing ran that could make the condition hold) are not retried.
+ */
 export async function runTaskItem(task: TaskDef, play: PlayDef, vars: Record<string, unknown>, env: PipelineEnv): Promise<ItemOutcome> {
+  const until = task.until;
+  if (until === undefined) return runTaskOnce(task, play, vars, env);
+  const attempts = until.retries === undefined ? UNTIL_DEFAULTS.attempts : Math.max(1, until.retries + 1);
+  const delayMs = (until.delaySec ?? UNTIL_DEFAULTS.delaySec) * 1000;
+  for (let attempt = 1; ; attempt++) {
+    const out = await runTaskOnce(task, play, vars, env);
+    const registered = { ...out.registered, attempts: attempt };
+    const final = { ...out, registered };
+    if (out.unreachable || out.result.status === 'skipped' || (env.check && task.checkMode !== false)) return final;
+    const condVars = task.register ? { ...vars, [task.register]: registered, ...registered } : { ...vars, ...registered };
+    if (evalCondition(until.condition, condVars)) return final;
+    if (attempt >= attempts) {
+      const message = `until is still false after ${attempt} attempts: ${out.result.message}`;
+      return { ...out, result: { ...out.result, status: 'failed', message }, registered: { ...registered, failed: true, msg: message } };
+    }
+    await (env.sleep ?? sleep)(delayMs);
+  }
+}
+
+async function runTaskOnce(task: TaskDef, play: PlayDef, vars: Record<string, unknown>, env: PipelineEnv): Promise<ItemOutcome> {
   const t0 = Date.now();
   const done = (status: TaskStatus, message: string, extra: Partial<ItemResult> = {}, data?: RegisterData): ItemOutcome => {
     const result: ItemResult = { status, message, durationMs: Date.now() - t0, ...extra, diffs: extra.diffs ?? [] };
