@@ -217,7 +217,14 @@ export async function runTaskItem(task: TaskDef, play: PlayDef, vars: Record<str
     const final = { ...out, registered };
     if (out.unreachable || out.result.status === 'skipped' || (env.check && task.checkMode !== false)) return final;
     const condVars = task.register ? { ...vars, [task.register]: registered, ...registered } : { ...vars, ...registered };
-    if (evalCondition(until.condition, condVars)) return final;
+    let holds: boolean;
+    try {
+      holds = evalCondition(until.condition, condVars);
+    } catch (err) {
+      const message = `until: ${errorMessage(err)}`;
+      return { ...out, result: { ...out.result, status: 'failed', message, code: codeOf(err) }, registered: { ...registered, failed: true, msg: message } };
+    }
+    if (holds) return final;
     if (attempt >= attempts) {
       const message = `until is still false after ${attempt} attempts: ${out.result.message}`;
       return { ...out, result: { ...out.result, status: 'failed', message }, registered: { ...registered, failed: true, msg: message } };

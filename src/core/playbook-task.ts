@@ -45,6 +45,7 @@ export type IncludeAction = (typeof INCLUDE_ACTIONS)[number];
 const FREE_FORM: Readonly<Record<string, { key: string; options?: readonly string[] }>> = {
   command: { key: 'cmd', options: FREE_FORM_OPTIONS },
   shell: { key: 'cmd', options: FREE_FORM_OPTIONS },
+  script: { key: 'cmd', options: FREE_FORM_OPTIONS },
   include_vars: { key: 'file' },
   meta: { key: 'action' },
 };

@@ -19,6 +19,7 @@ import { aptTask, dnfTask, packageTask, yumTask } from './package.js';
 import { ping } from './ping.js';
 import { serviceTask } from './service.js';
 import { setFact } from './set_fact.js';
+import { script } from './script.js';
 import { shell } from './shell.js';
 import { sshHostKeys } from './ssh_host_keys.js';
 import { sysctl } from './sysctl.js';
@@ -62,6 +63,7 @@ export const registry = {
   fail,
   meta,
   include_vars: includeVars,
+  script,
 } as const;
 
 export type TaskName = keyof typeof registry;

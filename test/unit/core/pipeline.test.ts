@@ -325,3 +325,14 @@ describe('until / retries / delay', () => {
     expect(() => setup('- seer: { mode: change }\n  delay: 3')).toThrow(/delay without until/);
   });
 });
+
+describe('until errors', () => {
+  it('an until that cannot be evaluated fails the task, naming until', async () => {
+    const session = new FakeSession({}, () => ({ code: 0, stdout: 'x\n', stderr: '' }));
+    const { go } = setup('- seer: { mode: change }\n  register: r\n  until: r.nothing.find("x") != -1', { session });
+    const out = await go();
+    expect(out.result.status).toBe('failed');
+    expect(out.result.message).toMatch(/^until: /);
+    expect(session.execs).toHaveLength(1);
+  });
+});
