@@ -3,6 +3,7 @@ import { assertTask } from './assert.js';
 import { authorizedKey } from './authorized_key.js';
 import { command } from './command.js';
 import { copy } from './copy.js';
+import { cron } from './cron.js';
 import { debug } from './debug.js';
 import { fail } from './fail.js';
 import { fail2ban } from './fail2ban.js';
@@ -64,6 +65,7 @@ export const registry = {
   meta,
   include_vars: includeVars,
   script,
+  cron,
 } as const;
 
 export type TaskName = keyof typeof registry;

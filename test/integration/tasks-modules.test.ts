@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fleetImages, type Fleet, startFleet } from './fleet.js';
-import { failures, keysOf, runPlaybook } from './harness.js';
+import { converge, failures, keysOf, runPlaybook } from './harness.js';
 
 const images = (await fleetImages()).filter((i) => i.name.endsWith('debian12'));
 
@@ -74,5 +74,37 @@ describe.each(images)('Ansible modules on $name', ({ name, present }) => {
     const never = await runPlaybook(fleet, '- hosts: all\n  tasks:\n    - name: never\n      script: count.sh /var/tmp/other\n      register: r\n      retries: 1\n      delay: 0\n      until: r.stdout == "nope"\n');
     expect(failures(never)).toEqual([`${host}: never: until is still false after 2 attempts: run script: count.sh /var/tmp/other`]);
     expect((await sh(fleet, 'cat /var/tmp/other')).stdout).toBe('2\n');
+  });
+
+  it.skipIf(!present)('cron: #Ansible: NAME entries in a user crontab and in /etc/cron.d, read by crontab -l and cat; an Ansible-written entry is updated in place', async () => {
+    await sh(fleet, 'useradd -m cronuser');
+    // a crontab Ansible wrote earlier: its entry is found by the marker and replaced, the other line kept
+    await sh(fleet, 'printf "MAILTO=\\"\\"\\n#Ansible: restart dnsmasq if not running\\n5 * * * * old\\n" | crontab -u cronuser -');
+    const play = (state: string) => `
+- hosts: all
+  tasks:
+    - name: dnsmasq watchdog
+      cron:
+        name: "restart dnsmasq if not running"
+        minute: "*"
+        user: cronuser
+        job: "/usr/bin/systemctl status dnsmasq || /usr/bin/systemctl restart dnsmasq"
+        state: ${state}
+    - name: app at boot
+      cron: { name: "Start app", special_time: reboot, job: "/opt/app/start", user: cronuser, disabled: true }
+    - name: path
+      cron: { name: PATH, env: true, job: "/usr/local/bin:/usr/bin:/bin", user: cronuser }
+    - name: cleanup
+      cron: { name: cleanup, cron_file: provision-cleanup, user: root, minute: "*/10", hour: 3, job: "find /tmp -mtime +7 -delete", state: ${state} }
+`;
+    await converge(fleet, play('present'));
+    expect((await sh(fleet, 'crontab -l -u cronuser')).stdout).toBe(
+      'PATH=/usr/local/bin:/usr/bin:/bin\nMAILTO=""\n#Ansible: restart dnsmasq if not running\n* * * * * /usr/bin/systemctl status dnsmasq || /usr/bin/systemctl restart dnsmasq\n#Ansible: Start app\n#@reboot /opt/app/start\n',
+    );
+    expect((await sh(fleet, 'cat /etc/cron.d/provision-cleanup; stat -c %a:%U /etc/cron.d/provision-cleanup')).stdout).toBe('#Ansible: cleanup\n*/10 3 * * * root find /tmp -mtime +7 -delete\n644:root\n');
+
+    await converge(fleet, play('absent'));
+    expect((await sh(fleet, 'crontab -l -u cronuser')).stdout).toBe('PATH=/usr/local/bin:/usr/bin:/bin\nMAILTO=""\n#Ansible: Start app\n#@reboot /opt/app/start\n');
+    expect((await sh(fleet, 'test -e /etc/cron.d/provision-cleanup; echo $?')).stdout, 'the emptied cron_file is removed').toBe('1\n');
   });
 });
