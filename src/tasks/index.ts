@@ -10,6 +10,7 @@ import { fail2ban } from './fail2ban.js';
 import { file } from './file.js';
 import { firewallPersist } from './firewall_persist.js';
 import { getUrl } from './get_url.js';
+import { git } from './git.js';
 import { groupTask } from './group.js';
 import { includeVars } from './include_vars.js';
 import { iptables } from './iptables.js';
@@ -66,6 +67,7 @@ export const registry = {
   include_vars: includeVars,
   script,
   cron,
+  git,
 } as const;
 
 export type TaskName = keyof typeof registry;

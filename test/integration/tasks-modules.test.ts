@@ -107,4 +107,45 @@ describe.each(images)('Ansible modules on $name', ({ name, present }) => {
     expect((await sh(fleet, 'crontab -l -u cronuser')).stdout).toBe('PATH=/usr/local/bin:/usr/bin:/bin\nMAILTO=""\n#Ansible: Start app\n#@reboot /opt/app/start\n');
     expect((await sh(fleet, 'test -e /etc/cron.d/provision-cleanup; echo $?')).stdout, 'the emptied cron_file is removed').toBe('1\n');
   });
+
+  it.skipIf(!present)('git: clone from a repository served in the host itself (file://), HEAD read by git rev-parse; a new commit is fetched, a tag checked out, local modifications refused without force', async () => {
+    const setup = await sh(fleet, 'apt-get update -qq >/dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq git >/dev/null 2>&1; git --version');
+    expect(setup.stdout).toMatch(/^git version/);
+    const commit = (msg: string) =>
+      sh(fleet, `cd /srv/work && echo ${msg} > file.txt && git add file.txt && git -c user.name=t -c user.email=t@t commit -qm ${msg} && git push -q origin HEAD:main --tags 2>&1 && git rev-parse HEAD`);
+    await sh(fleet, 'git init -q --bare -b main /srv/repo.git && git init -q -b main /srv/work && git -C /srv/work remote add origin file:///srv/repo.git');
+    const first = (await commit('one')).stdout.trim();
+    await sh(fleet, 'git -C /srv/work tag v1 && git -C /srv/work push -q origin v1');
+    const play = (version: string, extra = '') => `
+- hosts: all
+  tasks:
+    - name: app
+      git: { repo: "file:///srv/repo.git", dest: /srv/app, version: ${version}${extra} }
+      register: app_updated
+`;
+    const head = async () => (await sh(fleet, 'git -C /srv/app rev-parse HEAD')).stdout.trim();
+    const c1 = await converge(fleet, play('main'));
+    expect(keysOf(c1.apply, 'changed')).toEqual([`${host}: app`]);
+    expect(await head()).toBe(first);
+    expect((await sh(fleet, 'cat /srv/app/file.txt; git -C /srv/app rev-parse --abbrev-ref HEAD')).stdout).toBe('one\nmain\n');
+
+    const second = (await commit('two')).stdout.trim();
+    expect(second).not.toBe(first);
+    const c2 = await converge(fleet, play('main'));
+    expect(keysOf(c2.apply, 'changed')).toEqual([`${host}: app`]);
+    expect(await head()).toBe(second);
+
+    await converge(fleet, play('v1'));
+    expect(await head()).toBe(first);
+    expect((await sh(fleet, 'cat /srv/app/file.txt')).stdout).toBe('one\n');
+
+    // modified tracked files: refused without force, discarded with it
+    await sh(fleet, 'echo mine > /srv/app/file.txt');
+    const refused = await runPlaybook(fleet, play('main'));
+    expect(failures(refused)).toEqual([`${host}: app: Local modifications exist in the destination: /srv/app (force: false)`]);
+    expect((await sh(fleet, 'cat /srv/app/file.txt')).stdout).toBe('mine\n');
+    await converge(fleet, play('main', ', force: true'));
+    expect(await head()).toBe(second);
+    expect((await sh(fleet, 'cat /srv/app/file.txt')).stdout).toBe('two\n');
+  });
 });
