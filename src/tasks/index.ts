@@ -28,6 +28,7 @@ import { sysctl } from './sysctl.js';
 import { template } from './template.js';
 import { sshd_config } from './sshd_config.js';
 import { statTask } from './stat.js';
+import { unarchive } from './unarchive.js';
 import { unattended_upgrades } from './unattended_upgrades.js';
 import { userTask } from './user.js';
 import { waitFor } from './wait_for.js';
@@ -68,6 +69,7 @@ export const registry = {
   script,
   cron,
   git,
+  unarchive,
 } as const;
 
 export type TaskName = keyof typeof registry;

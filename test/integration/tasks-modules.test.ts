@@ -148,4 +148,33 @@ describe.each(images)('Ansible modules on $name', ({ name, present }) => {
     expect(await head()).toBe(second);
     expect((await sh(fleet, 'cat /srv/app/file.txt')).stdout).toBe('two\n');
   });
+
+  it.skipIf(!present)('unarchive: a tar.gz on the host unpacked into dest (ls, cat, stat from outside), ok while dest holds it, again after an edit; creates; zip refused without unzip, naming the package', async () => {
+    await sh(fleet, 'mkdir -p /srv/pkg/solr-9/bin /opt/dl && echo hello > /srv/pkg/solr-9/README.txt && echo run > /srv/pkg/solr-9/bin/solr && tar -czf /opt/dl/solr-9.tgz -C /srv/pkg solr-9 && touch /opt/dl/other.zip');
+    const play = (extra = '') => `
+- hosts: all
+  tasks:
+    - name: expand
+      unarchive: { src: /opt/dl/solr-9.tgz, dest: /opt, remote_src: true, owner: nobody, mode: "0750"${extra} }
+`;
+    const c1 = await converge(fleet, play());
+    expect(keysOf(c1.apply, 'changed')).toEqual([`${host}: expand`]);
+    expect((await sh(fleet, 'ls -R /opt/solr-9; cat /opt/solr-9/README.txt; stat -c %U:%a /opt/solr-9/bin/solr /opt/solr-9')).stdout).toBe(
+      '/opt/solr-9:\nREADME.txt\nbin\n\n/opt/solr-9/bin:\nsolr\nhello\nnobody:750\nnobody:750\n',
+    );
+    await sh(fleet, 'echo edited > /opt/solr-9/README.txt');
+    const c2 = await converge(fleet, play());
+    expect(keysOf(c2.apply, 'changed')).toEqual([`${host}: expand`]);
+    expect((await sh(fleet, 'cat /opt/solr-9/README.txt')).stdout).toBe('hello\n');
+
+    // creates: not compared, skipped as Ansible reports it (the edit stays)
+    await sh(fleet, 'echo edited > /opt/solr-9/README.txt');
+    const created = await runPlaybook(fleet, play(', creates: /opt/solr-9/README.txt'));
+    expect(failures(created)).toEqual([]);
+    expect(created.results[0]).toMatchObject({ status: 'skipped', message: 'skipped, since /opt/solr-9/README.txt exists' });
+    expect((await sh(fleet, 'cat /opt/solr-9/README.txt')).stdout).toBe('edited\n');
+
+    const zip = await runPlaybook(fleet, '- hosts: all\n  tasks:\n    - name: zip\n      unarchive: { src: /opt/dl/other.zip, dest: /opt, copy: false }\n');
+    expect(failures(zip)).toEqual([`${host}: zip: unzip is not installed on the host, needed for /opt/dl/other.zip: install the unzip package`]);
+  });
 });
