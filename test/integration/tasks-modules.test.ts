@@ -5,6 +5,7 @@
  * outside provision through `docker exec` (cat, crontab -l, ls, stat,
  * git rev-parse), never through our planner.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -173,6 +174,15 @@ describe.each(images)('Ansible modules on $name', ({ name, present }) => {
     expect(failures(created)).toEqual([]);
     expect(created.results[0]).toMatchObject({ status: 'skipped', message: 'skipped, since /opt/solr-9/README.txt exists' });
     expect((await sh(fleet, 'cat /opt/solr-9/README.txt')).stdout).toBe('edited\n');
+
+    // an archive on the control machine, found in files/ and sent
+    mkdirSync(join(fleet.dir, 'pkg', 'site'), { recursive: true });
+    writeFileSync(join(fleet.dir, 'pkg', 'site', 'index.html'), '<h1>local</h1>\n');
+    execFileSync('tar', ['-czf', join(fleet.dir, 'files', 'site.tar.gz'), '-C', join(fleet.dir, 'pkg'), 'site']);
+    await sh(fleet, 'mkdir -p /srv/www');
+    const local = await converge(fleet, '- hosts: all\n  tasks:\n    - name: site\n      unarchive: { src: site.tar.gz, dest: /srv/www }\n');
+    expect(keysOf(local.apply, 'changed')).toEqual([`${host}: site`]);
+    expect((await sh(fleet, 'cat /srv/www/site/index.html; ls -A /tmp')).stdout).toBe('<h1>local</h1>\n');
 
     const zip = await runPlaybook(fleet, '- hosts: all\n  tasks:\n    - name: zip\n      unarchive: { src: /opt/dl/other.zip, dest: /opt, copy: false }\n');
     expect(failures(zip)).toEqual([`${host}: zip: unzip is not installed on the host, needed for /opt/dl/other.zip: install the unzip package`]);

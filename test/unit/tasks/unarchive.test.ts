@@ -10,7 +10,6 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { archiveFact, type ArchiveArgs } from '../../../src/facts/archive.js';
 import { differences, unarchive } from '../../../src/tasks/unarchive.js';
 import { absent, ctx, fileWith } from './_helpers.js';
 
@@ -29,11 +28,11 @@ function archive(): { dir: string; tgz: string } {
 const sh = (command: string, env: NodeJS.ProcessEnv = process.env) => spawnSync('/bin/sh', ['-c', command], { encoding: 'utf8', env });
 
 /** Read the fact with /bin/sh here, as the runner would on the host, and plan. */
-function planHere(raw: unknown, env?: NodeJS.ProcessEnv) {
-  const a = parse(raw);
-  const req = unarchive.facts(a, ctx);
-  const r = sh(req.state.command, env);
-  const state = archiveFact.parse(r.stdout, req.state.args as ArchiveArgs, r.status ?? 1);
+async function planHere(raw: unknown, searchDir = '/nonexistent') {
+  const a = await unarchive.prepare!(parse(raw), { ...ctx, searchDirs: { templates: [], files: [join(searchDir, 'files'), searchDir] } });
+  const req = unarchive.facts(a, ctx).state!;
+  const r = sh(req.command);
+  const state = req.parse(r.stdout, r.status ?? 1);
   return unarchive.plan(a, { state, ...(a.creates !== undefined ? { creates: absent } : {}) } as never, ctx);
 }
 
@@ -43,7 +42,8 @@ describe('unarchive arguments', () => {
     expect(parse({ src: '/a.tgz', dest: '/d', copy: false })).toMatchObject({ copy: false });
   });
   it('refuses what is not supported, by name', () => {
-    expect(invalid({ src: '/a.tgz', dest: '/d' })).toMatch(/^remote_src: a src on the control machine is not supported/);
+    expect(invalid({ src: 'https://x/a.tgz', dest: '/d' })).toMatch(/^src: a path \(a URL is not supported/);
+    expect(invalid({ src: 'a.tgz', dest: '/d', remote_src: true })).toBe('src: with remote_src: true, src is an absolute path on the host');
     expect(invalid({ src: '/a.rar', dest: '/d', remote_src: true })).toMatch(/^src: cannot tell the archive format/);
     expect(invalid({ src: '/a.tgz', dest: '/d', remote_src: true, extra_opts: ['--strip-components=1'] })).toMatch(/extra_opts/);
     expect(invalid({ src: '/a.tgz', dest: '/d', remote_src: true, copy: false })).toMatch(/give remote_src or copy/);
@@ -51,36 +51,40 @@ describe('unarchive arguments', () => {
 });
 
 describe('unarchive, compared and extracted by /bin/sh here', () => {
-  it('a missing dest is refused as Ansible refuses it', () => {
+  it('a missing dest is refused as Ansible refuses it', async () => {
     const { dir, tgz } = archive();
-    expect(() => planHere({ src: tgz, dest: join(dir, 'nope'), remote_src: true })).toThrow(`dest '${join(dir, 'nope')}' must be an existing dir`);
+    await expect(planHere({ src: tgz, dest: join(dir, 'nope'), remote_src: true })).rejects.toThrow(`dest '${join(dir, 'nope')}' must be an existing dir`);
   });
 
-  it('extracts when dest lacks the files, is ok once it holds them, and again changed after an edit', () => {
+  it.each([
+    ['on the host (remote_src)', true],
+    ['from the control machine (files/), sent on stdin', false],
+  ])('extracts when dest lacks the files, is ok once it holds them, and again changed after an edit: %s', async (_what, remote) => {
     const { dir, tgz } = archive();
     const dest = join(dir, 'out');
     mkdirSync(dest);
-    const raw = { src: tgz, dest, remote_src: true };
-    const p = planHere(raw);
-    expect(p).toMatchObject({ kind: 'change', summary: `unpack ${tgz} into ${dest}` });
+    const raw = remote ? { src: tgz, dest, remote_src: true } : { src: 'app.tgz', dest };
+    const p = await planHere(raw, dir);
+    expect(p).toMatchObject({ kind: 'change', summary: `unpack ${raw.src} into ${dest}` });
     if (p.kind !== 'change') return;
-    expect(sh(p.steps[0]!.command).status).toBe(0);
+    const step = p.steps[0]!;
+    expect(spawnSync('/bin/sh', ['-c', step.command], { input: step.stdin ?? '', encoding: 'utf8' }).status).toBe(0);
     expect(sh(`cat ${dest}/app/README.txt`).stdout).toBe('hello\n');
-    expect(planHere(raw)).toMatchObject({ kind: 'ok', reason: `${dest} holds what ${tgz} holds` });
+    expect(await planHere(raw, dir)).toMatchObject({ kind: 'ok', reason: `${dest} holds what ${raw.src} holds` });
     writeFileSync(join(dest, 'app', 'README.txt'), 'edited\n');
-    expect(planHere(raw)).toMatchObject({ kind: 'change' });
+    expect(await planHere(raw, dir)).toMatchObject({ kind: 'change' });
   });
 
-  it('mode is set on every member and judged by the members\' modes', () => {
+  it('mode is set on every member and judged by the members\' modes', async () => {
     const { dir, tgz } = archive();
     const dest = join(dir, 'out');
     mkdirSync(dest);
     const raw = { src: tgz, dest, remote_src: true, mode: '0755' };
-    const p = planHere(raw);
+    const p = await planHere(raw);
     if (p.kind !== 'change') throw new Error('expected a change');
     expect(sh(p.steps[0]!.command).status).toBe(0);
     expect(sh(`stat -c %a ${dest}/app/README.txt`).stdout).toBe('755\n');
-    expect(planHere(raw)).toMatchObject({ kind: 'ok' });
+    expect(await planHere(raw)).toMatchObject({ kind: 'ok' });
   });
 
   it('creates skips the task; a missing tool is refused naming the package', () => {
