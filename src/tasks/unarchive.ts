@@ -125,7 +125,7 @@ function stateRequest(a: UnarchiveArgs): FactRequest<ArchiveState> | undefined {
 
 export const unarchive = defineTask({
   name: 'unarchive',
-  description: 'Unpack a tar or zip archive that is on the host into a directory, idempotent by comparing the archive with it (tar --diff) or by creates',
+  description: 'Unpack a tar or zip archive (sent from the control machine, or on the host with remote_src) into a directory, idempotent by comparing the archive with it, or by creates',
   example:
     '- name: Expand Solr\n  unarchive:\n    src: /opt/solr-9.4.0.tgz\n    dest: /opt\n    remote_src: true\n    creates: /opt/solr-9.4.0/README.txt',
   schema: argsSchema,
