@@ -79,6 +79,8 @@ export interface PipelineEnv {
   recordHostKeys(change: HostKeyChange): Promise<string>;
   /** Reboot the host and continue over a new connection once it is back (reboot.ts). */
   reboot(req: RebootRequest, as: RunAs): Promise<Rebooted>;
+  /** Wait between the attempts of an `until` task (tests pass a fake; default: a timer). */
+  sleep?(ms: number): Promise<void>;
 }
 
 /** The part of a TaskResult the pipeline decides; the runner adds host, play, task name. */
@@ -198,7 +200,47 @@ function stepRunner(task: TaskDef, p: Prepared, plan: Extract<Plan, { kind: 'cha
   };
 }
 
+/** Ansible's defaults for `until` without `retries` / `delay`: 3 attempts in all, 5 seconds apart. */
+export const UNTIL_DEFAULTS = { attempts: 3, delaySec: 5 } as const;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * One task on one host for one loop item; with `until`, run again (after
+ * `delay` seconds) until the condition holds over the registered result, as
+ * Ansible does: `retries` more attempts after the first (3 attempts in all
+ * without it), the result has `attempts`, and once they are spent the task
+ * fails. A skipped task, a lost connection, and check mode (which plans the
+ * task once: nothing ran that could make the condition hold) are not retried.
+ */
 export async function runTaskItem(task: TaskDef, play: PlayDef, vars: Record<string, unknown>, env: PipelineEnv): Promise<ItemOutcome> {
+  const until = task.until;
+  if (until === undefined) return runTaskOnce(task, play, vars, env);
+  const attempts = until.retries === undefined ? UNTIL_DEFAULTS.attempts : Math.max(1, until.retries + 1);
+  const delayMs = (until.delaySec ?? UNTIL_DEFAULTS.delaySec) * 1000;
+  for (let attempt = 1; ; attempt++) {
+    const out = await runTaskOnce(task, play, vars, env);
+    const registered = { ...out.registered, attempts: attempt };
+    const final = { ...out, registered };
+    if (out.unreachable || out.result.status === 'skipped' || (env.check && task.checkMode !== false)) return final;
+    const condVars = task.register ? { ...vars, [task.register]: registered, ...registered } : { ...vars, ...registered };
+    let holds: boolean;
+    try {
+      holds = evalCondition(until.condition, condVars);
+    } catch (err) {
+      const message = `until: ${errorMessage(err)}`;
+      return { ...out, result: { ...out.result, status: 'failed', message, code: codeOf(err) }, registered: { ...registered, failed: true, msg: message } };
+    }
+    if (holds) return final;
+    if (attempt >= attempts) {
+      const message = `until is still false after ${attempt} attempts: ${out.result.message}`;
+      return { ...out, result: { ...out.result, status: 'failed', message }, registered: { ...registered, failed: true, msg: message } };
+    }
+    await (env.sleep ?? sleep)(delayMs);
+  }
+}
+
+async function runTaskOnce(task: TaskDef, play: PlayDef, vars: Record<string, unknown>, env: PipelineEnv): Promise<ItemOutcome> {
   const t0 = Date.now();
   const done = (status: TaskStatus, message: string, extra: Partial<ItemResult> = {}, data?: RegisterData): ItemOutcome => {
     const result: ItemResult = { status, message, durationMs: Date.now() - t0, ...extra, diffs: extra.diffs ?? [] };

@@ -45,6 +45,7 @@ export type IncludeAction = (typeof INCLUDE_ACTIONS)[number];
 const FREE_FORM: Readonly<Record<string, { key: string; options?: readonly string[] }>> = {
   command: { key: 'cmd', options: FREE_FORM_OPTIONS },
   shell: { key: 'cmd', options: FREE_FORM_OPTIONS },
+  script: { key: 'cmd', options: FREE_FORM_OPTIONS },
   include_vars: { key: 'file' },
   meta: { key: 'action' },
 };
@@ -344,6 +345,11 @@ export function taskDef(ctx: LoadContext, src: Source, value: Record<string, unk
   if (scope.checkMode !== undefined) def.checkMode = scope.checkMode;
   if (d.changed_when !== undefined) def.changedWhen = d.changed_when;
   if (d.failed_when !== undefined) def.failedWhen = d.failed_when;
+  if (d.until !== undefined) def.until = { condition: d.until, ...(d.retries !== undefined ? { retries: d.retries } : {}), ...(d.delay !== undefined ? { delaySec: d.delay } : {}) };
+  else if (d.retries !== undefined || d.delay !== undefined) {
+    ctx.issue(src, [...path, d.retries !== undefined ? 'retries' : 'delay'], `${d.retries !== undefined ? 'retries' : 'delay'} without until: give the condition to retry until (until: result is succeeded)`);
+    return undefined;
+  }
   if (scope.timeoutMs !== undefined) def.timeoutMs = scope.timeoutMs;
   if (Object.keys(scope.vars).length > 0) def.vars = scope.vars;
   if (scope.role) def.role = scope.role;

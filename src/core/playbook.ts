@@ -63,6 +63,8 @@ export interface TaskDef {
   checkMode?: boolean;
   changedWhen?: Condition;
   failedWhen?: Condition;
+  /** `until`, `retries`, `delay`: run again until the condition holds over the result (pipeline.ts). */
+  until?: { condition: Condition; retries?: number; delaySec?: number };
   timeoutMs?: number;
   noLog: boolean;
   location: SourceLocation;

@@ -171,7 +171,7 @@ function undefinedIssues(i: VarCheckInput, names: NameCache): ValidationIssue[] 
       check(task, templateStrings(task.loop), false);
       check(task, templateStrings(task.vars), false, loopVars);
       const result = [...loopVars, ...RESULT_NAMES, ...(task.register ? [task.register] : [])];
-      check(task, [...conds(task.changedWhen), ...conds(task.failedWhen)], true, result);
+      check(task, [...conds(task.changedWhen), ...conds(task.failedWhen), ...conds(task.until?.condition)], true, [...result, 'attempts']);
     }
     for (const inc of includes.get(play) ?? []) {
       const loopVars = inc.loop !== undefined ? [inc.loopVar] : [];

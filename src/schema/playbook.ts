@@ -67,6 +67,11 @@ export const taskCommonShape = {
   register: identifier.describe('Save the task result in this variable for later `when:` expressions.').optional(),
   changed_when: conditionSchema.describe('Override "changed": expression over the result (e.g. with `register`).').optional(),
   failed_when: conditionSchema.describe('Override "failed": expression over the result.').optional(),
+  until: conditionSchema
+    .describe('Run the task again until this expression over its result holds (e.g. `result.stdout.find("ready") != -1`, `result is succeeded`); the result has `attempts`. Check mode plans the task once.')
+    .optional(),
+  retries: z.number().int().min(0).describe('With `until`: retry this many times after the first attempt (default 3 attempts in all).').optional(),
+  delay: z.number().min(0).describe('With `until`: seconds to wait between attempts (default 5).').optional(),
   timeout: z.number().positive().max(604800).describe('Timeout of each command of this task, in seconds.').optional(),
   no_log: z.boolean().describe('Do not show arguments, diffs or output of this task (secrets).').optional(),
   controls: z
@@ -207,9 +212,6 @@ export const UNSUPPORTED_TASK_KEYS: Readonly<Record<string, string>> = {
   async: 'async is not supported: use timeout',
   poll: 'poll is not supported: use timeout',
   environment: 'environment is not supported: set variables in the command (shell: "NAME=value command")',
-  until: 'until is not supported (retries of a task): wait in the command itself (shell: "until CONDITION; do sleep 1; done")',
-  retries: 'retries is not supported (retries of a task): wait in the command itself (shell: "until CONDITION; do sleep 1; done")',
-  delay: 'delay is not supported (retries of a task): wait in the command itself (shell: "until CONDITION; do sleep 1; done")',
   throttle: 'throttle is not supported: use serial on the play or -f',
   any_errors_fatal: 'any_errors_fatal is not supported: use max_fail_percentage: 0 on the play',
   become_method: 'become_method is not supported: provision becomes with sudo',

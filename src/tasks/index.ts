@@ -3,6 +3,7 @@ import { assertTask } from './assert.js';
 import { authorizedKey } from './authorized_key.js';
 import { command } from './command.js';
 import { copy } from './copy.js';
+import { cron } from './cron.js';
 import { debug } from './debug.js';
 import { fail } from './fail.js';
 import { fail2ban } from './fail2ban.js';
@@ -10,6 +11,7 @@ import { file } from './file.js';
 import { firewalld } from './firewalld.js';
 import { firewallPersist } from './firewall_persist.js';
 import { getUrl } from './get_url.js';
+import { git } from './git.js';
 import { groupTask } from './group.js';
 import { includeVars } from './include_vars.js';
 import { iptables } from './iptables.js';
@@ -23,6 +25,7 @@ import { ping } from './ping.js';
 import { reboot } from './reboot.js';
 import { serviceTask } from './service.js';
 import { setFact } from './set_fact.js';
+import { script } from './script.js';
 import { systemdServiceTask, systemdTask } from './systemd.js';
 import { shell } from './shell.js';
 import { sshHostKeys } from './ssh_host_keys.js';
@@ -30,6 +33,7 @@ import { sysctl } from './sysctl.js';
 import { template } from './template.js';
 import { sshd_config } from './sshd_config.js';
 import { statTask } from './stat.js';
+import { unarchive } from './unarchive.js';
 import { unattended_upgrades } from './unattended_upgrades.js';
 import { ufw } from './ufw.js';
 import { userTask } from './user.js';
@@ -74,6 +78,10 @@ export const registry = {
   fail,
   meta,
   include_vars: includeVars,
+  script,
+  cron,
+  git,
+  unarchive,
 } as const;
 
 export type TaskName = keyof typeof registry;

@@ -17,29 +17,35 @@ export interface LocalText {
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * Read `src`: an absolute path as it is; a relative one in the first of
- * `dirs` that holds it (the TaskContext's `searchDirs`). Not found, not a
- * file, or not UTF-8: a TaskError naming every place looked at.
+ * Find `src`: an absolute path as it is; a relative one in the first of
+ * `dirs` that holds it (the TaskContext's `searchDirs`). Not found or not a
+ * file: a TaskError naming every place looked at.
  */
-export async function readLocalText(src: string, dirs: readonly string[]): Promise<LocalText> {
+export async function findLocalFile(src: string, dirs: readonly string[]): Promise<{ path: string; mode: string }> {
   const candidates = isAbsolute(src) ? [src] : dirs.map((d) => join(d, src));
   for (const path of candidates) {
     const info = await stat(path).catch(() => undefined);
     if (info === undefined) continue;
     if (!info.isFile()) throw new TaskError(`src ${path} is not a regular file`);
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(path);
-    } catch (err) {
-      throw new TaskError(`cannot read src ${path}: ${(err as Error).message}`, { cause: err });
-    }
-    let content: string;
-    try {
-      content = utf8.decode(bytes);
-    } catch {
-      throw new TaskError(`src ${path} is not UTF-8 text; binary files are not supported`);
-    }
-    return { path, content, mode: (info.mode & 0o7777).toString(8).padStart(4, '0') };
+    return { path, mode: (info.mode & 0o7777).toString(8).padStart(4, '0') };
   }
   throw new TaskError(`cannot find src ${src}: looked for ${candidates.join(', ')}`);
+}
+
+/** Read `src` found as `findLocalFile` finds it, as UTF-8 text (anything else is a TaskError). */
+export async function readLocalText(src: string, dirs: readonly string[]): Promise<LocalText> {
+  const { path, mode } = await findLocalFile(src, dirs);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    throw new TaskError(`cannot read src ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  let content: string;
+  try {
+    content = utf8.decode(bytes);
+  } catch {
+    throw new TaskError(`src ${path} is not UTF-8 text; binary files are not supported`);
+  }
+  return { path, content, mode };
 }

@@ -98,6 +98,7 @@ function setup(taskYaml: string, opts: { check?: boolean; session?: FakeSession;
   const confirmed: ConfirmRequest[] = [];
   const recorded: HostKeyChange[] = [];
   const rebooted: RebootRequest[] = [];
+  const sleeps: number[] = [];
   const access: AccessInfo = { user: 'admin', clientIp: '10.0.0.1', serverPort: 22, auth: 'publickey', keys: [] };
   const env: PipelineEnv = {
     registry,
@@ -119,9 +120,12 @@ function setup(taskYaml: string, opts: { check?: boolean; session?: FakeSession;
       rebooted.push(r);
       return { elapsedSec: 42, bootId: 'after' };
     },
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
   };
   const go = (vars: Record<string, unknown> = {}) => runTaskItem(play.tasks[0]!, play, vars, env);
-  return { session, confirmed, recorded, rebooted, go };
+  return { session, confirmed, recorded, rebooted, sleeps, go };
 }
 
 describe('task pipeline: reboot', () => {
@@ -305,5 +309,66 @@ describe('runAs: who a task runs as', () => {
     expect(runAs({ becomeUser: 'postgres' }, { becomeUser: 'www' }, { becomeUser: 'app' }).becomeUser).toBe('postgres');
     expect(runAs(none, { becomeUser: 'www' }, { becomeUser: 'app' }).becomeUser).toBe('www');
     expect(runAs(none, none, { becomeUser: 'app' }).becomeUser).toBe('app');
+  });
+});
+
+describe('until / retries / delay', () => {
+  /** A session whose n-th command prints the n-th of `outputs` (the last one from then on). */
+  const counting = (outputs: string[], code = 0) => {
+    let n = 0;
+    return new FakeSession({}, () => ({ code, stdout: `${outputs[Math.min(n++, outputs.length - 1)]}\n`, stderr: '' }));
+  };
+
+  it('runs again after delay seconds until the condition over the registered result holds, and registers attempts', async () => {
+    const session = counting(['3', '7', '10']);
+    const { sleeps, go } = setup('- seer: { mode: change }\n  register: result\n  retries: 100\n  delay: 1\n  until: result.stdout.find("10") != -1', { session });
+    const out = await go();
+    expect(out.result).toMatchObject({ status: 'changed', stdout: '10' });
+    expect(out.registered).toMatchObject({ attempts: 3, stdout: '10', failed: false });
+    expect(session.execs).toHaveLength(3);
+    expect(sleeps).toEqual([1000, 1000]);
+  });
+
+  it('fails once retries + 1 attempts are spent, saying so', async () => {
+    const session = counting(['no']);
+    const { sleeps, go } = setup('- seer: { mode: change }\n  register: r\n  retries: 2\n  until: r.stdout == "yes"', { session });
+    const out = await go();
+    expect(out.result.status).toBe('failed');
+    expect(out.result.message).toBe('until is still false after 3 attempts: write');
+    expect(out.registered).toMatchObject({ attempts: 3, failed: true });
+    expect(sleeps).toEqual([5000, 5000]);
+  });
+
+  it('without retries makes 3 attempts (Ansible default); `is succeeded` retries a failing command', async () => {
+    const session = counting(['x'], 1);
+    const { go } = setup('- seer: { mode: change }\n  register: r\n  until: r is succeeded', { session });
+    const out = await go();
+    expect(out.registered).toMatchObject({ attempts: 3, failed: true });
+    expect(session.execs).toHaveLength(3);
+  });
+
+  it('is not retried in check mode (nothing ran that could make it hold)', async () => {
+    const { session, sleeps, go } = setup('- fake: { path: /etc/x, value: new }\n  register: r\n  until: r is not changed', { check: true });
+    const out = await go();
+    expect(out.result.status).toBe('changed');
+    expect(out.registered).toMatchObject({ attempts: 1 });
+    expect(session.reads).toHaveLength(1);
+    expect(sleeps).toEqual([]);
+  });
+
+  it('refuses retries or delay without until, naming them', () => {
+    expect(() => setup('- seer: { mode: change }\n  retries: 3')).toThrow(/retries without until/);
+    expect(() => setup('- seer: { mode: change }\n  delay: 3')).toThrow(/delay without until/);
+  });
+});
+
+describe('until errors', () => {
+  it('an until that cannot be evaluated fails the task, naming until', async () => {
+    const session = new FakeSession({}, () => ({ code: 0, stdout: 'x\n', stderr: '' }));
+    const { go } = setup('- seer: { mode: change }\n  register: r\n  until: r.nothing.find("x") != -1', { session });
+    const out = await go();
+    expect(out.result.status).toBe('failed');
+    expect(out.result.message).toMatch(/^until: /);
+    expect(session.execs).toHaveLength(1);
   });
 });

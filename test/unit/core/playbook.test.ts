@@ -88,7 +88,7 @@ describe('task validation', () => {
       'pb.yaml:3:7 [0].tasks[0]: task has no task type: add exactly one of command, sysctl, user',
     ]);
     expect(bad('- hosts: all\n  tasks:\n    - command: ls\n      nofity: x\n')).toEqual([
-      'pb.yaml:4:7 [0].tasks[0]: unknown key "nofity" (did you mean "notify"? allowed: name, when, tags, vars, ignore_errors, no_log, become, become_user, remote_user, check_mode, timeout, notify, loop, loop_var, loop_control, register, changed_when, failed_when, controls, args, and one task type)',
+      'pb.yaml:4:7 [0].tasks[0]: unknown key "nofity" (did you mean "notify"? allowed: name, when, tags, vars, ignore_errors, no_log, become, become_user, remote_user, check_mode, timeout, notify, loop, loop_var, loop_control, register, changed_when, failed_when, until, retries, delay, controls, args, and one task type)',
     ]);
   });
 

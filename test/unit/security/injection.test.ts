@@ -219,6 +219,11 @@ function planOf(m: AnyModule, raw: unknown, facts: Record<string, unknown>, host
   return { plan: m.plan(parsed.data as never, facts as never, { ...baseCtx, host }) };
 }
 
+/** The parsed arguments of a task type (they must be valid). */
+const parseArgs = (name: keyof typeof registry, raw: unknown): Record<string, unknown> => mod(name).schema.parse(raw) as Record<string, unknown>;
+/** The command of the fact `key` a task type reads for these arguments. */
+const factStep = (name: keyof typeof registry, args: Record<string, unknown>, key: string): Step => ({ command: (mod(name).facts(args as never, baseCtx)[key] as FactRequest).command });
+
 /** Schema only: the refusal message, or undefined when the arguments are accepted. */
 function invalidOf(m: AnyModule, raw: unknown): string | undefined {
   const parsed = m.schema.safeParse(raw);
@@ -257,7 +262,7 @@ describe('shell injection: every registered task type', () => {
       'command', 'shell', 'file', 'copy', 'template', 'lineinfile', 'package', 'apt', 'dnf', 'yum', 'service', 'systemd', 'systemd_service', 'user', 'group', 'stat', 'wait_for', 'ping', 'authorized_key', 'get_url',
       'sshd_config', 'iptables', 'firewall_persist', 'ufw', 'firewalld', 'fail2ban', 'unattended_upgrades', 'listeners', 'ssh_host_keys', 'sysctl',
       'apt_repository', 'reboot',
-      'set_fact', 'debug', 'assert', 'fail', 'meta', 'include_vars',
+      'set_fact', 'debug', 'assert', 'fail', 'meta', 'include_vars', 'script', 'cron', 'git', 'unarchive',
     ];
     const missing = Object.keys(registry).filter((k) => !covered.includes(k));
     expect(missing, `task types without an injection property in ${import.meta.url}`).toEqual([]);
@@ -626,6 +631,37 @@ describe('shell injection: every registered task type', () => {
       params,
     );
   }, SLOW);
+
+  it('script, cron, git, unarchive: hostile paths, names, jobs and versions travel literally into their fact commands and steps', () => {
+    fc.assert(
+      fc.property(component, noNewline, (name, line) => {
+        freshWork();
+        const dir = join(work, name);
+        const commands: Step[] = [];
+        const cronPlan = planOf(mod('cron'), { name: line, job: line, user: 'nobody' }, { crontab: { installed: true, lines: [] } });
+        if (cronPlan.invalid === undefined) {
+          const step = stepsOf(cronPlan)[0]!;
+          expect(step.stdin).toBe(`#Ansible: ${line}\n* * * * * ${line}\n`);
+          commands.push(step, factStep('cron', parseArgs('cron', { name: line, job: line, user: 'nobody' }), 'crontab'));
+        }
+        // URLs and these paths have no whitespace or newline (refused by the schemas): the rest of the hostile name stays
+        const flat = join(work, name.replace(/\s/g, '_'));
+        const repo = `file://${flat}`;
+        commands.push(factStep('git', parseArgs('git', { repo, dest: flat, version: 'main' }), 'state'));
+        commands.push(...stepsOf(planOf(mod('git'), { repo, dest: flat, version: 'main' }, { state: { git: true, modified: false, remote: { 'refs/heads/main': 'a'.repeat(40) } } })));
+        const un = { src: `${flat}.tgz`, dest: flat, remote_src: true, owner: 'nobody' };
+        commands.push(factStep('unarchive', parseArgs('unarchive', un), 'state'));
+        commands.push(...stepsOf(planOf(mod('unarchive'), un, { state: { kind: 'compared', differences: ['x'], attrs: {} } })));
+        const sc = { ...parseArgs('script', { cmd: 'x.sh', chdir: dir, executable: line, creates: dir }), script: 'true\n' };
+        const scriptPlan = mod('script').plan(sc as never, { creates: { exists: false } } as never, baseCtx);
+        if (scriptPlan.kind === 'change') commands.push(...scriptPlan.steps);
+        execSteps(commands);
+        assertNoCanary();
+      }),
+      params,
+    );
+  }, SLOW);
+
 });
 
 // ---- the hardening tasks ------------------------------------------------------------
