@@ -15,6 +15,7 @@ import { iptables } from './iptables.js';
 import { lineinfile } from './lineinfile.js';
 import { listeners } from './listeners.js';
 import { meta } from './meta.js';
+import { npmTask } from './npm.js';
 import { aptTask, dnfTask, packageTask, yumTask } from './package.js';
 import { ping } from './ping.js';
 import { serviceTask } from './service.js';
@@ -62,6 +63,7 @@ export const registry = {
   fail,
   meta,
   include_vars: includeVars,
+  npm: npmTask,
 } as const;
 
 export type TaskName = keyof typeof registry;
