@@ -17,12 +17,12 @@
  */
 const BUILTIN = [
   ...['command', 'shell', 'copy', 'template', 'lineinfile', 'blockinfile', 'replace', 'file', 'stat', 'get_url', 'unarchive', 'git'],
-  ...['package', 'apt', 'dnf', 'yum', 'service', 'systemd', 'systemd_service', 'user', 'group', 'iptables', 'cron', 'reboot'],
+  ...['package', 'apt', 'apt_repository', 'dnf', 'yum', 'service', 'systemd', 'systemd_service', 'user', 'group', 'iptables', 'cron', 'reboot', 'script'],
   ...['wait_for', 'ping', 'set_fact', 'debug', 'assert', 'fail', 'meta', 'include_vars'],
   ...['include_tasks', 'import_tasks', 'include_role', 'import_role', 'include'],
 ];
 const POSIX = ['sysctl', 'authorized_key', 'firewalld', 'mount', 'seboolean', 'selinux'];
-const COMMUNITY_GENERAL = ['ufw', 'timezone', 'modprobe', 'locale_gen', 'alternatives'];
+const COMMUNITY_GENERAL = ['ufw', 'npm', 'timezone', 'modprobe', 'locale_gen', 'alternatives'];
 
 export const MODULE_COLLECTIONS: Readonly<Record<string, string>> = Object.fromEntries([
   ...BUILTIN.map((m) => [m, 'ansible.builtin']),

@@ -18,6 +18,7 @@ import { iptables } from './iptables.js';
 import { lineinfile } from './lineinfile.js';
 import { listeners } from './listeners.js';
 import { meta } from './meta.js';
+import { npmTask } from './npm.js';
 import { aptTask } from './apt.js';
 import { aptRepository } from './apt_repository.js';
 import { dnfTask, packageTask, yumTask } from './package.js';
@@ -82,6 +83,7 @@ export const registry = {
   cron,
   git,
   unarchive,
+  npm: npmTask,
 } as const;
 
 export type TaskName = keyof typeof registry;

@@ -76,7 +76,7 @@ const STUBS = [
   'recorder', 'useradd', 'usermod', 'userdel', 'gpasswd', 'chpasswd', 'groupadd', 'groupmod', 'groupdel', 'chown', 'chgrp', 'apt-get', 'dpkg', 'dnf', 'yum',
   'systemctl', 'service', 'update-rc.d', 'chkconfig', 'pkill', 'iptables-restore', 'iptables', 'ip6tables-restore',
   'restorecon', 'selinuxenabled', 'sshd', 'visudo', 'fail2ban-client', 'ufw', 'firewall-cmd', 'netfilter-persistent',
-  'debconf-set-selections', 'iptables-save', 'ip6tables-save', 'sysctl', 'curl', 'shutdown',
+  'debconf-set-selections', 'iptables-save', 'ip6tables-save', 'sysctl', 'curl', 'shutdown', 'npm',
 ];
 /** Stubs that take stdin (the restore script, debconf answers, passwords). */
 const STDIN_STUBS = ['recorder', 'chpasswd', 'iptables-restore', 'ip6tables-restore', 'debconf-set-selections'];
@@ -262,7 +262,7 @@ describe('shell injection: every registered task type', () => {
       'command', 'shell', 'file', 'copy', 'template', 'lineinfile', 'package', 'apt', 'dnf', 'yum', 'service', 'systemd', 'systemd_service', 'user', 'group', 'stat', 'wait_for', 'ping', 'authorized_key', 'get_url',
       'sshd_config', 'iptables', 'firewall_persist', 'ufw', 'firewalld', 'fail2ban', 'unattended_upgrades', 'listeners', 'ssh_host_keys', 'sysctl',
       'apt_repository', 'reboot',
-      'set_fact', 'debug', 'assert', 'fail', 'meta', 'include_vars', 'script', 'cron', 'git', 'unarchive',
+      'set_fact', 'debug', 'assert', 'fail', 'meta', 'include_vars', 'script', 'cron', 'git', 'unarchive', 'npm',
     ];
     const missing = Object.keys(registry).filter((k) => !covered.includes(k));
     expect(missing, `task types without an injection property in ${import.meta.url}`).toEqual([]);
@@ -608,6 +608,27 @@ describe('shell injection: every registered task type', () => {
         expect(all.find((c) => c.name === 'chpasswd')?.stdin).toBe(`${name}:${hash}\n`);
         expect(readFileSync(join(fakeHome, '.ssh', 'authorized_keys'), 'utf8')).toBe(`${key(comment.trim() || 'c')}\n`);
         if (!/^[a-z_][a-z0-9_-]*[$]?$/.test(bad) || bad.length > 32) expect(planOf(mod('user'), { name: bad }, { user: cur }).invalid).toMatch(/not a valid user name|at most 32/);
+        assertNoCanary();
+      }),
+      params,
+    );
+  }, SLOW);
+
+  it('npm: a hostile package spec, version and project path reach npm as one argv element each, run in that directory', () => {
+    const spec = hostile.map((t) => t.replace(/\s/g, '')).filter((t) => t.length > 0);
+    fc.assert(
+      fc.property(component, spec, noNewline, (dir, name, version) => {
+        freshWork();
+        const path = join(work, dir.replace(/[\r\n]/g, ' '));
+        mkdirSync(path, { recursive: true });
+        const none = { npm: { dependencies: {}, outdated: [] } };
+        const installed = { npm: { dependencies: { [name]: { version: '0', missing: false, invalid: false } }, outdated: [] } };
+        execSteps(stepsOf(planOf(mod('npm'), { name, version: version === '' ? 'v' : version, path }, none)));
+        execSteps(stepsOf(planOf(mod('npm'), { name, path, state: 'absent' }, installed)));
+        // the recorder's order is not the run's: install sorts before uninstall
+        const npm = calls().filter((c) => c.name === 'npm').sort((a, b) => (a.argv[0] ?? '').localeCompare(b.argv[0] ?? ''));
+        expect(npm.map((c) => c.argv)).toEqual([['install', `${name}@${version === '' ? 'v' : version}`], ['uninstall', name]]);
+        expect(npm.map((c) => c.cwd)).toEqual([path, path]);
         assertNoCanary();
       }),
       params,
