@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ansibleBoolean, ArgsSyntaxError, collectionError, parseKeyValues, shortName, splitArgs } from '../../../src/core/ansible-syntax.js';
+import { ansibleBoolean, ArgsSyntaxError, collectionError, MODULE_COLLECTIONS, parseKeyValues, shortName, splitArgs } from '../../../src/core/ansible-syntax.js';
+import { registry } from '../../../src/tasks/index.js';
 
 interface Case {
   text: string;
@@ -39,6 +40,11 @@ describe('key=value arguments as ansible.parsing.splitter reads them', () => {
 });
 
 describe('collection-qualified names', () => {
+  it('every task type is in the collection table, except provision\'s own', () => {
+    const own = ['sshd_config', 'ssh_host_keys', 'firewall_persist', 'fail2ban', 'unattended_upgrades', 'listeners'];
+    expect(Object.keys(registry).filter((k) => MODULE_COLLECTIONS[k] === undefined)).toEqual(own);
+  });
+
   const known = (n: string) => ['copy', 'service', 'sysctl', 'sshd_config'].includes(n);
   it('map to our task type of the same short name in the collection it lives in', () => {
     expect(shortName('ansible.builtin.copy', known)).toBe('copy');
