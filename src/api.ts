@@ -10,6 +10,7 @@ import { createLogger, logEvents } from './core/log.js';
 import { loadPlaybook, type Playbook, type TaskDef } from './core/playbook.js';
 import type { RunEvents, RunSummary } from './core/results.js';
 import { run, type RunOptions } from './core/runner.js';
+import { unansweredPrompt } from './core/prompts.js';
 import { Secrets } from './core/secrets.js';
 import { patternWarnings, selectPlays } from './core/selection.js';
 import { checkVariables } from './core/varcheck.js';
@@ -140,6 +141,10 @@ export function planRun(o: Pick<ProvisionOptions, 'playbooks' | 'env' | 'limit' 
       ...inventory.warnings.map((w) => secrets.mask(formatInventoryWarning(w))),
       ...(withInventory ? patternWarnings(playbook, inventory, o) : []),
       ...notDefinedHere,
+      ...playbook.plays.flatMap((play) => play.prompts.flatMap((p) => {
+        const missing = unansweredPrompt(p, o.extraVars ?? {});
+        return missing ? [`${p.location.file}:${p.location.line}:${p.location.column} ${missing} (a run is refused without it)`] : [];
+      })),
     ],
   };
 }

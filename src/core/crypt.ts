@@ -33,6 +33,20 @@ const SHA256_ORDER: [number, number, number][] = [
   [0, 10, 20], [21, 1, 11], [12, 22, 2], [3, 13, 23], [24, 4, 14], [15, 25, 5], [6, 16, 26], [27, 7, 17], [18, 28, 8], [9, 19, 29],
 ];
 
+/** The crypt(3) schemes ansible-core hashes with (password_hash, vars_prompt's encrypt), with glibc's defaults. */
+export const CRYPT_ALGOS = {
+  sha512_crypt: { id: 'sha512', saltSize: 16, implicitRounds: 656000 },
+  sha256_crypt: { id: 'sha256', saltSize: 16, implicitRounds: 535000 },
+  md5_crypt: { id: 'md5', saltSize: 8, implicitRounds: null },
+} as const satisfies Record<string, { id: 'sha512' | 'sha256' | 'md5'; saltSize: number; implicitRounds: number | null }>;
+export type CryptAlgo = keyof typeof CRYPT_ALGOS;
+
+/** `password` hashed with `algo` and `salt` (a random one of the scheme's size when not given), as ansible-core's crypt path does. */
+export function cryptHash(password: string, algo: CryptAlgo, salt: string = randomSalt(CRYPT_ALGOS[algo].saltSize)): string {
+  const a = CRYPT_ALGOS[algo];
+  return a.id === 'md5' ? md5Crypt(password, salt) : shaCrypt(a.id, password, salt);
+}
+
 /** SHA-crypt. `rounds` undefined: the default 5000, not written into the hash. */
 export function shaCrypt(algo: 'sha256' | 'sha512', password: string, salt: string, rounds?: number): string {
   const h = () => createHash(algo);

@@ -33,7 +33,7 @@ import {
   tuple,
   typeName,
 } from './pyvalues.js';
-import { md5Crypt, randomSalt, shaCrypt } from './crypt.js';
+import { CRYPT_ALGOS, md5Crypt, randomSalt, shaCrypt, type CryptAlgo } from './crypt.js';
 import { pyYamlDump } from './pyyaml.js';
 import { pyCompile, pyEscape, pyFindall, pyGroup, pyMatch, pySearch, pySub } from './pyre.js';
 
@@ -1154,14 +1154,9 @@ const FILTERS: Record<string, AnyFilter> = {
   checksum: f([], (v) => hashHex('sha1', str(v)), 'checksum'),
   password_hash: f([['hashtype', 'sha512'], ['salt', null], ['salt_size', null], ['rounds', null], ['ident', null]], (v, p) => {
     // ansible-core's crypt(3) path (the one without passlib): glibc's defaults
-    const algos: Record<string, { id: 'sha512' | 'sha256' | 'md5'; saltSize: number; implicitRounds: number | null }> = {
-      sha512_crypt: { id: 'sha512', saltSize: 16, implicitRounds: 656000 },
-      sha256_crypt: { id: 'sha256', saltSize: 16, implicitRounds: 535000 },
-      md5_crypt: { id: 'md5', saltSize: 8, implicitRounds: null },
-    };
     const names: Record<string, string> = { md5: 'md5_crypt', blowfish: 'bcrypt', sha256: 'sha256_crypt', sha512: 'sha512_crypt' };
     const type = names[str(p.hashtype)] ?? str(p.hashtype);
-    const algo = algos[type];
+    const algo = Object.hasOwn(CRYPT_ALGOS, type) ? CRYPT_ALGOS[type as CryptAlgo] : undefined;
     if (!algo) {
       if (type === 'bcrypt') throw new Unsupported('password_hash with bcrypt (blowfish)');
       throw new PyError('AnsibleFilterError', `crypt.crypt does not support '${type}' algorithm`);

@@ -21,6 +21,7 @@ import { dirname, join } from 'node:path';
 import type { SourceLocation } from '../contract/errors.js';
 import type { TaskModule } from '../contract/task.js';
 import type { Condition } from '../schema/playbook.js';
+import type { CryptAlgo } from './crypt.js';
 import type { LoopLookup } from './loops.js';
 import { loadPlaybookFile, loadPlaybookText } from './playbook-plays.js';
 
@@ -145,10 +146,24 @@ export interface VarsFileRef {
   location: SourceLocation;
 }
 
+/** A `vars_prompt` entry: its value comes from -e, else `default` (provision never prompts). */
+export interface VarsPrompt {
+  name: string;
+  default?: unknown;
+  /** Masked in every output (Ansible's `private`, default true). */
+  private: boolean;
+  encrypt?: CryptAlgo;
+  salt?: string;
+  saltSize?: number;
+  location: SourceLocation;
+}
+
 export interface PlayDef {
   name: string;
   hosts: string;
   vars: Record<string, unknown>;
+  /** `vars_prompt`: set above `vars` when the run starts (prompts.ts). */
+  prompts: VarsPrompt[];
   /** Variables of the play's `vars_files` whose names are not templates, merged in order (above `vars`). */
   varsFilesVars: Record<string, unknown>;
   /** `vars_files` entries named with a template. */

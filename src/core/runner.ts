@@ -17,6 +17,7 @@ import type { Inventory } from './inventory.js';
 import type { LockoutOverrides, PipelineEnv } from './pipeline.js';
 import type { PlayDef, Playbook, RoleScope, TaskDef, TaskRegistry } from './playbook.js';
 import { exitCodeOf, sumStats, withControls, type RunEvents, type RunSummary, type TaskResult } from './results.js';
+import { withPromptedVars } from './prompts.js';
 import { Secrets } from './secrets.js';
 import { needsPreflight, preflightPlay } from './preflight.js';
 import { needsHostFacts, prefetchPlay } from './prefetch.js';
@@ -51,7 +52,9 @@ export interface RunOptions extends SelectOptions {
   lockout?: LockoutOverrides;
 }
 
-export async function run(options: RunOptions): Promise<RunSummary> {
+export async function run(given: RunOptions): Promise<RunSummary> {
+  const secrets = given.secrets ?? new Secrets();
+  const options = { ...given, secrets, playbook: withPromptedVars(given.playbook, given.extraVars ?? {}, secrets) };
   const selection = selectPlays(options.playbook, options.inventory, options);
   const issues = checkVariables({
     playbook: options.playbook,

@@ -134,6 +134,7 @@ function playNames(play: PlayDef, includes: readonly IncludeDef[]): string[] {
   const tasks = [...play.tasks, ...play.handlers];
   return [
     ...Object.keys(play.vars),
+    ...play.prompts.map((p) => p.name),
     ...Object.keys(play.varsFilesVars),
     ...play.varsFiles.flatMap((r) => Object.values(r.files).flatMap((v) => Object.keys(v))),
     ...Object.keys(play.roleDefaults),

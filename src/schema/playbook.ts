@@ -127,6 +127,22 @@ export const playCommonShape = {
     .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
     .describe('Host pattern: all, a group, a host, globs, `a:b` union, `a:&b` intersection, `a:!b` exclusion; a template is rendered with extra and play vars.'),
   vars: z.record(z.string(), z.unknown()).describe('Play variables (override inventory variables).').optional(),
+  vars_prompt: z
+    .array(
+      z.strictObject({
+        name: z.string().min(1),
+        prompt: z.string().optional(),
+        default: z.unknown().optional(),
+        private: z.boolean().describe('Hidden when typed in Ansible; here the value is masked in every output (default true).').optional(),
+        confirm: z.boolean().describe('Accepted: nothing is typed, so there is nothing to confirm.').optional(),
+        encrypt: z.enum(['md5_crypt', 'sha256_crypt', 'sha512_crypt']).describe('Hash the value with this crypt(3) scheme, as password_hash does.').optional(),
+        salt: z.string().regex(/^[./0-9A-Za-z]{1,16}$/, 'a crypt salt is 1 to 16 of ./0-9A-Za-z').optional(),
+        salt_size: z.number().int().min(1).max(16).optional(),
+        unsafe: z.literal(false, { error: 'unsafe: true is not supported: a value from -e or default is a template like any variable' }).optional(),
+      }),
+    )
+    .describe('Variables Ansible asks for at the start: provision never prompts, it takes each from -e, else its default, and refuses the run before contacting any host when neither gives one.')
+    .optional(),
   vars_files: z
     .array(z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]))
     .describe('Files of variables, relative to the playbook; a list entry is the first of its files that exists.')
@@ -185,7 +201,6 @@ export const ROLE_KEYWORDS = ['role', 'name', 'vars', 'when', 'tags', 'become', 
 
 /** Keys that exist in Ansible but not here: a clear message instead of "unknown key". */
 export const UNSUPPORTED_PLAY_KEYS: Readonly<Record<string, string>> = {
-  vars_prompt: "vars_prompt is not supported: a run never waits for input; pass the values with -e, or read them with lookup('env', 'NAME')",
   strategy: 'strategy is not supported (hosts run in parallel, each one task after the other)',
   gather_subset: 'gather_subset is not supported (facts are gathered in one round trip)',
   gather_timeout: 'gather_timeout is not supported: use --timeout',

@@ -5,13 +5,14 @@
  * recursive aliases and duplicate keys rejected; every failure is a
  * ValidationError.
  *
- * Parsing is js-yaml's event stream (a flat list of nodes with source
- * offsets): the value is constructed from it, and the same events give the
- * position index behind `locate`. It takes a quarter of the CPU and less than
- * half the memory of a full document model, which keeps a 10 MB playbook
- * within seconds. When js-yaml refuses a file, the `yaml` package parses it
- * again only to explain why: its messages point at the cause (an unclosed
- * quote) where js-yaml's sometimes point at the symptom.
+ * Parsing is js-yaml's `load`, whose listener sees every node open and close
+ * with its source offset: the position index behind `locate` is built in the
+ * same pass, one object per mapping or sequence, with no event list or
+ * document model in between. That keeps a 10 MB playbook within seconds and
+ * a quarter of a gigabyte (`npm run bench:load`). When js-yaml refuses a
+ * file, the `yaml` package parses it again only to explain why: its messages
+ * point at the cause (an unclosed quote) where js-yaml's sometimes point at
+ * the symptom.
  *
  * YAML 1.2 core schema: `yes`/`no`/`on`/`off` are strings, not booleans, and
  * `0644` is the number 644 (quote file modes). Merge keys (`<<: *defaults`)
@@ -29,20 +30,7 @@
  * (PyYAML would make it 420).
  */
 import { readFileSync, statSync } from 'node:fs';
-import {
-  CORE_SCHEMA,
-  EVENT_ID,
-  FAILSAFE_SCHEMA,
-  NOT_RESOLVED,
-  SCALAR_STYLE,
-  constructFromEvents,
-  defineScalarTag,
-  getScalarValue,
-  mergeTag,
-  parseEvents,
-  type Event,
-  type ScalarEvent,
-} from 'js-yaml';
+import { CORE_SCHEMA, FAILSAFE_SCHEMA, Type, load, type LoadOptions, type State } from 'js-yaml';
 import { LineCounter, parseDocument } from 'yaml';
 import { ValidationError, errorMessage, type SourceLocation } from '../contract/errors.js';
 
@@ -68,7 +56,10 @@ export const MAX_ALIAS_EXPANSION = 100_000;
 /** Maximum nesting of mappings/sequences. */
 export const MAX_DEPTH = 100;
 
-const SCHEMA = CORE_SCHEMA.withTags(mergeTag);
+/** Merge keys (`<<: *defaults`): js-yaml merges a key that resolves to this tag. */
+const MERGE = new Type('tag:yaml.org,2002:merge', { kind: 'scalar', resolve: (data: string | null) => data === '<<' || data === null });
+
+const SCHEMA = CORE_SCHEMA.extend({ implicit: [MERGE] });
 
 // PyYAML's implicit resolvers and constructors (yaml/resolver.py, yaml/constructor.py): no `y`/`n`
 // booleans, no leading-zero decimals, floats need a dot and a signed exponent, no timestamps.
@@ -82,64 +73,61 @@ function sexagesimal(digits: string): number {
   return digits.split(':').reduce((acc, part) => acc * 60 + Number(part), 0);
 }
 
-const PY_BOOL_TAG = defineScalarTag('tag:yaml.org,2002:bool', {
-  implicit: true,
-  implicitFirstChars: null,
-  resolve: (s) => (PY_BOOL_TRUE.test(s) ? true : PY_BOOL_FALSE.test(s) ? false : NOT_RESOLVED),
-  identify: (d) => typeof d === 'boolean',
-});
+/** A plain scalar that `pattern` resolves, read by `construct`. */
+function implicitScalar(tag: string, pattern: RegExp, construct: (text: string) => unknown, predicate: (d: unknown) => boolean): Type {
+  return new Type(tag, {
+    kind: 'scalar',
+    resolve: (data: string | null) => data !== null && pattern.test(data),
+    construct: (data: string) => construct(data),
+    predicate,
+  });
+}
+
+/** The sign of a numeric text, and the text without it and without `_` separators. */
+function unsigned(s: string, lower = false): { sign: number; v: string } {
+  const v = lower ? s.replace(/_/g, '').toLowerCase() : s.replace(/_/g, '');
+  if (v[0] === '-' || v[0] === '+') return { sign: v[0] === '-' ? -1 : 1, v: v.slice(1) };
+  return { sign: 1, v };
+}
+
+const PY_BOOL_TAG = implicitScalar('tag:yaml.org,2002:bool', new RegExp(`${PY_BOOL_TRUE.source}|${PY_BOOL_FALSE.source}`), (s) => PY_BOOL_TRUE.test(s), (d) => typeof d === 'boolean');
 
 /** YAML 1.2 with YAML 1.1's booleans: how playbooks are read. */
-const PLAYBOOK_SCHEMA = SCHEMA.withTags(PY_BOOL_TAG);
+const PLAYBOOK_SCHEMA = SCHEMA.extend({ implicit: [PY_BOOL_TAG] });
 
-const PYYAML_SCHEMA = FAILSAFE_SCHEMA.withTags(
-  mergeTag,
-  defineScalarTag('tag:yaml.org,2002:null', {
-    implicit: true,
-    implicitFirstChars: null,
-    resolve: (s) => (PY_NULL.test(s) ? null : NOT_RESOLVED),
-    identify: (d) => d === null,
-  }),
-  PY_BOOL_TAG,
-  defineScalarTag('tag:yaml.org,2002:int', {
-    implicit: true,
-    implicitFirstChars: null,
-    resolve: (s) => {
-      if (!PY_INT.test(s)) return NOT_RESOLVED;
-      let v = s.replace(/_/g, '');
-      let sign = 1;
-      if (v[0] === '-' || v[0] === '+') {
-        if (v[0] === '-') sign = -1;
-        v = v.slice(1);
-      }
-      if (v === '0') return 0;
-      if (v.startsWith('0b')) return sign * Number.parseInt(v.slice(2), 2);
-      if (v.startsWith('0x')) return sign * Number.parseInt(v.slice(2), 16);
-      if (v.startsWith('0')) return sign * Number.parseInt(v, 8);
-      if (v.includes(':')) return sign * sexagesimal(v);
-      return sign * Number(v);
-    },
-    identify: (d) => typeof d === 'number' && Number.isInteger(d),
-  }),
-  defineScalarTag('tag:yaml.org,2002:float', {
-    implicit: true,
-    implicitFirstChars: null,
-    resolve: (s) => {
-      if (!PY_FLOAT.test(s)) return NOT_RESOLVED;
-      let v = s.replace(/_/g, '').toLowerCase();
-      let sign = 1;
-      if (v[0] === '-' || v[0] === '+') {
-        if (v[0] === '-') sign = -1;
-        v = v.slice(1);
-      }
-      if (v === '.inf') return sign * Number.POSITIVE_INFINITY;
-      if (v === '.nan') return Number.NaN;
-      if (v.includes(':')) return sign * sexagesimal(v);
-      return sign * Number(v);
-    },
-    identify: (d) => typeof d === 'number',
-  }),
-);
+const PYYAML_SCHEMA = FAILSAFE_SCHEMA.extend({
+  implicit: [
+    MERGE,
+    implicitScalar('tag:yaml.org,2002:null', PY_NULL, () => null, (d) => d === null),
+    PY_BOOL_TAG,
+    implicitScalar(
+      'tag:yaml.org,2002:int',
+      PY_INT,
+      (s) => {
+        const { sign, v } = unsigned(s);
+        if (v === '0') return 0;
+        if (v.startsWith('0b')) return sign * Number.parseInt(v.slice(2), 2);
+        if (v.startsWith('0x')) return sign * Number.parseInt(v.slice(2), 16);
+        if (v.startsWith('0')) return sign * Number.parseInt(v, 8);
+        if (v.includes(':')) return sign * sexagesimal(v);
+        return sign * Number(v);
+      },
+      (d) => typeof d === 'number' && Number.isInteger(d),
+    ),
+    implicitScalar(
+      'tag:yaml.org,2002:float',
+      PY_FLOAT,
+      (s) => {
+        const { sign, v } = unsigned(s, true);
+        if (v === '.inf') return sign * Number.POSITIVE_INFINITY;
+        if (v === '.nan') return Number.NaN;
+        if (v.includes(':')) return sign * sexagesimal(v);
+        return sign * Number(v);
+      },
+      (d) => typeof d === 'number',
+    ),
+  ],
+});
 
 export interface ParseYamlOptions {
   /** `true`: YAML 1.1 scalars as PyYAML resolves them (Ansible's reading); `'booleans'`: only its booleans. */
@@ -208,80 +196,132 @@ interface PosNode {
   start: number;
   /** A sequence's items; a mapping's values, in order. */
   children: Pos[];
-  /** A mapping's keys (decoded text) and where each is written. */
+  /** A mapping's keys (as js-yaml keys them) and where each is written. */
   keys: string[];
   keyStarts: number[];
 }
 type Pos = PosNode | number;
 
+const NONE: never[] = [];
+
 const startOf = (p: Pos | undefined): number => (p === undefined ? -1 : typeof p === 'number' ? p : p.start);
 
-/** Where a scalar is written: its opening quote, its `|`/`>` header, or its first character. */
-function scalarStart(e: ScalarEvent, text: string): number {
-  if (e.valueStart < 0) return -1;
-  if (e.style === SCALAR_STYLE.SINGLE_QUOTED || e.style === SCALAR_STYLE.DOUBLE_QUOTED) return e.valueStart - 1;
-  if (e.style === SCALAR_STYLE.LITERAL_BLOCK || e.style === SCALAR_STYLE.FOLDED_BLOCK) {
-    const header = Math.max(text.lastIndexOf('|', e.valueStart), text.lastIndexOf('>', e.valueStart));
-    return header >= 0 ? header : e.valueStart;
+/** A node js-yaml is reading: where it starts, its anchor, the nodes read inside it so far. */
+interface OpenNode {
+  start: number;
+  anchor: string | undefined;
+  kids: Pos[];
+  /** Each kid's text when it is a scalar: a mapping's keys are its even kids. */
+  texts: (string | undefined)[];
+}
+
+/** js-yaml's parser state as its listener sees it (the fields @types/js-yaml leaves out). */
+type ListenerState = State & { kind: string | null; result: unknown };
+
+/** Where the next node starts: past spaces, line breaks and comments. */
+function skipSeparation(text: string, pos: number): number {
+  for (let i = pos; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x23 /* # */) {
+      const eol = text.indexOf('\n', i);
+      if (eol < 0) return text.length;
+      i = eol;
+    } else if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return i;
   }
-  return e.valueStart;
+  return text.length;
+}
+
+/** The anchor or alias name written at `pos` (just after `&` or `*`). */
+function nameAt(text: string, pos: number): string {
+  let end = pos;
+  while (end < text.length && !/[\s,[\]{}]/.test(text[end] as string)) end++;
+  return text.slice(pos, end);
+}
+
+/** The anchor a node starting at `start` declares, after its tag if it has one. */
+function anchorAt(text: string, start: number): string | undefined {
+  let i = start;
+  if (text[i] === '!') {
+    while (i < text.length && !/\s/.test(text[i] as string)) i++;
+    while (text[i] === ' ' || text[i] === '\t') i++;
+  }
+  return text[i] === '&' ? nameAt(text, i + 1) : undefined;
 }
 
 /**
- * The position index, built from the events. An alias stands for the node its
- * anchor names (so paths through aliases locate inside the anchored node); an
- * alias inside the node its own anchor names is a structure that contains
- * itself, refused here.
+ * The position index, built while js-yaml reads the text (its listener sees
+ * each node open and close). An alias stands for the node its anchor names
+ * (so paths through aliases locate inside the anchored node); an alias inside
+ * the node its own anchor names is a structure that contains itself, refused
+ * here.
  */
-function indexEvents(events: readonly Event[], text: string, file: string, lc: (offset: number) => { line: number; col: number }): Pos | undefined {
-  const anchors = new Map<string, Pos>();
-  const open: PosNode[] = [];
-  let root: Pos | undefined;
-  /** Put `pos` where it belongs: a mapping alternates key and value. `keyText` is read only for keys. */
-  const attach = (pos: Pos, keyText: () => string): void => {
-    const parent = open[open.length - 1];
-    if (!parent) root ??= pos;
-    else if (parent.kind === 'map' && parent.keys.length === parent.children.length) {
-      parent.keys.push(keyText());
-      parent.keyStarts.push(startOf(pos));
-    } else parent.children.push(pos);
+class Indexer {
+  root: Pos | undefined;
+  /** Nodes read: the bound for what an alias-free document expands to. */
+  nodes = 0;
+  private readonly open: OpenNode[] = [];
+  private readonly anchors = new Map<string, Pos>();
+
+  constructor(
+    private readonly text: string,
+    private readonly file: string,
+    private readonly lc: (offset: number) => { line: number; col: number },
+  ) {}
+
+  readonly listener = (event: 'open' | 'close', state: State): void => {
+    if (event === 'open') {
+      const start = skipSeparation(this.text, state.position);
+      this.open.push({ start, anchor: anchorAt(this.text, start), kids: [], texts: [] });
+      this.nodes++;
+    } else this.close(state as ListenerState);
   };
-  const anchor = (e: { anchorStart: number; anchorEnd: number }, pos: Pos): void => {
-    if (e.anchorStart >= 0) anchors.set(text.slice(e.anchorStart, e.anchorEnd), pos);
-  };
-  for (const e of events) {
-    switch (e.type) {
-      case EVENT_ID.MAPPING:
-      case EVENT_ID.SEQUENCE: {
-        const node: PosNode = { kind: e.type === EVENT_ID.MAPPING ? 'map' : 'seq', start: e.start, children: [], keys: [], keyStarts: [] };
-        anchor(e, node);
-        attach(node, () => '');
-        open.push(node);
-        break;
+
+  private close(state: ListenerState): void {
+    const node = this.open.pop() as OpenNode;
+    let pos: Pos;
+    let keyText: string | undefined;
+    const only = node.kids.length === 1 ? node.kids[0] : undefined;
+    if (only !== undefined && typeof only !== 'number' && only.start === node.start) {
+      pos = only; // js-yaml read a would-be key (`- { a: 1 }`) that turned out to be the whole node
+    } else if (state.kind === 'mapping') {
+      // exact-size arrays: the index of a large file holds one node per mapping
+      const n = node.kids.length >> 1;
+      const keys = new Array<string>(n);
+      const keyStarts = new Array<number>(n);
+      const children = new Array<Pos>(n);
+      for (let i = 0; i < n; i++) {
+        keys[i] = node.texts[2 * i] ?? '';
+        keyStarts[i] = startOf(node.kids[2 * i]);
+        children[i] = node.kids[2 * i + 1] ?? -1;
       }
-      case EVENT_ID.SCALAR: {
-        const start = scalarStart(e, text);
-        anchor(e, start);
-        attach(start, () => (e.valueStart >= 0 ? getScalarValue(text, e) : ''));
-        break;
-      }
-      case EVENT_ID.ALIAS: {
-        const name = text.slice(e.anchorStart, e.anchorEnd);
-        const target = anchors.get(name);
-        if (target !== undefined && typeof target !== 'number' && open.includes(target)) {
-          const p = lc(e.anchorStart - 1);
-          fail(file, `the alias *${name} refers to a node that contains it: a recursive structure cannot be used`, p.line, p.col);
-        }
-        attach(target ?? e.anchorStart - 1, () => '');
-        break;
-      }
-      case EVENT_ID.POP:
-        open.pop();
-        break;
-      default:
+      pos = { kind: 'map', start: node.start, children, keys, keyStarts };
+    } else if (state.kind === 'sequence') {
+      pos = { kind: 'seq', start: node.start, children: node.kids.slice(), keys: NONE, keyStarts: NONE };
+    } else if (node.start >= state.position) {
+      pos = -1; // nothing written: `key:` with no value
+    } else if (this.text.charCodeAt(node.start) === 0x2a /* * */) {
+      pos = this.alias(node.start);
+    } else {
+      pos = node.start;
+      keyText = String(state.result);
+    }
+    if (node.anchor !== undefined) this.anchors.set(node.anchor, pos);
+    const parent = this.open[this.open.length - 1];
+    if (!parent) this.root ??= pos;
+    else {
+      parent.kids.push(pos);
+      parent.texts.push(keyText);
     }
   }
-  return root;
+
+  private alias(at: number): Pos {
+    const name = nameAt(this.text, at + 1);
+    if (this.open.some((n) => n.anchor === name)) {
+      const p = this.lc(at);
+      fail(this.file, `the alias *${name} refers to a node that contains it: a recursive structure cannot be used`, p.line, p.col);
+    }
+    return this.anchors.get(name) ?? at;
+  }
 }
 
 /** Nodes the value has once every alias is expanded (shared objects counted each time they are reached). */
@@ -338,20 +378,19 @@ export function parseYaml(text: string, file: string, options: ParseYamlOptions 
   if (text.length > MAX_YAML_BYTES) fail(file, `file is larger than ${MAX_YAML_BYTES} bytes`);
   const lc = lineIndex(text);
   checkTextDepth(text, file, lc);
-  let events: Event[];
-  let docs: unknown[];
+  const indexer = new Indexer(text, file, lc);
   try {
-    events = parseEvents(text, { filename: file, maxDepth: MAX_DEPTH });
-    const documents = events.filter((e) => e.type === EVENT_ID.DOCUMENT).length;
-    if (documents > 1) explain(text, file, new Error('more than one document'), lc);
-    const root = indexEvents(events, text, file, lc);
-    docs = constructFromEvents(events, { source: text, filename: file, schema: options.yaml11 === 'booleans' ? PLAYBOOK_SCHEMA : options.yaml11 ? PYYAML_SCHEMA : SCHEMA });
-    const value = docs[0] ?? null;
-    // an alias-free document expands to one node per event at most
-    if (expandedSize(value, events.length + MAX_ALIAS_EXPANSION) > events.length + MAX_ALIAS_EXPANSION) {
-      fail(file, `aliases expand to more than ${MAX_ALIAS_EXPANSION} extra nodes: refusing a possible alias bomb`);
-    }
-    return { value, file, locate: locator(root, file, lc) };
+    const loadOptions: LoadOptions & { maxDepth: number } = {
+      filename: file,
+      schema: options.yaml11 === 'booleans' ? PLAYBOOK_SCHEMA : options.yaml11 ? PYYAML_SCHEMA : SCHEMA,
+      listener: indexer.listener,
+      maxDepth: MAX_DEPTH,
+    };
+    const value = load(text, loadOptions) ?? null;
+    // an alias-free document expands to one node per node read at most
+    const bound = indexer.nodes + MAX_ALIAS_EXPANSION;
+    if (expandedSize(value, bound) > bound) fail(file, `aliases expand to more than ${MAX_ALIAS_EXPANSION} extra nodes: refusing a possible alias bomb`);
+    return { value, file, locate: locator(indexer.root, file, lc) };
   } catch (err) {
     if (err instanceof ValidationError) throw err;
     explain(text, file, err, lc);

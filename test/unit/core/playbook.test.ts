@@ -125,8 +125,8 @@ describe('task validation', () => {
   });
 
   it('unsupported Ansible keys get a specific message', () => {
-    expect(bad('- hosts: all\n  vars_prompt: [{ name: x }]\n  tasks:\n    - command: ls\n      delegate_to: db1\n')).toEqual([
-      "pb.yaml:2:3 [0]: vars_prompt is not supported: a run never waits for input; pass the values with -e, or read them with lookup('env', 'NAME')",
+    expect(bad('- hosts: all\n  strategy: free\n  tasks:\n    - command: ls\n      delegate_to: db1\n')).toEqual([
+      'pb.yaml:2:3 [0]: strategy is not supported (hosts run in parallel, each one task after the other)',
       "pb.yaml:5:7 [0].tasks[0]: delegate_to is not supported: tasks run on the play's hosts: put the task in a play for the host it should run on (hosts: localhost for this machine)",
     ]);
   });
@@ -138,7 +138,7 @@ describe('play validation', () => {
       'pb.yaml:1:3 [0].hosts: required (expected string or list)',
       'pb.yaml:2:11 [0].serial: must be a percentage like "30%" (1% to 100%)',
       'pb.yaml:3:24 [0].max_fail_percentage: must be at most 100, got 101',
-      'pb.yaml:4:3 [0]: unknown key "becom" (did you mean "become"? allowed: name, hosts, vars, vars_files, become, become_user, remote_user, gather_facts, serial, max_fail_percentage, tags, lockout_protection, rollback_timeout, allow_lockout, pre_tasks, roles, tasks, post_tasks, handlers)',
+      'pb.yaml:4:3 [0]: unknown key "becom" (did you mean "become"? allowed: name, hosts, vars, vars_prompt, vars_files, become, become_user, remote_user, gather_facts, serial, max_fail_percentage, tags, lockout_protection, rollback_timeout, allow_lockout, pre_tasks, roles, tasks, post_tasks, handlers)',
     ]);
   });
 

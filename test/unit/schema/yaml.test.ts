@@ -81,6 +81,21 @@ describe('parseYaml', () => {
     );
   });
 
+  it('reads a flow mapping closed at its sequence indentation, as PyYAML does (a real playbook of the corpus)', () => {
+    // the shape of geerlingguy's nodejs provisioning playbook: js-yaml 5 refused it ("deficient indentation")
+    const text = '- hosts: all\n  tasks:\n  - command: "rpm -Uvh {{ item.href }}"\n    with_items:\n    - {\n      href: "http://a/b.rpm",\n      creates: "/etc/yum.repos.d/epel.repo"\n    }\n';
+    const doc = parseYaml(text, 'n.yaml', { yaml11: 'booleans' });
+    expect(doc.value).toEqual([{ hosts: 'all', tasks: [{ command: 'rpm -Uvh {{ item.href }}', with_items: [{ href: 'http://a/b.rpm', creates: '/etc/yum.repos.d/epel.repo' }] }] }]);
+    expect(doc.locate([0, 'tasks', 0, 'with_items', 0, 'creates'])).toEqual({ file: 'n.yaml', line: 7, column: 16 });
+  });
+
+  it('indexes a large document with exact positions deep inside it', () => {
+    const tasks = Array.from({ length: 2000 }, (_, i) => `    - name: t${i}\n      copy: { dest: "/d/${i}", mode: "0644" }\n`).join('');
+    const doc = parseYaml(`- hosts: all\n  tasks:\n${tasks}`, 'big.yaml');
+    expect(doc.locate([0, 'tasks', 1999, 'copy', 'mode'])).toEqual({ file: 'big.yaml', line: 4 + 2 * 1999, column: 38 });
+    expect(doc.locate([0, 'tasks', 1999, 'copy', 'mode'], { key: true })).toEqual({ file: 'big.yaml', line: 4 + 2 * 1999, column: 32 });
+  });
+
   it('treats yes/no as strings (YAML 1.2) and an empty file as null', () => {
     expect(parseYaml('a: yes\n', 'y.yaml').value).toEqual({ a: 'yes' });
     expect(parseYaml('', 'e.yaml').value).toBeNull();
