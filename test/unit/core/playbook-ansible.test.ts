@@ -117,9 +117,9 @@ describe('with_* loops', () => {
   });
 
   it('two loops, and lookups provision has not, are refused by name', () => {
-    expect(bad('- hosts: all\n  tasks:\n    - command: ls\n      loop: [1]\n      with_items: [2]\n    - copy: src={{ item }} dest=/etc/\n      with_fileglob: files/*\n')).toEqual([
+    expect(bad('- hosts: all\n  tasks:\n    - command: ls\n      loop: [1]\n      with_items: [2]\n    - copy: src={{ item }} dest=/etc/\n      with_lines: cat files.txt\n')).toEqual([
       'pb.yaml:5:7 [0].tasks[0]: one loop per task: loop, with_items given',
-      'pb.yaml:7:7 [0].tasks[1]: with_fileglob is not supported (a loop over the fileglob lookup): supported are with_items, with_list, with_dict, with_subelements, with_together, with_sequence, with_indexed_items, with_nested, with_cartesian, and loop:',
+      'pb.yaml:7:7 [0].tasks[1]: with_lines is not supported (a loop over the lines lookup): supported are with_items, with_list, with_dict, with_subelements, with_together, with_sequence, with_indexed_items, with_nested, with_cartesian, with_fileglob, and loop:',
     ]);
   });
 });
