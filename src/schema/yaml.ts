@@ -210,9 +210,10 @@ const startOf = (p: Pos | undefined): number => (p === undefined ? -1 : typeof p
 interface OpenNode {
   start: number;
   anchor: string | undefined;
-  kids: Pos[];
+  /** Made at the first kid: most nodes are scalars and have none. */
+  kids: Pos[] | undefined;
   /** Each kid's text when it is a scalar: a mapping's keys are its even kids. */
-  texts: (string | undefined)[];
+  texts: (string | undefined)[] | undefined;
 }
 
 /** js-yaml's parser state as its listener sees it (the fields @types/js-yaml leaves out). */
@@ -271,32 +272,34 @@ class Indexer {
   readonly listener = (event: 'open' | 'close', state: State): void => {
     if (event === 'open') {
       const start = skipSeparation(this.text, state.position);
-      this.open.push({ start, anchor: anchorAt(this.text, start), kids: [], texts: [] });
+      this.open.push({ start, anchor: anchorAt(this.text, start), kids: undefined, texts: undefined });
       this.nodes++;
     } else this.close(state as ListenerState);
   };
 
   private close(state: ListenerState): void {
     const node = this.open.pop() as OpenNode;
+    const kids = node.kids ?? NONE;
+    const texts = node.texts ?? NONE;
     let pos: Pos;
     let keyText: string | undefined;
-    const only = node.kids.length === 1 ? node.kids[0] : undefined;
+    const only = kids.length === 1 ? kids[0] : undefined;
     if (only !== undefined && typeof only !== 'number' && only.start === node.start) {
       pos = only; // js-yaml read a would-be key (`- { a: 1 }`) that turned out to be the whole node
     } else if (state.kind === 'mapping') {
       // exact-size arrays: the index of a large file holds one node per mapping
-      const n = node.kids.length >> 1;
+      const n = kids.length >> 1;
       const keys = new Array<string>(n);
       const keyStarts = new Array<number>(n);
       const children = new Array<Pos>(n);
       for (let i = 0; i < n; i++) {
-        keys[i] = node.texts[2 * i] ?? '';
-        keyStarts[i] = startOf(node.kids[2 * i]);
-        children[i] = node.kids[2 * i + 1] ?? -1;
+        keys[i] = texts[2 * i] ?? '';
+        keyStarts[i] = startOf(kids[2 * i]);
+        children[i] = kids[2 * i + 1] ?? -1;
       }
       pos = { kind: 'map', start: node.start, children, keys, keyStarts };
     } else if (state.kind === 'sequence') {
-      pos = { kind: 'seq', start: node.start, children: node.kids.slice(), keys: NONE, keyStarts: NONE };
+      pos = { kind: 'seq', start: node.start, children: kids.slice(), keys: NONE, keyStarts: NONE };
     } else if (node.start >= state.position) {
       pos = -1; // nothing written: `key:` with no value
     } else if (this.text.charCodeAt(node.start) === 0x2a /* * */) {
@@ -309,8 +312,8 @@ class Indexer {
     const parent = this.open[this.open.length - 1];
     if (!parent) this.root ??= pos;
     else {
-      parent.kids.push(pos);
-      parent.texts.push(keyText);
+      (parent.kids ??= []).push(pos);
+      (parent.texts ??= []).push(keyText);
     }
   }
 
