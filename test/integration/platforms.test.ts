@@ -42,14 +42,17 @@ const firewall = (manager: string, ports = '22,2222') => `
               - -p tcp -m multiport --dports ${ports} -m conntrack --ctstate NEW -j ACCEPT
 `;
 
+/** A script run as root through docker exec (outside provision): its stdout, trimmed; a failure throws with its output. */
+async function execOk(host: FleetHost, script: string): Promise<string> {
+  const r = await host.container.exec(['sh', '-c', script]);
+  if (r.exitCode !== 0) throw new Error(`${script}: exit ${r.exitCode}: ${r.output}`);
+  return r.stdout.trim();
+}
+
 describe.skipIf(!present)('platform pitfalls on debian12-systemd', () => {
   let fleet: Fleet;
   let host: FleetHost;
-  const sh = async (script: string): Promise<string> => {
-    const r = await host.container.exec(['sh', '-c', script]);
-    if (r.exitCode !== 0) throw new Error(`${script}: exit ${r.exitCode}: ${r.output}`);
-    return r.stdout.trim();
-  };
+  const sh = (script: string): Promise<string> => execOk(host, script);
 
   let scanner = '';
 
@@ -178,11 +181,7 @@ const debian12 = images.some((i) => i.name === 'debian12' && i.present);
 describe.skipIf(!debian12)('Match blocks on debian12', () => {
   let fleet: Fleet;
   let host: FleetHost;
-  const sh = async (script: string): Promise<string> => {
-    const r = await host.container.exec(['sh', '-c', script]);
-    if (r.exitCode !== 0) throw new Error(`${script}: exit ${r.exitCode}: ${r.output}`);
-    return r.stdout.trim();
-  };
+  const sh = (script: string): Promise<string> => execOk(host, script);
   beforeAll(async () => {
     fleet = await startFleet({ count: 1, image: 'debian12' });
     host = fleet.hosts[0]!;
