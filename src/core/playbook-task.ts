@@ -203,6 +203,20 @@ export function taskShape(ctx: LoadContext, src: Source, value: Record<string, u
   return (INCLUDE_ACTIONS as readonly string[]).includes(action) ? { kind: 'include', action: action as IncludeAction, key } : { kind: 'task', action, key };
 }
 
+/** Ansible modules the real playbooks we measured use and provision has not: the native way to do the same. */
+const NATIVE_WAY: Readonly<Record<string, string>> = {
+  apt_key: 'apt-key is gone from Debian 13 and Ubuntu 24.04: download the key with get_url to /etc/apt/keyrings/NAME.asc and name it in apt_repository\'s line (deb [signed-by=/etc/apt/keyrings/NAME.asc] URL SUITE COMPONENTS)',
+  rpm_key: 'name the key in the .repo file (gpgcheck=1, gpgkey=URL) written with copy or template: dnf imports it on first use',
+  blockinfile: 'write the whole file with copy or template, or each line with lineinfile',
+  replace: 'use lineinfile with regexp (one line), or template for the whole file',
+  pause: 'a run never waits for input: for a delay, command: sleep N',
+  seport: 'use command: semanage port -a -t TYPE -p tcp PORT (sshd_config labels its own port moves)',
+  seboolean: 'use command: setsebool -P NAME on',
+  selinux: 'set SELINUX= in /etc/selinux/config with lineinfile',
+  dpkg_selections: 'use command: apt-mark hold NAME',
+  fetch: 'provision copies nothing from hosts to this machine: register command: cat FILE and use its stdout',
+};
+
 function reportUnknown(ctx: LoadContext, src: Source, path: YamlPath, k: string, keywords: readonly string[], hasAction: boolean, actionValue: unknown): void {
   if (k === 'action') {
     ctx.issue(src, [...path, k], `action names no known task type (${JSON.stringify(actionValue)}; known: ${ctx.known.join(', ')})`, true);
@@ -211,6 +225,11 @@ function reportUnknown(ctx: LoadContext, src: Source, path: YamlPath, k: string,
   const commonGuess = didYouMean(k, keywords);
   const short = unqualified(k);
   if (!hasAction && !commonGuess) {
+    const native = NATIVE_WAY[short];
+    if (native !== undefined) {
+      ctx.issue(src, [...path, k], `${k} is not supported: ${native}`, true);
+      return;
+    }
     const guess = didYouMean(short, ctx.known);
     const qualified = short !== k ? ` (provision has no task type ${JSON.stringify(short)})` : '';
     ctx.issue(src, [...path, k], `unknown task type ${JSON.stringify(k)}${qualified} (${guess ? `did you mean ${JSON.stringify(guess)}? ` : ''}known: ${ctx.known.join(', ')})`, true);
