@@ -14,6 +14,7 @@
  */
 import { FactError } from '../contract/errors.js';
 import { req, type Fact, type FactRequest } from '../contract/fact.js';
+import { outputSections } from './sections.js';
 
 export interface FirewalldZone {
   readonly name: string;
@@ -119,13 +120,7 @@ export function parseAddresses(lines: readonly string[]): Record<string, string[
 
 /** Pure parser of the fact command's output. */
 export function parseFirewalld(stdout: string, exitCode = 0): FirewalldState {
-  const s = new Map<string, string[]>();
-  let cur: string[] | undefined;
-  for (const line of stdout.split('\n')) {
-    const m = /^__(\w+)$/.exec(line);
-    if (m) s.set(m[1] as string, (cur = []));
-    else cur?.push(line);
-  }
+  const s = outputSections(stdout);
   if (!s.has('addr')) throw new FactError('firewalld', `unexpected output (exit ${exitCode}): ${JSON.stringify(stdout.slice(0, 200))}`);
   const addresses = parseAddresses(s.get('addr') ?? []);
   if (s.has('absent')) return { installed: false, running: false, addresses };

@@ -9,6 +9,7 @@
 import { TaskError } from '../contract/errors.js';
 import { req, type Fact, type FactRequest } from '../contract/fact.js';
 import { sh } from '../contract/quote.js';
+import { outputSections } from './sections.js';
 
 export interface NpmArgs {
   /** Project directory; undefined with global. */
@@ -36,9 +37,6 @@ export interface NpmState {
   readonly outdated: readonly string[];
 }
 
-const LS = '__provision_npm_ls__';
-const OUTDATED = '__provision_npm_outdated__';
-
 /** The npm command line options every call of a task shares. */
 export function npmOptions(a: Pick<NpmArgs, 'global' | 'production' | 'registry'>): string[] {
   return [...(a.global ? ['--global'] : []), ...(a.production ? ['--production'] : []), ...(a.registry ? [`--registry=${a.registry}`] : [])];
@@ -56,13 +54,12 @@ function parseJson(text: string, what: string): Record<string, unknown> {
 
 /** Pure. */
 export function parseNpmState(stdout: string, args: NpmArgs): NpmState {
-  if (stdout.startsWith('npm=missing')) throw new TaskError(`${args.executable} not found on the host: install Node.js and npm first`);
-  if (stdout.startsWith('path=missing')) throw new TaskError(`path ${args.path ?? ''} does not exist on the host`);
-  const ls = stdout.indexOf(`${LS}\n`);
-  const od = stdout.indexOf(`${OUTDATED}\n`);
-  if (ls < 0) throw new TaskError(`unexpected output from ${args.executable} ls: ${stdout.slice(0, 200)}`);
-  const lsText = stdout.slice(ls + LS.length + 1, od < 0 ? undefined : od);
-  const deps = parseJson(lsText, `${args.executable} ls --json`).dependencies;
+  const s = outputSections(stdout);
+  if (s.has('no_npm')) throw new TaskError(`${args.executable} not found on the host: install Node.js and npm first`);
+  if (s.has('no_path')) throw new TaskError(`path ${args.path ?? ''} does not exist on the host`);
+  const ls = s.get('ls');
+  if (ls === undefined) throw new TaskError(`unexpected output from ${args.executable} ls: ${stdout.slice(0, 200)}`);
+  const deps = parseJson(ls.join('\n'), `${args.executable} ls --json`).dependencies;
   const dependencies: Record<string, NpmDependency> = {};
   if (deps !== null && typeof deps === 'object') {
     for (const [name, d] of Object.entries(deps as Record<string, Record<string, unknown>>)) {
@@ -73,7 +70,7 @@ export function parseNpmState(stdout: string, args: NpmArgs): NpmState {
       };
     }
   }
-  const outdated = od < 0 ? [] : Object.keys(parseJson(stdout.slice(od + OUTDATED.length + 1), `${args.executable} outdated --json`));
+  const outdated = Object.keys(parseJson((s.get('outdated') ?? []).join('\n'), `${args.executable} outdated --json`));
   return { dependencies, outdated };
 }
 
@@ -82,11 +79,11 @@ export const npmFact: Fact<NpmArgs, NpmState> = {
   command: (a) => {
     const opts = npmOptions(a);
     return [
-      sh`command -v ${a.executable} >/dev/null 2>&1 || { echo npm=missing; exit 0; }`,
-      ...(a.path ? [sh`cd ${a.path} 2>/dev/null || { echo path=missing; exit 0; }`] : []),
-      `echo ${LS}`,
+      sh`command -v ${a.executable} >/dev/null 2>&1 || { echo __no_npm; exit 0; }`,
+      ...(a.path ? [sh`cd ${a.path} 2>/dev/null || { echo __no_path; exit 0; }`] : []),
+      'echo __ls',
       sh`${a.executable} ${['ls', '--json', '--long', ...opts]} 2>/dev/null`,
-      ...(a.outdated ? [`echo ${OUTDATED}`, sh`${a.executable} ${['outdated', '--json', ...opts]} 2>/dev/null`] : []),
+      ...(a.outdated ? ['echo __outdated', sh`${a.executable} ${['outdated', '--json', ...opts]} 2>/dev/null`] : []),
       'true',
     ].join('\n');
   },

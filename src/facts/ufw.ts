@@ -15,6 +15,7 @@
  */
 import { FactError } from '../contract/errors.js';
 import { req, type Fact, type FactRequest } from '../contract/fact.js';
+import { outputSections } from './sections.js';
 
 export type UfwPolicy = 'allow' | 'deny' | 'reject';
 export type UfwDirection = 'incoming' | 'outgoing' | 'routed';
@@ -66,18 +67,6 @@ const COMMAND = [
 const POLICY: Record<string, UfwPolicy> = { DROP: 'deny', REJECT: 'reject', ACCEPT: 'allow', deny: 'deny', reject: 'reject', allow: 'allow' };
 const ANY = new Set(['0.0.0.0/0', '::/0']);
 
-/** The sections of the output: `__name` lines start them. */
-function sections(stdout: string): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  let cur: string[] | undefined;
-  for (const line of stdout.split('\n')) {
-    const m = /^__(\w+)$/.exec(line);
-    if (m) out.set(m[1] as string, (cur = []));
-    else cur?.push(line);
-  }
-  return out;
-}
-
 /** A `### tuple ###` line (ufw's backend_iptables writes them) as a rule; undefined for route rules and unknown forms. */
 export function parseTuple(line: string): UfwRule | undefined {
   const body = line.replace(/^### tuple ###\s*/, '').trim();
@@ -126,7 +115,7 @@ export function parseApps(lines: readonly string[]): Record<string, string[]> {
 
 /** Pure parser of the fact command's output. */
 export function parseUfw(stdout: string, exitCode = 0): UfwState {
-  const s = sections(stdout);
+  const s = outputSections(stdout);
   const empty = { v4: [], v6: [] };
   // not installed: what a fresh install has (an earlier task may install it), with openssh-server's OpenSSH profile
   const fallback = { installed: false, active: false, ipv6: true, defaults: { incoming: 'deny', outgoing: 'allow', routed: 'deny' } as const, logging: 'low', rules: empty, apps: { OpenSSH: ['22/tcp'] } };

@@ -13,7 +13,7 @@ import { ctx } from './_helpers.js';
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/facts/npm/${name}`, import.meta.url), 'utf8');
 const APP: NpmArgs = { path: '/srv/app', global: false, executable: 'npm', production: false, outdated: false };
 const state = (ls: string, outdated?: string, args: NpmArgs = APP): NpmState =>
-  parseNpmState(`__provision_npm_ls__\n${ls}${outdated === undefined ? '' : `\n__provision_npm_outdated__\n${outdated}`}`, args);
+  parseNpmState(`__ls\n${ls}${outdated === undefined ? '' : `\n__outdated\n${outdated}`}`, args);
 const plan = (args: Record<string, unknown>, npm: NpmState): Plan => npmTask.plan(npmTask.schema.parse(args), { npm }, ctx);
 const summary = (p: Plan) => (p.kind === 'change' ? `change: ${p.summary} :: ${p.steps.map((s) => s.command).join(' ; ')}` : `${p.kind}: ${'reason' in p ? p.reason : ''}`);
 
@@ -26,8 +26,8 @@ describe('npm fact (captured)', () => {
   });
 
   it('says what is wrong when npm or the path is missing, and quotes every value in its command', () => {
-    expect(() => parseNpmState('npm=missing\n', APP)).toThrow('npm not found on the host: install Node.js and npm first');
-    expect(() => parseNpmState('path=missing\n', APP)).toThrow('path /srv/app does not exist on the host');
+    expect(() => parseNpmState('__no_npm\n', APP)).toThrow('npm not found on the host: install Node.js and npm first');
+    expect(() => parseNpmState('__no_path\n', APP)).toThrow('path /srv/app does not exist on the host');
     expect(npmFact.command({ ...APP, path: "/srv/it's here", outdated: true, global: true })).toContain("cd '/srv/it'\\''s here'");
     expect(npmFact.command({ ...APP, outdated: true, global: true })).toContain('npm outdated --json --global');
   });
