@@ -143,7 +143,7 @@ export function planRun(o: Pick<ProvisionOptions, 'playbooks' | 'env' | 'limit' 
       ...notDefinedHere,
       ...playbook.plays.flatMap((play) => play.prompts.flatMap((p) => {
         const missing = unansweredPrompt(p, o.extraVars ?? {});
-        return missing ? [`${p.location.file}:${p.location.line}:${p.location.column} ${missing} (a run is refused without it)`] : [];
+        return missing ? [formatIssue({ path: '', message: `${missing} (a run is refused without it)`, location: p.location })] : [];
       })),
     ],
   };
