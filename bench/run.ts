@@ -30,7 +30,7 @@
  * bench/pyinfra/deploy.py (see harden.py's header for what is not equivalent); the
  * audit is `--dry`.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -38,6 +38,7 @@ import { fileURLToPath } from 'node:url';
 import { startFleet, type Fleet } from '../test/integration/fleet.js';
 import { startLatencyProxy, type LatencyProxy } from './latency-proxy.js';
 import { renderPyinfraInventory } from './pyinfra/inventory.js';
+import { CLI, runProvision, runTimed, type Timed, type TimedProvision } from './timed.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -77,44 +78,15 @@ const WITH_WAN = !flag('--no-wan');
 const PYINFRA_DIR = join(root, 'bench/pyinfra');
 const STATE_HASH = readFileSync(join(root, 'bench/state-hash.sh'), 'utf8');
 const DRIFT = readFileSync(join(root, 'bench/drift.sh'), 'utf8');
-const CLI = join(root, 'dist/cli/main.js');
 const work = mkdtempSync(join(tmpdir(), 'provision-bench-'));
 
-interface Timed {
-  seconds: number;
-  code: number | null;
-  rssKiB?: number;
-  log: string;
-}
-
-function runTimed(cmd: string, argv: string[], env: NodeJS.ProcessEnv, label: string, cwd?: string): Promise<Timed> {
-  const log = join(work, `${label}.log`);
-  return new Promise((res, rej) => {
-    const t0 = performance.now();
-    const child = spawn(cmd, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], ...(cwd ? { cwd } : {}) });
-    const out: Buffer[] = [];
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => out.push(d));
-    child.on('error', rej);
-    child.on('close', (code) => {
-      const seconds = (performance.now() - t0) / 1000;
-      writeFileSync(log, Buffer.concat(out));
-      res({ seconds, code, log });
-    });
-  });
-}
-
 let seq = 0;
-async function provision(playbook: string, inv: string, extra: string, check: boolean, forks: number, label: string, report?: string): Promise<Timed & { eld?: { maxMs: number; p99Ms: number; meanMs: number } }> {
-  const rss = join(work, `rss-${++seq}`);
-  const eld = join(work, `eld-${seq}.json`);
-  const argv = ['-r', join(root, 'bench/maxrss.cjs'), CLI, 'run', '-i', inv, '-e', `@${extra}`, '-f', String(forks), '-q', '--no-color'];
+async function provision(playbook: string, inv: string, extra: string, check: boolean, forks: number, label: string, report?: string): Promise<TimedProvision> {
+  const argv = ['run', '-i', inv, '-e', `@${extra}`, '-f', String(forks), '-q', '--no-color'];
   if (check) argv.push('--check');
   if (report) argv.push('--report', `json=${report}`);
   argv.push(playbook);
-  const r: Timed & { eld?: { maxMs: number; p99Ms: number; meanMs: number } } = await runTimed(process.execPath, argv, { PROVISION_BENCH_RSS: rss, PROVISION_BENCH_ELD: eld }, `${label}-${seq}`);
-  if (existsSync(rss)) r.rssKiB = Number(readFileSync(rss, 'utf8'));
-  if (existsSync(eld)) r.eld = JSON.parse(readFileSync(eld, 'utf8')) as NonNullable<typeof r.eld>;
+  const r = await runProvision(work, argv, `${label}-${++seq}`);
   // 0: no drift/ok; 3: drift in check mode (expected on an audit of fresh or drifted hosts only)
   if (r.code !== 0 && !(check && r.code === 3)) console.error(`  ! provision ${label} exited ${r.code}; see ${r.log}`);
   return r;
@@ -123,7 +95,7 @@ async function provision(playbook: string, inv: string, extra: string, check: bo
 async function ansible(playbook: string, dir: string, extra: string, check: boolean, label: string): Promise<Timed> {
   const argv = ['-i', join(dir, 'inventory.ini'), '-e', `@${extra}`, playbook];
   if (check) argv.push('--check');
-  const r = await runTimed('ansible-playbook', argv, { ANSIBLE_CONFIG: join(dir, 'ansible.cfg'), ANSIBLE_NOCOLOR: '1' }, `ansible-${label}-${++seq}`);
+  const r = await runTimed(work, 'ansible-playbook', argv, { ANSIBLE_CONFIG: join(dir, 'ansible.cfg'), ANSIBLE_NOCOLOR: '1' }, `ansible-${label}-${++seq}`);
   if (r.code !== 0) console.error(`  ! ansible-playbook ${label} exited ${r.code}; see ${r.log}`);
   return r;
 }
@@ -186,7 +158,7 @@ async function pyinfra(dir: string, workload: WorkloadName, publicKey: string, d
   const argv = [dry ? '--dry' : '-y', '--parallel', String(n), join(dir, 'inventory.py'), 'deploy.py'];
   argv.push('--data', `workload=${workload}`, '--data', `admin_ssh_keys=${JSON.stringify([publicKey])}`);
   // cwd: the deploy's directory, so operations are named `core.py | ...`
-  const r = await runTimed(PYINFRA.bin, argv, { PYTHONUNBUFFERED: '1' }, `pyinfra-${label}-${++seq}`, PYINFRA_DIR);
+  const r = await runTimed(work, PYINFRA.bin, argv, { PYTHONUNBUFFERED: '1' }, `pyinfra-${label}-${++seq}`, PYINFRA_DIR);
   if (r.code !== 0) console.error(`  ! pyinfra ${label} exited ${r.code}; see ${r.log}`);
   return r;
 }

@@ -20,6 +20,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import pLimit from 'p-limit';
 
 // testcontainers reads these lazily, when the first container starts (not at import):
 // no Ryuk reaper container (its image would have to be pulled, and `npm run fleet`
@@ -135,6 +136,8 @@ export interface StartFleetOptions {
    * republishes port 22 on another host port, so the fleet's port stops answering.
    */
   network?: string;
+  /** Containers started at once (default 16): hundreds started together make dockerd time out. */
+  startConcurrency?: number;
 }
 
 /** Never pull: images are built locally by docker/build.sh and no registry may be reachable. */
@@ -327,7 +330,8 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<Fleet> {
     return { name: `${prefix}-${i}`, image: short, host: '127.0.0.1', port: container.getMappedPort(22), ports, container };
   };
 
-  const results = await Promise.allSettled(Array.from({ length: count }, (_, i) => startOne(i + 1)));
+  const starting = pLimit(opts.startConcurrency ?? 16);
+  const results = await Promise.allSettled(Array.from({ length: count }, (_, i) => starting(() => startOne(i + 1))));
   const hosts = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failure) {
@@ -336,7 +340,7 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<Fleet> {
     throw failure.reason;
   }
 
-  const hostKeys = await Promise.all(hosts.map((h) => readHostKey(h.container)));
+  const hostKeys = await Promise.all(hosts.map((h) => starting(() => readHostKey(h.container))));
   await writeFile(knownHostsFile, hosts.map((h, i) => `[${h.host}]:${h.port} ${hostKeys[i]}\n`).join(''), { mode: 0o600 });
 
   const inventoryYaml = (o?: InventoryOptions) =>
