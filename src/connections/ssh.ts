@@ -12,6 +12,7 @@ import type { Duplex } from 'node:stream';
 import ssh2, { type AuthenticationType, type ClientChannel, type Client as ClientType, type ConnectConfig, type ParsedKey, type ServerHostKeyAlgorithm } from 'ssh2';
 import { ConnectionError, HostKeyError, TimeoutError, errorMessage } from '../contract/errors.js';
 import { quote } from '../contract/quote.js';
+import { HopPool } from './hop-pool.js';
 import type { Connection, ConnectionStats, ExecOptions, ExecResult } from './types.js';
 // ssh2 is CommonJS: its named exports are not visible to Node's ESM loader
 const { Client, utils, createAgent } = ssh2;
@@ -134,6 +135,32 @@ function agentKeys(agent: string): Promise<string[]> {
   });
 }
 
+/** A handshake that keeps answering may take this many connect timeouts before it is given up. */
+const HANDSHAKE_CAP = 6;
+
+/**
+ * Calls `silent` once when nothing has arrived on `transport` for `ms`: a host is
+ * unreachable when it stops answering, not when it answers slowly (200 handshakes
+ * on a loaded machine each take longer than a fixed timeout while progressing).
+ * Before judging, the check waits for one turn of the event loop, so data that
+ * arrived while this process itself was stalled is counted first.
+ */
+function watchSilence(transport: Duplex, ms: number, silent: () => void): NodeJS.Timeout {
+  let last = performance.now();
+  transport.on('data', () => {
+    last = performance.now();
+  });
+  const timer = setInterval(() => {
+    if (performance.now() - last < ms) return;
+    setImmediate(() => {
+      if (performance.now() - last < ms) return;
+      clearInterval(timer);
+      silent();
+    });
+  }, Math.max(100, Math.floor(ms / 4)));
+  return timer;
+}
+
 function connectHop(
   opts: SshOptions,
   hop: SshHop,
@@ -167,7 +194,8 @@ function connectHop(
       host: hop.host,
       port: hop.port,
       username,
-      readyTimeout: opts.connectTimeoutMs,
+      // the real limit is the silence watch below; this only bounds a handshake that trickles forever
+      readyTimeout: opts.connectTimeoutMs * HANDSHAKE_CAP,
       keepaliveInterval: 15_000,
       keepaliveCountMax: 3,
       authHandler: authHandler as unknown as AuthenticationType[],
@@ -212,7 +240,10 @@ function connectHop(
           : {}),
       ...(sock ? { sock } : {}),
     };
+    let watch: NodeJS.Timeout | undefined;
+    const settle = () => clearInterval(watch);
     client.once('ready', () => {
+      settle();
       const method = tried?.type ?? 'publickey';
       const keys = tried?.type === 'publickey' ? Promise.resolve([publicLine(tried.key)]) : tried?.type === 'agent' ? agentKeys(tried.agent) : Promise.resolve([]);
       void keys.then((k) => resolve({ client, auth: { method, keys: k } }));
@@ -220,6 +251,7 @@ function connectHop(
     // on, not once: ssh2 can emit a second error for the same failure (ECONNRESET, then
     // "Connection lost before handshake" on close), and an unheard 'error' kills the process
     client.on('error', (err: Error & { level?: string }) => {
+      settle();
       client.end();
       if (hostKeyProblem) return reject(hostKeyProblem);
       const auth = err.level === 'client-authentication';
@@ -234,6 +266,13 @@ function connectHop(
     // ssh2 keeps its transport (the TCP socket, or the forwarded channel) here
     const transport = (client as unknown as { _sock?: Duplex })._sock;
     if (meter && transport) meter.attach(transport, !sock);
+    if (transport) {
+      watch = watchSilence(transport, opts.connectTimeoutMs, () => {
+        client.end();
+        reject(new ConnectionError(hopName, `Timed out while waiting for handshake: no answer for ${opts.connectTimeoutMs / 1000} s`, { code: 'E_UNREACHABLE' }));
+      });
+      client.once('close', settle);
+    }
   });
 }
 
@@ -250,22 +289,40 @@ function forward(client: Client, host: string, port: number, name: string): Prom
   });
 }
 
-async function connectChain(opts: SshOptions, meter?: TurnMeter): Promise<{ client: Client; hops: Client[]; hostKey: Buffer | undefined; auth: AuthUsed }> {
-  const hops: Client[] = [];
+/** Every jump host connection of this process, shared by the targets behind it. */
+const hopPool = new HopPool<Client>();
+
+/** What makes two connections' hop the same one: the chain up to it and how it is authenticated and verified. */
+function hopKey(opts: SshOptions, chain: readonly SshHop[]): string {
+  const hops = chain.map((h) => [h.host, h.port, h.user ?? opts.user ?? '', h.identityFile ?? opts.identityFile ?? '']);
+  return JSON.stringify([hops, opts.knownHostsFile ?? '', opts.hostKeyPolicy, opts.agent ?? '', opts.passphrase ?? '']);
+}
+
+async function connectChain(opts: SshOptions, meter?: TurnMeter): Promise<{ client: Client; release: () => void; hostKey: Buffer | undefined; auth: AuthUsed }> {
+  const held: (() => void)[] = [];
+  const release = () => {
+    for (const letGo of held.reverse()) letGo();
+  };
   try {
     // each hop is reached through a channel forwarded by the previous one; the target through the last
     let prev: Client | undefined;
-    for (const hop of opts.jump ?? []) {
-      const sock = prev ? await forward(prev, hop.host, hop.port, opts.name) : undefined;
-      prev = (await connectHop(opts, hop, `${opts.name} (via ${hop.host}:${hop.port})`, sock)).client;
-      hops.push(prev);
+    const jump = opts.jump ?? [];
+    for (const [i, hop] of jump.entries()) {
+      const key = hopKey(opts, jump.slice(0, i + 1));
+      const via = prev;
+      const hopConn = await hopPool.acquire(key, async () => {
+        const sock = via ? await forward(via, hop.host, hop.port, opts.name) : undefined;
+        return (await connectHop(opts, hop, `jump host ${hop.host}:${hop.port}`, sock)).client;
+      });
+      held.push(hopConn.release);
+      prev = hopConn.client;
     }
     const sock = prev ? await forward(prev, opts.host, opts.port, opts.name) : undefined;
     let hostKey: Buffer | undefined;
     const { client, auth } = await connectHop(opts, opts, opts.name, sock, (k) => (hostKey = k), meter);
-    return { client, hops, hostKey, auth };
+    return { client, release, hostKey, auth };
   } catch (err) {
-    for (const h of hops) h.end();
+    release();
     throw err;
   }
 }
@@ -512,7 +569,8 @@ export class SshConnection implements Connection {
   private constructor(
     readonly name: string,
     private readonly client: Client,
-    private readonly hops: Client[],
+    /** Lets go of the jump hosts this connection goes through. */
+    private readonly releaseHops: () => void,
     /** The verified host key blob of the target. */
     readonly hostKey: Buffer | undefined,
     meter: TurnMeter,
@@ -535,8 +593,8 @@ export class SshConnection implements Connection {
     for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
         const meter = new TurnMeter();
-        const { client, hops, hostKey, auth } = await connectChain(opts, meter);
-        return new SshConnection(opts.name, client, hops, hostKey, meter, auth);
+        const { client, release, hostKey, auth } = await connectChain(opts, meter);
+        return new SshConnection(opts.name, client, release, hostKey, meter, auth);
       } catch (err) {
         lastErr = err;
         const message = errorMessage(err);
@@ -684,7 +742,7 @@ export class SshConnection implements Connection {
     if (this.closed) return;
     this.closed = true;
     this.client.end();
-    for (const h of this.hops.reverse()) h.end();
+    this.releaseHops();
   }
 }
 

@@ -2,12 +2,16 @@
  * Jump hosts: reach a host that only a bastion can see, through ssh2
  * forwardOut, with host keys checked on every hop.
  */
+import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadInventories, loadPlaybooks, registry } from '../../src/api.js';
 import { run } from '../../src/core/runner.js';
 import { fleetImages, startFleet, type Fleet } from './fleet.js';
+
+const execFileP = promisify(execFile);
 
 const images = await fleetImages();
 const image = images.find((i) => i.present)?.name;
@@ -15,7 +19,7 @@ const image = images.find((i) => i.present)?.name;
 describe.skipIf(!image)(`jump hosts (${image ?? 'no image'})`, () => {
   let fleet: Fleet;
   beforeAll(async () => {
-    fleet = await startFleet({ count: 2, image: image! });
+    fleet = await startFleet({ count: 3, image: image! });
   });
   afterAll(async () => {
     await fleet?.stop();
@@ -58,5 +62,44 @@ describe.skipIf(!image)(`jump hosts (${image ?? 'no image'})`, () => {
     const refused = await run({ inventory: loadInventories([inv]), playbook: loadPlaybooks([pb]), registry });
     expect(refused.hosts[0]?.unreachable).toBe(true);
     expect(refused.hosts[0]?.error).toMatch(new RegExp(`unknown host key for ${ip.replace(/\./g, '\\.')}`));
+  });
+
+  it('takes 40 hosts through one bastion with a single login there, each target reached through it', async () => {
+    const [bastion, ...targets] = fleet.hosts;
+    const ips = await Promise.all(targets.map(async (t) => (await t.container.exec(['hostname', '-I'])).stdout.trim().split(/\s+/)[0]!));
+    const kh = readFileSync(fleet.knownHostsFile, 'utf8');
+    const keyOf = (port: number) => kh.split('\n').find((l) => l.startsWith(`[127.0.0.1]:${port} `))!.split(' ').slice(1).join(' ');
+    const knownHosts = join(fleet.dir, 'known_hosts_many');
+    writeFileSync(knownHosts, kh + targets.map((t, i) => `${ips[i]} ${keyOf(t.port)}\n`).join(''));
+    const names = Array.from({ length: 40 }, (_, i) => `inner${i}`);
+    const inv = join(fleet.dir, 'jump-many.yaml');
+    writeFileSync(
+      inv,
+      `all:
+  vars:
+    user: root
+    identity_file: ${fleet.identityFile}
+    known_hosts_file: ${knownHosts}
+    jump: root@127.0.0.1:${bastion!.port}
+  hosts:
+${names.map((n, i) => `    ${n}: { host: ${ips[i % ips.length]} }`).join('\n')}
+`,
+    );
+    const count = async (h: (typeof fleet.hosts)[0]) => {
+      // sshd runs with -e: its log is the container's output, read with docker logs
+      const { stdout, stderr } = await execFileP('docker', ['logs', h.container.getId()]);
+      return `${stdout}${stderr}`.split('\n').filter((l) => /Accepted publickey for root/.test(l)).length;
+    };
+    const before = await Promise.all(fleet.hosts.map(count));
+    const pb = join(fleet.dir, 'hostname-many.yaml');
+    writeFileSync(pb, '- hosts: all\n  gather_facts: false\n  tasks:\n    - name: where am I\n      command: hostname -I\n      changed_when: false\n');
+    const s = await run({ inventory: loadInventories([inv]), playbook: loadPlaybooks([pb]), registry });
+    expect(s.hosts.filter((h) => h.unreachable).map((h) => h.error)).toEqual([]);
+    expect(s.hosts).toHaveLength(40);
+    // each answered from its own address, so it really went to the target, not to the bastion
+    for (const r of s.results) expect(r.stdout?.trim().split(/\s+/)[0]).toBe(ips[names.indexOf(r.host) % ips.length]);
+    const after = await Promise.all(fleet.hosts.map(count));
+    expect(after[0]! - before[0]!).toBe(1);
+    expect(after.slice(1).reduce((n, a, i) => n + a - before[i + 1]!, 0)).toBe(40);
   });
 });
