@@ -1,0 +1,66 @@
+/**
+ * The connect timeout is a silence timeout: a host that keeps answering, however
+ * slowly, is not given up after connect_timeout, and one that says nothing is.
+ * Against local TCP servers that speak no SSH beyond lines before the version
+ * string (RFC 4253 4.2 lets a server send those), so no handshake ever completes.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { connectSsh } from '../../../src/connections/ssh.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ssh-timeout-'));
+const knownHostsFile = join(dir, 'known_hosts');
+writeFileSync(knownHostsFile, '');
+
+let server: Server | undefined;
+const sockets: Socket[] = [];
+afterEach(() => {
+  for (const s of sockets) s.destroy();
+  server?.close();
+});
+
+/** A server that sends one line every `everyMs` for `forMs`, then nothing. */
+async function trickling(everyMs: number, forMs: number): Promise<number> {
+  server = createServer((sock) => {
+    sockets.push(sock);
+    sock.on('error', () => {});
+    const t0 = Date.now();
+    const timer = setInterval(() => {
+      if (Date.now() - t0 >= forMs || sock.destroyed) return clearInterval(timer);
+      sock.write('still starting\r\n');
+    }, everyMs);
+  });
+  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+  return (server.address() as { port: number }).port;
+}
+
+async function timeToFail(port: number, connectTimeoutMs: number): Promise<{ ms: number; message: string }> {
+  const t0 = performance.now();
+  try {
+    await connectSsh({ name: 'slow', host: '127.0.0.1', port, user: 'u', password: 'p', knownHostsFile, hostKeyPolicy: 'strict', connectTimeoutMs, attempts: 1 });
+  } catch (err) {
+    return { ms: performance.now() - t0, message: (err as Error).message };
+  }
+  throw new Error('connected to a server that speaks no SSH');
+}
+
+describe('SSH connect timeout', () => {
+  it('gives up a host that says nothing after connect_timeout', async () => {
+    const port = await trickling(100, 0);
+    const r = await timeToFail(port, 600);
+    expect(r.message).toMatch(/slow: Timed out while waiting for handshake: no answer for 0.6 s/);
+    expect(r.ms).toBeGreaterThanOrEqual(550);
+    expect(r.ms).toBeLessThan(3000);
+  });
+
+  it('keeps waiting while the host answers, however much longer than connect_timeout that takes', async () => {
+    const port = await trickling(150, 2500);
+    const r = await timeToFail(port, 600);
+    expect(r.message).toMatch(/Timed out while waiting for handshake/);
+    // silent only after 2.5 s of lines: a fixed 0.6 s timeout would have fired at 0.6 s
+    expect(r.ms).toBeGreaterThanOrEqual(2500);
+  });
+});
