@@ -9,8 +9,10 @@
  * a floor) when one fails or is slow: slower than `slowMs` and than three times
  * the fastest seen, so a control machine that is slow for every handshake alike
  * does not end up connecting one host at a time. A host's connect timeout starts when its handshake starts
- * (the wait for a slot is not counted against it). Local connections do not
- * handshake and pass straight through.
+ * (the wait for a slot is not counted against it), and it stretches with the
+ * pace the other hosts of the run set: on a machine where every handshake takes
+ * 8 s, a host silent for 10 s is not yet unreachable (`patience`). Local
+ * connections do not handshake and pass straight through.
  */
 import type { Connector } from './connect.js';
 
@@ -25,6 +27,13 @@ export interface HandshakeLimits {
   slowMs: number;
 }
 
+/** How many recent successful handshakes set the pace. */
+const PACE_WINDOW = 16;
+/** A host may be silent this many times as long as the slowest recent handshake took... */
+const PACE_FACTOR = 3;
+/** ...but never more than this many times its own connect timeout. */
+const PATIENCE_CAP = 6;
+
 /** 10 at first: sshd drops none of 10 unauthenticated connections (MaxStartups 10:30:100), a jump host included. */
 const DEFAULT_HANDSHAKES: HandshakeLimits = { start: 10, min: 4, max: 64, slowMs: 2_000 };
 
@@ -36,6 +45,7 @@ export class HandshakeLimiter {
   /** The most handshakes seen running at once. */
   peak = 0;
   private fastest = Infinity;
+  private readonly recent: number[] = [];
 
   constructor(
     private readonly limits: HandshakeLimits = DEFAULT_HANDSHAKES,
@@ -56,6 +66,8 @@ export class HandshakeLimiter {
       const result = await handshake();
       const took = this.now() - t0;
       this.fastest = Math.min(this.fastest, took);
+      this.recent.push(took);
+      if (this.recent.length > PACE_WINDOW) this.recent.shift();
       fast = took < Math.max(this.limits.slowMs, 3 * this.fastest);
       return result;
     } finally {
@@ -67,9 +79,22 @@ export class HandshakeLimiter {
       }
     }
   }
+
+  /**
+   * The connect timeout (ms) to give a host whose own is `timeoutMs`: longer when
+   * the recent handshakes of this run were slow (3 times the slowest of the last
+   * 16), never shorter, and at most 6 times as long.
+   */
+  patience(timeoutMs: number): number {
+    const slowest = this.recent.length > 0 ? Math.max(...this.recent) : 0;
+    return Math.round(Math.min(timeoutMs * PATIENCE_CAP, Math.max(timeoutMs, slowest * PACE_FACTOR)));
+  }
 }
 
-/** `connect` with its SSH handshakes through `limiter`. */
+/** `connect` with its SSH handshakes through `limiter`, each with the patience the run's pace allows. */
 export function limitHandshakes(connect: Connector, limiter: HandshakeLimiter): Connector {
-  return (spec, extra) => (spec.connection.connection === 'local' ? connect(spec, extra) : limiter.run(() => connect(spec, extra)));
+  return (spec, extra) =>
+    spec.connection.connection === 'local'
+      ? connect(spec, extra)
+      : limiter.run(() => connect({ ...spec, connection: { ...spec.connection, connectTimeoutMs: limiter.patience(spec.connection.connectTimeoutMs) } }, extra));
 }

@@ -112,4 +112,34 @@ describe('HandshakeLimiter', () => {
     await h.finish(10);
     await expect(ssh).resolves.toBe(conn);
   });
+
+  it('gives a host the patience the run\'s pace sets: 3 times the slowest recent handshake, never less than its own timeout, at most 6 times it', async () => {
+    // one at a time, so each handshake takes exactly what finish() is given
+    const { h, limiter, all } = begin({ start: 1, min: 1, max: 1 }, 30);
+    await flush();
+    expect(limiter.patience(10_000)).toBe(10_000); // nothing measured yet
+    await h.finish(500);
+    expect(limiter.patience(10_000)).toBe(10_000); // fast handshakes never shorten it
+    await h.finish(8000);
+    expect(limiter.patience(10_000)).toBe(24_000);
+    await h.finish(30_000);
+    expect(limiter.patience(10_000)).toBe(60_000); // the cap
+    // the slow ones leave the window of the last 16
+    for (let i = 0; i < 16; i++) await h.finish(100);
+    expect(limiter.patience(10_000)).toBe(10_000);
+    while (h.pending.length > 0) await h.finish(10);
+    await Promise.all(all);
+  });
+
+  it('connects each host with that patience as its connect timeout', async () => {
+    const limiter = new HandshakeLimiter({ start: 1, min: 1, max: 1, slowMs: 1000 });
+    (limiter as unknown as { recent: number[] }).recent.push(9000);
+    const seen: number[] = [];
+    const connect = limitHandshakes(async (spec) => {
+      seen.push((spec.connection as { connectTimeoutMs: number }).connectTimeoutMs);
+      return {} as Connection;
+    }, limiter);
+    await connect({ name: 'a', connection: { connection: 'ssh', connectTimeoutMs: 10_000 } } as unknown as HostSpec);
+    expect(seen).toEqual([27_000]);
+  });
 });
