@@ -1,7 +1,9 @@
-// Preloaded into the provision CLI by bench/run.ts and bench/load.ts (node -r): writes
-// the process's peak RSS in KiB to $PROVISION_BENCH_RSS when it exits, its CPU time
-// (user + system, ms) to $PROVISION_BENCH_CPU, and the event-loop delay (max and p99
-// in ms, as JSON) to $PROVISION_BENCH_ELD.
+// Preloaded into the provision CLI by the bench scripts (node -r): writes the process's
+// peak RSS in KiB to $PROVISION_BENCH_RSS when it exits, its CPU time (user + system,
+// ms) to $PROVISION_BENCH_CPU, and the event-loop delay to $PROVISION_BENCH_ELD as JSON:
+// max, p99 and mean in ms (perf_hooks histogram), and `stalls`, the five longest
+// blocks of the loop with when they began (ms since start), so a stall while
+// modules load can be told from one while hundreds of hosts are connected.
 const { writeFileSync } = require('node:fs');
 const { monitorEventLoopDelay } = require('node:perf_hooks');
 const file = process.env.PROVISION_BENCH_RSS;
@@ -9,6 +11,22 @@ const cpu = process.env.PROVISION_BENCH_CPU;
 const eld = process.env.PROVISION_BENCH_ELD;
 const h = eld ? monitorEventLoopDelay({ resolution: 5 }) : undefined;
 h?.enable();
+const TICK = 10;
+const t0 = performance.now();
+const stalls = [];
+if (eld) {
+  let last = performance.now();
+  setInterval(() => {
+    const now = performance.now();
+    const blocked = now - last - TICK;
+    if (blocked > 20) {
+      stalls.push({ atMs: Math.round(last - t0), ms: Math.round(blocked) });
+      stalls.sort((a, b) => b.ms - a.ms);
+      stalls.length = Math.min(stalls.length, 5);
+    }
+    last = now;
+  }, TICK).unref();
+}
 process.on('exit', () => {
   if (file) writeFileSync(file, String(process.resourceUsage().maxRSS));
   if (cpu) {
@@ -17,6 +35,6 @@ process.on('exit', () => {
   }
   if (eld && h) {
     h.disable();
-    writeFileSync(eld, JSON.stringify({ maxMs: h.max / 1e6, p99Ms: h.percentile(99) / 1e6, meanMs: h.mean / 1e6 }));
+    writeFileSync(eld, JSON.stringify({ maxMs: h.max / 1e6, p99Ms: h.percentile(99) / 1e6, meanMs: h.mean / 1e6, stalls }));
   }
 });

@@ -9,7 +9,7 @@
  * Starts the largest fleet once (16 containers at a time), then for each host count N
  * runs the built CLI's check-mode audit of the playbook against the first N hosts as
  * `admin` with sudo, and prints per N: wall time, provision's CPU, peak RSS, the
- * event loop's longest stall, the hosts reached and unreachable (from the JSON
+ * event loop's longest stalls (and when they began), the hosts reached and unreachable (from the JSON
  * report), and the machine's load average. Growth per host is the slope between the
  * smallest and each larger N. A script that prints numbers, not a test.
  */
@@ -77,11 +77,12 @@ async function main(): Promise<void> {
     await fleet.stop();
   }
   const base = rows[0]!;
-  console.log('\n| hosts | wall s | provision CPU s | peak RSS MiB | MiB per host over the smallest | longest event-loop stall ms | reached | unreachable | load (1 min, before -> after) |');
+  console.log('\n| hosts | wall s | provision CPU s | peak RSS MiB | MiB per host over the smallest | longest event-loop stalls, ms at s after start | reached | unreachable | load (1 min, before -> after) |');
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const slope = r === base ? '-' : ((mib(r.rssKiB) - mib(base.rssKiB)) / (r.hosts - base.hosts)).toFixed(3);
-    console.log(`| ${r.hosts} | ${r.seconds.toFixed(1)} | ${((r.cpuMs ?? 0) / 1000).toFixed(1)} | ${mib(r.rssKiB).toFixed(0)} | ${slope} | ${r.eld?.maxMs.toFixed(0) ?? '?'} | ${r.reached} | ${r.unreachable} | ${r.load} |`);
+    const stalls = (r.eld?.stalls ?? []).map((x) => `${x.ms} at ${(x.atMs / 1000).toFixed(1)} s`).join(', ');
+    console.log(`| ${r.hosts} | ${r.seconds.toFixed(1)} | ${((r.cpuMs ?? 0) / 1000).toFixed(1)} | ${mib(r.rssKiB).toFixed(0)} | ${slope} | ${stalls || '-'} | ${r.reached} | ${r.unreachable} | ${r.load} |`);
   }
 }
 

@@ -21,8 +21,8 @@ export interface Timed {
 export interface TimedProvision extends Timed {
   /** provision's own CPU time (user + system), ms. */
   cpuMs?: number;
-  /** Event-loop delay over the whole run, ms. */
-  eld?: { maxMs: number; p99Ms: number; meanMs: number };
+  /** Event-loop delay over the whole run, ms, and the five longest stalls with when they began (ms after start). */
+  eld?: { maxMs: number; p99Ms: number; meanMs: number; stalls: { atMs: number; ms: number }[] };
 }
 
 /** Runs `cmd`, its stdout and stderr going to `<dir>/<label>.log`. */
