@@ -10,9 +10,12 @@
  * are read at all). For each phase it prints the round trips after
  * authentication, the tasks that ran, and their ratio; the target is at most
  * 3 round trips per host for a check audit, plus at most one per changed task
- * when applying. A script that prints numbers, not a test.
+ * when applying. `host CPU` is what the host spent on the phase (sshd, sudo, the
+ * shells and every command they ran), read from outside: the container's cgroup
+ * CPU counter before and after, read on this machine (cgroup v1 `cpuacct.usage`
+ * or v2 `cpu.stat` of the container). A script that prints numbers, not a test.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadInventories, loadPlaybooks, registry } from '../src/api.js';
@@ -47,7 +50,20 @@ async function once(fleet: Fleet, p: Phase): Promise<RunSummary> {
   return run({ inventory: loadInventories([inventory]), playbook: loadPlaybooks([p.playbook]), registry, check: p.check });
 }
 
-function row(p: Phase, s: RunSummary): string {
+/** CPU the container has used so far (µs), from its cgroup on this machine (v1 or v2), or undefined where neither is found. */
+function hostCpuUs(fleet: Fleet): number | undefined {
+  const id = fleet.hosts[0]!.container.getId();
+  for (const file of [`/sys/fs/cgroup/cpuacct/docker/${id}/cpuacct.usage`, `/sys/fs/cgroup/system.slice/docker-${id}.scope/cpu.stat`, `/sys/fs/cgroup/docker/${id}/cpu.stat`]) {
+    if (!existsSync(file)) continue;
+    const text = readFileSync(file, 'utf8');
+    if (file.endsWith('cpuacct.usage')) return Number(text) / 1000; // ns
+    const m = /^usage_usec (\d+)$/m.exec(text);
+    if (m) return Number(m[1]);
+  }
+  return undefined;
+}
+
+function row(p: Phase, s: RunSummary, hostMs: number | undefined): string {
   const st = Object.values(s.stats)[0];
   if (!st) return `${p.workload} ${p.phase}: host not reached: ${s.hosts[0]?.error ?? '?'}`;
   const auth = st.authRoundTrips ?? 0;
@@ -64,6 +80,7 @@ function row(p: Phase, s: RunSummary): string {
     String(after).padStart(6),
     (after / Math.max(tasks, 1)).toFixed(2).padStart(9),
     String(st.commands).padStart(8),
+    (hostMs === undefined ? '?' : String(hostMs)).padStart(11),
     `  (${loadavg()[0]!.toFixed(1)})`,
   ];
   return cols.join(' ');
@@ -84,8 +101,13 @@ try {
     { workload: 'commands', phase: 'apply', playbook: commands, check: false, user: 'admin' },
   ];
   console.log(`one ${IMAGE} host; round trips counted on the wire; "after auth" excludes TCP connect, SSH handshake and authentication`);
-  console.log(`${'phase'.padEnd(24)} tasks changed failed  auth  after  per task commands  (load average)`);
-  for (const p of phases) console.log(row(p, await once(fleet, p)));
+  console.log(`${'phase'.padEnd(24)} tasks changed failed  auth  after  per task commands host CPU ms  (load average)`);
+  for (const p of phases) {
+    const before = hostCpuUs(fleet);
+    const s = await once(fleet, p);
+    const after = hostCpuUs(fleet);
+    console.log(row(p, s, before !== undefined && after !== undefined ? Math.round((after - before) / 1000) : undefined));
+  }
 } finally {
   await fleet.stop();
 }
