@@ -35,6 +35,19 @@ export function knownHostName(host: string, port: number): string {
   return port === 22 ? host : `[${host}]:${port}`;
 }
 
+/** Compiled wildcard patterns (`*.example.com`), by pattern: each is compiled once, not once per host and line. */
+const wildcards = new Map<string, RegExp>();
+
+function matchesOne(pattern: string, name: string): boolean {
+  if (!pattern.includes('*') && !pattern.includes('?')) return pattern === name;
+  let re = wildcards.get(pattern);
+  if (!re) {
+    re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+    wildcards.set(pattern, re);
+  }
+  return re.test(name);
+}
+
 function matchesPattern(entry: string, name: string): boolean {
   if (entry.startsWith('|1|')) {
     const [, , salt, hash] = entry.split('|');
@@ -42,15 +55,18 @@ function matchesPattern(entry: string, name: string): boolean {
     const digest = createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest('base64');
     return digest === hash;
   }
-  return entry.split(',').some((p) => {
-    if (p.startsWith('!')) return false;
-    const re = new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
-    return re.test(name);
-  });
+  // as OpenSSH: a name matching a negated pattern is not matched by the line, whatever else matches
+  const patterns = entry.split(',');
+  if (patterns.some((p) => p.startsWith('!') && matchesOne(p.slice(1), name))) return false;
+  return patterns.some((p) => !p.startsWith('!') && matchesOne(p, name));
 }
 
-/** The key a known_hosts line records for `name` (not for a certificate authority), or undefined. */
-function keyOnLine(rawLine: string, name: string): KnownKey | undefined {
+/** One key line of a known_hosts file: its host patterns and key (certificate authorities left out). */
+interface KnownLine extends KnownKey {
+  hosts: string;
+}
+
+function parseLine(rawLine: string): KnownLine | undefined {
   const line = rawLine.trim();
   if (!line || line.startsWith('#')) return undefined;
   const fields = line.split(/\s+/);
@@ -61,13 +77,35 @@ function keyOnLine(rawLine: string, name: string): KnownKey | undefined {
     revoked = marker === '@revoked';
   }
   const [hosts, type, key] = fields;
-  if (!hosts || !type || !key || !matchesPattern(hosts, name)) return undefined;
-  return { type, key, revoked };
+  if (!hosts || !type || !key) return undefined;
+  return { hosts, type, key, revoked };
 }
 
-/** Keys recorded for `name` in the text of a known_hosts file. Pure. */
+/** The key a known_hosts line records for `name` (not for a certificate authority), or undefined. */
+function keyOnLine(rawLine: string, name: string): KnownKey | undefined {
+  const parsed = parseLine(rawLine);
+  return parsed && matchesPattern(parsed.hosts, name) ? { type: parsed.type, key: parsed.key, revoked: parsed.revoked } : undefined;
+}
+
+/** The parsed lines of the last few known_hosts texts: 500 hosts connecting read the same file 500 times. */
+const parsedTexts = new Map<string, KnownLine[]>();
+const PARSED_KEPT = 4;
+
+function parsedLines(text: string): KnownLine[] {
+  let lines = parsedTexts.get(text);
+  if (!lines) {
+    lines = text.split('\n').flatMap((l) => parseLine(l) ?? []);
+    if (parsedTexts.size >= PARSED_KEPT) parsedTexts.delete(parsedTexts.keys().next().value!);
+    parsedTexts.set(text, lines);
+  }
+  return lines;
+}
+
+/** Keys recorded for `name` in the text of a known_hosts file. Pure (the parse is remembered per text). */
 export function findKnownKeys(text: string, name: string): KnownKey[] {
-  return text.split('\n').flatMap((line) => keyOnLine(line, name) ?? []);
+  return parsedLines(text)
+    .filter((l) => matchesPattern(l.hosts, name))
+    .map(({ type, key, revoked }) => ({ type, key, revoked }));
 }
 
 /**

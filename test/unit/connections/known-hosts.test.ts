@@ -40,6 +40,17 @@ describe('known_hosts', () => {
     expect(findKnownKeys(`[127.0.0.1]:2222 ssh-ed25519 ${ed.toString('base64')}`, '1')).toEqual([]);
   });
 
+  it('matches ? and * wildcards, and a negated pattern keeps its name out of the line, as OpenSSH does', () => {
+    const text = `web?.lab,*.prod,!db.prod ssh-ed25519 ${ed.toString('base64')}`;
+    expect(findKnownKeys(text, 'web1.lab')).toHaveLength(1);
+    expect(findKnownKeys(text, 'web10.lab')).toEqual([]);
+    expect(findKnownKeys(text, 'api.prod')).toHaveLength(1);
+    expect(findKnownKeys(text, 'db.prod')).toEqual([]);
+    // the same text again (500 hosts read one file): the same answers
+    expect(findKnownKeys(text, 'db.prod')).toEqual([]);
+    expect(findKnownKeys(text, 'api.prod')).toHaveLength(1);
+  });
+
   it('judges known, unknown, changed and revoked keys', () => {
     const known = [{ type: 'ssh-ed25519', key: ed.toString('base64'), revoked: false }];
     expect(judgeHostKey(known, ed)).toEqual({ kind: 'known' });
