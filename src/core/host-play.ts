@@ -17,6 +17,7 @@ import { isTask, type BlockDef, type IncludeDef, type PlayDef, type PlayItem, ty
 import type { RunEvents, TaskResult } from './results.js';
 import { hideOutput, itemLabel } from './result-view.js';
 import { matchesTags } from './selection.js';
+import { readsAhead, type TaskItem } from './prefetch.js';
 import { evalCondition, renderString, renderValue } from './template.js';
 import { resolve } from 'node:path';
 
@@ -169,6 +170,23 @@ export class HostPlay {
     for (const h of this.play.handlers) if (h.name === topic || h.listen.includes(topic)) this.notified.add(h);
   }
 
+  /**
+   * The task items after item `i` of `task`, in the order they run when
+   * nothing skips, fails or includes: the rest of its loop, then the play's
+   * next tasks (rendered lazily, as far as the reads ahead go).
+   */
+  private *itemsAfter(task: TaskDef, items: unknown[] | undefined, i: number, vars: Record<string, unknown>, session: HostSession, scope: WalkScope): Generator<TaskItem> {
+    for (const item of items?.slice(i + 1) ?? []) yield { task, vars: { ...vars, [task.loopVar]: item } };
+    const tasks = this.play.tasks;
+    const at = tasks.indexOf(task);
+    for (const next of at < 0 ? [] : tasks.slice(at + 1)) {
+      if (!this.selected(next)) continue;
+      const v = this.run.varsOf(this.play, this.state, session, next, scope.dynamic);
+      const nextItems = loopItems(next, v);
+      for (const item of nextItems ?? [undefined]) yield { task: next, vars: nextItems ? { ...v, [next.loopVar]: item } : v };
+    }
+  }
+
   /** One task, all its loop items. */
   private async task(task: TaskDef, scope: WalkScope, handler: boolean): Promise<Flow> {
     const session = await this.run.session(this.state, this.play, task);
@@ -191,9 +209,11 @@ export class HostPlay {
     const env = this.run.pipelineEnv(state, session);
     const perItem: Record<string, unknown>[] = [];
     let flow: Flow = 'next';
-    for (const item of items ?? [undefined]) {
+    for (const [i, item] of (items ?? [undefined]).entries()) {
       const itemVars = items ? { ...vars, [task.loopVar]: item } : vars;
-      const outcome = await runTaskItem(task, this.play, itemVars, env);
+      // a handler's apply reads nothing ahead: what runs after it depends on what was notified
+      const itemEnv = handler ? env : { ...env, readsAhead: () => readsAhead(this.play, this.itemsAfter(task, items, i, vars, session, scope), env, session.facts) };
+      const outcome = await runTaskItem(task, this.play, itemVars, itemEnv);
       const shown = items ? itemLabel(task, item, itemVars) : undefined;
       let result: TaskResult = { ...base, task: shown === undefined ? task.name : `${task.name} (${shown.text})`, ...outcome.result, ...(shown ? { item: shown.item } : {}) };
       if (result.status === 'failed' && task.ignoreErrors) result.ignored = true;

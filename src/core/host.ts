@@ -45,6 +45,15 @@ export interface ReadOptions {
   lenient?: boolean;
 }
 
+/** Facts read after a command (HostSession.execThenRead), by cache key, not yet the host's. */
+export type ReadAfter = ReadonlyMap<string, unknown>;
+
+/** One fact's output in a batch, and its exit code. */
+interface Section {
+  body: string;
+  rc: number;
+}
+
 /** Facts of a host not gathered (yet): the family, init and package manager are unknown. */
 export const UNGATHERED: HostFacts = parseHostFacts('');
 
@@ -119,20 +128,55 @@ export class HostSession {
 
   /** Run a command as the task says (sudo when become), with an optional remote timeout. */
   async exec(command: string, req: ExecRequest): Promise<ExecResult> {
+    return (await this.execThenRead(command, req, [])).res;
+  }
+
+  /**
+   * Run a command as exec does and, in the same round trip, once it has ended,
+   * read the facts of `reads` (all of them: what is cached may be what the
+   * command changes). Their values come back apart from the command's output
+   * and from the cache: the caller adopts them once it knows the command did
+   * what it should (adopt), after dropping what it changed (invalidate). Left
+   * out: reads that need the sudo password (the command may read its stdin,
+   * where the password travels), and all of them under a timeout (they must
+   * not count against the command's time) or before the host facts are known
+   * (who we are decides how they are wrapped).
+   */
+  async execThenRead(command: string, req: ExecRequest, reads: readonly FactRead[]): Promise<{ res: ExecResult; after: ReadAfter }> {
     if (req.become && !this.gathered) await this.gather();
     const timed = req.timeoutMs ? `timeout -k 5 ${Math.ceil(req.timeoutMs / 1000)} /bin/sh -c ${quote(command)}` : command;
     const wrapped = this.wrap(timed, req, false);
+    const list = req.timeoutMs || !this.gathered ? [] : this.wanted(reads, false, true).filter((r) => this.wrap('', r.as, false).stdinPrefix === '');
+    const batch = list.length > 0 ? this.script(list, false) : undefined;
+    const separator = batch ? `\n__PF_${batch.nonce}_after\n` : '';
+    // the command in a subshell (an `exit` or `set -e` of its own stays there), then the reads, silent on stderr; its exit code is the script's
+    const script = batch ? `( ${wrapped.command}\n)\n__pv_rc=$?\nprintf '%s' ${quote(separator)}\n{\n${batch.parts.join('\n')}\n} 2>/dev/null\nexit $__pv_rc` : wrapped.command;
     const stdin = wrapped.stdinPrefix || req.stdin !== undefined ? wrapped.stdinPrefix + (req.stdin ?? '') : undefined;
     // the local timeout is a safety net behind the remote one
-    const raw = await this.connection.exec(wrapped.command, {
+    const raw = await this.connection.exec(script, {
       ...(stdin !== undefined ? { stdin } : {}),
       ...(req.timeoutMs ? { timeoutMs: req.timeoutMs + (req.graceMs ?? 10_000) } : {}),
     });
-    const res = wrapped.stdinPrefix ? { ...raw, stderr: sudoNoise(raw.stderr) } : raw;
+    const at = batch ? raw.stdout.lastIndexOf(separator) : -1;
+    const output = at < 0 ? raw : { ...raw, stdout: raw.stdout.slice(0, at) };
+    const res = wrapped.stdinPrefix ? { ...output, stderr: sudoNoise(output.stderr) } : output;
     const refused = req.become ? sudoRefusal(command, res, this.name) : undefined;
     if (refused) throw refused;
     if (req.timeoutMs && res.code === 124) throw new CommandError(command, res.code, res.stderr, `timed out after ${req.timeoutMs / 1000} s`);
-    return res;
+    const after = new Map<string, unknown>();
+    if (batch && at >= 0) {
+      const readOut = { ...raw, stdout: raw.stdout.slice(at + separator.length) };
+      list.forEach((r, i) => {
+        const v = this.parsed(r, batch.section(readOut.stdout, i), readOut, true);
+        if (v) after.set(this.cacheKey(r.request.id, r.as), v.value);
+      });
+    }
+    return { res, after };
+  }
+
+  /** Take the values read after a command (execThenRead) as the host's. */
+  adopt(after: ReadAfter): void {
+    for (const [key, value] of after) this.cache.set(key, value);
   }
 
   private cacheKey(id: string, as: RunAs): string {
@@ -157,21 +201,41 @@ export class HostSession {
    */
   async read(reads: readonly FactRead[], o: ReadOptions = {}): Promise<void> {
     const gather = o.gather ?? false;
+    const list = this.wanted(reads, gather, false);
+    if (!gather && list.length === 0) return;
+    const batch = this.script(list, gather);
+    const raw = await this.connection.exec(batch.parts.join('\n'), batch.stdin ? { stdin: batch.stdin } : {});
+    const res = batch.stdin ? { ...raw, stderr: sudoNoise(raw.stderr) } : raw;
+    if (gather) this.learn(batch.section(res.stdout, 'h'), res);
+    list.forEach((r, i) => {
+      const v = this.parsed(r, batch.section(res.stdout, i), res, o.lenient ?? false);
+      if (v) this.cache.set(this.cacheKey(r.request.id, r.as), v.value);
+    });
+  }
+
+  /** Of `reads`, one per fact and user: those neither cached nor predicted (all with `fresh`), and once the class of host is known, those meant for it. */
+  private wanted(reads: readonly FactRead[], gather: boolean, fresh: boolean): FactRead[] {
     const cls = gather ? undefined : hostClassKey(this.facts);
     const wanted = new Map<string, FactRead>();
     for (const r of reads) {
       const key = this.cacheKey(r.request.id, r.as);
-      if (this.cache.has(key) || this.predicted.has(key) || wanted.has(key)) continue;
+      if ((!fresh && (this.cache.has(key) || this.predicted.has(key))) || wanted.has(key)) continue;
       if (cls !== undefined && r.classes && !r.classes.some((c) => classMatches(c, cls))) continue;
       wanted.set(key, gather ? r : { request: r.request, as: r.as });
     }
-    if (!gather && wanted.size === 0) return;
+    return [...wanted.values()];
+  }
+
+  /**
+   * The script reading `list` (with the host facts first when `gather`): every
+   * fact in a subshell between markers, grouped by the user it is read as;
+   * `section` finds a fact's output and exit code in what the script printed.
+   */
+  private script(list: readonly FactRead[], gather: boolean): { parts: string[]; stdin: string; nonce: string; section(stdout: string, i: number | 'h'): Section | undefined } {
     const nonce = randomBytes(6).toString('hex');
-    const mark = (i: number | 'h') => ({ begin: `__PF_${nonce}_${i}\n`, end: new RegExp(`\\n__PF_${nonce}_${i}_rc=(\\d+)\\n`) });
     const block = (i: number | 'h', body: string) => `printf '%s\\n' '__PF_${nonce}_${i}'\n${body}\nprintf '\\n__PF_${nonce}_${i}_rc=%s\\n' "$?"`;
     const parts: string[] = gather ? [block('h', `{ ${hostFacts.command(null)}\n} </dev/null`)] : [];
     let stdin = '';
-    const list = [...wanted.values()];
     const groups = new Map<string, { as: RunAs; items: number[] }>();
     list.forEach((r, i) => {
       const k = runAsKey(r.as);
@@ -185,34 +249,32 @@ export class HostSession {
       parts.push(w.command);
       stdin += w.stdinPrefix;
     }
-    const raw = await this.connection.exec(parts.join('\n'), stdin ? { stdin } : {});
-    const res = stdin ? { ...raw, stderr: sudoNoise(raw.stderr) } : raw;
-    const section = (i: number | 'h'): { body: string; rc: number } | undefined => {
-      const { begin, end } = mark(i);
-      const b = res.stdout.indexOf(begin);
-      const m = end.exec(res.stdout);
-      return b < 0 || !m ? undefined : { body: res.stdout.slice(b + begin.length, m.index), rc: Number(m[1]) };
+    const section = (stdout: string, i: number | 'h'): Section | undefined => {
+      const begin = `__PF_${nonce}_${i}\n`;
+      const b = stdout.indexOf(begin);
+      const m = new RegExp(`\\n__PF_${nonce}_${i}_rc=(\\d+)\\n`).exec(stdout);
+      return b < 0 || !m ? undefined : { body: stdout.slice(b + begin.length, m.index), rc: Number(m[1]) };
     };
-    if (gather) this.learn(section('h'), res);
-    list.forEach((r, i) => this.store(r, section(i), res, o.lenient ?? false));
+    return { parts, stdin, nonce, section };
   }
 
-  private learn(s: { body: string } | undefined, res: ExecResult): void {
+  private learn(s: Section | undefined, res: ExecResult): void {
     if (!s) throw new FactError(hostFacts.name, `no output from the host (exit ${res.code}): ${res.stderr.trim() || 'no stderr'}`);
     this.facts = hostFacts.parse(s.body, null, 0);
     this.gathered = true;
     if (this.facts.ssh) this.accessPort = this.facts.ssh.serverPort;
   }
 
-  private store(r: FactRead, s: { body: string; rc: number } | undefined, res: ExecResult, lenient: boolean): void {
+  /** The value of one read from its section of the output; none when `lenient` and it failed. */
+  private parsed(r: FactRead, s: Section | undefined, res: ExecResult, lenient: boolean): { value: unknown } | undefined {
     if (!s) {
-      if (lenient) return;
+      if (lenient) return undefined;
       throw (r.as.become && sudoRefusal(r.request.command, res, this.name)) || new FactError(r.request.fact.name, `no output from the host (exit ${res.code}): ${res.stderr.trim() || 'no stderr'}`);
     }
     try {
-      this.cache.set(this.cacheKey(r.request.id, r.as), r.request.parse(s.body, s.rc));
+      return { value: r.request.parse(s.body, s.rc) };
     } catch (err) {
-      if (lenient) return;
+      if (lenient) return undefined;
       if (err instanceof FactError) throw err;
       throw new FactError(r.request.fact.name, errorMessage(err), { cause: err });
     }

@@ -13,7 +13,7 @@ import type { HostFacts } from '../contract/host-facts.js';
 import type { AccessInfo, Control, Diff, HostKeyChange, Plan, RebootRequest, RegisterData, TaskContext, TaskModule } from '../contract/task.js';
 import type { Rebooted } from './reboot.js';
 import type { ConfirmRequest, StepRunner } from './confirm.js';
-import type { ExecRequest, RunAs } from './host.js';
+import type { ExecRequest, FactRead, ReadAfter, RunAs } from './host.js';
 import { searchDirsOf, type PlayDef, type TaskDef, type TaskRegistry } from './playbook.js';
 import type { TaskResult, TaskStatus } from './results.js';
 import { fileglob } from './local-files.js';
@@ -30,6 +30,10 @@ export interface PipelineSession {
   predictedChanges: number;
   readFacts(requests: readonly FactRequest[], as: RunAs): Promise<Map<string, unknown>>;
   exec(command: string, req: ExecRequest): Promise<ExecResult>;
+  /** exec, then in the same round trip the facts of `reads` as the command left them, kept apart until adopted. */
+  execThenRead(command: string, req: ExecRequest, reads: readonly FactRead[]): Promise<{ res: ExecResult; after: ReadAfter }>;
+  /** Take values read after a command as the host's (once it is known to have succeeded, after invalidate). */
+  adopt(after: ReadAfter): void;
   predict(request: FactRequest, value: unknown, as: RunAs): void;
   /** Forget the predictions; keep what was read. */
   dropPredictions(): void;
@@ -79,6 +83,11 @@ export interface PipelineEnv {
   recordHostKeys(change: HostKeyChange): Promise<string>;
   /** Reboot the host and continue over a new connection once it is back (reboot.ts). */
   reboot(req: RebootRequest, as: RunAs): Promise<Rebooted>;
+  /**
+   * What the task items after this one will read (prefetch.ts readsAhead): an
+   * apply reads them in the round trip of its last step. Unset: none.
+   */
+  readsAhead?(): readonly FactRead[];
   /** Wait between the attempts of an `until` task (tests pass a fake; default: a timer). */
   sleep?(ms: number): Promise<void>;
 }
@@ -180,18 +189,24 @@ function preflight(p: Prepared, facts: Record<string, unknown>, allowLockout: bo
   return ` (pre-flight warning overridden: ${reason})`;
 }
 
-/** The steps of a plan, in order, as the task's user; a step outside its ok codes fails the task. */
-function stepRunner(task: TaskDef, p: Prepared, plan: Extract<Plan, { kind: 'change' }>, env: PipelineEnv, last: { res?: ExecResult }): StepRunner {
+/**
+ * The steps of a plan, in order, as the task's user; a step outside its ok
+ * codes fails the task. `ahead`: facts to read after the last step, in its
+ * round trip (their values in `last.after`).
+ */
+function stepRunner(task: TaskDef, p: Prepared, plan: Extract<Plan, { kind: 'change' }>, env: PipelineEnv, last: { res?: ExecResult; after?: ReadAfter }, ahead: readonly FactRead[] = []): StepRunner {
   return async (prefix, defaultTimeoutMs, graceMs) => {
-    for (const step of plan.steps) {
+    for (const [i, step] of plan.steps.entries()) {
       const stepTimeout = step.timeoutMs ?? defaultTimeoutMs;
-      const res = await env.session.exec(prefix + step.command, {
+      const req = {
         ...p.as,
         ...(step.stdin !== undefined ? { stdin: step.stdin } : {}),
         ...(stepTimeout ? { timeoutMs: stepTimeout } : {}),
         ...(graceMs !== undefined ? { graceMs } : {}),
-      });
+      };
+      const { res, after } = i === plan.steps.length - 1 && ahead.length > 0 ? await env.session.execThenRead(prefix + step.command, req, ahead) : { res: await env.session.exec(prefix + step.command, req), after: undefined };
       last.res = res;
+      last.after = after;
       if (!(step.okCodes ?? [0]).includes(res.code ?? -1) && !(p.module.opaque && task.failedWhen !== undefined)) {
         const stderr = res.stderr.trim();
         throw new CommandError(step.command, res.code, res.stderr, `${plan.summary}: exit ${res.code ?? 'by signal'}${stderr ? `: ${stderr.split('\n').slice(-3).join(' | ')}` : ''}`);
@@ -266,9 +281,11 @@ async function runTaskOnce(task: TaskDef, play: PlayDef, vars: Record<string, un
       if (plan.sshPort !== undefined) session.accessPort = plan.sshPort;
       return done('changed', plan.summary + warning, { diffs }, plan.data);
     }
-    const last: { res?: ExecResult } = {};
+    const last: { res?: ExecResult; after?: ReadAfter } = {};
     const timeoutMs = task.timeoutMs ?? env.taskTimeoutMs;
-    const runSteps = stepRunner(task, p, plan, env, last);
+    // reads ahead on the plain path only: a reboot, a commit-confirmed apply or new host keys change more than the steps say
+    const plain = !plan.reboot && !(guarded && lockout.protection) && !plan.hostKeys;
+    const runSteps = stepRunner(task, p, plan, env, last, plain ? (env.readsAhead?.() ?? []) : []);
     let note = '';
     let data = plan.data;
     try {
@@ -289,6 +306,8 @@ async function runTaskOnce(task: TaskDef, play: PlayDef, vars: Record<string, un
     }
     const io = last.res ? { rc: last.res.code, stdout: last.res.stdout.replace(/\n$/, ''), stderr: last.res.stderr.replace(/\n$/, '') } : {};
     const status = evaluateStatus(task, vars, registeredOf({ status: 'changed', message: plan.summary, ...io }));
+    // what the next tasks will read, read after the last step: theirs only when every step did what it should
+    if (last.after && status !== 'failed') session.adopt(last.after);
     return done(status, status === 'failed' ? `failed_when is true: ${plan.summary}` : plan.summary + warning + note, { ...io, diffs }, data);
   } catch (err) {
     if (err instanceof ConnectionError) return { ...done('failed', errorMessage(err), { code: err.code }), unreachable: err };

@@ -87,7 +87,7 @@ function combinations(dims: ReadonlySet<Dim>): Partial<Record<Dim, string>>[] {
 const pattern = (c: Partial<Record<Dim, string>>): string => DIMS.map((d) => c[d] ?? '*').join(':');
 
 /** What one task will read on one host for one loop item: speculating over host classes, or for the facts known. */
-function taskReads(task: TaskDef, play: PlayDef, vars: Record<string, unknown>, facts: HostFacts, speculate: boolean, env: PrefetchEnv, usesFacts: ReadonlySet<Dim>): FactRead[] {
+function taskReads(task: TaskDef, play: PlayDef, vars: Record<string, unknown>, facts: HostFacts, speculate: boolean, env: Omit<PrefetchEnv, 'varsOf'>, usesFacts: ReadonlySet<Dim>): FactRead[] {
   const module = env.registry[task.module];
   if (!module || module.opaque) return [];
   const as = runAs(task, play, env.hostBecome);
@@ -133,21 +133,61 @@ function taskReads(task: TaskDef, play: PlayDef, vars: Record<string, unknown>, 
  * own; so is a task that cannot be rendered yet.
  */
 export function plannedReads(play: PlayDef, tasks: readonly TaskDef[], env: PrefetchEnv, facts: HostFacts | undefined, speculate: boolean): FactRead[] {
-  const registers = new Set(play.tasks.flatMap((t) => (t.register ? [t.register] : [])));
+  const registers = registersOf(play);
   const vars = env.varsOf(facts);
   const out: FactRead[] = [];
   for (const task of tasks) {
-    const names = namesOf(task);
-    if ([...names].some((n) => registers.has(n))) continue;
-    const usesFacts = new Set([...names].flatMap((n) => (FACT_NAMES.has(n) ? (FACT_NAME_DIMS[n] ?? DIMS) : [])));
     try {
       const items = loopItems(task, vars);
-      for (const item of items ?? [undefined]) {
-        out.push(...taskReads(task, play, items ? { ...vars, [task.loopVar]: item } : vars, facts ?? UNGATHERED, speculate, env, usesFacts));
-      }
+      for (const item of items ?? [undefined]) out.push(...readsOf(task, play, items ? { ...vars, [task.loopVar]: item } : vars, facts ?? UNGATHERED, speculate, env, registers));
     } catch {
       /* cannot be rendered ahead: the task reads its own facts */
     }
+  }
+  return out;
+}
+
+const registersOf = (play: PlayDef): Set<string> => new Set(play.tasks.flatMap((t) => (t.register ? [t.register] : [])));
+
+/** What one task item will read, none when it depends on a result registered in the play. */
+function readsOf(task: TaskDef, play: PlayDef, vars: Record<string, unknown>, facts: HostFacts, speculate: boolean, env: Omit<PrefetchEnv, 'varsOf'>, registers: ReadonlySet<string>): FactRead[] {
+  const names = namesOf(task);
+  if ([...names].some((n) => registers.has(n))) return [];
+  const usesFacts = new Set([...names].flatMap((n) => (FACT_NAMES.has(n) ? (FACT_NAME_DIMS[n] ?? DIMS) : [])));
+  return taskReads(task, play, vars, facts, speculate, env, usesFacts);
+}
+
+/** Task items the reads ahead of an apply reach at most: what one more round trip's output may hold stays small. */
+export const LOOKAHEAD = 4;
+
+/** A task with the variables of one of its items. */
+export interface TaskItem {
+  readonly task: TaskDef;
+  readonly vars: Record<string, unknown>;
+}
+
+/**
+ * What the next task items (`next`, in the order they run) will read, for an
+ * apply to read after its last step in the same round trip (pipeline.ts): the
+ * values are then the host's state after the apply by construction, whatever
+ * the apply changed. At most LOOKAHEAD items; it stops at the first item that
+ * reads nothing or cannot be known yet (depends on a result registered in the
+ * play, cannot be rendered, its `when` is false): such a task (wait_for,
+ * pause, command) may wait for the host to change on its own or change it, and
+ * what follows it reads its own facts when it runs.
+ */
+export function readsAhead(play: PlayDef, next: Iterable<TaskItem>, env: Omit<PrefetchEnv, 'varsOf'>, facts: HostFacts): FactRead[] {
+  const registers = registersOf(play);
+  const out: FactRead[] = [];
+  let count = 0;
+  try {
+    for (const { task, vars } of next) {
+      const reads = count++ < LOOKAHEAD ? readsOf(task, play, vars, facts, false, env, registers) : [];
+      if (reads.length === 0) break;
+      out.push(...reads);
+    }
+  } catch {
+    /* the next item cannot be rendered yet: it reads its own facts */
   }
   return out;
 }

@@ -10,7 +10,7 @@ import { ConnectionError } from '../../../src/contract/errors.js';
 import { req, type Fact, type FactRequest } from '../../../src/contract/fact.js';
 import { change, defineTask, ok, type AccessInfo, type HostKeyChange, type Plan } from '../../../src/contract/task.js';
 import type { ConfirmRequest } from '../../../src/core/confirm.js';
-import type { ExecRequest, RunAs } from '../../../src/core/host.js';
+import type { ExecRequest, FactRead, ReadAfter, RunAs } from '../../../src/core/host.js';
 import { runAs, runTaskItem, type PipelineEnv, type PipelineSession } from '../../../src/core/pipeline.js';
 import { parsePlaybook, type PlayDef } from '../../../src/core/playbook.js';
 import { host } from '../tasks/_helpers.js';
@@ -80,6 +80,17 @@ class FakeSession implements PipelineSession {
     this.execs.push({ command, req: r });
     return this.onExec(command);
   }
+  /** Reads after a command: each read's value is "after <id>". */
+  readonly readsAfter: string[][] = [];
+  readonly adopted: string[] = [];
+  async execThenRead(command: string, r: ExecRequest, reads: readonly FactRead[]): Promise<{ res: ExecResult; after: ReadAfter }> {
+    this.readsAfter.push(reads.map((x) => x.request.id));
+    return { res: await this.exec(command, r), after: new Map(reads.map((x) => [x.request.id, `after ${x.request.id}`])) };
+  }
+  /** Adopted keys, each after how many invalidations. */
+  adopt(after: ReadAfter): void {
+    this.adopted.push(...[...after.keys()].map((k) => `${this.invalidated}:${k}`));
+  }
   predict(request: FactRequest, value: unknown): void {
     this.predicted.set(request.id, value);
   }
@@ -91,7 +102,7 @@ class FakeSession implements PipelineSession {
   }
 }
 
-function setup(taskYaml: string, opts: { check?: boolean; session?: FakeSession; allowLockout?: boolean; unprotected?: boolean } = {}) {
+function setup(taskYaml: string, opts: { check?: boolean; session?: FakeSession; allowLockout?: boolean; unprotected?: boolean; ahead?: FactRead[] } = {}) {
   const book = parsePlaybook(`- hosts: all\n  become: true\n${opts.unprotected ? '  lockout_protection: false\n' : ''}  tasks:\n${taskYaml.replace(/^/gm, '    ')}\n`, '/srv/pb.yaml', registry);
   const play = book.plays[0] as PlayDef;
   const session = opts.session ?? new FakeSession({ '/etc/x': 'old' });
@@ -106,6 +117,7 @@ function setup(taskYaml: string, opts: { check?: boolean; session?: FakeSession;
     check: opts.check ?? false,
     ...(opts.allowLockout ? { lockout: { allowLockout: true } } : {}),
     session,
+    ...(opts.ahead ? { readsAhead: () => opts.ahead! } : {}),
     access: () => access,
     applyConfirmed: async (r) => {
       confirmed.push(r);
@@ -125,7 +137,7 @@ function setup(taskYaml: string, opts: { check?: boolean; session?: FakeSession;
     },
   };
   const go = (vars: Record<string, unknown> = {}) => runTaskItem(play.tasks[0]!, play, vars, env);
-  return { session, confirmed, recorded, rebooted, sleeps, go };
+  return { session, confirmed, recorded, rebooted, sleeps, go, env };
 }
 
 describe('task pipeline: reboot', () => {
@@ -258,6 +270,49 @@ describe('task pipeline', () => {
     expect(refused.session.execs).toEqual([]);
     const allowed = setup('- fake: { path: /etc/x, value: new, risky: true, refuse: "port 22 dropped" }', { allowLockout: true });
     expect((await allowed.go()).result.message).toBe('set /etc/x to new (pre-flight warning overridden: port 22 dropped)');
+  });
+});
+
+describe('task pipeline: reads ahead of an apply', () => {
+  const next: FactRead[] = [{ request: req(stateFact, { path: '/etc/next' }), as: { become: true, becomeUser: 'root' } }];
+  const key = 'state:{"path":"/etc/next"}';
+  const twoSteps = defineTask({ ...fake, name: 'two', plan: () => change('two steps', [{ command: 'first' }, { command: 'second' }]) });
+
+  it('reads the next items\' facts in the round trip of the last step, and adopts them once the cache is dropped', async () => {
+    const { session, go } = setup('- fake: { path: /etc/x, value: new }', { ahead: next });
+    expect((await go()).result).toMatchObject({ status: 'changed', stdout: 'done' });
+    expect(session.execs.map((e) => e.command)).toEqual(['write new']);
+    expect(session.readsAfter).toEqual([[key]]);
+    expect(session.adopted).toEqual([`1:${key}`]);
+    const play = parsePlaybook('- hosts: all\n  tasks:\n    - two: { path: /etc/x, value: v }\n', '/srv/pb.yaml', { two: twoSteps }).plays[0]!;
+    const multi = new FakeSession({});
+    await runTaskItem(play.tasks[0]!, play, {}, { ...setup('- fake: { path: /etc/x, value: new }').env, registry: { two: twoSteps }, session: multi, readsAhead: () => next });
+    expect(multi.execs.map((e) => e.command)).toEqual(['first', 'second']);
+    expect(multi.readsAfter).toEqual([[key]]);
+  });
+
+  it('discards them when the step fails, or failed_when makes the task fail', async () => {
+    const failing = new FakeSession({ '/etc/x': 'old' }, () => ({ code: 1, stdout: '', stderr: 'no' }));
+    const a = setup('- fake: { path: /etc/x, value: new }', { ahead: next, session: failing });
+    expect((await a.go()).result).toMatchObject({ status: 'failed' });
+    expect(failing.readsAfter).toEqual([[key]]);
+    expect(failing.adopted).toEqual([]);
+    expect(failing.invalidated).toBe(1);
+    const b = setup('- fake: { path: /etc/x, value: new }\n  failed_when: true', { ahead: next });
+    expect((await b.go()).result).toMatchObject({ status: 'failed' });
+    expect(b.session.adopted).toEqual([]);
+  });
+
+  it('reads nothing ahead in check mode, nor around a confirmed apply, new host keys or a reboot', async () => {
+    const check = setup('- fake: { path: /etc/x, value: new }', { ahead: next, check: true });
+    await check.go();
+    expect(check.session.readsAfter).toEqual([]);
+    for (const yaml of ['- fake: { path: /etc/x, value: new, risky: true }', '- fake: { path: /etc/x, value: new, newKey: /etc/ssh/k }', '- reboot: {}']) {
+      const s = setup(yaml, { ahead: next, session: new FakeSession({ '/etc/x': 'old' }, () => ({ code: 0, stdout: '', stderr: '' })) });
+      await s.go();
+      expect(s.session.readsAfter).toEqual([]);
+      expect(s.session.adopted).toEqual([]);
+    }
   });
 });
 
