@@ -26,7 +26,8 @@
  *   `dropOmitted(renderValue(task.args, vars))` (Ansible's remove_omit).
  */
 import { createRequire } from 'node:module';
-import nunjucks from 'nunjucks';
+import type Nunjucks from 'nunjucks';
+import type { Template } from 'nunjucks';
 import { TemplateError } from '../contract/errors.js';
 import {
   OMIT,
@@ -108,52 +109,6 @@ interface NjCompiler {
   getCode(): string;
   [m: string]: unknown;
 }
-
-const lexer = require('nunjucks/src/lexer.js') as { lex(src: string, opts: object): NjTokenizer; [k: string]: unknown };
-const parserModule = require('nunjucks/src/parser.js') as { Parser: new (tokens: NjTokenizer) => NjParser };
-const compilerModule = require('nunjucks/src/compiler.js') as { Compiler: new (name: string, throwOnUndefined: boolean) => NjCompiler };
-const transformer = require('nunjucks/src/transformer.js') as { transform(ast: NjNode, asyncFilters: string[], name: string): NjNode };
-const njNodes = (nunjucks as unknown as { nodes: Record<string, NodeCtor> }).nodes;
-const N = {
-  Add: njNodes.Add as NodeCtor,
-  Sub: njNodes.Sub as NodeCtor,
-  Mul: njNodes.Mul as NodeCtor,
-  Div: njNodes.Div as NodeCtor,
-  FloorDiv: njNodes.FloorDiv as NodeCtor,
-  Mod: njNodes.Mod as NodeCtor,
-  Pow: njNodes.Pow as NodeCtor,
-  Concat: njNodes.Concat as NodeCtor,
-  Neg: njNodes.Neg as NodeCtor,
-  Pos: njNodes.Pos as NodeCtor,
-  Compare: njNodes.Compare as NodeCtor,
-  CompareOperand: njNodes.CompareOperand as NodeCtor,
-  FunCall: njNodes.FunCall as NodeCtor,
-  Literal: njNodes.Literal as NodeCtor,
-  Symbol: njNodes.Symbol as NodeCtor,
-  NodeList: njNodes.NodeList as NodeCtor,
-  LookupVal: njNodes.LookupVal as NodeCtor,
-  Is: njNodes.Is as NodeCtor,
-  Not: njNodes.Not as NodeCtor,
-};
-const T = {
-  LEFT_PAREN: lexer.TOKEN_LEFT_PAREN as string,
-  RIGHT_PAREN: lexer.TOKEN_RIGHT_PAREN as string,
-  LEFT_BRACKET: lexer.TOKEN_LEFT_BRACKET as string,
-  RIGHT_BRACKET: lexer.TOKEN_RIGHT_BRACKET as string,
-  LEFT_CURLY: lexer.TOKEN_LEFT_CURLY as string,
-  RIGHT_CURLY: lexer.TOKEN_RIGHT_CURLY as string,
-  COLON: lexer.TOKEN_COLON as string,
-  OPERATOR: lexer.TOKEN_OPERATOR as string,
-  SYMBOL: lexer.TOKEN_SYMBOL as string,
-  STRING: lexer.TOKEN_STRING as string,
-  INT: lexer.TOKEN_INT as string,
-  FLOAT: lexer.TOKEN_FLOAT as string,
-  BOOLEAN: lexer.TOKEN_BOOLEAN as string,
-  PIPE: lexer.TOKEN_PIPE as string,
-  TILDE: lexer.TOKEN_TILDE as string,
-  NONE: lexer.TOKEN_NONE as string,
-  COMMENT: lexer.TOKEN_COMMENT as string,
-};
 
 // ---- Ansible's backslash doubling --------------------------------------------
 
@@ -239,7 +194,7 @@ const floatLiterals = new Set<string>();
 
 /** A nunjucks tokenizer that reads string literals and `}}` the way Jinja2 does. */
 function tokenizer(src: string): NjTokenizer {
-  const tk = lexer.lex(src, { trimBlocks: true });
+  const tk = nj().lexer.lex(src, { trimBlocks: true });
   const origNext = tk.nextToken.bind(tk);
   const origExtract = tk._extractString.bind(tk);
   let depth = 0;
@@ -265,28 +220,27 @@ function tokenizer(src: string): NjTokenizer {
     const tok = origNext();
     if (!tok) return tok;
     // Jinja2's trim_blocks removes the newline after a comment too (nunjucks only after a block).
-    if (tok.type === T.COMMENT && !tk.isFinished() && tk.current() === '\n') tk.forward();
-    if (tok.type === T.LEFT_PAREN || tok.type === T.LEFT_BRACKET || tok.type === T.LEFT_CURLY) depth++;
-    else if (tok.type === T.RIGHT_PAREN || tok.type === T.RIGHT_BRACKET || tok.type === T.RIGHT_CURLY) depth = Math.max(0, depth - 1);
-    else if (tok.type === T.INT || tok.type === T.FLOAT) {
+    if (tok.type === nj().T.COMMENT && !tk.isFinished() && tk.current() === '\n') tk.forward();
+    if (tok.type === nj().T.LEFT_PAREN || tok.type === nj().T.LEFT_BRACKET || tok.type === nj().T.LEFT_CURLY) depth++;
+    else if (tok.type === nj().T.RIGHT_PAREN || tok.type === nj().T.RIGHT_BRACKET || tok.type === nj().T.RIGHT_CURLY) depth = Math.max(0, depth - 1);
+    else if (tok.type === nj().T.INT || tok.type === nj().T.FLOAT) {
       if (/^(_\d|[eE][-+]?\d)/.test(tk.str.slice(tk.index))) throw new Unsupported(`the number literal ${tok.value}${/^[_eE][-+]?\d*/.exec(tk.str.slice(tk.index))?.[0] ?? ''} (write it without _ or exponent)`);
-      if (tok.type === T.FLOAT) floatLiterals.add(`${tok.lineno}:${tok.colno}`);
+      if (tok.type === nj().T.FLOAT) floatLiterals.add(`${tok.lineno}:${tok.colno}`);
     }
     return tok;
   };
   return tk;
 }
 
-const nunjucksParsePrimary = parserModule.Parser.prototype.parsePrimary as (this: NjParser, noPostfix?: boolean) => NjNode;
 
 /** Adjacent string literals are one string in Jinja2 ('a' 'b' is 'ab'). */
 function parsePrimary(p: NjParser, noPostfix?: boolean): NjNode {
   const tok = p.peekToken();
-  if (!tok || tok.type !== T.STRING) return nunjucksParsePrimary.call(p, noPostfix);
+  if (!tok || tok.type !== nj().T.STRING) return nj().nunjucksParsePrimary.call(p, noPostfix);
   p.nextToken();
   let value = tok.value;
-  for (let next = p.peekToken(); next && next.type === T.STRING; next = p.peekToken()) value += p.nextToken().value;
-  const node = new N.Literal(tok.lineno, tok.colno, value);
+  for (let next = p.peekToken(); next && next.type === nj().T.STRING; next = p.peekToken()) value += p.nextToken().value;
+  const node = new (nj().N.Literal)(tok.lineno, tok.colno, value);
   return noPostfix ? node : (p.parsePostfix as (n: NjNode) => NjNode).call(p, node);
 }
 
@@ -295,18 +249,18 @@ function parseSubscript(p: NjParser, node: NjNode, tok: NjToken): NjNode {
   p.nextToken();
   const parts: (NjNode | null)[] = [null, null, null];
   let isSlice = false;
-  if (p.peekToken().type !== T.COLON) parts[0] = p.parseExpression();
-  if (p.skip(T.COLON)) {
+  if (p.peekToken().type !== nj().T.COLON) parts[0] = p.parseExpression();
+  if (p.skip(nj().T.COLON)) {
     isSlice = true;
-    if (p.peekToken().type !== T.COLON && p.peekToken().type !== T.RIGHT_BRACKET) parts[1] = p.parseExpression();
-    if (p.skip(T.COLON) && p.peekToken().type !== T.RIGHT_BRACKET) parts[2] = p.parseExpression();
+    if (p.peekToken().type !== nj().T.COLON && p.peekToken().type !== nj().T.RIGHT_BRACKET) parts[1] = p.parseExpression();
+    if (p.skip(nj().T.COLON) && p.peekToken().type !== nj().T.RIGHT_BRACKET) parts[2] = p.parseExpression();
   }
-  if (!p.skip(T.RIGHT_BRACKET)) p.fail('expected ]', tok.lineno, tok.colno);
+  if (!p.skip(nj().T.RIGHT_BRACKET)) p.fail('expected ]', tok.lineno, tok.colno);
   if (isSlice) {
-    const lit = (x: NjNode | null | undefined) => x ?? new N.Literal(tok.lineno, tok.colno, null);
-    return new N.FunCall(tok.lineno, tok.colno, new N.Symbol(tok.lineno, tok.colno, '__pv_slice'), new N.NodeList(tok.lineno, tok.colno, [node, lit(parts[0]), lit(parts[1]), lit(parts[2])]));
+    const lit = (x: NjNode | null | undefined) => x ?? new (nj().N.Literal)(tok.lineno, tok.colno, null);
+    return new (nj().N.FunCall)(tok.lineno, tok.colno, new (nj().N.Symbol)(tok.lineno, tok.colno, '__pv_slice'), new (nj().N.NodeList)(tok.lineno, tok.colno, [node, lit(parts[0]), lit(parts[1]), lit(parts[2])]));
   }
-  const item = new N.LookupVal(tok.lineno, tok.colno, node, parts[0]);
+  const item = new (nj().N.LookupVal)(tok.lineno, tok.colno, node, parts[0]);
   item.pvItem = true;
   return item;
 }
@@ -315,13 +269,13 @@ function parseSubscript(p: NjParser, node: NjNode, tok: NjToken): NjNode {
 function parseDotLookup(p: NjParser, node: NjNode, tok: NjToken): NjNode {
   p.nextToken();
   const val = p.nextToken();
-  if (val.type === T.SYMBOL) {
-    const attr = new N.LookupVal(tok.lineno, tok.colno, node, new N.Literal(val.lineno, val.colno, val.value));
+  if (val.type === nj().T.SYMBOL) {
+    const attr = new (nj().N.LookupVal)(tok.lineno, tok.colno, node, new (nj().N.Literal)(val.lineno, val.colno, val.value));
     attr.pvAttr = true;
     return attr;
   }
-  if (val.type === T.INT) {
-    const item = new N.LookupVal(tok.lineno, tok.colno, node, new N.Literal(val.lineno, val.colno, Number(val.value)));
+  if (val.type === nj().T.INT) {
+    const item = new (nj().N.LookupVal)(tok.lineno, tok.colno, node, new (nj().N.Literal)(val.lineno, val.colno, Number(val.value)));
     item.pvItem = true;
     return item;
   }
@@ -331,9 +285,9 @@ function parseDotLookup(p: NjParser, node: NjNode, tok: NjToken): NjNode {
 /** Calls, subscripts with slices, and `.name` (attribute) kept apart from `[key]` (item), as in Jinja2. */
 function parsePostfix(p: NjParser, node: NjNode): NjNode {
   for (let tok = p.peekToken(); tok; tok = p.peekToken()) {
-    if (tok.type === T.LEFT_PAREN) node = new N.FunCall(tok.lineno, tok.colno, node, p.parseSignature());
-    else if (tok.type === T.LEFT_BRACKET) node = parseSubscript(p, node, tok);
-    else if (tok.type === T.OPERATOR && tok.value === '.') node = parseDotLookup(p, node, tok);
+    if (tok.type === nj().T.LEFT_PAREN) node = new (nj().N.FunCall)(tok.lineno, tok.colno, node, p.parseSignature());
+    else if (tok.type === nj().T.LEFT_BRACKET) node = parseSubscript(p, node, tok);
+    else if (tok.type === nj().T.OPERATOR && tok.value === '.') node = parseDotLookup(p, node, tok);
     else break;
   }
   return node;
@@ -347,16 +301,17 @@ const COMPARISON_OPERATORS = ['==', '!=', '<', '>', '<=', '>='];
 
 const peekOp = (p: NjParser, ...ops: string[]): string | undefined => {
   const t = p.peekToken();
-  return t && t.type === T.OPERATOR && ops.includes(t.value) ? t.value : undefined;
+  return t && t.type === nj().T.OPERATOR && ops.includes(t.value) ? t.value : undefined;
 };
 
 /** A left-associative run of `next()` operands joined by the operators `ops` (token value → node type). */
-function binary(p: NjParser, next: () => NjNode, ops: Record<string, string>, type = T.OPERATOR): NjNode {
+function binary(p: NjParser, next: () => NjNode, ops: Record<string, string>, type = nj().T.OPERATOR): NjNode {
   let node = next();
   for (;;) {
     const t = p.peekToken();
     if (!t || t.type !== type || !(t.value in ops)) return node;
     p.nextToken();
+    const { N } = nj();
     node = new N[ops[t.value] as keyof typeof N](t.lineno, t.colno, node, next());
   }
 }
@@ -367,48 +322,48 @@ function parseUnary(p: NjParser, withFilter: boolean): NjNode {
   let node: NjNode;
   if (peekOp(p, '-')) {
     p.nextToken();
-    node = new N.Neg(t.lineno, t.colno, parseUnary(p, false));
+    node = new (nj().N.Neg)(t.lineno, t.colno, parseUnary(p, false));
   } else if (peekOp(p, '+')) {
     p.nextToken();
-    node = new N.Pos(t.lineno, t.colno, parseUnary(p, false));
+    node = new (nj().N.Pos)(t.lineno, t.colno, parseUnary(p, false));
   } else node = p.parsePrimary();
   if (!withFilter) return node;
   for (;;) {
     const nt = p.peekToken();
-    if (nt && nt.type === T.PIPE) node = (p.parseFilter as (n: NjNode) => NjNode).call(p, node);
-    else if (nt && nt.type === T.SYMBOL && nt.value === 'is') node = parseTest(p, node);
+    if (nt && nt.type === nj().T.PIPE) node = (p.parseFilter as (n: NjNode) => NjNode).call(p, node);
+    else if (nt && nt.type === nj().T.SYMBOL && nt.value === 'is') node = parseTest(p, node);
     else return node;
   }
 }
 
 const parsePow = (p: NjParser) => binary(p, () => parseUnary(p, true), { '**': 'Pow' });
 const parseProduct = (p: NjParser) => binary(p, () => parsePow(p), { '*': 'Mul', '/': 'Div', '//': 'FloorDiv', '%': 'Mod' });
-const parseConcat = (p: NjParser) => binary(p, () => parseProduct(p), { '~': 'Concat' }, T.TILDE);
+const parseConcat = (p: NjParser) => binary(p, () => parseProduct(p), { '~': 'Concat' }, nj().T.TILDE);
 const parseSum = (p: NjParser) => binary(p, () => parseConcat(p), { '+': 'Add', '-': 'Sub' });
 
 /** The comparison operator at the next token (consumed), `in` or `notin`; undefined (nothing consumed) when none. */
 function comparisonOperator(p: NjParser): string | undefined {
   const t = p.peekToken();
   if (!t) return undefined;
-  if (t.type === T.OPERATOR && COMPARISON_OPERATORS.includes(t.value)) {
+  if (t.type === nj().T.OPERATOR && COMPARISON_OPERATORS.includes(t.value)) {
     p.nextToken();
     return t.value;
   }
-  if (t.type === T.SYMBOL && t.value === 'in') {
+  if (t.type === nj().T.SYMBOL && t.value === 'in') {
     p.nextToken();
     return 'in';
   }
-  if (t.type === T.SYMBOL && t.value === 'not') {
+  if (t.type === nj().T.SYMBOL && t.value === 'not') {
     p.nextToken();
     const t2 = p.peekToken();
-    if (t2 && t2.type === T.SYMBOL && t2.value === 'in') {
+    if (t2 && t2.type === nj().T.SYMBOL && t2.value === 'in') {
       p.nextToken();
       return 'notin';
     }
     p.pushToken(t);
     return undefined;
   }
-  if (t.type === T.OPERATOR && (t.value === '===' || t.value === '!==')) p.fail(`${t.value} is not a Jinja2 operator`, t.lineno, t.colno);
+  if (t.type === nj().T.OPERATOR && (t.value === '===' || t.value === '!==')) p.fail(`${t.value} is not a Jinja2 operator`, t.lineno, t.colno);
   return undefined;
 }
 
@@ -420,26 +375,26 @@ function parseComparisons(p: NjParser): NjNode {
     const t = p.peekToken();
     const op = comparisonOperator(p);
     if (op === undefined) break;
-    ops.push(new N.CompareOperand(t.lineno, t.colno, parseSum(p), op));
+    ops.push(new (nj().N.CompareOperand)(t.lineno, t.colno, parseSum(p), op));
   }
-  return ops.length === 0 ? expr : new N.Compare(expr.lineno, expr.colno, expr, ops);
+  return ops.length === 0 ? expr : new (nj().N.Compare)(expr.lineno, expr.colno, expr, ops);
 }
 
 /** The test's name after `is` (`is none`, `is true`, `is ==` are tests too). */
 function testName(p: NjParser, nameTok: NjToken): string {
-  if (nameTok.type === T.SYMBOL || nameTok.type === T.NONE || nameTok.type === T.BOOLEAN) return nameTok.value.toLowerCase() === 'none' && nameTok.type === T.NONE ? 'none' : nameTok.value;
-  if (nameTok.type === T.OPERATOR && COMPARISON_OPERATORS.includes(nameTok.value)) return nameTok.value;
+  if (nameTok.type === nj().T.SYMBOL || nameTok.type === nj().T.NONE || nameTok.type === nj().T.BOOLEAN) return nameTok.value.toLowerCase() === 'none' && nameTok.type === nj().T.NONE ? 'none' : nameTok.value;
+  if (nameTok.type === nj().T.OPERATOR && COMPARISON_OPERATORS.includes(nameTok.value)) return nameTok.value;
   return p.fail(`expected a test name after "is", got ${nameTok.value}`, nameTok.lineno, nameTok.colno);
 }
 
 /** A test's arguments: `(args)`, one bare argument (`is divisibleby 3`), or none. */
 function testArgs(p: NjParser, nameTok: NjToken): NjNode {
   const next = p.peekToken();
-  if (next && next.type === T.LEFT_PAREN) return p.parseSignature() as NjNode;
-  if (next && [T.SYMBOL, T.STRING, T.INT, T.FLOAT, T.LEFT_BRACKET, T.LEFT_CURLY, T.BOOLEAN, T.NONE].includes(next.type) && !(next.type === T.SYMBOL && ['else', 'or', 'and'].includes(next.value))) {
-    return new N.NodeList(next.lineno, next.colno, [p.parsePrimary()]);
+  if (next && next.type === nj().T.LEFT_PAREN) return p.parseSignature() as NjNode;
+  if (next && [nj().T.SYMBOL, nj().T.STRING, nj().T.INT, nj().T.FLOAT, nj().T.LEFT_BRACKET, nj().T.LEFT_CURLY, nj().T.BOOLEAN, nj().T.NONE].includes(next.type) && !(next.type === nj().T.SYMBOL && ['else', 'or', 'and'].includes(next.value))) {
+    return new (nj().N.NodeList)(next.lineno, next.colno, [p.parsePrimary()]);
   }
-  return new N.NodeList(nameTok.lineno, nameTok.colno, []);
+  return new (nj().N.NodeList)(nameTok.lineno, nameTok.colno, []);
 }
 
 /** `x is test`, `x is test(args)`, `x is test arg` (Jinja2), `x is not test`. */
@@ -449,15 +404,15 @@ function parseTest(p: NjParser, node: NjNode): NjNode {
   const nameTok = p.nextToken();
   const name = testName(p, nameTok);
   const args = testArgs(p, nameTok);
-  const isNode = new N.Is(node.lineno, node.colno, node, new N.Symbol(nameTok.lineno, nameTok.colno, name));
+  const isNode = new (nj().N.Is)(node.lineno, node.colno, node, new (nj().N.Symbol)(nameTok.lineno, nameTok.colno, name));
   isNode.pvTest = name;
   isNode.pvArgs = args;
-  return not ? new N.Not(node.lineno, node.colno, isNode) : isNode;
+  return not ? new (nj().N.Not)(node.lineno, node.colno, isNode) : isNode;
 }
 
 function parse(src: string): NjNode {
   floatLiterals.clear();
-  const p = new parserModule.Parser(tokenizer(src));
+  const p = new (nj().parserModule.Parser)(tokenizer(src));
   p.extensions = [];
   p.parsePrimary = function (this: NjParser, noPostfix?: boolean): NjNode {
     return parsePrimary(this, noPostfix);
@@ -481,7 +436,7 @@ function strictify(node: unknown): void {
   const n = node as NjNode;
   if (typeof n.typename !== 'string') return;
   for (const [k, v] of Object.entries(n)) if (k !== 'typename' && typeof v === 'object') strictify(v);
-  const wrap = (fn: string, x: NjNode): NjNode => new N.FunCall(x.lineno, x.colno, new N.Symbol(x.lineno, x.colno, fn), new N.NodeList(x.lineno, x.colno, [x]));
+  const wrap = (fn: string, x: NjNode): NjNode => new (nj().N.FunCall)(x.lineno, x.colno, new (nj().N.Symbol)(x.lineno, x.colno, fn), new (nj().N.NodeList)(x.lineno, x.colno, [x]));
   if (n.typename === 'If' || n.typename === 'IfAsync') n.cond = wrap('__pv_bool', n.cond as NjNode);
   if (n.typename === 'For') {
     const arr = n.arr as NjNode;
@@ -516,7 +471,7 @@ interface Frame {
   lookup(name: string): string | undefined;
 }
 
-/** nunjucks' compiler, made to generate calls to the Python-semantics helpers (`env.__pv`). */
+/** nunjucks' compiler, made to generate calls to the Python-semantics helpers (`nj().env.__pv`). */
 interface PvCompiler extends NjCompiler {
   /** Inside `{% set x %}...{% endset %}` (a capture), output is text, not a template value. */
   pvCaptureDepth: number;
@@ -524,9 +479,9 @@ interface PvCompiler extends NjCompiler {
 
 type CompileHook = (c: PvCompiler, node: NjNode, frame: Frame) => void;
 
-/** `env.__pv.fn(part, ...)`: a string part is JavaScript already, a node is compiled. */
+/** `nj().env.__pv.fn(part, ...)`: a string part is JavaScript already, a node is compiled. */
 function emitHelperCall(c: PvCompiler, fn: string, parts: (NjNode | string)[], frame: Frame): void {
-  c._emit(`env.__pv.${fn}(`);
+  c._emit(`nj().env.__pv.${fn}(`);
   parts.forEach((p, i) => {
     if (i > 0) c._emit(', ');
     if (typeof p === 'string') c._emit(p);
@@ -546,13 +501,13 @@ function compileSymbol(c: PvCompiler, node: NjNode, frame: Frame): void {
   if (/^\d/.test(name)) throw new Unsupported(`the number literal ${name} (write it without _ or exponent)`);
   const v = frame.lookup(name);
   if (v) c._emit(v);
-  else c._emit(`env.__pv.name(runtime.contextOrFrameLookup(context, frame, ${JSON.stringify(name)}), ${JSON.stringify(name)})`);
+  else c._emit(`nj().env.__pv.name(runtime.contextOrFrameLookup(context, frame, ${JSON.stringify(name)}), ${JSON.stringify(name)})`);
 }
 
 function compileLiteral(c: PvCompiler, node: NjNode): void {
   const v = node.value;
   if (typeof v === 'string') c._emit(JSON.stringify(v).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029'));
-  else if (typeof v === 'number') c._emit(floatLiterals.has(`${node.lineno}:${node.colno}`) ? `env.__pv.float(${String(v)})` : String(v));
+  else if (typeof v === 'number') c._emit(floatLiterals.has(`${node.lineno}:${node.colno}`) ? `nj().env.__pv.float(${String(v)})` : String(v));
   else if (v === null || typeof v === 'boolean') c._emit(String(v));
   else throw new Unsupported('regular expression literals (r/.../ is not Jinja2)');
 }
@@ -565,14 +520,14 @@ function compileGroup(c: PvCompiler, node: NjNode, frame: Frame): void {
     c.compile(children[0], frame);
     c._emit(')');
   } else {
-    c._emit('env.__pv.tuple(');
+    c._emit('nj().env.__pv.tuple(');
     c._compileAggregate(node, frame, '[', ']');
     c._emit(')');
   }
 }
 
 function compileDict(c: PvCompiler, node: NjNode, frame: Frame): void {
-  c._emit('env.__pv.dict([');
+  c._emit('nj().env.__pv.dict([');
   (node.children as NjNode[]).forEach((pair, i) => {
     if (i > 0) c._emit(', ');
     c._emit('[');
@@ -619,7 +574,7 @@ function compileKeywordArgs(c: PvCompiler, node: NjNode, frame: Frame): void {
 const shortCircuit =
   (fn: 'and' | 'or'): CompileHook =>
   (c, node, frame) => {
-    c._emit(`env.__pv.${fn}(`);
+    c._emit(`nj().env.__pv.${fn}(`);
     c.compile(node.left, frame);
     c._emit(', () => (');
     c.compile(node.right, frame);
@@ -628,19 +583,19 @@ const shortCircuit =
 
 /** `a if cond else b`; without else, a value that prints as nothing. */
 function compileInlineIf(c: PvCompiler, node: NjNode, frame: Frame): void {
-  c._emit('(env.__pv.bool(');
+  c._emit('(nj().env.__pv.bool(');
   c.compile(node.cond, frame);
   c._emit(') ? (');
   c.compile(node.body, frame);
   c._emit(') : (');
   if (node.else_ !== null && node.else_ !== undefined) c.compile(node.else_, frame);
-  else c._emit('env.__pv.condUndefined()');
+  else c._emit('nj().env.__pv.condUndefined()');
   c._emit('))');
 }
 
 /** A chain of comparisons (`a < b < c`), compared pairwise like Python. */
 function compileCompare(c: PvCompiler, node: NjNode, frame: Frame): void {
-  c._emit('env.__pv.compare(');
+  c._emit('nj().env.__pv.compare(');
   c.compile(node.expr, frame);
   for (const op of node.ops as NjNode[]) {
     c._emit(`, ${JSON.stringify(op.type)}, `);
@@ -650,7 +605,7 @@ function compileCompare(c: PvCompiler, node: NjNode, frame: Frame): void {
 }
 
 function compileIs(c: PvCompiler, node: NjNode, frame: Frame): void {
-  c._emit(`env.__pv.test(${JSON.stringify(node.pvTest)}, `);
+  c._emit(`nj().env.__pv.test(${JSON.stringify(node.pvTest)}, `);
   c.compile(node.left, frame);
   c._emit(', ');
   c._compileAggregate(node.pvArgs as NjNode, frame, '[', ']');
@@ -659,17 +614,16 @@ function compileIs(c: PvCompiler, node: NjNode, frame: Frame): void {
 
 function compileFilter(c: PvCompiler, node: NjNode, frame: Frame): void {
   const name = (node.name as NjNode).value as string;
-  c._emit(`env.__pv.filter(${JSON.stringify(name)}, `);
+  c._emit(`nj().env.__pv.filter(${JSON.stringify(name)}, `);
   c._compileAggregate(node.args as NjNode, frame, '[', ']');
   c._emit(')');
 }
 
-const nunjucksCompileCapture = (compilerModule.Compiler.prototype as unknown as Record<string, (this: NjCompiler, ...a: unknown[]) => void>).compileCapture;
 
 function compileCapture(c: PvCompiler, node: NjNode, frame: Frame): void {
   c.pvCaptureDepth++;
   try {
-    nunjucksCompileCapture?.call(c, node, frame);
+    nj().nunjucksCompileCapture?.call(c, node, frame);
   } finally {
     c.pvCaptureDepth--;
   }
@@ -680,18 +634,18 @@ function compileOutput(c: PvCompiler, node: NjNode, frame: Frame): void {
   for (const child of node.children as NjNode[]) {
     if (child.typename === 'TemplateData') {
       if (!child.value) continue;
-      c._emit(`${c.buffer} += env.__pv.${c.pvCaptureDepth > 0 ? 'text' : 'data'}(${JSON.stringify(child.value)});\n`);
+      c._emit(`${c.buffer} += nj().env.__pv.${c.pvCaptureDepth > 0 ? 'text' : 'data'}(${JSON.stringify(child.value)});\n`);
       continue;
     }
     if (c.pvCaptureDepth > 0) {
-      c._emit(`${c.buffer} += env.__pv.text(`);
+      c._emit(`${c.buffer} += nj().env.__pv.text(`);
       c.compile(child, frame);
       c._emit(');\n');
       continue;
     }
     // Ansible keeps the result of string-type filters (string, to_json, ...) a string.
     const nativeText = child.typename === 'Filter' && STRING_TYPE_FILTERS.has((child.name as NjNode).value as string);
-    c._emit(`${c.buffer} += env.__pv.out(`);
+    c._emit(`${c.buffer} += nj().env.__pv.out(`);
     c.compile(child, frame);
     c._emit(`, ${nativeText});\n`);
   }
@@ -734,7 +688,7 @@ const COMPILE_HOOKS: Record<string, CompileHook> = {
 };
 
 function compiler(): NjCompiler {
-  const c = Object.assign(new compilerModule.Compiler('template', false), { pvCaptureDepth: 0 });
+  const c = Object.assign(new (nj().compilerModule.Compiler)('template', false), { pvCaptureDepth: 0 });
   for (const [m, what] of Object.entries(UNSUPPORTED_NODES)) {
     c[m] = () => {
       throw new Unsupported(what);
@@ -809,37 +763,95 @@ const helpers = {
   text: (value: unknown) => (value instanceof CondUndefined ? '' : str(value)),
 };
 
-const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: false, trimBlocks: true });
-(env as unknown as { __pv: typeof helpers }).__pv = helpers;
-env.addGlobal('True', true);
-env.addGlobal('False', false);
-env.addGlobal('None', null);
-env.addGlobal('omit', OMIT);
-env.addGlobal('range', pyRange);
-env.addGlobal('lookup', (...a: unknown[]) => lookup(false, CONTEXT, ...(a as [unknown])));
-env.addGlobal('query', (...a: unknown[]) => lookup(true, CONTEXT, ...(a as [unknown])));
-env.addGlobal('q', (...a: unknown[]) => lookup(true, CONTEXT, ...(a as [unknown])));
-// Ansible: globals['dict'] = dict
-env.addGlobal('dict', (...a: unknown[]) => pyDict(...a));
-env.addGlobal('namespace', () => {
-  throw new Unsupported('namespace() (nunjucks cannot assign ns.attr)');
-});
-env.addGlobal('__pv_bool', helpers.bool);
-env.addGlobal('__pv_iter', (v: unknown) => {
-  strict(v);
-  if (typeof v === 'string') return [...v];
-  if (v !== null && typeof v === 'object' && !Array.isArray(v)) return Object.keys(v); // a dict iterates its keys
-  if (!Array.isArray(v)) throw new PyError('TypeError', `'${v === null ? 'NoneType' : typeof v === 'boolean' ? 'bool' : typeof v === 'number' ? 'int' : typeof v}' object is not iterable`);
-  return v;
-});
-env.addGlobal('__pv_slice', slice);
-// nunjucks' own globals (cycler, joiner) are not Jinja2's: hide them.
-for (const g of ['cycler', 'joiner']) env.addGlobal(g, undefined);
+/**
+ * nunjucks and what is built on it, loaded when the first template is parsed:
+ * a playbook without templates (and `provision --version`) never pays for it.
+ */
+function loadEngine() {
+  const nunjucks = require('nunjucks') as typeof Nunjucks;
+  const lexer = require('nunjucks/src/lexer.js') as { lex(src: string, opts: object): NjTokenizer; [k: string]: unknown };
+  const parserModule = require('nunjucks/src/parser.js') as { Parser: new (tokens: NjTokenizer) => NjParser };
+  const compilerModule = require('nunjucks/src/compiler.js') as { Compiler: new (name: string, throwOnUndefined: boolean) => NjCompiler };
+  const transformer = require('nunjucks/src/transformer.js') as { transform(ast: NjNode, asyncFilters: string[], name: string): NjNode };
+  const njNodes = (nunjucks as unknown as { nodes: Record<string, NodeCtor> }).nodes;
+  const N = {
+    Add: njNodes.Add as NodeCtor,
+    Sub: njNodes.Sub as NodeCtor,
+    Mul: njNodes.Mul as NodeCtor,
+    Div: njNodes.Div as NodeCtor,
+    FloorDiv: njNodes.FloorDiv as NodeCtor,
+    Mod: njNodes.Mod as NodeCtor,
+    Pow: njNodes.Pow as NodeCtor,
+    Concat: njNodes.Concat as NodeCtor,
+    Neg: njNodes.Neg as NodeCtor,
+    Pos: njNodes.Pos as NodeCtor,
+    Compare: njNodes.Compare as NodeCtor,
+    CompareOperand: njNodes.CompareOperand as NodeCtor,
+    FunCall: njNodes.FunCall as NodeCtor,
+    Literal: njNodes.Literal as NodeCtor,
+    Symbol: njNodes.Symbol as NodeCtor,
+    NodeList: njNodes.NodeList as NodeCtor,
+    LookupVal: njNodes.LookupVal as NodeCtor,
+    Is: njNodes.Is as NodeCtor,
+    Not: njNodes.Not as NodeCtor,
+  };
+  const T = {
+    LEFT_PAREN: lexer.TOKEN_LEFT_PAREN as string,
+    RIGHT_PAREN: lexer.TOKEN_RIGHT_PAREN as string,
+    LEFT_BRACKET: lexer.TOKEN_LEFT_BRACKET as string,
+    RIGHT_BRACKET: lexer.TOKEN_RIGHT_BRACKET as string,
+    LEFT_CURLY: lexer.TOKEN_LEFT_CURLY as string,
+    RIGHT_CURLY: lexer.TOKEN_RIGHT_CURLY as string,
+    COLON: lexer.TOKEN_COLON as string,
+    OPERATOR: lexer.TOKEN_OPERATOR as string,
+    SYMBOL: lexer.TOKEN_SYMBOL as string,
+    STRING: lexer.TOKEN_STRING as string,
+    INT: lexer.TOKEN_INT as string,
+    FLOAT: lexer.TOKEN_FLOAT as string,
+    BOOLEAN: lexer.TOKEN_BOOLEAN as string,
+    PIPE: lexer.TOKEN_PIPE as string,
+    TILDE: lexer.TOKEN_TILDE as string,
+    NONE: lexer.TOKEN_NONE as string,
+    COMMENT: lexer.TOKEN_COMMENT as string,
+  };
+  const nunjucksParsePrimary = parserModule.Parser.prototype.parsePrimary as (this: NjParser, noPostfix?: boolean) => NjNode;
+  const nunjucksCompileCapture = (compilerModule.Compiler.prototype as unknown as Record<string, (this: NjCompiler, ...a: unknown[]) => void>).compileCapture;
+  const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: false, trimBlocks: true });
+  (env as unknown as { __pv: typeof helpers }).__pv = helpers;
+  env.addGlobal('True', true);
+  env.addGlobal('False', false);
+  env.addGlobal('None', null);
+  env.addGlobal('omit', OMIT);
+  env.addGlobal('range', pyRange);
+  env.addGlobal('lookup', (...a: unknown[]) => lookup(false, CONTEXT, ...(a as [unknown])));
+  env.addGlobal('query', (...a: unknown[]) => lookup(true, CONTEXT, ...(a as [unknown])));
+  env.addGlobal('q', (...a: unknown[]) => lookup(true, CONTEXT, ...(a as [unknown])));
+  // Ansible: globals['dict'] = dict
+  env.addGlobal('dict', (...a: unknown[]) => pyDict(...a));
+  env.addGlobal('namespace', () => {
+    throw new Unsupported('namespace() (nunjucks cannot assign ns.attr)');
+  });
+  env.addGlobal('__pv_bool', helpers.bool);
+  env.addGlobal('__pv_iter', (v: unknown) => {
+    strict(v);
+    if (typeof v === 'string') return [...v];
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) return Object.keys(v); // a dict iterates its keys
+    if (!Array.isArray(v)) throw new PyError('TypeError', `'${v === null ? 'NoneType' : typeof v === 'boolean' ? 'bool' : typeof v === 'number' ? 'int' : typeof v}' object is not iterable`);
+    return v;
+  });
+  env.addGlobal('__pv_slice', slice);
+  // nunjucks' own globals (cycler, joiner) are not Jinja2's: hide them.
+  for (const g of ['cycler', 'joiner']) env.addGlobal(g, undefined);
+  return { lexer, parserModule, compilerModule, transformer, N, T, nunjucksParsePrimary, nunjucksCompileCapture, env, Template: nunjucks.Template };
+}
+
+let engine: ReturnType<typeof loadEngine> | undefined;
+const nj = (): ReturnType<typeof loadEngine> => (engine ??= loadEngine());
 
 // ---- compilation ------------------------------------------------------------------
 
 interface Compiled {
-  readonly template: nunjucks.Template;
+  readonly template: Template;
 }
 
 const cache = new Map<string, Compiled>();
@@ -853,11 +865,11 @@ function compile(src: string, shown: string): Compiled {
     const ast = parse(src);
     strictify(ast);
     const c = compiler();
-    c.compile(transformer.transform(ast, [], 'template'));
+    c.compile(nj().transformer.transform(ast, [], 'template'));
     // nunjucks compiles every template to a JavaScript function this way
     // (src/environment.js); the code is generated from the parsed AST.
     const props = new Function(c.getCode())() as object;
-    const template = new nunjucks.Template({ type: 'code', obj: props } as unknown as string, env, 'template');
+    const template = new (nj().Template)({ type: 'code', obj: props } as unknown as string, nj().env, 'template');
     compiled = { template };
   } catch (err) {
     if (err instanceof Unsupported) throw new TemplateError(`${JSON.stringify(shown)}: not supported: ${err.message}`, { cause: err });
@@ -1111,7 +1123,7 @@ export function templateNames(src: string, condition = false): TemplateNames {
   walk(ast);
   // the template's own bindings and the environment's constants (True, None, omit) are not variables;
   // a function's name is one when it is not called (a variable named `q` hides the lookup alias)
-  const globals = (env as unknown as { globals: Record<string, unknown> }).globals;
+  const globals = (nj().env as unknown as { globals: Record<string, unknown> }).globals;
   const constant = (name: string) => Object.prototype.hasOwnProperty.call(globals, name) && typeof globals[name] !== 'function';
   for (const name of [...out.used]) {
     if (bound.has(name) || constant(name)) {
