@@ -471,7 +471,7 @@ interface Frame {
   lookup(name: string): string | undefined;
 }
 
-/** nunjucks' compiler, made to generate calls to the Python-semantics helpers (`nj().env.__pv`). */
+/** nunjucks' compiler, made to generate calls to the Python-semantics helpers (`env.__pv`). */
 interface PvCompiler extends NjCompiler {
   /** Inside `{% set x %}...{% endset %}` (a capture), output is text, not a template value. */
   pvCaptureDepth: number;
@@ -479,9 +479,9 @@ interface PvCompiler extends NjCompiler {
 
 type CompileHook = (c: PvCompiler, node: NjNode, frame: Frame) => void;
 
-/** `nj().env.__pv.fn(part, ...)`: a string part is JavaScript already, a node is compiled. */
+/** `env.__pv.fn(part, ...)`: a string part is JavaScript already, a node is compiled. */
 function emitHelperCall(c: PvCompiler, fn: string, parts: (NjNode | string)[], frame: Frame): void {
-  c._emit(`nj().env.__pv.${fn}(`);
+  c._emit(`env.__pv.${fn}(`);
   parts.forEach((p, i) => {
     if (i > 0) c._emit(', ');
     if (typeof p === 'string') c._emit(p);
@@ -501,13 +501,13 @@ function compileSymbol(c: PvCompiler, node: NjNode, frame: Frame): void {
   if (/^\d/.test(name)) throw new Unsupported(`the number literal ${name} (write it without _ or exponent)`);
   const v = frame.lookup(name);
   if (v) c._emit(v);
-  else c._emit(`nj().env.__pv.name(runtime.contextOrFrameLookup(context, frame, ${JSON.stringify(name)}), ${JSON.stringify(name)})`);
+  else c._emit(`env.__pv.name(runtime.contextOrFrameLookup(context, frame, ${JSON.stringify(name)}), ${JSON.stringify(name)})`);
 }
 
 function compileLiteral(c: PvCompiler, node: NjNode): void {
   const v = node.value;
   if (typeof v === 'string') c._emit(JSON.stringify(v).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029'));
-  else if (typeof v === 'number') c._emit(floatLiterals.has(`${node.lineno}:${node.colno}`) ? `nj().env.__pv.float(${String(v)})` : String(v));
+  else if (typeof v === 'number') c._emit(floatLiterals.has(`${node.lineno}:${node.colno}`) ? `env.__pv.float(${String(v)})` : String(v));
   else if (v === null || typeof v === 'boolean') c._emit(String(v));
   else throw new Unsupported('regular expression literals (r/.../ is not Jinja2)');
 }
@@ -520,14 +520,14 @@ function compileGroup(c: PvCompiler, node: NjNode, frame: Frame): void {
     c.compile(children[0], frame);
     c._emit(')');
   } else {
-    c._emit('nj().env.__pv.tuple(');
+    c._emit('env.__pv.tuple(');
     c._compileAggregate(node, frame, '[', ']');
     c._emit(')');
   }
 }
 
 function compileDict(c: PvCompiler, node: NjNode, frame: Frame): void {
-  c._emit('nj().env.__pv.dict([');
+  c._emit('env.__pv.dict([');
   (node.children as NjNode[]).forEach((pair, i) => {
     if (i > 0) c._emit(', ');
     c._emit('[');
@@ -574,7 +574,7 @@ function compileKeywordArgs(c: PvCompiler, node: NjNode, frame: Frame): void {
 const shortCircuit =
   (fn: 'and' | 'or'): CompileHook =>
   (c, node, frame) => {
-    c._emit(`nj().env.__pv.${fn}(`);
+    c._emit(`env.__pv.${fn}(`);
     c.compile(node.left, frame);
     c._emit(', () => (');
     c.compile(node.right, frame);
@@ -583,19 +583,19 @@ const shortCircuit =
 
 /** `a if cond else b`; without else, a value that prints as nothing. */
 function compileInlineIf(c: PvCompiler, node: NjNode, frame: Frame): void {
-  c._emit('(nj().env.__pv.bool(');
+  c._emit('(env.__pv.bool(');
   c.compile(node.cond, frame);
   c._emit(') ? (');
   c.compile(node.body, frame);
   c._emit(') : (');
   if (node.else_ !== null && node.else_ !== undefined) c.compile(node.else_, frame);
-  else c._emit('nj().env.__pv.condUndefined()');
+  else c._emit('env.__pv.condUndefined()');
   c._emit('))');
 }
 
 /** A chain of comparisons (`a < b < c`), compared pairwise like Python. */
 function compileCompare(c: PvCompiler, node: NjNode, frame: Frame): void {
-  c._emit('nj().env.__pv.compare(');
+  c._emit('env.__pv.compare(');
   c.compile(node.expr, frame);
   for (const op of node.ops as NjNode[]) {
     c._emit(`, ${JSON.stringify(op.type)}, `);
@@ -605,7 +605,7 @@ function compileCompare(c: PvCompiler, node: NjNode, frame: Frame): void {
 }
 
 function compileIs(c: PvCompiler, node: NjNode, frame: Frame): void {
-  c._emit(`nj().env.__pv.test(${JSON.stringify(node.pvTest)}, `);
+  c._emit(`env.__pv.test(${JSON.stringify(node.pvTest)}, `);
   c.compile(node.left, frame);
   c._emit(', ');
   c._compileAggregate(node.pvArgs as NjNode, frame, '[', ']');
@@ -614,7 +614,7 @@ function compileIs(c: PvCompiler, node: NjNode, frame: Frame): void {
 
 function compileFilter(c: PvCompiler, node: NjNode, frame: Frame): void {
   const name = (node.name as NjNode).value as string;
-  c._emit(`nj().env.__pv.filter(${JSON.stringify(name)}, `);
+  c._emit(`env.__pv.filter(${JSON.stringify(name)}, `);
   c._compileAggregate(node.args as NjNode, frame, '[', ']');
   c._emit(')');
 }
@@ -634,18 +634,18 @@ function compileOutput(c: PvCompiler, node: NjNode, frame: Frame): void {
   for (const child of node.children as NjNode[]) {
     if (child.typename === 'TemplateData') {
       if (!child.value) continue;
-      c._emit(`${c.buffer} += nj().env.__pv.${c.pvCaptureDepth > 0 ? 'text' : 'data'}(${JSON.stringify(child.value)});\n`);
+      c._emit(`${c.buffer} += env.__pv.${c.pvCaptureDepth > 0 ? 'text' : 'data'}(${JSON.stringify(child.value)});\n`);
       continue;
     }
     if (c.pvCaptureDepth > 0) {
-      c._emit(`${c.buffer} += nj().env.__pv.text(`);
+      c._emit(`${c.buffer} += env.__pv.text(`);
       c.compile(child, frame);
       c._emit(');\n');
       continue;
     }
     // Ansible keeps the result of string-type filters (string, to_json, ...) a string.
     const nativeText = child.typename === 'Filter' && STRING_TYPE_FILTERS.has((child.name as NjNode).value as string);
-    c._emit(`${c.buffer} += nj().env.__pv.out(`);
+    c._emit(`${c.buffer} += env.__pv.out(`);
     c.compile(child, frame);
     c._emit(`, ${nativeText});\n`);
   }
