@@ -6,7 +6,7 @@
  */
 import { createRequire } from 'node:module';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { AdhocApiOptions, ProvisionOptions } from '../api.js';
+import type { AdhocApiOptions, ProvisionOptions } from '../api-core.js';
 import { ProvisionError, ValidationError, errorMessage } from '../contract/errors.js';
 import { EXIT } from '../core/results.js';
 import { Secrets } from '../core/secrets.js';
@@ -18,7 +18,8 @@ import { escapeControls } from '../reporters/text.js';
 /** src/cli/ and dist/cli/ both sit two levels below package.json. */
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
-const api = () => import('../api.js');
+// the API without the full task registry: a command imports the task types its playbooks use
+const api = () => import('../api-core.js');
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -142,9 +143,9 @@ function runOptions(cmd: Command): Command {
 
 export async function run(argv: readonly string[], io: Io = defaultIo): Promise<number> {
   let exitCode = 0;
-  // the task types are listed in help only: their schemas load when help is asked for
+  // the task types are listed in help only: their names (no task module) load when help is asked for
   const helpAsked = argv.some((a) => a === '-h' || a === '--help' || a === 'help');
-  const taskTypes = helpAsked ? Object.keys((await api()).registry).join(', ') : '';
+  const taskTypes = helpAsked ? Object.keys((await import('../tasks/catalog.js')).taskLoaders).join(', ') : '';
   const program = new Command('provision')
     .description(
       'Agentless provisioning over SSH: bring hosts to the state a YAML playbook describes, changing only what differs.\n\n' +
@@ -169,8 +170,9 @@ export async function run(argv: readonly string[], io: Io = defaultIo): Promise<
     .argument('<playbook...>', 'playbook files')
     .option('-i, --inventory <source>', 'also validate this inventory; repeatable', collect)
     .action(async (playbooks: string[], flags: { inventory?: string[] }) => {
-      const { planRun } = await api();
-      const plan = planRun({ playbooks, env: io.env, ...(flags.inventory ? { inventory: flags.inventory } : {}) });
+      const { loadPlaybooksLazily, planLoaded } = await api();
+      const { playbook } = await loadPlaybooksLazily(playbooks);
+      const plan = planLoaded({ playbooks, env: io.env, ...(flags.inventory ? { inventory: flags.inventory } : {}) }, playbook);
       for (const w of plan.warnings) io.err(`warning: ${w}\n`);
       io.out(`valid: ${[...playbooks, ...(flags.inventory ?? [])].join(', ')}\n`);
       exitCode = 0;
@@ -259,7 +261,7 @@ function handleError(err: unknown, io: Io): number {
 }
 
 async function runCommand(playbooks: string[], flags: RunFlags, io: Io): Promise<number> {
-  const { fanOut, parseExtraVars, planRun, provision } = await api();
+  const { fanOut, loadPlaybooksLazily, parseExtraVars, planLoaded, provisionLoaded } = await api();
   const options: ProvisionOptions = {
     inventory: flags.inventory,
     playbooks,
@@ -269,8 +271,9 @@ async function runCommand(playbooks: string[], flags: RunFlags, io: Io): Promise
     ...(flags.shard ? { shard: flags.shard } : {}),
     ...(flags.hostKeyPolicy ? { hostKeyPolicy: flags.hostKeyPolicy } : {}),
   };
+  const loaded = await loadPlaybooksLazily(playbooks);
   if (flags.listHosts || flags.listTasks) {
-    const plan = planRun(options);
+    const plan = planLoaded(options, loaded.playbook);
     for (const w of plan.warnings) io.err(`warning: ${escapeControls(w)}\n`);
     for (const play of plan.plays) {
       io.out(`play ${escapeControls(play.name)} (${play.hosts.length} hosts)\n`);
@@ -295,7 +298,7 @@ async function runCommand(playbooks: string[], flags: RunFlags, io: Io): Promise
   });
   try {
     const verbosity = flags.quiet ? 0 : flags.verbose ? 2 : 1;
-    const summary = await provision({
+    const summary = await provisionLoaded({
       ...options,
       reports: (flags.report ?? []).map(parseReportTarget),
       check: flags.check ?? false,
@@ -318,7 +321,7 @@ async function runCommand(playbooks: string[], flags: RunFlags, io: Io): Promise
       signal: controller.signal,
       secrets,
       events: fanOut(await progressView(flags, io, secrets, style, verbosity), { warning: (w) => io.err(`warning: ${escapeControls(secrets.mask(w))}\n`) }),
-    });
+    }, loaded);
     for (const e of summary.reportErrors) io.err(`error: ${escapeControls(secrets.mask(e))}\n`);
     return summary.exitCode;
   } finally {

@@ -6,7 +6,7 @@
  * it, so a template never silently gets a different answer than in Ansible.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { parse as parseYamlText } from 'yaml';
+import { yamlPackage } from '../schema/yaml.js';
 import {
   PyError,
   PyFloat,
@@ -1190,7 +1190,7 @@ function hashHex(type: string, data: string): string {
 /** PyYAML's safe_load (YAML 1.1), which from_yaml uses: `yes`/`on` are booleans, `0644` is octal, `y` is a string. */
 function yamlLoad(text: string): unknown {
   const PY_BOOL = /^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$/;
-  const value = parseYamlText(text, {
+  const value = yamlPackage().parse(text, {
     version: '1.1',
     customTags: (tags) =>
       tags.map((t) => {

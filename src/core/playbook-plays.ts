@@ -12,7 +12,7 @@ import { importPlaybookSchema, PLAY_LIST_KEYS, playLoadSchema, UNSUPPORTED_PLAY_
 import { checkWith, describeType, didYouMean, sortIssues } from '../schema/validate.js';
 import { loadYamlFile, parseYaml, type YamlDoc } from '../schema/yaml.js';
 import { flatTasks, type PlayDef, type Playbook, type PlayItem, type TaskRegistry, type VarsFileRef } from './playbook.js';
-import { conditionList, inherit, isRecord, LoadContext, list, NOTHING_INHERITED, type Inherited, type Source } from './playbook-task.js';
+import { conditionList, inherit, isRecord, LoadContext, list, NOTHING_INHERITED, type Inherited, type PendingTasks, type Source } from './playbook-task.js';
 import { filesNamed } from './local-files.js';
 import { TaskListLoader } from './playbook-tasks.js';
 import { RoleLoader } from './roles.js';
@@ -183,8 +183,8 @@ class PlaybookLoader {
   }
 }
 
-function load(doc: YamlDoc, registry: TaskRegistry, dir: string): Playbook {
-  const ctx = new LoadContext(registry, dir);
+function load(doc: YamlDoc, registry: TaskRegistry, dir: string, pending?: PendingTasks): Playbook {
+  const ctx = new LoadContext(registry, dir, pending);
   const loader = new PlaybookLoader(ctx);
   const plays = loader.file({ doc, dir }, { when: [], vars: {}, tags: [] }, [resolve(dir, doc.file)]);
   // by file, then top to bottom
@@ -192,8 +192,8 @@ function load(doc: YamlDoc, registry: TaskRegistry, dir: string): Playbook {
   return { file: doc.file, dir, plays, warnings: ctx.warnings };
 }
 
-export function loadPlaybookFile(path: string, registry: TaskRegistry): Playbook {
-  return load(loadYamlFile(path, path, { yaml11: 'booleans' }), registry, dirname(resolve(path)));
+export function loadPlaybookFile(path: string, registry: TaskRegistry, pending?: PendingTasks): Playbook {
+  return load(loadYamlFile(path, path, { yaml11: 'booleans' }), registry, dirname(resolve(path)), pending);
 }
 
 export function loadPlaybookText(text: string, file: string, registry: TaskRegistry, dir?: string): Playbook {

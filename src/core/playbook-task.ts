@@ -50,6 +50,16 @@ const FREE_FORM: Readonly<Record<string, { key: string; options?: readonly strin
   meta: { key: 'action' },
 };
 
+/**
+ * A load pass over a registry whose task modules are imported on demand: a
+ * task whose module is not loaded yet has its arguments unchecked in this
+ * pass, its type named in `needed`, for the caller to load and load again.
+ */
+export interface PendingTasks {
+  loaded(name: string): boolean;
+  readonly needed: Set<string>;
+}
+
 /** State shared by everything one playbook load reads: the registry, the issues found, the warnings. */
 export class LoadContext {
   readonly issues: ValidationIssue[] = [];
@@ -62,6 +72,8 @@ export class LoadContext {
     readonly registry: TaskRegistry,
     /** The directory of the playbook given on the command line. */
     readonly playbookDir: string,
+    /** A registry whose modules load on demand: what this pass found it lacks (see loadPlaybookLazily). */
+    readonly pending?: PendingTasks,
   ) {}
 
   loc(src: Source, path: YamlPath, key = false): SourceLocation {
@@ -381,7 +393,6 @@ export function taskDef(ctx: LoadContext, src: Source, value: Record<string, unk
 
 /** The task type's arguments, validated (templates tolerated), in the spelling the task type reads. */
 function taskArgs(ctx: LoadContext, src: Source, value: Record<string, unknown>, path: (string | number)[], shape: Extract<TaskShape, { kind: 'task' }>): unknown {
-  const mod = ctx.registry[shape.action] as TaskModule;
   let raw = value[shape.key];
   if (shape.key === 'action') {
     // `action: copy src=a dest=b` or `action: { module: copy, src: a }`
@@ -394,6 +405,11 @@ function taskArgs(ctx: LoadContext, src: Source, value: Record<string, unknown>,
     ctx.issue(src, [...path, shape.key], n.error);
     return undefined;
   }
+  if (ctx.pending && !ctx.pending.loaded(shape.action)) {
+    ctx.pending.needed.add(shape.action);
+    return n.args;
+  }
+  const mod = ctx.registry[shape.action] as TaskModule;
   const args = n.fromText && isRecord(n.args) ? coerceText(mod.schema, n.args) : n.args;
   const a = checkWith(mod.schema, src.doc, args, { basePath: [...path, shape.key], tolerateTemplates: true });
   if (!a.ok) {

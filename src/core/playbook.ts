@@ -24,6 +24,7 @@ import type { Condition } from '../schema/playbook.js';
 import type { CryptAlgo } from './crypt.js';
 import type { LoopLookup } from './loops.js';
 import { loadPlaybookFile, loadPlaybookText } from './playbook-plays.js';
+import type { PendingTasks } from './playbook-task.js';
 
 export type { Condition };
 export type TaskRegistry = Readonly<Record<string, TaskModule>>;
@@ -252,8 +253,8 @@ export function defaultTaskName(module: string, args: unknown): string {
 }
 
 /** Load and validate a playbook file against the task registry (with what it imports and includes). */
-export function loadPlaybook(path: string, registry: TaskRegistry): Playbook {
-  return loadPlaybookFile(path, registry);
+export function loadPlaybook(path: string, registry: TaskRegistry, pending?: PendingTasks): Playbook {
+  return loadPlaybookFile(path, registry, pending);
 }
 
 /** Parse playbook YAML text (tests, stdin); `dir` (default: the file's directory) is where relative files are found. */

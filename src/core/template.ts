@@ -26,7 +26,8 @@
  *   `dropOmitted(renderValue(task.args, vars))` (Ansible's remove_omit).
  */
 import { createRequire } from 'node:module';
-import nunjucks from 'nunjucks';
+import type Nunjucks from 'nunjucks';
+import type { Template } from 'nunjucks';
 import { TemplateError } from '../contract/errors.js';
 import {
   OMIT,
@@ -108,52 +109,6 @@ interface NjCompiler {
   getCode(): string;
   [m: string]: unknown;
 }
-
-const lexer = require('nunjucks/src/lexer.js') as { lex(src: string, opts: object): NjTokenizer; [k: string]: unknown };
-const parserModule = require('nunjucks/src/parser.js') as { Parser: new (tokens: NjTokenizer) => NjParser };
-const compilerModule = require('nunjucks/src/compiler.js') as { Compiler: new (name: string, throwOnUndefined: boolean) => NjCompiler };
-const transformer = require('nunjucks/src/transformer.js') as { transform(ast: NjNode, asyncFilters: string[], name: string): NjNode };
-const njNodes = (nunjucks as unknown as { nodes: Record<string, NodeCtor> }).nodes;
-const N = {
-  Add: njNodes.Add as NodeCtor,
-  Sub: njNodes.Sub as NodeCtor,
-  Mul: njNodes.Mul as NodeCtor,
-  Div: njNodes.Div as NodeCtor,
-  FloorDiv: njNodes.FloorDiv as NodeCtor,
-  Mod: njNodes.Mod as NodeCtor,
-  Pow: njNodes.Pow as NodeCtor,
-  Concat: njNodes.Concat as NodeCtor,
-  Neg: njNodes.Neg as NodeCtor,
-  Pos: njNodes.Pos as NodeCtor,
-  Compare: njNodes.Compare as NodeCtor,
-  CompareOperand: njNodes.CompareOperand as NodeCtor,
-  FunCall: njNodes.FunCall as NodeCtor,
-  Literal: njNodes.Literal as NodeCtor,
-  Symbol: njNodes.Symbol as NodeCtor,
-  NodeList: njNodes.NodeList as NodeCtor,
-  LookupVal: njNodes.LookupVal as NodeCtor,
-  Is: njNodes.Is as NodeCtor,
-  Not: njNodes.Not as NodeCtor,
-};
-const T = {
-  LEFT_PAREN: lexer.TOKEN_LEFT_PAREN as string,
-  RIGHT_PAREN: lexer.TOKEN_RIGHT_PAREN as string,
-  LEFT_BRACKET: lexer.TOKEN_LEFT_BRACKET as string,
-  RIGHT_BRACKET: lexer.TOKEN_RIGHT_BRACKET as string,
-  LEFT_CURLY: lexer.TOKEN_LEFT_CURLY as string,
-  RIGHT_CURLY: lexer.TOKEN_RIGHT_CURLY as string,
-  COLON: lexer.TOKEN_COLON as string,
-  OPERATOR: lexer.TOKEN_OPERATOR as string,
-  SYMBOL: lexer.TOKEN_SYMBOL as string,
-  STRING: lexer.TOKEN_STRING as string,
-  INT: lexer.TOKEN_INT as string,
-  FLOAT: lexer.TOKEN_FLOAT as string,
-  BOOLEAN: lexer.TOKEN_BOOLEAN as string,
-  PIPE: lexer.TOKEN_PIPE as string,
-  TILDE: lexer.TOKEN_TILDE as string,
-  NONE: lexer.TOKEN_NONE as string,
-  COMMENT: lexer.TOKEN_COMMENT as string,
-};
 
 // ---- Ansible's backslash doubling --------------------------------------------
 
@@ -239,7 +194,7 @@ const floatLiterals = new Set<string>();
 
 /** A nunjucks tokenizer that reads string literals and `}}` the way Jinja2 does. */
 function tokenizer(src: string): NjTokenizer {
-  const tk = lexer.lex(src, { trimBlocks: true });
+  const tk = nj().lexer.lex(src, { trimBlocks: true });
   const origNext = tk.nextToken.bind(tk);
   const origExtract = tk._extractString.bind(tk);
   let depth = 0;
@@ -265,28 +220,27 @@ function tokenizer(src: string): NjTokenizer {
     const tok = origNext();
     if (!tok) return tok;
     // Jinja2's trim_blocks removes the newline after a comment too (nunjucks only after a block).
-    if (tok.type === T.COMMENT && !tk.isFinished() && tk.current() === '\n') tk.forward();
-    if (tok.type === T.LEFT_PAREN || tok.type === T.LEFT_BRACKET || tok.type === T.LEFT_CURLY) depth++;
-    else if (tok.type === T.RIGHT_PAREN || tok.type === T.RIGHT_BRACKET || tok.type === T.RIGHT_CURLY) depth = Math.max(0, depth - 1);
-    else if (tok.type === T.INT || tok.type === T.FLOAT) {
+    if (tok.type === nj().T.COMMENT && !tk.isFinished() && tk.current() === '\n') tk.forward();
+    if (tok.type === nj().T.LEFT_PAREN || tok.type === nj().T.LEFT_BRACKET || tok.type === nj().T.LEFT_CURLY) depth++;
+    else if (tok.type === nj().T.RIGHT_PAREN || tok.type === nj().T.RIGHT_BRACKET || tok.type === nj().T.RIGHT_CURLY) depth = Math.max(0, depth - 1);
+    else if (tok.type === nj().T.INT || tok.type === nj().T.FLOAT) {
       if (/^(_\d|[eE][-+]?\d)/.test(tk.str.slice(tk.index))) throw new Unsupported(`the number literal ${tok.value}${/^[_eE][-+]?\d*/.exec(tk.str.slice(tk.index))?.[0] ?? ''} (write it without _ or exponent)`);
-      if (tok.type === T.FLOAT) floatLiterals.add(`${tok.lineno}:${tok.colno}`);
+      if (tok.type === nj().T.FLOAT) floatLiterals.add(`${tok.lineno}:${tok.colno}`);
     }
     return tok;
   };
   return tk;
 }
 
-const nunjucksParsePrimary = parserModule.Parser.prototype.parsePrimary as (this: NjParser, noPostfix?: boolean) => NjNode;
 
 /** Adjacent string literals are one string in Jinja2 ('a' 'b' is 'ab'). */
 function parsePrimary(p: NjParser, noPostfix?: boolean): NjNode {
   const tok = p.peekToken();
-  if (!tok || tok.type !== T.STRING) return nunjucksParsePrimary.call(p, noPostfix);
+  if (!tok || tok.type !== nj().T.STRING) return nj().nunjucksParsePrimary.call(p, noPostfix);
   p.nextToken();
   let value = tok.value;
-  for (let next = p.peekToken(); next && next.type === T.STRING; next = p.peekToken()) value += p.nextToken().value;
-  const node = new N.Literal(tok.lineno, tok.colno, value);
+  for (let next = p.peekToken(); next && next.type === nj().T.STRING; next = p.peekToken()) value += p.nextToken().value;
+  const node = new (nj().N.Literal)(tok.lineno, tok.colno, value);
   return noPostfix ? node : (p.parsePostfix as (n: NjNode) => NjNode).call(p, node);
 }
 
@@ -295,18 +249,18 @@ function parseSubscript(p: NjParser, node: NjNode, tok: NjToken): NjNode {
   p.nextToken();
   const parts: (NjNode | null)[] = [null, null, null];
   let isSlice = false;
-  if (p.peekToken().type !== T.COLON) parts[0] = p.parseExpression();
-  if (p.skip(T.COLON)) {
+  if (p.peekToken().type !== nj().T.COLON) parts[0] = p.parseExpression();
+  if (p.skip(nj().T.COLON)) {
     isSlice = true;
-    if (p.peekToken().type !== T.COLON && p.peekToken().type !== T.RIGHT_BRACKET) parts[1] = p.parseExpression();
-    if (p.skip(T.COLON) && p.peekToken().type !== T.RIGHT_BRACKET) parts[2] = p.parseExpression();
+    if (p.peekToken().type !== nj().T.COLON && p.peekToken().type !== nj().T.RIGHT_BRACKET) parts[1] = p.parseExpression();
+    if (p.skip(nj().T.COLON) && p.peekToken().type !== nj().T.RIGHT_BRACKET) parts[2] = p.parseExpression();
   }
-  if (!p.skip(T.RIGHT_BRACKET)) p.fail('expected ]', tok.lineno, tok.colno);
+  if (!p.skip(nj().T.RIGHT_BRACKET)) p.fail('expected ]', tok.lineno, tok.colno);
   if (isSlice) {
-    const lit = (x: NjNode | null | undefined) => x ?? new N.Literal(tok.lineno, tok.colno, null);
-    return new N.FunCall(tok.lineno, tok.colno, new N.Symbol(tok.lineno, tok.colno, '__pv_slice'), new N.NodeList(tok.lineno, tok.colno, [node, lit(parts[0]), lit(parts[1]), lit(parts[2])]));
+    const lit = (x: NjNode | null | undefined) => x ?? new (nj().N.Literal)(tok.lineno, tok.colno, null);
+    return new (nj().N.FunCall)(tok.lineno, tok.colno, new (nj().N.Symbol)(tok.lineno, tok.colno, '__pv_slice'), new (nj().N.NodeList)(tok.lineno, tok.colno, [node, lit(parts[0]), lit(parts[1]), lit(parts[2])]));
   }
-  const item = new N.LookupVal(tok.lineno, tok.colno, node, parts[0]);
+  const item = new (nj().N.LookupVal)(tok.lineno, tok.colno, node, parts[0]);
   item.pvItem = true;
   return item;
 }
@@ -315,13 +269,13 @@ function parseSubscript(p: NjParser, node: NjNode, tok: NjToken): NjNode {
 function parseDotLookup(p: NjParser, node: NjNode, tok: NjToken): NjNode {
   p.nextToken();
   const val = p.nextToken();
-  if (val.type === T.SYMBOL) {
-    const attr = new N.LookupVal(tok.lineno, tok.colno, node, new N.Literal(val.lineno, val.colno, val.value));
+  if (val.type === nj().T.SYMBOL) {
+    const attr = new (nj().N.LookupVal)(tok.lineno, tok.colno, node, new (nj().N.Literal)(val.lineno, val.colno, val.value));
     attr.pvAttr = true;
     return attr;
   }
-  if (val.type === T.INT) {
-    const item = new N.LookupVal(tok.lineno, tok.colno, node, new N.Literal(val.lineno, val.colno, Number(val.value)));
+  if (val.type === nj().T.INT) {
+    const item = new (nj().N.LookupVal)(tok.lineno, tok.colno, node, new (nj().N.Literal)(val.lineno, val.colno, Number(val.value)));
     item.pvItem = true;
     return item;
   }
@@ -331,9 +285,9 @@ function parseDotLookup(p: NjParser, node: NjNode, tok: NjToken): NjNode {
 /** Calls, subscripts with slices, and `.name` (attribute) kept apart from `[key]` (item), as in Jinja2. */
 function parsePostfix(p: NjParser, node: NjNode): NjNode {
   for (let tok = p.peekToken(); tok; tok = p.peekToken()) {
-    if (tok.type === T.LEFT_PAREN) node = new N.FunCall(tok.lineno, tok.colno, node, p.parseSignature());
-    else if (tok.type === T.LEFT_BRACKET) node = parseSubscript(p, node, tok);
-    else if (tok.type === T.OPERATOR && tok.value === '.') node = parseDotLookup(p, node, tok);
+    if (tok.type === nj().T.LEFT_PAREN) node = new (nj().N.FunCall)(tok.lineno, tok.colno, node, p.parseSignature());
+    else if (tok.type === nj().T.LEFT_BRACKET) node = parseSubscript(p, node, tok);
+    else if (tok.type === nj().T.OPERATOR && tok.value === '.') node = parseDotLookup(p, node, tok);
     else break;
   }
   return node;
@@ -347,16 +301,17 @@ const COMPARISON_OPERATORS = ['==', '!=', '<', '>', '<=', '>='];
 
 const peekOp = (p: NjParser, ...ops: string[]): string | undefined => {
   const t = p.peekToken();
-  return t && t.type === T.OPERATOR && ops.includes(t.value) ? t.value : undefined;
+  return t && t.type === nj().T.OPERATOR && ops.includes(t.value) ? t.value : undefined;
 };
 
 /** A left-associative run of `next()` operands joined by the operators `ops` (token value → node type). */
-function binary(p: NjParser, next: () => NjNode, ops: Record<string, string>, type = T.OPERATOR): NjNode {
+function binary(p: NjParser, next: () => NjNode, ops: Record<string, string>, type = nj().T.OPERATOR): NjNode {
   let node = next();
   for (;;) {
     const t = p.peekToken();
     if (!t || t.type !== type || !(t.value in ops)) return node;
     p.nextToken();
+    const { N } = nj();
     node = new N[ops[t.value] as keyof typeof N](t.lineno, t.colno, node, next());
   }
 }
@@ -367,48 +322,48 @@ function parseUnary(p: NjParser, withFilter: boolean): NjNode {
   let node: NjNode;
   if (peekOp(p, '-')) {
     p.nextToken();
-    node = new N.Neg(t.lineno, t.colno, parseUnary(p, false));
+    node = new (nj().N.Neg)(t.lineno, t.colno, parseUnary(p, false));
   } else if (peekOp(p, '+')) {
     p.nextToken();
-    node = new N.Pos(t.lineno, t.colno, parseUnary(p, false));
+    node = new (nj().N.Pos)(t.lineno, t.colno, parseUnary(p, false));
   } else node = p.parsePrimary();
   if (!withFilter) return node;
   for (;;) {
     const nt = p.peekToken();
-    if (nt && nt.type === T.PIPE) node = (p.parseFilter as (n: NjNode) => NjNode).call(p, node);
-    else if (nt && nt.type === T.SYMBOL && nt.value === 'is') node = parseTest(p, node);
+    if (nt && nt.type === nj().T.PIPE) node = (p.parseFilter as (n: NjNode) => NjNode).call(p, node);
+    else if (nt && nt.type === nj().T.SYMBOL && nt.value === 'is') node = parseTest(p, node);
     else return node;
   }
 }
 
 const parsePow = (p: NjParser) => binary(p, () => parseUnary(p, true), { '**': 'Pow' });
 const parseProduct = (p: NjParser) => binary(p, () => parsePow(p), { '*': 'Mul', '/': 'Div', '//': 'FloorDiv', '%': 'Mod' });
-const parseConcat = (p: NjParser) => binary(p, () => parseProduct(p), { '~': 'Concat' }, T.TILDE);
+const parseConcat = (p: NjParser) => binary(p, () => parseProduct(p), { '~': 'Concat' }, nj().T.TILDE);
 const parseSum = (p: NjParser) => binary(p, () => parseConcat(p), { '+': 'Add', '-': 'Sub' });
 
 /** The comparison operator at the next token (consumed), `in` or `notin`; undefined (nothing consumed) when none. */
 function comparisonOperator(p: NjParser): string | undefined {
   const t = p.peekToken();
   if (!t) return undefined;
-  if (t.type === T.OPERATOR && COMPARISON_OPERATORS.includes(t.value)) {
+  if (t.type === nj().T.OPERATOR && COMPARISON_OPERATORS.includes(t.value)) {
     p.nextToken();
     return t.value;
   }
-  if (t.type === T.SYMBOL && t.value === 'in') {
+  if (t.type === nj().T.SYMBOL && t.value === 'in') {
     p.nextToken();
     return 'in';
   }
-  if (t.type === T.SYMBOL && t.value === 'not') {
+  if (t.type === nj().T.SYMBOL && t.value === 'not') {
     p.nextToken();
     const t2 = p.peekToken();
-    if (t2 && t2.type === T.SYMBOL && t2.value === 'in') {
+    if (t2 && t2.type === nj().T.SYMBOL && t2.value === 'in') {
       p.nextToken();
       return 'notin';
     }
     p.pushToken(t);
     return undefined;
   }
-  if (t.type === T.OPERATOR && (t.value === '===' || t.value === '!==')) p.fail(`${t.value} is not a Jinja2 operator`, t.lineno, t.colno);
+  if (t.type === nj().T.OPERATOR && (t.value === '===' || t.value === '!==')) p.fail(`${t.value} is not a Jinja2 operator`, t.lineno, t.colno);
   return undefined;
 }
 
@@ -420,26 +375,26 @@ function parseComparisons(p: NjParser): NjNode {
     const t = p.peekToken();
     const op = comparisonOperator(p);
     if (op === undefined) break;
-    ops.push(new N.CompareOperand(t.lineno, t.colno, parseSum(p), op));
+    ops.push(new (nj().N.CompareOperand)(t.lineno, t.colno, parseSum(p), op));
   }
-  return ops.length === 0 ? expr : new N.Compare(expr.lineno, expr.colno, expr, ops);
+  return ops.length === 0 ? expr : new (nj().N.Compare)(expr.lineno, expr.colno, expr, ops);
 }
 
 /** The test's name after `is` (`is none`, `is true`, `is ==` are tests too). */
 function testName(p: NjParser, nameTok: NjToken): string {
-  if (nameTok.type === T.SYMBOL || nameTok.type === T.NONE || nameTok.type === T.BOOLEAN) return nameTok.value.toLowerCase() === 'none' && nameTok.type === T.NONE ? 'none' : nameTok.value;
-  if (nameTok.type === T.OPERATOR && COMPARISON_OPERATORS.includes(nameTok.value)) return nameTok.value;
+  if (nameTok.type === nj().T.SYMBOL || nameTok.type === nj().T.NONE || nameTok.type === nj().T.BOOLEAN) return nameTok.value.toLowerCase() === 'none' && nameTok.type === nj().T.NONE ? 'none' : nameTok.value;
+  if (nameTok.type === nj().T.OPERATOR && COMPARISON_OPERATORS.includes(nameTok.value)) return nameTok.value;
   return p.fail(`expected a test name after "is", got ${nameTok.value}`, nameTok.lineno, nameTok.colno);
 }
 
 /** A test's arguments: `(args)`, one bare argument (`is divisibleby 3`), or none. */
 function testArgs(p: NjParser, nameTok: NjToken): NjNode {
   const next = p.peekToken();
-  if (next && next.type === T.LEFT_PAREN) return p.parseSignature() as NjNode;
-  if (next && [T.SYMBOL, T.STRING, T.INT, T.FLOAT, T.LEFT_BRACKET, T.LEFT_CURLY, T.BOOLEAN, T.NONE].includes(next.type) && !(next.type === T.SYMBOL && ['else', 'or', 'and'].includes(next.value))) {
-    return new N.NodeList(next.lineno, next.colno, [p.parsePrimary()]);
+  if (next && next.type === nj().T.LEFT_PAREN) return p.parseSignature() as NjNode;
+  if (next && [nj().T.SYMBOL, nj().T.STRING, nj().T.INT, nj().T.FLOAT, nj().T.LEFT_BRACKET, nj().T.LEFT_CURLY, nj().T.BOOLEAN, nj().T.NONE].includes(next.type) && !(next.type === nj().T.SYMBOL && ['else', 'or', 'and'].includes(next.value))) {
+    return new (nj().N.NodeList)(next.lineno, next.colno, [p.parsePrimary()]);
   }
-  return new N.NodeList(nameTok.lineno, nameTok.colno, []);
+  return new (nj().N.NodeList)(nameTok.lineno, nameTok.colno, []);
 }
 
 /** `x is test`, `x is test(args)`, `x is test arg` (Jinja2), `x is not test`. */
@@ -449,15 +404,15 @@ function parseTest(p: NjParser, node: NjNode): NjNode {
   const nameTok = p.nextToken();
   const name = testName(p, nameTok);
   const args = testArgs(p, nameTok);
-  const isNode = new N.Is(node.lineno, node.colno, node, new N.Symbol(nameTok.lineno, nameTok.colno, name));
+  const isNode = new (nj().N.Is)(node.lineno, node.colno, node, new (nj().N.Symbol)(nameTok.lineno, nameTok.colno, name));
   isNode.pvTest = name;
   isNode.pvArgs = args;
-  return not ? new N.Not(node.lineno, node.colno, isNode) : isNode;
+  return not ? new (nj().N.Not)(node.lineno, node.colno, isNode) : isNode;
 }
 
 function parse(src: string): NjNode {
   floatLiterals.clear();
-  const p = new parserModule.Parser(tokenizer(src));
+  const p = new (nj().parserModule.Parser)(tokenizer(src));
   p.extensions = [];
   p.parsePrimary = function (this: NjParser, noPostfix?: boolean): NjNode {
     return parsePrimary(this, noPostfix);
@@ -481,7 +436,7 @@ function strictify(node: unknown): void {
   const n = node as NjNode;
   if (typeof n.typename !== 'string') return;
   for (const [k, v] of Object.entries(n)) if (k !== 'typename' && typeof v === 'object') strictify(v);
-  const wrap = (fn: string, x: NjNode): NjNode => new N.FunCall(x.lineno, x.colno, new N.Symbol(x.lineno, x.colno, fn), new N.NodeList(x.lineno, x.colno, [x]));
+  const wrap = (fn: string, x: NjNode): NjNode => new (nj().N.FunCall)(x.lineno, x.colno, new (nj().N.Symbol)(x.lineno, x.colno, fn), new (nj().N.NodeList)(x.lineno, x.colno, [x]));
   if (n.typename === 'If' || n.typename === 'IfAsync') n.cond = wrap('__pv_bool', n.cond as NjNode);
   if (n.typename === 'For') {
     const arr = n.arr as NjNode;
@@ -664,12 +619,11 @@ function compileFilter(c: PvCompiler, node: NjNode, frame: Frame): void {
   c._emit(')');
 }
 
-const nunjucksCompileCapture = (compilerModule.Compiler.prototype as unknown as Record<string, (this: NjCompiler, ...a: unknown[]) => void>).compileCapture;
 
 function compileCapture(c: PvCompiler, node: NjNode, frame: Frame): void {
   c.pvCaptureDepth++;
   try {
-    nunjucksCompileCapture?.call(c, node, frame);
+    nj().nunjucksCompileCapture?.call(c, node, frame);
   } finally {
     c.pvCaptureDepth--;
   }
@@ -734,7 +688,7 @@ const COMPILE_HOOKS: Record<string, CompileHook> = {
 };
 
 function compiler(): NjCompiler {
-  const c = Object.assign(new compilerModule.Compiler('template', false), { pvCaptureDepth: 0 });
+  const c = Object.assign(new (nj().compilerModule.Compiler)('template', false), { pvCaptureDepth: 0 });
   for (const [m, what] of Object.entries(UNSUPPORTED_NODES)) {
     c[m] = () => {
       throw new Unsupported(what);
@@ -809,37 +763,95 @@ const helpers = {
   text: (value: unknown) => (value instanceof CondUndefined ? '' : str(value)),
 };
 
-const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: false, trimBlocks: true });
-(env as unknown as { __pv: typeof helpers }).__pv = helpers;
-env.addGlobal('True', true);
-env.addGlobal('False', false);
-env.addGlobal('None', null);
-env.addGlobal('omit', OMIT);
-env.addGlobal('range', pyRange);
-env.addGlobal('lookup', (...a: unknown[]) => lookup(false, CONTEXT, ...(a as [unknown])));
-env.addGlobal('query', (...a: unknown[]) => lookup(true, CONTEXT, ...(a as [unknown])));
-env.addGlobal('q', (...a: unknown[]) => lookup(true, CONTEXT, ...(a as [unknown])));
-// Ansible: globals['dict'] = dict
-env.addGlobal('dict', (...a: unknown[]) => pyDict(...a));
-env.addGlobal('namespace', () => {
-  throw new Unsupported('namespace() (nunjucks cannot assign ns.attr)');
-});
-env.addGlobal('__pv_bool', helpers.bool);
-env.addGlobal('__pv_iter', (v: unknown) => {
-  strict(v);
-  if (typeof v === 'string') return [...v];
-  if (v !== null && typeof v === 'object' && !Array.isArray(v)) return Object.keys(v); // a dict iterates its keys
-  if (!Array.isArray(v)) throw new PyError('TypeError', `'${v === null ? 'NoneType' : typeof v === 'boolean' ? 'bool' : typeof v === 'number' ? 'int' : typeof v}' object is not iterable`);
-  return v;
-});
-env.addGlobal('__pv_slice', slice);
-// nunjucks' own globals (cycler, joiner) are not Jinja2's: hide them.
-for (const g of ['cycler', 'joiner']) env.addGlobal(g, undefined);
+/**
+ * nunjucks and what is built on it, loaded when the first template is parsed:
+ * a playbook without templates (and `provision --version`) never pays for it.
+ */
+function loadEngine() {
+  const nunjucks = require('nunjucks') as typeof Nunjucks;
+  const lexer = require('nunjucks/src/lexer.js') as { lex(src: string, opts: object): NjTokenizer; [k: string]: unknown };
+  const parserModule = require('nunjucks/src/parser.js') as { Parser: new (tokens: NjTokenizer) => NjParser };
+  const compilerModule = require('nunjucks/src/compiler.js') as { Compiler: new (name: string, throwOnUndefined: boolean) => NjCompiler };
+  const transformer = require('nunjucks/src/transformer.js') as { transform(ast: NjNode, asyncFilters: string[], name: string): NjNode };
+  const njNodes = (nunjucks as unknown as { nodes: Record<string, NodeCtor> }).nodes;
+  const N = {
+    Add: njNodes.Add as NodeCtor,
+    Sub: njNodes.Sub as NodeCtor,
+    Mul: njNodes.Mul as NodeCtor,
+    Div: njNodes.Div as NodeCtor,
+    FloorDiv: njNodes.FloorDiv as NodeCtor,
+    Mod: njNodes.Mod as NodeCtor,
+    Pow: njNodes.Pow as NodeCtor,
+    Concat: njNodes.Concat as NodeCtor,
+    Neg: njNodes.Neg as NodeCtor,
+    Pos: njNodes.Pos as NodeCtor,
+    Compare: njNodes.Compare as NodeCtor,
+    CompareOperand: njNodes.CompareOperand as NodeCtor,
+    FunCall: njNodes.FunCall as NodeCtor,
+    Literal: njNodes.Literal as NodeCtor,
+    Symbol: njNodes.Symbol as NodeCtor,
+    NodeList: njNodes.NodeList as NodeCtor,
+    LookupVal: njNodes.LookupVal as NodeCtor,
+    Is: njNodes.Is as NodeCtor,
+    Not: njNodes.Not as NodeCtor,
+  };
+  const T = {
+    LEFT_PAREN: lexer.TOKEN_LEFT_PAREN as string,
+    RIGHT_PAREN: lexer.TOKEN_RIGHT_PAREN as string,
+    LEFT_BRACKET: lexer.TOKEN_LEFT_BRACKET as string,
+    RIGHT_BRACKET: lexer.TOKEN_RIGHT_BRACKET as string,
+    LEFT_CURLY: lexer.TOKEN_LEFT_CURLY as string,
+    RIGHT_CURLY: lexer.TOKEN_RIGHT_CURLY as string,
+    COLON: lexer.TOKEN_COLON as string,
+    OPERATOR: lexer.TOKEN_OPERATOR as string,
+    SYMBOL: lexer.TOKEN_SYMBOL as string,
+    STRING: lexer.TOKEN_STRING as string,
+    INT: lexer.TOKEN_INT as string,
+    FLOAT: lexer.TOKEN_FLOAT as string,
+    BOOLEAN: lexer.TOKEN_BOOLEAN as string,
+    PIPE: lexer.TOKEN_PIPE as string,
+    TILDE: lexer.TOKEN_TILDE as string,
+    NONE: lexer.TOKEN_NONE as string,
+    COMMENT: lexer.TOKEN_COMMENT as string,
+  };
+  const nunjucksParsePrimary = parserModule.Parser.prototype.parsePrimary as (this: NjParser, noPostfix?: boolean) => NjNode;
+  const nunjucksCompileCapture = (compilerModule.Compiler.prototype as unknown as Record<string, (this: NjCompiler, ...a: unknown[]) => void>).compileCapture;
+  const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: false, trimBlocks: true });
+  (env as unknown as { __pv: typeof helpers }).__pv = helpers;
+  env.addGlobal('True', true);
+  env.addGlobal('False', false);
+  env.addGlobal('None', null);
+  env.addGlobal('omit', OMIT);
+  env.addGlobal('range', pyRange);
+  env.addGlobal('lookup', (...a: unknown[]) => lookup(false, CONTEXT, ...(a as [unknown])));
+  env.addGlobal('query', (...a: unknown[]) => lookup(true, CONTEXT, ...(a as [unknown])));
+  env.addGlobal('q', (...a: unknown[]) => lookup(true, CONTEXT, ...(a as [unknown])));
+  // Ansible: globals['dict'] = dict
+  env.addGlobal('dict', (...a: unknown[]) => pyDict(...a));
+  env.addGlobal('namespace', () => {
+    throw new Unsupported('namespace() (nunjucks cannot assign ns.attr)');
+  });
+  env.addGlobal('__pv_bool', helpers.bool);
+  env.addGlobal('__pv_iter', (v: unknown) => {
+    strict(v);
+    if (typeof v === 'string') return [...v];
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) return Object.keys(v); // a dict iterates its keys
+    if (!Array.isArray(v)) throw new PyError('TypeError', `'${v === null ? 'NoneType' : typeof v === 'boolean' ? 'bool' : typeof v === 'number' ? 'int' : typeof v}' object is not iterable`);
+    return v;
+  });
+  env.addGlobal('__pv_slice', slice);
+  // nunjucks' own globals (cycler, joiner) are not Jinja2's: hide them.
+  for (const g of ['cycler', 'joiner']) env.addGlobal(g, undefined);
+  return { lexer, parserModule, compilerModule, transformer, N, T, nunjucksParsePrimary, nunjucksCompileCapture, env, Template: nunjucks.Template };
+}
+
+let engine: ReturnType<typeof loadEngine> | undefined;
+const nj = (): ReturnType<typeof loadEngine> => (engine ??= loadEngine());
 
 // ---- compilation ------------------------------------------------------------------
 
 interface Compiled {
-  readonly template: nunjucks.Template;
+  readonly template: Template;
 }
 
 const cache = new Map<string, Compiled>();
@@ -853,11 +865,11 @@ function compile(src: string, shown: string): Compiled {
     const ast = parse(src);
     strictify(ast);
     const c = compiler();
-    c.compile(transformer.transform(ast, [], 'template'));
+    c.compile(nj().transformer.transform(ast, [], 'template'));
     // nunjucks compiles every template to a JavaScript function this way
     // (src/environment.js); the code is generated from the parsed AST.
     const props = new Function(c.getCode())() as object;
-    const template = new nunjucks.Template({ type: 'code', obj: props } as unknown as string, env, 'template');
+    const template = new (nj().Template)({ type: 'code', obj: props } as unknown as string, nj().env, 'template');
     compiled = { template };
   } catch (err) {
     if (err instanceof Unsupported) throw new TemplateError(`${JSON.stringify(shown)}: not supported: ${err.message}`, { cause: err });
@@ -1111,7 +1123,7 @@ export function templateNames(src: string, condition = false): TemplateNames {
   walk(ast);
   // the template's own bindings and the environment's constants (True, None, omit) are not variables;
   // a function's name is one when it is not called (a variable named `q` hides the lookup alias)
-  const globals = (env as unknown as { globals: Record<string, unknown> }).globals;
+  const globals = (nj().env as unknown as { globals: Record<string, unknown> }).globals;
   const constant = (name: string) => Object.prototype.hasOwnProperty.call(globals, name) && typeof globals[name] !== 'function';
   for (const name of [...out.used]) {
     if (bound.has(name) || constant(name)) {

@@ -30,8 +30,9 @@
  * (PyYAML would make it 420).
  */
 import { readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { CORE_SCHEMA, FAILSAFE_SCHEMA, Type, load, type LoadOptions, type State } from 'js-yaml';
-import { LineCounter, parseDocument } from 'yaml';
+import type * as YamlPackage from 'yaml';
 import { ValidationError, errorMessage, type SourceLocation } from '../contract/errors.js';
 
 export type YamlPath = readonly (string | number)[];
@@ -345,8 +346,15 @@ function expandedSize(value: unknown, limit: number): number {
   return size(value);
 }
 
+/** The `yaml` package (CommonJS under Node, so it can be required when first needed). */
+export function yamlPackage(): typeof YamlPackage {
+  return createRequire(import.meta.url)('yaml') as typeof YamlPackage;
+}
+
 /** js-yaml refused the text: say why, preferring the `yaml` package's explanation of the same text. */
 function explain(text: string, file: string, err: unknown, lc: (offset: number) => { line: number; col: number }): never {
+  // loaded only here, on a refused file: most runs never need it, and it costs a tenth of a second at start-up
+  const { LineCounter, parseDocument } = yamlPackage();
   const lineCounter = new LineCounter();
   let doc: ReturnType<typeof parseDocument> | undefined;
   try {

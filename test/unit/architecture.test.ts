@@ -18,8 +18,9 @@ const FLOORS: Record<string, number> = {
   core: 2,
   tasks: 3,
   reporters: 3,
-  'api.ts': 4,
-  'index.ts': 5,
+  'api-core.ts': 4,
+  'api.ts': 5,
+  'index.ts': 6,
   cli: 5,
 };
 

@@ -1,0 +1,53 @@
+/**
+ * Every task type a playbook can use, by its key: a new task type is its file
+ * plus one line here. Each is imported when first needed (`loadTasks` in
+ * src/tasks/lazy.ts), so a command loads the task modules its playbooks use,
+ * not all of them; the full registry (src/tasks/index.ts) is built from this list.
+ */
+export const taskLoaders = {
+  command: () => import('./command.js').then((m) => m.command),
+  shell: () => import('./shell.js').then((m) => m.shell),
+  file: () => import('./file.js').then((m) => m.file),
+  copy: () => import('./copy.js').then((m) => m.copy),
+  template: () => import('./template.js').then((m) => m.template),
+  lineinfile: () => import('./lineinfile.js').then((m) => m.lineinfile),
+  package: () => import('./package.js').then((m) => m.packageTask),
+  apt: () => import('./apt.js').then((m) => m.aptTask),
+  apt_repository: () => import('./apt_repository.js').then((m) => m.aptRepository),
+  dnf: () => import('./package.js').then((m) => m.dnfTask),
+  yum: () => import('./package.js').then((m) => m.yumTask),
+  service: () => import('./service.js').then((m) => m.serviceTask),
+  systemd: () => import('./systemd.js').then((m) => m.systemdTask),
+  systemd_service: () => import('./systemd.js').then((m) => m.systemdServiceTask),
+  user: () => import('./user.js').then((m) => m.userTask),
+  group: () => import('./group.js').then((m) => m.groupTask),
+  authorized_key: () => import('./authorized_key.js').then((m) => m.authorizedKey),
+  get_url: () => import('./get_url.js').then((m) => m.getUrl),
+  stat: () => import('./stat.js').then((m) => m.statTask),
+  wait_for: () => import('./wait_for.js').then((m) => m.waitFor),
+  ping: () => import('./ping.js').then((m) => m.ping),
+  reboot: () => import('./reboot.js').then((m) => m.reboot),
+  sshd_config: () => import('./sshd_config.js').then((m) => m.sshd_config),
+  ssh_host_keys: () => import('./ssh_host_keys.js').then((m) => m.sshHostKeys),
+  sysctl: () => import('./sysctl.js').then((m) => m.sysctl),
+  iptables: () => import('./iptables.js').then((m) => m.iptables),
+  firewall_persist: () => import('./firewall_persist.js').then((m) => m.firewallPersist),
+  firewalld: () => import('./firewalld.js').then((m) => m.firewalld),
+  fail2ban: () => import('./fail2ban.js').then((m) => m.fail2ban),
+  unattended_upgrades: () => import('./unattended_upgrades.js').then((m) => m.unattended_upgrades),
+  ufw: () => import('./ufw.js').then((m) => m.ufw),
+  listeners: () => import('./listeners.js').then((m) => m.listeners),
+  set_fact: () => import('./set_fact.js').then((m) => m.setFact),
+  debug: () => import('./debug.js').then((m) => m.debug),
+  assert: () => import('./assert.js').then((m) => m.assertTask),
+  fail: () => import('./fail.js').then((m) => m.fail),
+  meta: () => import('./meta.js').then((m) => m.meta),
+  include_vars: () => import('./include_vars.js').then((m) => m.includeVars),
+  script: () => import('./script.js').then((m) => m.script),
+  cron: () => import('./cron.js').then((m) => m.cron),
+  git: () => import('./git.js').then((m) => m.git),
+  unarchive: () => import('./unarchive.js').then((m) => m.unarchive),
+  npm: () => import('./npm.js').then((m) => m.npmTask),
+} as const;
+
+export type TaskName = keyof typeof taskLoaders;
