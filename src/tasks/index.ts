@@ -20,10 +20,12 @@ import { listeners } from './listeners.js';
 import { meta } from './meta.js';
 import { npmTask } from './npm.js';
 import { aptTask } from './apt.js';
+import { aptKey } from './apt_key.js';
 import { aptRepository } from './apt_repository.js';
 import { dnfTask, packageTask, yumTask } from './package.js';
 import { ping } from './ping.js';
 import { reboot } from './reboot.js';
+import { rpmKey } from './rpm_key.js';
 import { serviceTask } from './service.js';
 import { setFact } from './set_fact.js';
 import { script } from './script.js';
@@ -50,8 +52,10 @@ export const registry = {
   package: packageTask,
   apt: aptTask,
   apt_repository: aptRepository,
+  apt_key: aptKey,
   dnf: dnfTask,
   yum: yumTask,
+  rpm_key: rpmKey,
   service: serviceTask,
   systemd: systemdTask,
   systemd_service: systemdServiceTask,
