@@ -106,8 +106,8 @@ export interface UrlBody {
 export function parseUrlBody(stdout: string, d: Download, exitCode = 0): UrlBody {
   const get = downloaded(stdout, d, 'url_body');
   const size = Number(get('size'));
-  if (!Number.isInteger(size) || get('body') === undefined) throw new FactError('url_body', `${d.url}: unexpected output (exit ${exitCode}): ${JSON.stringify(stdout.slice(0, 200))}`);
   if (size > MAX_BODY_BYTES) throw new FactError('url_body', `${d.url} serves ${size} bytes, more than the ${MAX_BODY_BYTES} a key may have`);
+  if (!Number.isInteger(size) || get('body') === undefined) throw new FactError('url_body', `${d.url}: unexpected output (exit ${exitCode}): ${JSON.stringify(stdout.slice(0, 200))}`);
   const base64 = get('body') as string;
   if (Buffer.from(base64, 'base64').length !== size) throw new FactError('url_body', `${d.url}: the body was cut in transit (${size} bytes served)`);
   return { base64 };

@@ -60,7 +60,7 @@ const argsSchema = z
       .describe('The keyring file to write (.asc for an armored key, .gpg for a binary one); default /etc/apt/trusted.gpg.d/NAME.asc or .gpg'),
     state: z.enum(['present', 'absent']).default('present').describe('present: the key is trusted; absent: the file this task manages is removed'),
     validate_certs: z.boolean().default(true).describe("false: do not check the server's TLS certificate (url)"),
-    keyserver: z.unknown().optional(),
+    keyserver: z.unknown().optional().describe("Not supported (refused): give the keyserver's HKP URL as url"),
   })
   .strict()
   .superRefine((a, c) => {

@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Plan } from '../../../src/contract/task.js';
 import { keyFiles, parseKeyFiles, parseRpmKeys } from '../../../src/facts/keys.js';
+import { MAX_BODY_BYTES, parseUrlBody } from '../../../src/facts/url.js';
 import { aptKey, managedPaths } from '../../../src/tasks/apt_key.js';
 import { armor, normalizeKeyId, parseKeyring } from '../../../src/tasks/lib/pgp.js';
 import { rpmKey } from '../../../src/tasks/rpm_key.js';
@@ -75,6 +76,14 @@ describe('key facts', () => {
     expect(files[`${DIR}/debian-archive-bookworm-stable.asc`]).toBe(b64('debian-bookworm-stable.asc'));
     expect(parseKeyFiles('')).toEqual({});
     expect(() => parseKeyFiles('__file\nL2E=\n'.slice(0, 8))).toThrow('cut output');
+  });
+
+  it('url_body (hand-made outputs): the body as base64, or the download error, a cut body, or too much', () => {
+    const d = { url: URL_, headers: {}, timeout: 10, validateCerts: true, agent: 'ansible-httpget' };
+    expect(parseUrlBody(`size=${fixture('a.gpg').length}\nbody=${b64('a.gpg')}\n`, d)).toEqual({ base64: b64('a.gpg') });
+    expect(() => parseUrlBody("failed=22\nerror=curl: (22) The requested URL returned error: 404\n", d)).toThrow(`cannot download ${URL_}: curl: (22) The requested URL returned error: 404`);
+    expect(() => parseUrlBody(`size=999\nbody=${b64('a.gpg')}\n`, d)).toThrow(`${URL_}: the body was cut in transit (999 bytes served)`);
+    expect(() => parseUrlBody(`size=${MAX_BODY_BYTES + 1}\n`, d)).toThrow(`${URL_} serves ${MAX_BODY_BYTES + 1} bytes, more than the ${MAX_BODY_BYTES} a key may have`);
   });
 
   it('captured rpm_keys outputs (debian12, rpm 4.18): none imported, two imported; no rpm', () => {
