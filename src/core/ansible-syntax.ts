@@ -17,7 +17,7 @@
  */
 const BUILTIN = [
   ...['command', 'shell', 'copy', 'template', 'lineinfile', 'blockinfile', 'replace', 'file', 'stat', 'get_url', 'unarchive', 'git'],
-  ...['package', 'apt', 'apt_repository', 'dnf', 'yum', 'service', 'systemd', 'systemd_service', 'user', 'group', 'iptables', 'cron', 'reboot', 'script'],
+  ...['package', 'apt', 'apt_key', 'apt_repository', 'dnf', 'yum', 'rpm_key', 'service', 'systemd', 'systemd_service', 'user', 'group', 'iptables', 'cron', 'reboot', 'script'],
   ...['wait_for', 'ping', 'set_fact', 'debug', 'assert', 'fail', 'meta', 'include_vars'],
   ...['include_tasks', 'import_tasks', 'include_role', 'import_role', 'include'],
 ];

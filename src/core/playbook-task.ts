@@ -217,8 +217,6 @@ export function taskShape(ctx: LoadContext, src: Source, value: Record<string, u
 
 /** Ansible modules the real playbooks we measured use and provision has not: the native way to do the same. */
 const NATIVE_WAY: Readonly<Record<string, string>> = {
-  apt_key: 'apt-key is gone from Debian 13 and Ubuntu 24.04: download the key with get_url to /etc/apt/keyrings/NAME.asc and name it in apt_repository\'s line (deb [signed-by=/etc/apt/keyrings/NAME.asc] URL SUITE COMPONENTS)',
-  rpm_key: 'name the key in the .repo file (gpgcheck=1, gpgkey=URL) written with copy or template: dnf imports it on first use',
   blockinfile: 'write the whole file with copy or template, or each line with lineinfile',
   replace: 'use lineinfile with regexp (one line), or template for the whole file',
   pause: 'a run never waits for input: for a delay, command: sleep N',

@@ -1,8 +1,9 @@
 /**
  * Downloads on the host: the command that prints a URL's body on stdout with
  * curl or wget, whichever the host has (and says so when it has neither), and
- * a fact with the sha256 and size of what the URL serves now (downloaded to a
- * temporary file that is removed again), for `get_url` with `force`.
+ * facts of what the URL serves now (downloaded to a temporary file that is
+ * removed again): its sha256 and size, for `get_url` with `force`; the body
+ * itself (base64, up to 1 MiB), for the keys of `apt_key` and `rpm_key`.
  */
 import { FactError } from '../contract/errors.js';
 import { quote } from '../contract/quote.js';
@@ -53,23 +54,30 @@ export interface UrlDigest {
   readonly size: number;
 }
 
-function script(d: Download): string {
+/** Download into "$t", then run `report` (lines reading "$t"), or print why the download failed. */
+function script(d: Download, report: readonly string[]): string {
   return [
     `t=$(mktemp) && e=$(mktemp) || exit 1`,
     `trap 'rm -f "$t" "$e"' EXIT`,
     `if ${downloadCommand(d)} > "$t" 2>"$e"; then`,
-    `  printf 'sha256=%s\\nsize=%s\\n' "$(sha256sum < "$t" | cut -d' ' -f1)" "$(wc -c < "$t")"`,
+    ...report.map((l) => `  ${l}`),
     'else',
     `  rc=$?; printf 'failed=%s\\n' "$rc"; printf 'error=%s\\n' "$(tail -n 1 "$e" | tr -d '\\r')"`,
     'fi',
   ].join('\n');
 }
 
-/** Pure parser of the fact command's output. */
-export function parseUrlDigest(stdout: string, d: Download, exitCode = 0): UrlDigest {
+/** The `key=value` reader of a download script's output; throws the download's error when it failed. */
+function downloaded(stdout: string, d: Download, fact: string): (k: string) => string | undefined {
   const get = (k: string): string | undefined => stdout.split('\n').find((l) => l.startsWith(`${k}=`))?.slice(k.length + 1);
   const failed = get('failed');
-  if (failed !== undefined) throw new FactError('url', `cannot download ${d.url}: ${get('error') || `exit ${failed}`}`);
+  if (failed !== undefined) throw new FactError(fact, `cannot download ${d.url}: ${get('error') || `exit ${failed}`}`);
+  return get;
+}
+
+/** Pure parser of the fact command's output. */
+export function parseUrlDigest(stdout: string, d: Download, exitCode = 0): UrlDigest {
+  const get = downloaded(stdout, d, 'url');
   const sha256 = get('sha256');
   const size = Number(get('size'));
   if (sha256 === undefined || !/^[0-9a-f]{64}$/.test(sha256) || !Number.isInteger(size)) {
@@ -80,8 +88,35 @@ export function parseUrlDigest(stdout: string, d: Download, exitCode = 0): UrlDi
 
 export const urlDigestFact: Fact<Download, UrlDigest> = {
   name: 'url',
-  command: script,
+  command: (d) => script(d, [`printf 'sha256=%s\\nsize=%s\\n' "$(sha256sum < "$t" | cut -d' ' -f1)" "$(wc -c < "$t")"`]),
   parse: (stdout, args, exitCode) => parseUrlDigest(stdout, args, exitCode),
 };
 
 export const urlDigest = (d: Download): FactRequest<UrlDigest> => req(urlDigestFact, d);
+
+/** Largest body `urlBody` reads (bytes): a key, not a release archive. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** What a URL serves, base64. */
+export interface UrlBody {
+  readonly base64: string;
+}
+
+/** Pure parser of the body fact's output. */
+export function parseUrlBody(stdout: string, d: Download, exitCode = 0): UrlBody {
+  const get = downloaded(stdout, d, 'url_body');
+  const size = Number(get('size'));
+  if (size > MAX_BODY_BYTES) throw new FactError('url_body', `${d.url} serves ${size} bytes, more than the ${MAX_BODY_BYTES} a key may have`);
+  if (!Number.isInteger(size) || get('body') === undefined) throw new FactError('url_body', `${d.url}: unexpected output (exit ${exitCode}): ${JSON.stringify(stdout.slice(0, 200))}`);
+  const base64 = get('body') as string;
+  if (Buffer.from(base64, 'base64').length !== size) throw new FactError('url_body', `${d.url}: the body was cut in transit (${size} bytes served)`);
+  return { base64 };
+}
+
+export const urlBodyFact: Fact<Download, UrlBody> = {
+  name: 'url_body',
+  command: (d) => script(d, [`s=$(wc -c < "$t"); echo "size=$s"`, `if [ "$s" -le ${MAX_BODY_BYTES} ]; then printf 'body='; base64 < "$t" | tr -d '\\n'; echo; fi`]),
+  parse: (stdout, args, exitCode) => parseUrlBody(stdout, args, exitCode),
+};
+
+export const urlBody = (d: Download): FactRequest<UrlBody> => req(urlBodyFact, d);

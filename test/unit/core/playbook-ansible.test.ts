@@ -61,8 +61,8 @@ describe("Ansible's spellings of a task", () => {
 
   it('an Ansible module provision has not is refused by its full name', () => {
     // modules the measured corpus uses and provision has not: named, with the native way
-    expect(bad('- hosts: all\n  tasks:\n    - apt_key: url=https://example.org/k.gpg\n    - ansible.builtin.replace: { path: /f, regexp: a, replace: b }\n')).toEqual([
-      "pb.yaml:3:7 [0].tasks[0]: apt_key is not supported: apt-key is gone from Debian 13 and Ubuntu 24.04: download the key with get_url to /etc/apt/keyrings/NAME.asc and name it in apt_repository's line (deb [signed-by=/etc/apt/keyrings/NAME.asc] URL SUITE COMPONENTS)",
+    expect(bad('- hosts: all\n  tasks:\n    - pause: seconds=3\n    - ansible.builtin.replace: { path: /f, regexp: a, replace: b }\n')).toEqual([
+      'pb.yaml:3:7 [0].tasks[0]: pause is not supported: a run never waits for input: for a delay, command: sleep N',
       'pb.yaml:4:7 [0].tasks[1]: ansible.builtin.replace is not supported: use lineinfile with regexp (one line), or template for the whole file',
     ]);
     expect(bad('- hosts: all\n  tasks:\n    - community.general.haproxy: { state: enabled }\n')).toEqual([

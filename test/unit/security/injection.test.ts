@@ -50,6 +50,7 @@ import { BLOCK_BEGIN, BLOCK_END, renderBlock } from '../../../src/tasks/lib/sshd
 import { listeners as listenersTask } from '../../../src/tasks/listeners.js';
 import { parseUfw } from '../../../src/facts/ufw.js';
 import { parseFirewalld } from '../../../src/facts/firewalld.js';
+import { parseKeyFiles } from '../../../src/facts/keys.js';
 import { ufw as ufwTask } from '../../../src/tasks/ufw.js';
 import { firewalld as firewalldTask } from '../../../src/tasks/firewalld.js';
 import { AUTO_UPGRADES, AUTO_UPGRADES_CONTENT, DNF_AUTOMATIC, PROVISION_UU, editIni } from '../../../src/tasks/unattended_upgrades.js';
@@ -261,7 +262,7 @@ describe('shell injection: every registered task type', () => {
     const covered = [
       'command', 'shell', 'file', 'copy', 'template', 'lineinfile', 'package', 'apt', 'dnf', 'yum', 'service', 'systemd', 'systemd_service', 'user', 'group', 'stat', 'wait_for', 'ping', 'authorized_key', 'get_url',
       'sshd_config', 'iptables', 'firewall_persist', 'ufw', 'firewalld', 'fail2ban', 'unattended_upgrades', 'listeners', 'ssh_host_keys', 'sysctl',
-      'apt_repository', 'reboot',
+      'apt_repository', 'apt_key', 'rpm_key', 'reboot',
       'set_fact', 'debug', 'assert', 'fail', 'meta', 'include_vars', 'script', 'cron', 'git', 'unarchive', 'npm',
     ];
     const missing = Object.keys(registry).filter((k) => !covered.includes(k));
@@ -1193,6 +1194,55 @@ describe('shell injection: through the runner\'s exec path (sudo + timeout wrapp
         assertNoCanary();
       }),
       { ...params, numRuns: Math.max(10, Math.floor(RUNS / 2)) },
+    );
+  }, SLOW);
+});
+
+describe('shell injection: OpenPGP keys', () => {
+  const keyText = readFileSync(new URL('../../fixtures/keys/a.asc', import.meta.url), 'utf8');
+  const keyB64 = Buffer.from(keyText).toString('base64');
+  const urlTail = hostile.map((t) => t.replace(/\s/g, '')).filter((t) => t.length > 0);
+  /** A fact command run by /bin/sh in the sandbox: its stdout. */
+  const factOut = (step: Step): string => spawnSync('/bin/sh', ['-c', step.command], { cwd: work, env: env(), encoding: 'utf8', timeout: 20_000 }).stdout;
+  beforeAll(() => writeFileSync(join(bin, 'rpm'), `${HEAD}exit 0\n`, { mode: 0o755 }));
+  afterAll(() => rmSync(join(bin, 'rpm'), { force: true }));
+
+  it('apt_key: a hostile keyring path and URL reach curl and the file tools as single argv elements; the keyring holds the key, absent removes only it', () => {
+    fc.assert(
+      fc.property(component, urlTail, (name, tail) => {
+        freshWork();
+        const keyring = join(work, `${name.replace(/[\r\n]/g, ' ')}.asc`);
+        const url = `https://example.org/${tail}`;
+        const args = parseArgs('apt_key', { url, keyring });
+        writeFileSync(keyring, 'old');
+        expect(parseKeyFiles(factOut(factStep('apt_key', args, 'files')))).toEqual({ [keyring]: Buffer.from('old').toString('base64') });
+        factOut(factStep('apt_key', args, 'source'));
+        expect(calls().find((c) => c.name === 'curl')?.argv.slice(-2)).toEqual(['--', url]);
+        allOk(execSteps(stepsOf(planOf(mod('apt_key'), { url, keyring }, { files: {}, source: { base64: keyB64 } }))));
+        expect(readFileSync(keyring, 'utf8')).toBe(keyText);
+        allOk(execSteps(stepsOf(planOf(mod('apt_key'), { url, keyring, state: 'absent' }, { files: { [keyring]: keyB64 } }))));
+        expect(readdirSync(work).filter((f) => !f.startsWith('.'))).toEqual([]);
+        assertNoCanary();
+      }),
+      params,
+    );
+  }, SLOW);
+
+  it('rpm_key: a hostile key path and URL reach base64 and curl as single argv elements; rpm --import gets a temporary file', () => {
+    fc.assert(
+      fc.property(component, urlTail, (name, tail) => {
+        freshWork();
+        const path = join(work, name.replace(/[\r\n]/g, ' '));
+        writeFileSync(path, keyText);
+        expect(parseKeyFiles(factOut(factStep('rpm_key', parseArgs('rpm_key', { key: path }), 'source')))).toEqual({ [path]: keyB64 });
+        const url = `https://example.org/${tail}`;
+        factOut(factStep('rpm_key', parseArgs('rpm_key', { key: url }), 'source'));
+        expect(calls().find((c) => c.name === 'curl')?.argv.slice(-2)).toEqual(['--', url]);
+        allOk(execSteps(stepsOf(planOf(mod('rpm_key'), { key: path }, { installed: [], source: { [path]: keyB64 } }, rockyHost))));
+        expect(argvsOf('rpm')).toEqual([['--import', expect.stringMatching(/^\/[^\n]*tmp[^\n]*$/) as unknown as string]]);
+        assertNoCanary();
+      }),
+      params,
     );
   }, SLOW);
 });
