@@ -27,6 +27,9 @@ import { reboot } from './reboot.js';
 import { serviceTask } from './service.js';
 import { setFact } from './set_fact.js';
 import { script } from './script.js';
+import { seboolean } from './seboolean.js';
+import { selinux } from './selinux.js';
+import { seport } from './seport.js';
 import { systemdServiceTask, systemdTask } from './systemd.js';
 import { shell } from './shell.js';
 import { sshHostKeys } from './ssh_host_keys.js';
@@ -84,6 +87,9 @@ export const registry = {
   git,
   unarchive,
   npm: npmTask,
+  seport,
+  seboolean,
+  selinux,
 } as const;
 
 export type TaskName = keyof typeof registry;
