@@ -66,8 +66,11 @@ const entriesOf = (labels: readonly PortLabel[], a: SeportArgs): string[] => lab
 
 /** The facts once the entries are labelled (present) or deleted (absent). */
 function after(f: SelinuxFacts, a: SeportArgs, todo: readonly string[]): SelinuxFacts {
+  // a deletion removes the entries of setype; an addition or modification leaves them of setype only
   const drop = (labels: readonly PortLabel[]): PortLabel[] =>
-    labels.map((l) => (l.proto === a.proto ? { ...l, ports: l.ports.filter((p) => !todo.includes(p)) } : l)).filter((l) => l.ports.length > 0);
+    labels
+      .map((l) => (l.proto === a.proto && (a.state === 'present' || l.type === a.setype) ? { ...l, ports: l.ports.filter((p) => !todo.includes(p)) } : l))
+      .filter((l) => l.ports.length > 0);
   if (a.state === 'absent') return { ...f, labels: drop(f.labels), local: drop(f.local) };
   const added: PortLabel = { type: a.setype, proto: a.proto, ports: [...todo] };
   return { ...f, labels: [...drop(f.labels), added], local: [...drop(f.local), added] };
