@@ -22,7 +22,7 @@ const BUILTIN = [
   ...['include_tasks', 'import_tasks', 'include_role', 'import_role', 'include'],
 ];
 const POSIX = ['sysctl', 'authorized_key', 'firewalld', 'mount', 'seboolean', 'selinux'];
-const COMMUNITY_GENERAL = ['ufw', 'npm', 'timezone', 'modprobe', 'locale_gen', 'alternatives'];
+const COMMUNITY_GENERAL = ['ufw', 'npm', 'timezone', 'modprobe', 'locale_gen', 'alternatives', 'seport'];
 
 export const MODULE_COLLECTIONS: Readonly<Record<string, string>> = Object.fromEntries([
   ...BUILTIN.map((m) => [m, 'ansible.builtin']),

@@ -220,9 +220,6 @@ const NATIVE_WAY: Readonly<Record<string, string>> = {
   blockinfile: 'write the whole file with copy or template, or each line with lineinfile',
   replace: 'use lineinfile with regexp (one line), or template for the whole file',
   pause: 'a run never waits for input: for a delay, command: sleep N',
-  seport: 'use command: semanage port -a -t TYPE -p tcp PORT (sshd_config labels its own port moves)',
-  seboolean: 'use command: setsebool -P NAME on',
-  selinux: 'set SELINUX= in /etc/selinux/config with lineinfile',
   dpkg_selections: 'use command: apt-mark hold NAME',
   fetch: 'provision copies nothing from hosts to this machine: register command: cat FILE and use its stdout',
 };

@@ -50,6 +50,9 @@ export const taskLoaders = {
   git: () => import('./git.js').then((m) => m.git),
   unarchive: () => import('./unarchive.js').then((m) => m.unarchive),
   npm: () => import('./npm.js').then((m) => m.npmTask),
+  seport: () => import('./seport.js').then((m) => m.seport),
+  seboolean: () => import('./seboolean.js').then((m) => m.seboolean),
+  selinux: () => import('./selinux.js').then((m) => m.selinux),
 } as const;
 
 export type TaskName = keyof typeof taskLoaders;

@@ -11,10 +11,8 @@ import { TaskError } from '../../contract/errors.js';
 import type { Prediction, Step } from '../../contract/task.js';
 import { onRollback } from '../../core/guard.js';
 import { portLabel, selinux, type SelinuxFacts } from '../../facts/selinux.js';
+import { SEMANAGE_PACKAGE as PACKAGE, SBIN_PATH as PATH } from './semanage.js';
 import { SERVICE_TIMEOUT_MS } from './services.js';
-
-const PATH = 'PATH="$PATH:/usr/sbin:/sbin"';
-const PACKAGE = 'policycoreutils-python-utils (policycoreutils-python on EL7)';
 
 export interface PortLabelPlan {
   readonly steps: Step[];
@@ -47,8 +45,8 @@ export function sshPortLabels(f: SelinuxFacts | undefined, ports: readonly numbe
   });
   const after: SelinuxFacts = {
     ...f,
-    tcp: [...f.tcp, { type: 'ssh_port_t', ports: todo.map(String) }],
-    localTcp: [...f.localTcp, { type: 'ssh_port_t', ports: todo.map(String) }],
+    labels: [...f.labels, { type: 'ssh_port_t', proto: 'tcp', ports: todo.map(String) }],
+    local: [...f.local, { type: 'ssh_port_t', proto: 'tcp', ports: todo.map(String) }],
   };
   return {
     steps,

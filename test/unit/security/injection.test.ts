@@ -49,6 +49,7 @@ import { saveString, tokenize } from '../../../src/tasks/lib/iptables.js';
 import { BLOCK_BEGIN, BLOCK_END, renderBlock } from '../../../src/tasks/lib/sshd.js';
 import { listeners as listenersTask } from '../../../src/tasks/listeners.js';
 import { parseUfw } from '../../../src/facts/ufw.js';
+import type { SelinuxFacts } from '../../../src/facts/selinux.js';
 import { parseFirewalld } from '../../../src/facts/firewalld.js';
 import { parseKeyFiles } from '../../../src/facts/keys.js';
 import { ufw as ufwTask } from '../../../src/tasks/ufw.js';
@@ -77,7 +78,7 @@ const STUBS = [
   'recorder', 'useradd', 'usermod', 'userdel', 'gpasswd', 'chpasswd', 'groupadd', 'groupmod', 'groupdel', 'chown', 'chgrp', 'apt-get', 'dpkg', 'dnf', 'yum',
   'systemctl', 'service', 'update-rc.d', 'chkconfig', 'pkill', 'iptables-restore', 'iptables', 'ip6tables-restore',
   'restorecon', 'selinuxenabled', 'sshd', 'visudo', 'fail2ban-client', 'ufw', 'firewall-cmd', 'netfilter-persistent',
-  'debconf-set-selections', 'iptables-save', 'ip6tables-save', 'sysctl', 'curl', 'shutdown', 'npm',
+  'debconf-set-selections', 'iptables-save', 'ip6tables-save', 'sysctl', 'curl', 'shutdown', 'npm', 'semanage', 'setsebool', 'setenforce',
 ];
 /** Stubs that take stdin (the restore script, debconf answers, passwords). */
 const STDIN_STUBS = ['recorder', 'chpasswd', 'iptables-restore', 'ip6tables-restore', 'debconf-set-selections'];
@@ -264,6 +265,7 @@ describe('shell injection: every registered task type', () => {
       'sshd_config', 'iptables', 'firewall_persist', 'ufw', 'firewalld', 'fail2ban', 'unattended_upgrades', 'listeners', 'ssh_host_keys', 'sysctl',
       'apt_repository', 'apt_key', 'rpm_key', 'reboot',
       'set_fact', 'debug', 'assert', 'fail', 'meta', 'include_vars', 'script', 'cron', 'git', 'unarchive', 'npm',
+      'seport', 'seboolean', 'selinux',
     ];
     const missing = Object.keys(registry).filter((k) => !covered.includes(k));
     expect(missing, `task types without an injection property in ${import.meta.url}`).toEqual([]);
@@ -1097,6 +1099,54 @@ describe('shell injection: kernel parameters', () => {
         if (!/^[A-Za-z0-9_][A-Za-z0-9_.:@/-]*$/.test(bad)) expect(invalidOf(mod('sysctl'), { name: bad, value: 1 })).toMatch(/^name: a kernel parameter name/);
         // the value is trimmed first, as Ansible does: control characters only at its ends go
         if (CONTROL.test(bad.trim())) expect(invalidOf(mod('sysctl'), { name: 'a.b', value: bad })).toMatch(/value must not contain newlines/);
+        assertNoCanary();
+      }),
+      params,
+    );
+  }, SLOW);
+});
+
+describe('shell injection: SELinux', () => {
+  /**
+   * seport, seboolean, selinux: the SELinux type, the boolean name and the
+   * policy are held to the policy's spelling (letters, digits, `_`; a policy
+   * also `.` and `-`, not first), and ports to numbers and ranges, so a hostile
+   * value is refused by the schema, naming the argument. Accepted values reach
+   * semanage / setsebool / setenforce (stubbed) as one argv word each when the
+   * steps run; a hostile config file name (a component in the work dir) is
+   * written literally with SELINUX= and SELINUXTYPE= set.
+   */
+  const word = fc.stringMatching(/^[A-Za-z0-9_]{1,20}$/);
+  const enforcing: SelinuxFacts = { mode: 'enforcing', semanage: true, labels: [], local: [] };
+  it('seport and seboolean: hostile types, names and ports are refused; accepted ones are one argv word each', () => {
+    fc.assert(
+      fc.property(hostile, word, fc.integer({ min: 1, max: 65535 }), fc.boolean(), (bad, type, port, on) => {
+        freshWork();
+        if (!/^[A-Za-z0-9_]+$/.test(bad)) {
+          expect(invalidOf(mod('seport'), { ports: 22, proto: 'tcp', setype: bad })).toMatch(/^setype: an SELinux type/);
+          expect(invalidOf(mod('seboolean'), { name: bad, state: true })).toMatch(/^name: an SELinux boolean name/);
+        }
+        if (!/^\d+(-\d+)?$/.test(bad.trim())) expect(invalidOf(mod('seport'), { ports: bad, proto: 'udp', setype: 'x_t' })).toMatch(/^ports: .* is not a port or a range/);
+        allOk(execSteps(stepsOf(planOf(mod('seport'), { ports: [port], proto: 'udp', setype: type, reload: false }, { selinux: enforcing }))));
+        allOk(execSteps(stepsOf(planOf(mod('seboolean'), { name: type, state: on, persistent: true }, { bool: { mode: 'enforcing', running: !on, semanage: true, stored: !on } }))));
+        expect(argvsOf('semanage')).toEqual([['port', '-a', '-N', '-t', type, '-p', 'udp', String(port)]]);
+        expect(argvsOf('setsebool')).toEqual([['-P', type, on ? 'on' : 'off']]);
+        assertNoCanary();
+      }),
+      params,
+    );
+  }, SLOW);
+
+  it('selinux: a hostile config file name is written literally; hostile policies are refused; setenforce gets one word', () => {
+    fc.assert(
+      fc.property(component, hostile, (fileName, bad) => {
+        freshWork();
+        const path = join(work, fileName);
+        const file = existing(fileName, 'SELINUX=disabled\nSELINUXTYPE=targeted\n');
+        allOk(execSteps(stepsOf(planOf(mod('selinux'), { state: 'enforcing', policy: 'targeted', configfile: path }, { mode: 'permissive', file, policyDir: { exists: false } }))));
+        expect(readFileSync(path, 'utf8')).toBe('SELINUX=enforcing\nSELINUXTYPE=targeted\n');
+        expect(argvsOf('setenforce')).toEqual([['1']]);
+        if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(bad)) expect(invalidOf(mod('selinux'), { state: 'permissive', policy: bad })).toMatch(/^policy: a policy name/);
         assertNoCanary();
       }),
       params,

@@ -430,7 +430,7 @@ describe('sshd_config: SELinux port labels for a port move', () => {
       `${PATH}; semanage port -m -t ssh_port_t -p tcp 8080 && ${onRollback(`${PATH}; semanage port -d -p tcp 8080`)}`,
     );
     // hand-made: an administrator's local label on 8080
-    const local: SelinuxFacts = { ...enforcing, localTcp: [...enforcing.localTcp, { type: 'http_cache_port_t', ports: ['8080'] }] };
+    const local: SelinuxFacts = { ...enforcing, local: [...enforcing.local, { type: 'http_cache_port_t', proto: 'tcp', ports: ['8080'] }] };
     expect(changed(movePlan(8080, local)).steps[0]?.command).toContain(onRollback(`${PATH}; semanage port -m -t http_cache_port_t -p tcp 8080`));
   });
 
@@ -440,7 +440,7 @@ describe('sshd_config: SELinux port labels for a port move', () => {
   });
 
   it('enforcing without semanage is refused naming the package; permissive is noted; disabled does nothing', () => {
-    const bare = (mode: SelinuxFacts['mode']): SelinuxFacts => ({ mode, semanage: false, tcp: [], localTcp: [] });
+    const bare = (mode: SelinuxFacts['mode']): SelinuxFacts => ({ mode, semanage: false, labels: [], local: [] });
     expect(() => movePlan(2222, bare('enforcing'))).toThrow(
       'SELinux is enforcing and tcp/2222 is not labelled ssh_port_t, so sshd could not bind it; semanage is not installed: install policycoreutils-python-utils (policycoreutils-python on EL7) in an earlier task',
     );
