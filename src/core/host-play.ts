@@ -17,7 +17,7 @@ import { isTask, type BlockDef, type IncludeDef, type PlayDef, type PlayItem, ty
 import type { RunEvents, TaskResult } from './results.js';
 import { hideOutput, itemLabel } from './result-view.js';
 import { matchesTags } from './selection.js';
-import { readsAhead, type TaskItem } from './prefetch.js';
+import { readsAhead, readsAheadInCheck, type TaskItem } from './prefetch.js';
 import { evalCondition, renderString, renderValue } from './template.js';
 import { resolve } from 'node:path';
 
@@ -175,14 +175,22 @@ export class HostPlay {
    * nothing skips, fails or includes: the rest of its loop, then the play's
    * next tasks (rendered lazily, as far as the reads ahead go).
    */
-  private *itemsAfter(task: TaskDef, items: unknown[] | undefined, i: number, vars: Record<string, unknown>, session: HostSession, scope: WalkScope): Generator<TaskItem> {
+  /** The task items after item `i` of `task`; `passOver`: a task whose items cannot be known yet is left out instead of ending the list. */
+  private *itemsAfter(task: TaskDef, items: unknown[] | undefined, i: number, vars: Record<string, unknown>, session: HostSession, scope: WalkScope, passOver = false): Generator<TaskItem> {
     for (const item of items?.slice(i + 1) ?? []) yield { task, vars: { ...vars, [task.loopVar]: item } };
     const tasks = this.play.tasks;
     const at = tasks.indexOf(task);
     for (const next of at < 0 ? [] : tasks.slice(at + 1)) {
       if (!this.selected(next)) continue;
-      const v = this.run.varsOf(this.play, this.state, session, next, scope.dynamic);
-      const nextItems = loopItems(next, v);
+      let v: Record<string, unknown>;
+      let nextItems: unknown[] | undefined;
+      try {
+        v = this.run.varsOf(this.play, this.state, session, next, scope.dynamic);
+        nextItems = loopItems(next, v);
+      } catch (err) {
+        if (passOver) continue;
+        throw err;
+      }
       for (const item of nextItems ?? [undefined]) yield { task: next, vars: nextItems ? { ...v, [next.loopVar]: item } : v };
     }
   }
@@ -212,7 +220,10 @@ export class HostPlay {
     for (const [i, item] of (items ?? [undefined]).entries()) {
       const itemVars = items ? { ...vars, [task.loopVar]: item } : vars;
       // a handler's apply reads nothing ahead: what runs after it depends on what was notified
-      const itemEnv = handler ? env : { ...env, readsAhead: () => readsAhead(this.play, this.itemsAfter(task, items, i, vars, session, scope), env, session.facts) };
+      // in check mode, every later item (nothing but a check_mode: false step changes the host there); in an apply, the next few
+      const ahead = () =>
+        env.check ? readsAheadInCheck(this.play, this.itemsAfter(task, items, i, vars, session, scope, true), env, session.facts) : readsAhead(this.play, this.itemsAfter(task, items, i, vars, session, scope), env, session.facts);
+      const itemEnv = handler ? env : { ...env, readsAhead: ahead };
       const outcome = await runTaskItem(task, this.play, itemVars, itemEnv);
       const shown = items ? itemLabel(task, item, itemVars) : undefined;
       let result: TaskResult = { ...base, task: shown === undefined ? task.name : `${task.name} (${shown.text})`, ...outcome.result, ...(shown ? { item: shown.item } : {}) };

@@ -43,6 +43,8 @@ export interface ReadOptions {
   gather?: boolean;
   /** Reads ahead of need: one that fails is left out (the task reads it again and reports why). */
   lenient?: boolean;
+  /** With `lenient`: these reads (cache keys) are needed now, and one that fails fails the read. */
+  strict?: ReadonlySet<string>;
 }
 
 /** Facts read after a command (HostSession.execThenRead), by cache key, not yet the host's. */
@@ -183,9 +185,16 @@ export class HostSession {
     return runAsKey(as) + id;
   }
 
-  /** Read every requested fact not cached yet in ONE round trip; return all values by request id. */
-  async readFacts(requests: readonly FactRequest[], as: RunAs): Promise<Map<string, unknown>> {
-    await this.read(requests.map((request) => ({ request, as })));
+  /**
+   * Read every requested fact not cached yet in ONE round trip; return all
+   * values by request id. When that round trip is needed, what `ahead` names
+   * (the reads of the task items that follow) rides along, leniently.
+   */
+  async readFacts(requests: readonly FactRequest[], as: RunAs, ahead?: () => readonly FactRead[]): Promise<Map<string, unknown>> {
+    const own = requests.map((request) => ({ request, as }));
+    if (ahead && this.wanted(own, false, false).length > 0) {
+      await this.read([...own, ...ahead()], { lenient: true, strict: new Set(own.map((r) => this.cacheKey(r.request.id, r.as))) });
+    } else await this.read(own);
     return new Map(requests.map((r) => [r.id, this.value(r.id, as)]));
   }
 
@@ -208,8 +217,9 @@ export class HostSession {
     const res = batch.stdin ? { ...raw, stderr: sudoNoise(raw.stderr) } : raw;
     if (gather) this.learn(batch.section(res.stdout, 'h'), res);
     list.forEach((r, i) => {
-      const v = this.parsed(r, batch.section(res.stdout, i), res, o.lenient ?? false);
-      if (v) this.cache.set(this.cacheKey(r.request.id, r.as), v.value);
+      const key = this.cacheKey(r.request.id, r.as);
+      const v = this.parsed(r, batch.section(res.stdout, i), res, (o.lenient ?? false) && !o.strict?.has(key));
+      if (v) this.cache.set(key, v.value);
     });
   }
 

@@ -28,7 +28,8 @@ export interface PipelineSession {
   accessPort: number;
   /** Check mode: how many changes were reported on this host so far, only predicted (reset with the predictions). */
   predictedChanges: number;
-  readFacts(requests: readonly FactRequest[], as: RunAs): Promise<Map<string, unknown>>;
+  /** Read the facts not cached in one round trip; `ahead`: reads of later task items to ride along when a round trip is needed. */
+  readFacts(requests: readonly FactRequest[], as: RunAs, ahead?: () => readonly FactRead[]): Promise<Map<string, unknown>>;
   exec(command: string, req: ExecRequest): Promise<ExecResult>;
   /** exec, then in the same round trip the facts of `reads` as the command left them, kept apart until adopted. */
   execThenRead(command: string, req: ExecRequest, reads: readonly FactRead[]): Promise<{ res: ExecResult; after: ReadAfter }>;
@@ -171,7 +172,7 @@ async function prepare(task: TaskDef, play: PlayDef, vars: Record<string, unknow
 /** Read the module's facts in one round trip and plan. */
 async function planTask(p: Prepared, env: PipelineEnv): Promise<{ plan: Plan; facts: Record<string, unknown> }> {
   const requests = p.module.facts(p.args, p.ctx) as Record<string, FactRequest>;
-  const values = await env.session.readFacts(Object.values(requests), p.as);
+  const values = await env.session.readFacts(Object.values(requests), p.as, env.readsAhead);
   const facts = Object.fromEntries(Object.entries(requests).map(([k, r]) => [k, values.get(r.id)]));
   return { plan: p.module.plan(p.args, facts as never, p.ctx), facts };
 }

@@ -193,6 +193,29 @@ export function readsAhead(play: PlayDef, next: Iterable<TaskItem>, env: Omit<Pr
 }
 
 /**
+ * Check mode: what every later task item will read, rendered with the
+ * variables known now, for the round trip a task needs anyway (its own read,
+ * or a `check_mode: false` step). Nothing but such steps changes the host in
+ * check mode, so values read now are the values the items would read later;
+ * an item rendered differently later (a result registered meanwhile) simply
+ * misses the cache and reads its own. Items that cannot be rendered yet are
+ * passed over, not stopped at.
+ */
+export function readsAheadInCheck(play: PlayDef, next: Iterable<TaskItem>, env: Omit<PrefetchEnv, 'varsOf'>, facts: HostFacts): FactRead[] {
+  const out: FactRead[] = [];
+  for (const { task, vars } of next) {
+    try {
+      out.push(...readsOf(task, play, vars, facts, false, env, NO_REGISTERS));
+    } catch {
+      /* cannot be rendered yet: it reads its own facts when it runs */
+    }
+  }
+  return out;
+}
+
+const NO_REGISTERS: ReadonlySet<string> = new Set();
+
+/**
  * Read a play's facts ahead on one host, in one round trip, with the host facts
  * when they are still to be gathered (`gather`); `guess`: host facts to render
  * with until then. Once the facts are known, what the guess missed is read in

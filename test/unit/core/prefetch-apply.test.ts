@@ -4,7 +4,7 @@
  * shells (every "host" a temp directory, real commands, no network): the
  * commands are counted, and what the tasks did is read back from the files.
  */
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -137,5 +137,33 @@ describe('HostSession.execThenRead', () => {
     // a command that must not wait on the reads (a timeout) reads nothing after it
     const timed = await session.execThenRead('true', { become: false, becomeUser: 'root', timeoutMs: 5000 }, [read]);
     expect(timed.after.size).toBe(0);
+  });
+});
+
+describe('reads ahead in check mode', () => {
+  const PLAY = `
+- hosts: h1
+  tasks:
+    - { name: d, file: { path: ROOT/d, state: directory } }
+    - { name: which, command: "ls ROOT/in", register: seen, changed_when: false, check_mode: false }
+    - { name: per, file: { path: "ROOT/d/{{ item }}", state: directory }, loop: "{{ seen.stdout_lines }}" }
+    - { name: a, copy: { dest: ROOT/a, content: "a" } }
+    - { name: b, lineinfile: { path: ROOT/b, line: "b", create: true } }
+`;
+
+  it('after a step that runs in check mode, the rest of the play is read in its round trip and in the first read after it, not task by task', async () => {
+    const { root, commands, go } = setup(PLAY);
+    for (const d of ['in/p1', 'in/p2', 'in/p3']) mkdirSync(join(root, d), { recursive: true });
+    const s = await go(true);
+    expect(s.results.map(line)).toEqual(['changed d', 'ok which', 'changed per (item=p1)', 'changed per (item=p2)', 'changed per (item=p3)', 'changed a', 'changed b']);
+    // the first batch; the command with a and b read after it; the first loop item with the other two
+    // (task by task it was 1 + 1 + 3 + 2: every task after the command read its own facts)
+    expect(commands).toHaveLength(3);
+    expect(withReadsAfter(commands)).toHaveLength(1);
+    // nothing was changed by the audit, and an apply then does what it predicted
+    expect(existsSync(join(root, 'd'))).toBe(false);
+    const applied = await go();
+    expect(applied.results.map(line)).toEqual(s.results.map(line));
+    expect(readdirSync(join(root, 'd')).sort()).toEqual(['p1', 'p2', 'p3']);
   });
 });
