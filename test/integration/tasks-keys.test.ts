@@ -86,7 +86,8 @@ describe.each(images)('apt_key and rpm_key on $name', ({ name, present }) => {
     const setup = await sh(fleet, SETUP);
     expect(setup.exitCode, setup.stderr).toBe(0);
     // the key server is up once it serves the key
-    const served = await sh(fleet, 'for i in $(seq 50); do curl -fsS http://127.0.0.1:8080/key.asc 2>/dev/null | head -1 && exit 0; sleep 0.2; done; exit 1');
+    // (curl's own status: in `curl | head` the pipeline's is head's, 0 before the server is up)
+    const served = await sh(fleet, 'for i in $(seq 50); do k=$(curl -fsS http://127.0.0.1:8080/key.asc 2>/dev/null) && { printf "%s\\n" "$k" | head -1; exit 0; }; sleep 0.2; done; exit 1');
     expect(served.stdout).toBe('-----BEGIN PGP PUBLIC KEY BLOCK-----\n');
   }, 600_000);
   afterAll(async () => {
