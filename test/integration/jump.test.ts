@@ -25,32 +25,25 @@ describe.skipIf(!image)(`jump hosts (${image ?? 'no image'})`, () => {
     await fleet?.stop();
   });
 
+  /** The address the bastion dials for `host`, and the known_hosts line of its key under that address. */
+  const innerOf = async (host: (typeof fleet.hosts)[0]) => {
+    const ip = (await host.container.exec(['hostname', '-I'])).stdout.trim().split(/\s+/)[0]!;
+    const key = readFileSync(fleet.knownHostsFile, 'utf8').split('\n').find((l) => l.startsWith(`[127.0.0.1]:${host.port} `))!.split(' ').slice(1).join(' ');
+    return { ip, knownLine: `${ip} ${key}\n` };
+  };
+  /** An inventory as root with the fleet key and `knownHosts`; `vars` and `hosts` are YAML lines under all. */
+  const writeInventory = (name: string, knownHosts: string, vars: string, hosts: string) => {
+    const inv = join(fleet.dir, name);
+    writeFileSync(inv, `all:\n  vars:\n    user: root\n    identity_file: ${fleet.identityFile}\n    known_hosts_file: ${knownHosts}\n${vars}  hosts:\n${hosts}`);
+    return inv;
+  };
+
   it('runs a play on a host reached through a bastion', async () => {
     const [bastion, target] = fleet.hosts as [(typeof fleet.hosts)[0], (typeof fleet.hosts)[0]];
-    const ip = (await target.container.exec(['hostname', '-I'])).stdout.trim().split(/\s+/)[0]!;
-    // the target's key, recorded under the address the bastion dials
-    const targetKey = readFileSync(fleet.knownHostsFile, 'utf8')
-      .split('\n')
-      .find((l) => l.startsWith(`[127.0.0.1]:${target.port} `))!
-      .split(' ')
-      .slice(1)
-      .join(' ');
+    const { ip, knownLine } = await innerOf(target);
     const knownHosts = join(fleet.dir, 'known_hosts_jump');
-    writeFileSync(knownHosts, `${readFileSync(fleet.knownHostsFile, 'utf8')}${ip} ${targetKey}\n`);
-    const inv = join(fleet.dir, 'jump.yaml');
-    writeFileSync(
-      inv,
-      `all:
-  vars:
-    user: root
-    identity_file: ${fleet.identityFile}
-    known_hosts_file: ${knownHosts}
-  hosts:
-    inner:
-      host: ${ip}
-      jump: root@127.0.0.1:${bastion.port}
-`,
-    );
+    writeFileSync(knownHosts, readFileSync(fleet.knownHostsFile, 'utf8') + knownLine);
+    const inv = writeInventory('jump.yaml', knownHosts, '', `    inner:\n      host: ${ip}\n      jump: root@127.0.0.1:${bastion.port}\n`);
     const pb = join(fleet.dir, 'hostname.yaml');
     writeFileSync(pb, '- hosts: all\n  tasks:\n    - name: where am I\n      command: hostname -I\n      changed_when: false\n');
     const s = await run({ inventory: loadInventories([inv]), playbook: loadPlaybooks([pb]), registry });
@@ -66,25 +59,12 @@ describe.skipIf(!image)(`jump hosts (${image ?? 'no image'})`, () => {
 
   it('takes 40 hosts through one bastion with a single login there, each target reached through it', async () => {
     const [bastion, ...targets] = fleet.hosts;
-    const ips = await Promise.all(targets.map(async (t) => (await t.container.exec(['hostname', '-I'])).stdout.trim().split(/\s+/)[0]!));
-    const kh = readFileSync(fleet.knownHostsFile, 'utf8');
-    const keyOf = (port: number) => kh.split('\n').find((l) => l.startsWith(`[127.0.0.1]:${port} `))!.split(' ').slice(1).join(' ');
+    const inner = await Promise.all(targets.map(innerOf));
+    const ips = inner.map((t) => t.ip);
     const knownHosts = join(fleet.dir, 'known_hosts_many');
-    writeFileSync(knownHosts, kh + targets.map((t, i) => `${ips[i]} ${keyOf(t.port)}\n`).join(''));
+    writeFileSync(knownHosts, readFileSync(fleet.knownHostsFile, 'utf8') + inner.map((t) => t.knownLine).join(''));
     const names = Array.from({ length: 40 }, (_, i) => `inner${i}`);
-    const inv = join(fleet.dir, 'jump-many.yaml');
-    writeFileSync(
-      inv,
-      `all:
-  vars:
-    user: root
-    identity_file: ${fleet.identityFile}
-    known_hosts_file: ${knownHosts}
-    jump: root@127.0.0.1:${bastion!.port}
-  hosts:
-${names.map((n, i) => `    ${n}: { host: ${ips[i % ips.length]} }`).join('\n')}
-`,
-    );
+    const inv = writeInventory('jump-many.yaml', knownHosts, `    jump: root@127.0.0.1:${bastion!.port}\n`, names.map((n, i) => `    ${n}: { host: ${ips[i % ips.length]} }\n`).join(''));
     const count = async (h: (typeof fleet.hosts)[0]) => {
       // sshd runs with -e: its log is the container's output, read with docker logs
       const { stdout, stderr } = await execFileP('docker', ['logs', h.container.getId()]);
