@@ -413,33 +413,35 @@ function locator(root: Pos | undefined, file: string, lc: (offset: number) => { 
     const p = lc(offset);
     return { file, line: p.line, column: p.col };
   };
+  // offsets along the path, made a line and column once, at the end (a binary search each)
+  const found = (offset: number): SourceLocation => (offset >= 0 ? at(offset) : { file, line: 1, column: 1 });
   return (path, options) => {
     let node = root;
-    let best: SourceLocation = startOf(node) >= 0 ? at(startOf(node)) : { file, line: 1, column: 1 };
+    let best = startOf(node);
     for (let i = 0; i < path.length && node !== undefined; i++) {
-      if (typeof node === 'number') return best;
+      if (typeof node === 'number') return found(best);
       const seg = path[i];
       const last = i === path.length - 1;
       if (node.kind === 'map') {
         const k = node.keys.indexOf(String(seg));
-        if (k < 0) return best;
+        if (k < 0) return found(best);
         const keyStart = node.keyStarts[k] as number;
-        const keyLoc = keyStart >= 0 ? at(keyStart) : best;
-        if (last && options?.key) return keyLoc;
+        const keyAt = keyStart >= 0 ? keyStart : best;
+        if (last && options?.key) return found(keyAt);
         const value = node.children[k];
         // `key:` with no value: point at the key
-        best = startOf(value) >= 0 ? at(startOf(value)) : keyLoc;
+        best = startOf(value) >= 0 ? startOf(value) : keyAt;
         node = value;
       } else if (typeof seg === 'number') {
         const item = node.children[seg];
-        if (item === undefined) return best;
-        if (startOf(item) >= 0) best = at(startOf(item));
+        if (item === undefined) return found(best);
+        if (startOf(item) >= 0) best = startOf(item);
         node = item;
       } else {
-        return best;
+        return found(best);
       }
     }
-    return best;
+    return found(best);
   };
 }
 
