@@ -194,7 +194,8 @@ const floatLiterals = new Set<string>();
 
 /** A nunjucks tokenizer that reads string literals and `}}` the way Jinja2 does. */
 function tokenizer(src: string): NjTokenizer {
-  const tk = nj().lexer.lex(src, { trimBlocks: true });
+  const { T, lexer } = nj();
+  const tk = lexer.lex(src, { trimBlocks: true });
   const origNext = tk.nextToken.bind(tk);
   const origExtract = tk._extractString.bind(tk);
   let depth = 0;
@@ -220,12 +221,12 @@ function tokenizer(src: string): NjTokenizer {
     const tok = origNext();
     if (!tok) return tok;
     // Jinja2's trim_blocks removes the newline after a comment too (nunjucks only after a block).
-    if (tok.type === nj().T.COMMENT && !tk.isFinished() && tk.current() === '\n') tk.forward();
-    if (tok.type === nj().T.LEFT_PAREN || tok.type === nj().T.LEFT_BRACKET || tok.type === nj().T.LEFT_CURLY) depth++;
-    else if (tok.type === nj().T.RIGHT_PAREN || tok.type === nj().T.RIGHT_BRACKET || tok.type === nj().T.RIGHT_CURLY) depth = Math.max(0, depth - 1);
-    else if (tok.type === nj().T.INT || tok.type === nj().T.FLOAT) {
+    if (tok.type === T.COMMENT && !tk.isFinished() && tk.current() === '\n') tk.forward();
+    if (tok.type === T.LEFT_PAREN || tok.type === T.LEFT_BRACKET || tok.type === T.LEFT_CURLY) depth++;
+    else if (tok.type === T.RIGHT_PAREN || tok.type === T.RIGHT_BRACKET || tok.type === T.RIGHT_CURLY) depth = Math.max(0, depth - 1);
+    else if (tok.type === T.INT || tok.type === T.FLOAT) {
       if (/^(_\d|[eE][-+]?\d)/.test(tk.str.slice(tk.index))) throw new Unsupported(`the number literal ${tok.value}${/^[_eE][-+]?\d*/.exec(tk.str.slice(tk.index))?.[0] ?? ''} (write it without _ or exponent)`);
-      if (tok.type === nj().T.FLOAT) floatLiterals.add(`${tok.lineno}:${tok.colno}`);
+      if (tok.type === T.FLOAT) floatLiterals.add(`${tok.lineno}:${tok.colno}`);
     }
     return tok;
   };
@@ -235,47 +236,50 @@ function tokenizer(src: string): NjTokenizer {
 
 /** Adjacent string literals are one string in Jinja2 ('a' 'b' is 'ab'). */
 function parsePrimary(p: NjParser, noPostfix?: boolean): NjNode {
+  const { T, N, nunjucksParsePrimary } = nj();
   const tok = p.peekToken();
-  if (!tok || tok.type !== nj().T.STRING) return nj().nunjucksParsePrimary.call(p, noPostfix);
+  if (!tok || tok.type !== T.STRING) return nunjucksParsePrimary.call(p, noPostfix);
   p.nextToken();
   let value = tok.value;
-  for (let next = p.peekToken(); next && next.type === nj().T.STRING; next = p.peekToken()) value += p.nextToken().value;
-  const node = new (nj().N.Literal)(tok.lineno, tok.colno, value);
+  for (let next = p.peekToken(); next && next.type === T.STRING; next = p.peekToken()) value += p.nextToken().value;
+  const node = new N.Literal(tok.lineno, tok.colno, value);
   return noPostfix ? node : (p.parsePostfix as (n: NjNode) => NjNode).call(p, node);
 }
 
 /** `[key]` (an item) or `[start:stop:step]` (a slice, any part optional), after the `[` token `tok`. */
 function parseSubscript(p: NjParser, node: NjNode, tok: NjToken): NjNode {
+  const { T, N } = nj();
   p.nextToken();
   const parts: (NjNode | null)[] = [null, null, null];
   let isSlice = false;
-  if (p.peekToken().type !== nj().T.COLON) parts[0] = p.parseExpression();
-  if (p.skip(nj().T.COLON)) {
+  if (p.peekToken().type !== T.COLON) parts[0] = p.parseExpression();
+  if (p.skip(T.COLON)) {
     isSlice = true;
-    if (p.peekToken().type !== nj().T.COLON && p.peekToken().type !== nj().T.RIGHT_BRACKET) parts[1] = p.parseExpression();
-    if (p.skip(nj().T.COLON) && p.peekToken().type !== nj().T.RIGHT_BRACKET) parts[2] = p.parseExpression();
+    if (p.peekToken().type !== T.COLON && p.peekToken().type !== T.RIGHT_BRACKET) parts[1] = p.parseExpression();
+    if (p.skip(T.COLON) && p.peekToken().type !== T.RIGHT_BRACKET) parts[2] = p.parseExpression();
   }
-  if (!p.skip(nj().T.RIGHT_BRACKET)) p.fail('expected ]', tok.lineno, tok.colno);
+  if (!p.skip(T.RIGHT_BRACKET)) p.fail('expected ]', tok.lineno, tok.colno);
   if (isSlice) {
-    const lit = (x: NjNode | null | undefined) => x ?? new (nj().N.Literal)(tok.lineno, tok.colno, null);
-    return new (nj().N.FunCall)(tok.lineno, tok.colno, new (nj().N.Symbol)(tok.lineno, tok.colno, '__pv_slice'), new (nj().N.NodeList)(tok.lineno, tok.colno, [node, lit(parts[0]), lit(parts[1]), lit(parts[2])]));
+    const lit = (x: NjNode | null | undefined) => x ?? new N.Literal(tok.lineno, tok.colno, null);
+    return new N.FunCall(tok.lineno, tok.colno, new N.Symbol(tok.lineno, tok.colno, '__pv_slice'), new N.NodeList(tok.lineno, tok.colno, [node, lit(parts[0]), lit(parts[1]), lit(parts[2])]));
   }
-  const item = new (nj().N.LookupVal)(tok.lineno, tok.colno, node, parts[0]);
+  const item = new N.LookupVal(tok.lineno, tok.colno, node, parts[0]);
   item.pvItem = true;
   return item;
 }
 
 /** `.name` (an attribute) or `.0` (an item), after the `.` token `tok`. */
 function parseDotLookup(p: NjParser, node: NjNode, tok: NjToken): NjNode {
+  const { T, N } = nj();
   p.nextToken();
   const val = p.nextToken();
-  if (val.type === nj().T.SYMBOL) {
-    const attr = new (nj().N.LookupVal)(tok.lineno, tok.colno, node, new (nj().N.Literal)(val.lineno, val.colno, val.value));
+  if (val.type === T.SYMBOL) {
+    const attr = new N.LookupVal(tok.lineno, tok.colno, node, new N.Literal(val.lineno, val.colno, val.value));
     attr.pvAttr = true;
     return attr;
   }
-  if (val.type === nj().T.INT) {
-    const item = new (nj().N.LookupVal)(tok.lineno, tok.colno, node, new (nj().N.Literal)(val.lineno, val.colno, Number(val.value)));
+  if (val.type === T.INT) {
+    const item = new N.LookupVal(tok.lineno, tok.colno, node, new N.Literal(val.lineno, val.colno, Number(val.value)));
     item.pvItem = true;
     return item;
   }
@@ -284,10 +288,11 @@ function parseDotLookup(p: NjParser, node: NjNode, tok: NjToken): NjNode {
 
 /** Calls, subscripts with slices, and `.name` (attribute) kept apart from `[key]` (item), as in Jinja2. */
 function parsePostfix(p: NjParser, node: NjNode): NjNode {
+  const { T, N } = nj();
   for (let tok = p.peekToken(); tok; tok = p.peekToken()) {
-    if (tok.type === nj().T.LEFT_PAREN) node = new (nj().N.FunCall)(tok.lineno, tok.colno, node, p.parseSignature());
-    else if (tok.type === nj().T.LEFT_BRACKET) node = parseSubscript(p, node, tok);
-    else if (tok.type === nj().T.OPERATOR && tok.value === '.') node = parseDotLookup(p, node, tok);
+    if (tok.type === T.LEFT_PAREN) node = new N.FunCall(tok.lineno, tok.colno, node, p.parseSignature());
+    else if (tok.type === T.LEFT_BRACKET) node = parseSubscript(p, node, tok);
+    else if (tok.type === T.OPERATOR && tok.value === '.') node = parseDotLookup(p, node, tok);
     else break;
   }
   return node;
@@ -318,20 +323,21 @@ function binary(p: NjParser, next: () => NjNode, ops: Record<string, string>, ty
 
 /** Unary `-` and `+`, then (unless under one) the filters and tests applied to the operand. */
 function parseUnary(p: NjParser, withFilter: boolean): NjNode {
+  const { T, N } = nj();
   const t = p.peekToken();
   let node: NjNode;
   if (peekOp(p, '-')) {
     p.nextToken();
-    node = new (nj().N.Neg)(t.lineno, t.colno, parseUnary(p, false));
+    node = new N.Neg(t.lineno, t.colno, parseUnary(p, false));
   } else if (peekOp(p, '+')) {
     p.nextToken();
-    node = new (nj().N.Pos)(t.lineno, t.colno, parseUnary(p, false));
+    node = new N.Pos(t.lineno, t.colno, parseUnary(p, false));
   } else node = p.parsePrimary();
   if (!withFilter) return node;
   for (;;) {
     const nt = p.peekToken();
-    if (nt && nt.type === nj().T.PIPE) node = (p.parseFilter as (n: NjNode) => NjNode).call(p, node);
-    else if (nt && nt.type === nj().T.SYMBOL && nt.value === 'is') node = parseTest(p, node);
+    if (nt && nt.type === T.PIPE) node = (p.parseFilter as (n: NjNode) => NjNode).call(p, node);
+    else if (nt && nt.type === T.SYMBOL && nt.value === 'is') node = parseTest(p, node);
     else return node;
   }
 }
@@ -343,71 +349,76 @@ const parseSum = (p: NjParser) => binary(p, () => parseConcat(p), { '+': 'Add', 
 
 /** The comparison operator at the next token (consumed), `in` or `notin`; undefined (nothing consumed) when none. */
 function comparisonOperator(p: NjParser): string | undefined {
+  const { T } = nj();
   const t = p.peekToken();
   if (!t) return undefined;
-  if (t.type === nj().T.OPERATOR && COMPARISON_OPERATORS.includes(t.value)) {
+  if (t.type === T.OPERATOR && COMPARISON_OPERATORS.includes(t.value)) {
     p.nextToken();
     return t.value;
   }
-  if (t.type === nj().T.SYMBOL && t.value === 'in') {
+  if (t.type === T.SYMBOL && t.value === 'in') {
     p.nextToken();
     return 'in';
   }
-  if (t.type === nj().T.SYMBOL && t.value === 'not') {
+  if (t.type === T.SYMBOL && t.value === 'not') {
     p.nextToken();
     const t2 = p.peekToken();
-    if (t2 && t2.type === nj().T.SYMBOL && t2.value === 'in') {
+    if (t2 && t2.type === T.SYMBOL && t2.value === 'in') {
       p.nextToken();
       return 'notin';
     }
     p.pushToken(t);
     return undefined;
   }
-  if (t.type === nj().T.OPERATOR && (t.value === '===' || t.value === '!==')) p.fail(`${t.value} is not a Jinja2 operator`, t.lineno, t.colno);
+  if (t.type === T.OPERATOR && (t.value === '===' || t.value === '!==')) p.fail(`${t.value} is not a Jinja2 operator`, t.lineno, t.colno);
   return undefined;
 }
 
 /** Comparisons and `in` / `not in`, chained at one level (`a < b in c`). */
 function parseComparisons(p: NjParser): NjNode {
+  const { N } = nj();
   const expr = parseSum(p);
   const ops: NjNode[] = [];
   for (;;) {
     const t = p.peekToken();
     const op = comparisonOperator(p);
     if (op === undefined) break;
-    ops.push(new (nj().N.CompareOperand)(t.lineno, t.colno, parseSum(p), op));
+    ops.push(new N.CompareOperand(t.lineno, t.colno, parseSum(p), op));
   }
-  return ops.length === 0 ? expr : new (nj().N.Compare)(expr.lineno, expr.colno, expr, ops);
+  return ops.length === 0 ? expr : new N.Compare(expr.lineno, expr.colno, expr, ops);
 }
 
 /** The test's name after `is` (`is none`, `is true`, `is ==` are tests too). */
 function testName(p: NjParser, nameTok: NjToken): string {
-  if (nameTok.type === nj().T.SYMBOL || nameTok.type === nj().T.NONE || nameTok.type === nj().T.BOOLEAN) return nameTok.value.toLowerCase() === 'none' && nameTok.type === nj().T.NONE ? 'none' : nameTok.value;
-  if (nameTok.type === nj().T.OPERATOR && COMPARISON_OPERATORS.includes(nameTok.value)) return nameTok.value;
+  const { T } = nj();
+  if (nameTok.type === T.SYMBOL || nameTok.type === T.NONE || nameTok.type === T.BOOLEAN) return nameTok.value.toLowerCase() === 'none' && nameTok.type === T.NONE ? 'none' : nameTok.value;
+  if (nameTok.type === T.OPERATOR && COMPARISON_OPERATORS.includes(nameTok.value)) return nameTok.value;
   return p.fail(`expected a test name after "is", got ${nameTok.value}`, nameTok.lineno, nameTok.colno);
 }
 
 /** A test's arguments: `(args)`, one bare argument (`is divisibleby 3`), or none. */
 function testArgs(p: NjParser, nameTok: NjToken): NjNode {
+  const { T, N } = nj();
   const next = p.peekToken();
-  if (next && next.type === nj().T.LEFT_PAREN) return p.parseSignature() as NjNode;
-  if (next && [nj().T.SYMBOL, nj().T.STRING, nj().T.INT, nj().T.FLOAT, nj().T.LEFT_BRACKET, nj().T.LEFT_CURLY, nj().T.BOOLEAN, nj().T.NONE].includes(next.type) && !(next.type === nj().T.SYMBOL && ['else', 'or', 'and'].includes(next.value))) {
-    return new (nj().N.NodeList)(next.lineno, next.colno, [p.parsePrimary()]);
+  if (next && next.type === T.LEFT_PAREN) return p.parseSignature() as NjNode;
+  if (next && [T.SYMBOL, T.STRING, T.INT, T.FLOAT, T.LEFT_BRACKET, T.LEFT_CURLY, T.BOOLEAN, T.NONE].includes(next.type) && !(next.type === T.SYMBOL && ['else', 'or', 'and'].includes(next.value))) {
+    return new N.NodeList(next.lineno, next.colno, [p.parsePrimary()]);
   }
-  return new (nj().N.NodeList)(nameTok.lineno, nameTok.colno, []);
+  return new N.NodeList(nameTok.lineno, nameTok.colno, []);
 }
 
 /** `x is test`, `x is test(args)`, `x is test arg` (Jinja2), `x is not test`. */
 function parseTest(p: NjParser, node: NjNode): NjNode {
+  const { N } = nj();
   p.nextToken(); // is
   const not = p.skipSymbol('not');
   const nameTok = p.nextToken();
   const name = testName(p, nameTok);
   const args = testArgs(p, nameTok);
-  const isNode = new (nj().N.Is)(node.lineno, node.colno, node, new (nj().N.Symbol)(nameTok.lineno, nameTok.colno, name));
+  const isNode = new N.Is(node.lineno, node.colno, node, new N.Symbol(nameTok.lineno, nameTok.colno, name));
   isNode.pvTest = name;
   isNode.pvArgs = args;
-  return not ? new (nj().N.Not)(node.lineno, node.colno, isNode) : isNode;
+  return not ? new N.Not(node.lineno, node.colno, isNode) : isNode;
 }
 
 function parse(src: string): NjNode {
@@ -428,6 +439,7 @@ function parse(src: string): NjNode {
 
 /** Python truthiness for `{% if %}` and `{% for %}` over undefined values. */
 function strictify(node: unknown): void {
+  const { N } = nj();
   if (node === null || typeof node !== 'object') return;
   if (Array.isArray(node)) {
     node.forEach(strictify);
@@ -436,7 +448,7 @@ function strictify(node: unknown): void {
   const n = node as NjNode;
   if (typeof n.typename !== 'string') return;
   for (const [k, v] of Object.entries(n)) if (k !== 'typename' && typeof v === 'object') strictify(v);
-  const wrap = (fn: string, x: NjNode): NjNode => new (nj().N.FunCall)(x.lineno, x.colno, new (nj().N.Symbol)(x.lineno, x.colno, fn), new (nj().N.NodeList)(x.lineno, x.colno, [x]));
+  const wrap = (fn: string, x: NjNode): NjNode => new N.FunCall(x.lineno, x.colno, new N.Symbol(x.lineno, x.colno, fn), new N.NodeList(x.lineno, x.colno, [x]));
   if (n.typename === 'If' || n.typename === 'IfAsync') n.cond = wrap('__pv_bool', n.cond as NjNode);
   if (n.typename === 'For') {
     const arr = n.arr as NjNode;
