@@ -50,6 +50,8 @@ export interface SshOptions extends SshHop {
   /** Bastions to go through, in order. */
   jump?: readonly SshHop[];
   connectTimeoutMs: number;
+  /** How long the host may stay silent while connecting (default connectTimeoutMs); the whole handshake is bounded by 6 connect timeouts either way. */
+  silenceMs?: number;
   /** Connect attempts for transient network errors (default 5; a handshake timeout is retried once). */
   attempts?: number;
   /** ssh-agent socket (default: SSH_AUTH_SOCK). */
@@ -267,9 +269,10 @@ function connectHop(
     const transport = (client as unknown as { _sock?: Duplex })._sock;
     if (meter && transport) meter.attach(transport, !sock);
     if (transport) {
-      watch = watchSilence(transport, opts.connectTimeoutMs, () => {
+      const silenceMs = opts.silenceMs ?? opts.connectTimeoutMs;
+      watch = watchSilence(transport, silenceMs, () => {
         client.end();
-        reject(new ConnectionError(hopName, `Timed out while waiting for handshake: no answer for ${opts.connectTimeoutMs / 1000} s`, { code: 'E_UNREACHABLE' }));
+        reject(new ConnectionError(hopName, `Timed out while waiting for handshake: no answer for ${silenceMs / 1000} s`, { code: 'E_UNREACHABLE' }));
       });
       client.once('close', settle);
     }

@@ -13,6 +13,8 @@ export interface ConnectExtra {
   attempts?: number;
   /** Accept only these host key algorithms (confirming that sshd presents a new host key). */
   hostKeyAlgorithms?: readonly string[];
+  /** How long (ms) the host may stay silent while connecting, when the run's pace allows more than its connect timeout (handshakes.ts). */
+  silenceMs?: number;
 }
 
 export type Connector = (spec: HostSpec, extra?: ConnectExtra) => Promise<Connection>;
@@ -38,5 +40,6 @@ export async function connectHost(spec: HostSpec, extra: ConnectExtra = {}): Pro
     ...(extra.trustKey ? { trustKey: extra.trustKey } : {}),
     ...(extra.attempts ? { attempts: extra.attempts } : {}),
     ...(extra.hostKeyAlgorithms ? { hostKeyAlgorithms: extra.hostKeyAlgorithms } : {}),
+    ...(extra.silenceMs ? { silenceMs: extra.silenceMs } : {}),
   });
 }

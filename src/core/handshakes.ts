@@ -9,9 +9,10 @@
  * a floor) when one fails or is slow: slower than `slowMs` and than three times
  * the fastest seen, so a control machine that is slow for every handshake alike
  * does not end up connecting one host at a time. A host's connect timeout starts when its handshake starts
- * (the wait for a slot is not counted against it), and it stretches with the
- * pace the other hosts of the run set: on a machine where every handshake takes
- * 8 s, a host silent for 10 s is not yet unreachable (`patience`). Local
+ * (the wait for a slot is not counted against it), and how long a host may stay
+ * silent stretches with the pace the other hosts of the run set: on a machine
+ * where every handshake takes 8 s, a host silent for 10 s is not yet
+ * unreachable (`patience`). Local
  * connections do not handshake and pass straight through.
  */
 import type { Connector } from './connect.js';
@@ -81,7 +82,7 @@ export class HandshakeLimiter {
   }
 
   /**
-   * The connect timeout (ms) to give a host whose own is `timeoutMs`: longer when
+   * How long (ms) a host whose connect timeout is `timeoutMs` may stay silent: longer when
    * the recent handshakes of this run were slow (3 times the slowest of the last
    * 16), never shorter, and at most 6 times as long.
    */
@@ -91,10 +92,10 @@ export class HandshakeLimiter {
   }
 }
 
-/** `connect` with its SSH handshakes through `limiter`, each with the patience the run's pace allows. */
+/** `connect` with its SSH handshakes through `limiter`, each host allowed the silence the run's pace allows. */
 export function limitHandshakes(connect: Connector, limiter: HandshakeLimiter): Connector {
   return (spec, extra) =>
     spec.connection.connection === 'local'
       ? connect(spec, extra)
-      : limiter.run(() => connect({ ...spec, connection: { ...spec.connection, connectTimeoutMs: limiter.patience(spec.connection.connectTimeoutMs) } }, extra));
+      : limiter.run(() => connect(spec, { ...extra, silenceMs: limiter.patience(spec.connection.connectTimeoutMs) }));
 }

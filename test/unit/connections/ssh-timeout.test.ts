@@ -37,10 +37,10 @@ async function trickling(everyMs: number, forMs: number): Promise<number> {
   return (server.address() as { port: number }).port;
 }
 
-async function timeToFail(port: number, connectTimeoutMs: number): Promise<{ ms: number; message: string }> {
+async function timeToFail(port: number, connectTimeoutMs: number, silenceMs?: number): Promise<{ ms: number; message: string }> {
   const t0 = performance.now();
   try {
-    await connectSsh({ name: 'slow', host: '127.0.0.1', port, user: 'u', password: 'p', knownHostsFile, hostKeyPolicy: 'strict', connectTimeoutMs, attempts: 1 });
+    await connectSsh({ name: 'slow', host: '127.0.0.1', port, user: 'u', password: 'p', knownHostsFile, hostKeyPolicy: 'strict', connectTimeoutMs, attempts: 1, ...(silenceMs ? { silenceMs } : {}) });
   } catch (err) {
     return { ms: performance.now() - t0, message: (err as Error).message };
   }
@@ -62,5 +62,16 @@ describe('SSH connect timeout', () => {
     expect(r.message).toMatch(/Timed out while waiting for handshake/);
     // silent only after 2.5 s of lines: a fixed 0.6 s timeout would have fired at 0.6 s
     expect(r.ms).toBeGreaterThanOrEqual(2500);
+  });
+
+  it('allows the silence the run\'s pace gives (silenceMs) instead of connect_timeout, never past 6 connect timeouts', async () => {
+    const port = await trickling(100, 0);
+    const r = await timeToFail(port, 300, 1200);
+    expect(r.message).toMatch(/no answer for 1.2 s/);
+    expect(r.ms).toBeGreaterThanOrEqual(1150);
+    // 5 s of allowed silence, but the whole handshake is bounded by 6 x 100 ms
+    const capped = await timeToFail(port, 100, 5000);
+    expect(capped.message).toMatch(/Timed out while waiting for handshake/);
+    expect(capped.ms).toBeLessThan(1500);
   });
 });

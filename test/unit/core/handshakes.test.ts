@@ -131,12 +131,14 @@ describe('HandshakeLimiter', () => {
     await Promise.all(all);
   });
 
-  it('connects each host with that patience as its connect timeout', async () => {
+  it('connects each host with that patience as how long it may stay silent', async () => {
     const limiter = new HandshakeLimiter({ start: 1, min: 1, max: 1, slowMs: 1000 });
     (limiter as unknown as { recent: number[] }).recent.push(9000);
     const seen: number[] = [];
-    const connect = limitHandshakes(async (spec) => {
-      seen.push((spec.connection as { connectTimeoutMs: number }).connectTimeoutMs);
+    const connect = limitHandshakes(async (spec, extra) => {
+      // the patience is how long it may stay silent; its own connect timeout (the bound of the whole handshake) stays
+      expect((spec.connection as { connectTimeoutMs: number }).connectTimeoutMs).toBe(10_000);
+      seen.push(extra?.silenceMs ?? 0);
       return {} as Connection;
     }, limiter);
     await connect({ name: 'a', connection: { connection: 'ssh', connectTimeoutMs: 10_000 } } as unknown as HostSpec);
