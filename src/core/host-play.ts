@@ -173,9 +173,9 @@ export class HostPlay {
   /**
    * The task items after item `i` of `task`, in the order they run when
    * nothing skips, fails or includes: the rest of its loop, then the play's
-   * next tasks (rendered lazily, as far as the reads ahead go).
+   * next tasks (rendered lazily, as far as the reads ahead go). `passOver`: a
+   * task whose items cannot be known yet is left out instead of ending the list.
    */
-  /** The task items after item `i` of `task`; `passOver`: a task whose items cannot be known yet is left out instead of ending the list. */
   private *itemsAfter(task: TaskDef, items: unknown[] | undefined, i: number, vars: Record<string, unknown>, session: HostSession, scope: WalkScope, passOver = false): Generator<TaskItem> {
     for (const item of items?.slice(i + 1) ?? []) yield { task, vars: { ...vars, [task.loopVar]: item } };
     const tasks = this.play.tasks;
@@ -219,8 +219,8 @@ export class HostPlay {
     let flow: Flow = 'next';
     for (const [i, item] of (items ?? [undefined]).entries()) {
       const itemVars = items ? { ...vars, [task.loopVar]: item } : vars;
-      // a handler's apply reads nothing ahead: what runs after it depends on what was notified
-      // in check mode, every later item (nothing but a check_mode: false step changes the host there); in an apply, the next few
+      // reads ahead: in check mode every later item (nothing but a check_mode: false step changes the host there),
+      // in an apply the next few; none for a handler, as what runs after it depends on what was notified
       const ahead = () =>
         env.check ? readsAheadInCheck(this.play, this.itemsAfter(task, items, i, vars, session, scope, true), env, session.facts) : readsAhead(this.play, this.itemsAfter(task, items, i, vars, session, scope), env, session.facts);
       const itemEnv = handler ? env : { ...env, readsAhead: ahead };
