@@ -120,3 +120,9 @@ export const urlBodyFact: Fact<Download, UrlBody> = {
 };
 
 export const urlBody = (d: Download): FactRequest<UrlBody> => req(urlBodyFact, d);
+
+/** A URL the host can download: http, https or ftp, without spaces. */
+export const DOWNLOAD_URL = /^(https?|ftp):\/\/[^\s]+$/i;
+
+/** The body of a key at `url` (apt_key, rpm_key), fetched as Ansible's modules fetch it: 10 s timeout, its user agent. */
+export const keyBody = (url: string, validateCerts: boolean): FactRequest<UrlBody> => urlBody({ url, headers: {}, timeout: 10, validateCerts, agent: 'ansible-httpget' });

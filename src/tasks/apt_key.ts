@@ -31,7 +31,7 @@ import { quote, sh } from '../contract/quote.js';
 import { change, defineTask, ok, type Plan, type Prediction } from '../contract/task.js';
 import type { FactRequest } from '../contract/fact.js';
 import { APT_TRUSTED_D, keyFiles, type KeyFiles } from '../facts/keys.js';
-import { urlBody, type UrlBody } from '../facts/url.js';
+import { DOWNLOAD_URL, keyBody, type UrlBody } from '../facts/url.js';
 import { writeFileSteps } from './lib/files.js';
 import { keyHasId, normalizeKeyId, parseKeyring, type PgpKeyring } from './lib/pgp.js';
 
@@ -39,7 +39,7 @@ const argsSchema = z
   .object({
     url: z
       .string()
-      .regex(/^(https?|ftp):\/\/[^\s]+$/i, 'an http://, https:// or ftp:// URL without spaces')
+      .regex(DOWNLOAD_URL, 'an http://, https:// or ftp:// URL without spaces')
       .optional()
       .describe('URL of the key, downloaded on the host (curl or wget)'),
     data: z.string().min(1).optional().describe('The key itself (ASCII-armored text)'),
@@ -91,8 +91,6 @@ export function managedPaths(a: AptKeyArgs): readonly string[] {
   if (name === '') throw new TaskError('cannot tell a keyring file name from the arguments: give keyring');
   return [`${APT_TRUSTED_D}/${name}.asc`, `${APT_TRUSTED_D}/${name}.gpg`];
 }
-
-const download = (a: AptKeyArgs) => ({ url: a.url as string, headers: {}, timeout: 10, validateCerts: a.validate_certs, agent: 'ansible-httpget' });
 
 type AptKeyFacts = { files: FactRequest<KeyFiles>; source: FactRequest<UrlBody> | FactRequest<KeyFiles> };
 
@@ -162,7 +160,7 @@ export const aptKey = defineTask({
   schema: argsSchema,
   facts(a): AptKeyFacts {
     const f: Partial<AptKeyFacts> = { files: filesRequest(a) };
-    if (a.state === 'present' && a.url !== undefined) f.source = urlBody(download(a));
+    if (a.state === 'present' && a.url !== undefined) f.source = keyBody(a.url, a.validate_certs);
     if (a.state === 'present' && a.file !== undefined) f.source = keyFiles({ paths: [a.file], aptTrusted: false });
     return f as AptKeyFacts;
   },

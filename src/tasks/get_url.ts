@@ -25,7 +25,7 @@ import { change, defineTask, ok, type Plan } from '../contract/task.js';
 import type { FactRequest } from '../contract/fact.js';
 import { fileAt, type FileInfo, type PresentFile } from '../facts/files.js';
 import { CHECKSUM_ALGORITHMS, statOf, type StatResult } from '../facts/stat.js';
-import { downloadCommand, urlDigest, type Download, type UrlDigest } from '../facts/url.js';
+import { DOWNLOAD_URL, downloadCommand, urlDigest, type Download, type UrlDigest } from '../facts/url.js';
 import { attrChanges, attrDiff, attrSteps, modeArg } from './lib/attrs.js';
 import { withAttrs, writeFileSteps } from './lib/files.js';
 
@@ -35,7 +35,7 @@ const argsSchema = z
   .object({
     url: z
       .string()
-      .regex(/^(https?|ftp):\/\/[^\s]+$/i, 'an http://, https:// or ftp:// URL without spaces')
+      .regex(DOWNLOAD_URL, 'an http://, https:// or ftp:// URL without spaces')
       .describe('http, https or ftp URL to download'),
     dest: z
       .string()

@@ -20,10 +20,9 @@ import { quote, sh } from '../contract/quote.js';
 import { change, defineTask, ok, type Plan, type Prediction } from '../contract/task.js';
 import type { FactRequest } from '../contract/fact.js';
 import { keyFiles, rpmKeys, type KeyFiles, type RpmKeys } from '../facts/keys.js';
-import { urlBody, type UrlBody } from '../facts/url.js';
+import { DOWNLOAD_URL, keyBody, type UrlBody } from '../facts/url.js';
 import { armor, normalizeKeyId, parseKeyring, type PgpKey } from './lib/pgp.js';
 
-const URL_RE = /^(https?|ftp):\/\/[^\s]+$/i;
 const fpr = z
   .string()
   .transform((v) => v.replace(/\s+/g, '').replace(/^0x/i, '').toUpperCase())
@@ -33,7 +32,7 @@ const argsSchema = z
   .object({
     key: z
       .string()
-      .refine((k) => URL_RE.test(k) || /^\/[^\r\n]*$/.test(k) || normalizeKeyId(k) !== undefined, 'a URL, an absolute path on the host, or a key id (8, 16 or 40 hex digits)')
+      .refine((k) => DOWNLOAD_URL.test(k) || /^\/[^\r\n]*$/.test(k) || normalizeKeyId(k) !== undefined, 'a URL, an absolute path on the host, or a key id (8, 16 or 40 hex digits)')
       .describe('URL of the key (downloaded on the host), its path on the host, or a key id already imported'),
     state: z.enum(['present', 'absent']).default('present').describe('present: imported; absent: removed'),
     fingerprint: z
@@ -50,7 +49,7 @@ export type RpmKeyArgs = z.output<typeof argsSchema>;
 type Source = { kind: 'url' } | { kind: 'path' } | { kind: 'id'; id: string };
 
 function sourceOf(key: string): Source {
-  if (URL_RE.test(key)) return { kind: 'url' };
+  if (DOWNLOAD_URL.test(key)) return { kind: 'url' };
   if (key.startsWith('/')) return { kind: 'path' };
   return { kind: 'id', id: normalizeKeyId(key) as string };
 }
@@ -84,7 +83,7 @@ export const rpmKey = defineTask({
   facts(a): RpmKeyFacts {
     const s = sourceOf(a.key);
     const f: RpmKeyFacts = { installed: rpmKeys() };
-    if (s.kind === 'url') f.source = urlBody({ url: a.key, headers: {}, timeout: 10, validateCerts: a.validate_certs, agent: 'ansible-httpget' });
+    if (s.kind === 'url') f.source = keyBody(a.key, a.validate_certs);
     if (s.kind === 'path') f.source = keyFiles({ paths: [a.key], aptTrusted: false });
     return f;
   },
