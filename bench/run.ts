@@ -31,8 +31,8 @@
  * audit is `--dry`.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFleet, type Fleet } from '../test/integration/fleet.js';
@@ -229,6 +229,12 @@ async function drift(fleets: Fleet[], workload: WorkloadName): Promise<void> {
   );
 }
 
+/** Lowest and highest load average seen at the start and end of the timed runs. */
+const loadOf = (xs: (Timed | undefined)[]): string => {
+  const all = xs.flatMap((x) => x?.load ?? []);
+  return all.length ? `${Math.min(...all).toFixed(1)}–${Math.max(...all).toFixed(1)}` : '-';
+};
+
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
@@ -243,6 +249,8 @@ interface Row {
   ansible?: number;
   pyinfra?: number;
   rssMiB: number;
+  /** The machine's 1-minute load average over the runs of the row, all tools: lowest and highest. */
+  load: string;
 }
 const rows: Row[] = [];
 const notes: string[] = [];
@@ -289,7 +297,7 @@ async function benchSize(n: number, w: Workload, last: boolean): Promise<void> {
     const fa = runA ? await runA('apply', 'first') : undefined;
     const fy = runY ? await runY('apply', 'first') : undefined;
     console.log(`  first apply: provision ${fp.seconds.toFixed(2)} s${fa ? `, ansible ${fa.seconds.toFixed(2)} s` : ''}${fy ? `, pyinfra ${fy.seconds.toFixed(2)} s` : ''}`);
-    rows.push({ hosts: n, workload: w.name, scenario: 'first apply (fresh hosts)', provision: fp.seconds, ...(fa ? { ansible: fa.seconds } : {}), ...(fy ? { pyinfra: fy.seconds } : {}), rssMiB: (fp.rssKiB ?? 0) / 1024 });
+    rows.push({ hosts: n, workload: w.name, scenario: 'first apply (fresh hosts)', provision: fp.seconds, ...(fa ? { ansible: fa.seconds } : {}), ...(fy ? { pyinfra: fy.seconds } : {}), rssMiB: (fp.rssKiB ?? 0) / 1024, load: loadOf([fp, fa, fy]) });
     for (const l of compareStates('after the first apply', await states())) console.log(l);
 
     const phase = async (scenario: string, mode: Mode, label: string): Promise<[Timed[], Timed[], Timed[]]> => {
@@ -305,6 +313,7 @@ async function benchSize(n: number, w: Workload, last: boolean): Promise<void> {
         ...(as ? { ansible: median(as.map((r) => r.seconds)) } : {}),
         ...(ys ? { pyinfra: median(ys.map((r) => r.seconds)) } : {}),
         rssMiB: Math.max(...ps.map((r) => r.rssKiB ?? 0)) / 1024,
+        load: loadOf([...ps, ...(as ?? []), ...(ys ?? [])]),
       });
       return [ps, as ?? [], ys ?? []];
     };
@@ -353,10 +362,12 @@ async function wan(fleet: Fleet, playbook: string, extra: string, n: number, wor
     const { renderInventory } = await import('../test/integration/fleet.js');
     writeFileSync(inv, renderInventory(hosts, { user: 'admin', identityFile: fleet.identityFile, knownHostsFile: khFile }));
     const stats: { seconds: number; own: number; proxy: number; tasks: number; commands: number }[] = [];
+    const timed: Timed[] = [];
     for (let i = 0; i < RUNS; i++) {
       for (const p of proxies) p.reset();
       const report = join(work, `wan-${n}-${i}.json`);
       const r = await provision(playbook, inv, extra, true, n, `wan-${n}`, report);
+      timed.push(r);
       const doc = JSON.parse(readFileSync(report, 'utf8')) as Report;
       const own = Object.values(doc.stats).reduce((s, x) => s + x.roundTrips, 0);
       const commands = Object.values(doc.stats).reduce((s, x) => s + x.commands, 0);
@@ -366,7 +377,7 @@ async function wan(fleet: Fleet, playbook: string, extra: string, n: number, wor
     const local = rows.find((r) => r.hosts === n && r.workload === workload && r.scenario.startsWith('check'))!.provision;
     const tasksPerHost = s.tasks / n;
     const rtt = (2 * DELAY) / 1000;
-    rows.push({ hosts: n, workload, scenario: `check-mode audit (converged), +${DELAY} ms each way`, provision: median(stats.map((x) => x.seconds)), rssMiB: 0 });
+    rows.push({ hosts: n, workload, scenario: `check-mode audit (converged), +${DELAY} ms each way`, provision: median(stats.map((x) => x.seconds)), rssMiB: 0, load: loadOf(timed) });
     notes.push(
       `WAN (+${DELAY} ms each way, RTT ${2 * DELAY} ms), check-mode audit of ${n} hosts, ${tasksPerHost} task results per host, ${s.commands / n} commands per host:`,
       `  round trips per host: provision's count ${(s.own / n).toFixed(1)}, proxy (ground truth) ${(s.proxy / n).toFixed(1)}`,
@@ -392,7 +403,7 @@ async function memory(fleet: Fleet, playbook: string, extra: string): Promise<vo
   const many = await provision(playbook, inv, extra, true, MEM_HOSTS, `mem-${MEM_HOSTS}`);
   const perHost = ((many.rssKiB ?? 0) - (one.rssKiB ?? 0)) / 1024 / (MEM_HOSTS - 1);
   const workload = WORKLOAD_LIST.find((w) => w.playbook === playbook)?.name ?? '?';
-  rows.push({ hosts: MEM_HOSTS, workload, scenario: `check-mode audit (${fleet.hosts.length} containers)`, provision: many.seconds, rssMiB: (many.rssKiB ?? 0) / 1024 });
+  rows.push({ hosts: MEM_HOSTS, workload, scenario: `check-mode audit (${fleet.hosts.length} containers)`, provision: many.seconds, rssMiB: (many.rssKiB ?? 0) / 1024, load: loadOf([one, many]) });
   notes.push(
     `memory: peak RSS ${((one.rssKiB ?? 0) / 1024).toFixed(1)} MiB with 1 host, ${((many.rssKiB ?? 0) / 1024).toFixed(1)} MiB with ${MEM_HOSTS} hosts connected at once: ${perHost.toFixed(2)} MiB per additional host (${((many.rssKiB ?? 0) / 1024 / MEM_HOSTS).toFixed(2)} MiB per host all included)`,
     `event loop with ${MEM_HOSTS} hosts: max delay ${many.eld?.maxMs.toFixed(1) ?? '?'} ms, p99 ${many.eld?.p99Ms.toFixed(1) ?? '?'} ms, mean ${many.eld?.meanMs.toFixed(1) ?? '?'} ms`,
@@ -400,7 +411,7 @@ async function memory(fleet: Fleet, playbook: string, extra: string): Promise<vo
 }
 
 function table(): string {
-  const head = ['hosts', 'workload', 'scenario', 'provision s', 'ansible s', 'pyinfra s', 'ansible/provision', 'pyinfra/provision', 'provision peak RSS MiB', 'RSS/host MiB'];
+  const head = ['hosts', 'workload', 'scenario', 'provision s', 'ansible s', 'pyinfra s', 'ansible/provision', 'pyinfra/provision', 'provision peak RSS MiB', 'RSS/host MiB', 'load (1 min)'];
   const ratio = (x: number | undefined, r: Row) => (x !== undefined ? `${(x / r.provision).toFixed(1)}x` : '-');
   const body = rows.map((r) => [
     String(r.hosts),
@@ -413,6 +424,7 @@ function table(): string {
     ratio(r.pyinfra, r),
     r.rssMiB ? r.rssMiB.toFixed(1) : '-',
     r.rssMiB ? (r.rssMiB / r.hosts).toFixed(2) : '-',
+    r.load,
   ]);
   const all = [head, ...body];
   const w = head.map((_, i) => Math.max(...all.map((row) => row[i]!.length)));
@@ -421,6 +433,7 @@ function table(): string {
 }
 
 async function main(): Promise<void> {
+  const t0 = Date.now();
   if (!existsSync(CLI)) throw new Error('dist/cli/main.js missing: run npm run build first');
   if (WITH_ANSIBLE) ensureAnsible();
   const pyinfraNote = 'bin' in PYINFRA ? `pyinfra ${PYINFRA.version} (${PYINFRA.bin})` : `pyinfra column skipped: ${PYINFRA.skipped}`;
@@ -429,12 +442,29 @@ async function main(): Promise<void> {
   for (const [i, n] of HOSTS.entries()) {
     for (const [j, w] of WORKLOAD_LIST.entries()) await benchSize(n, w, i === HOSTS.length - 1 && j === WORKLOAD_LIST.length - 1);
   }
-  console.log(`\n${table()}\n`);
-  for (const n of notes) console.log(n);
   const rel = (p: string) => p.replace(root + '/', '');
-  console.log(`\nmedian of ${RUNS} runs (first apply: 1 run, it needs fresh hosts)`);
-  for (const w of WORKLOAD_LIST) console.log(`${w.name}: provision ${rel(w.playbook)}, ansible ${rel(w.ansiblePlaybook)}, pyinfra bench/pyinfra/deploy.py --data workload=${w.name}`);
-  console.log(pyinfraNote);
+  const out = [
+    table(),
+    '',
+    ...notes,
+    '',
+    `median of ${RUNS} runs (first apply: 1 run, it needs fresh hosts); load: the machine's 1-minute load average at the start and end of the row's runs, lowest–highest`,
+    ...WORKLOAD_LIST.map((w) => `${w.name}: provision ${rel(w.playbook)}, ansible ${rel(w.ansiblePlaybook)}, pyinfra bench/pyinfra/deploy.py --data workload=${w.name}`),
+    pyinfraNote,
+  ];
+  console.log(`\n${out.join('\n')}`);
+  const started = new Date(t0);
+  const file = join(root, 'bench/results', `${started.toISOString().slice(0, 10)}.md`);
+  const head = `## Side by side: \`npm run bench -- ${args.join(' ')}\` (${started.toISOString().slice(11, 16)}–${new Date().toISOString().slice(11, 16)} UTC, ${cpus().length} cores, commit ${commit()})`;
+  appendFileSync(file, `${existsSync(file) ? '\n' : ''}${head}\n\n${out.join('\n')}\n`);
+  console.log(`appended to ${rel(file)}`);
+}
+
+/** The commit the bench ran on, with `+` when the work tree had changes. */
+function commit(): string {
+  const rev = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout.trim();
+  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: root, encoding: 'utf8' }).stdout.trim();
+  return `${rev}${dirty ? '+' : ''}`;
 }
 
 main().catch((err: unknown) => {

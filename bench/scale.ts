@@ -36,7 +36,7 @@ interface Measured extends TimedProvision {
   reached: number;
   unreachable: number;
   errors: string[];
-  load: string;
+  loads: string;
 }
 
 const load = (): string => loadavg().map((l) => l.toFixed(1)).join(' ');
@@ -47,7 +47,7 @@ async function audit(inv: string, n: number, run: number): Promise<Measured> {
   const r = await runProvision(work, ['run', '-i', inv, '--check', '-q', '--no-color', '--report', `json=${report}`, PLAYBOOK], `audit-${n}-${run}`);
   const doc = JSON.parse(readFileSync(report, 'utf8')) as { totals: { hosts: number; unreachable: number }; hosts: { host: string; unreachable: boolean; error?: string }[] };
   const errors = [...new Set(doc.hosts.filter((h) => h.unreachable).map((h) => h.error ?? '?'))];
-  return { ...r, hosts: n, reached: doc.totals.hosts - doc.totals.unreachable, unreachable: doc.totals.unreachable, errors, load: `${before} -> ${load()}` };
+  return { ...r, hosts: n, reached: doc.totals.hosts - doc.totals.unreachable, unreachable: doc.totals.unreachable, errors, loads: `${before} -> ${load()}` };
 }
 
 const median = (xs: Measured[]): Measured => [...xs].sort((a, b) => a.seconds - b.seconds)[Math.floor(xs.length / 2)]!;
@@ -69,7 +69,7 @@ async function main(): Promise<void> {
         t0 = performance.now();
         const m = await audit(inv, n, i);
         runs.push(m);
-        console.log(`  ${n} hosts, run ${i + 1}: ${m.seconds.toFixed(1)} s, exit ${m.code}, ${m.reached} reached, ${m.unreachable} unreachable${m.errors.length ? ` (${m.errors.join('; ')})` : ''}, load ${m.load}`);
+        console.log(`  ${n} hosts, run ${i + 1}: ${m.seconds.toFixed(1)} s, exit ${m.code}, ${m.reached} reached, ${m.unreachable} unreachable${m.errors.length ? ` (${m.errors.join('; ')})` : ''}, load ${m.loads}`);
       }
       rows.push(median(runs));
     }
@@ -82,7 +82,7 @@ async function main(): Promise<void> {
   for (const r of rows) {
     const slope = r === base ? '-' : ((mib(r.rssKiB) - mib(base.rssKiB)) / (r.hosts - base.hosts)).toFixed(3);
     const stalls = (r.eld?.stalls ?? []).map((x) => `${x.ms} at ${(x.atMs / 1000).toFixed(1)} s`).join(', ');
-    console.log(`| ${r.hosts} | ${r.seconds.toFixed(1)} | ${((r.cpuMs ?? 0) / 1000).toFixed(1)} | ${mib(r.rssKiB).toFixed(0)} | ${slope} | ${stalls || '-'} | ${r.reached} | ${r.unreachable} | ${r.load} |`);
+    console.log(`| ${r.hosts} | ${r.seconds.toFixed(1)} | ${((r.cpuMs ?? 0) / 1000).toFixed(1)} | ${mib(r.rssKiB).toFixed(0)} | ${slope} | ${stalls || '-'} | ${r.reached} | ${r.unreachable} | ${r.loads} |`);
   }
 }
 

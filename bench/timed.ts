@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
@@ -14,6 +15,8 @@ export const CLI = join(root, 'dist/cli/main.js');
 export interface Timed {
   seconds: number;
   code: number | null;
+  /** The machine's 1-minute load average when the command started and when it ended. */
+  load: [number, number];
   rssKiB?: number;
   log: string;
 }
@@ -30,6 +33,7 @@ export function runTimed(dir: string, cmd: string, argv: string[], env: NodeJS.P
   const log = join(dir, `${label}.log`);
   return new Promise((res, rej) => {
     const t0 = performance.now();
+    const load0 = loadavg()[0]!;
     const child = spawn(cmd, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], ...(cwd ? { cwd } : {}) });
     const out: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => out.push(d));
@@ -38,7 +42,7 @@ export function runTimed(dir: string, cmd: string, argv: string[], env: NodeJS.P
     child.on('close', (code) => {
       const seconds = (performance.now() - t0) / 1000;
       writeFileSync(log, Buffer.concat(out));
-      res({ seconds, code, log });
+      res({ seconds, code, log, load: [load0, loadavg()[0]!] });
     });
   });
 }
