@@ -265,6 +265,7 @@ function connectHop(
       );
     });
     client.connect(config);
+    ignoreHostKeyAnnouncements(client);
     // ssh2 keeps its transport (the TCP socket, or the forwarded channel) here
     const transport = (client as unknown as { _sock?: Duplex })._sock;
     if (meter && transport) meter.attach(transport, !sock);
@@ -277,6 +278,26 @@ function connectHop(
       client.once('close', settle);
     }
   });
+}
+
+/**
+ * OpenSSH announces all its host keys once logged in (hostkeys-00@openssh.com,
+ * no reply wanted), and ssh2 answers by asking the host to prove it holds each
+ * (hostkeys-prove-00): the host signs with every key, RSA-4096 among them, and
+ * one more round trip goes on the wire, for keys nothing here uses (known_hosts
+ * is written only on accept-new, with the key the handshake verified). OpenSSH's
+ * own client asks only under UpdateHostKeys, for keys it does not know yet. So
+ * the announcement is dropped; anything else reaches ssh2 as before. It reaches
+ * into ssh2's protocol handlers (1.17): where they are not found, nothing changes
+ * (test/unit/connections/ssh-hostkeys.test.ts fails then).
+ */
+export function ignoreHostKeyAnnouncements(client: Client): boolean {
+  const handlers = (client as unknown as { _protocol?: { _handlers?: Record<string, unknown> } })._protocol?._handlers;
+  const original = handlers?.GLOBAL_REQUEST;
+  if (!handlers || typeof original !== 'function') return false;
+  handlers.GLOBAL_REQUEST = (p: unknown, name: string, wantReply: boolean, data: unknown): unknown =>
+    name === 'hostkeys-00@openssh.com' && !wantReply ? undefined : (original as (...a: unknown[]) => unknown)(p, name, wantReply, data);
+  return true;
 }
 
 function quoteName(s: string): string {
@@ -447,8 +468,16 @@ interface InShell {
 
 /** Sets the shell the commands run with (the login shell, as sshd's exec would). */
 const PRELUDE = '__pv_sh=${SHELL:-/bin/sh}\n';
-/** A first command up to this size rides in the exec request that starts the shell (argv holds 128 KiB). */
-const INLINE_MAX = 64 << 10;
+/**
+ * A first command rides in the exec request that starts the shell when that
+ * request's command, quoted as it is sent, fits in this: sshd runs it as one
+ * argv string of the login shell, which Linux caps at 128 KiB (MAX_ARG_STRLEN,
+ * NUL included).
+ */
+const INLINE_MAX = 120 << 10;
+/** The exec request that starts the shell, running `first` in it first. */
+const shellCommand = (first?: ReturnType<typeof frame>): string =>
+  first ? `exec /bin/sh -c ${quote(`${PRELUDE}${first.text}exec /bin/sh\n`)}` : 'exec /bin/sh';
 
 /** One command framed for the shell: the text to send, and how its output is recognised. */
 function frame(command: string, stdin: Buffer | undefined, done: InShell['done']): { text: string; current: InShell } {
@@ -508,14 +537,14 @@ class RemoteShell {
     return this.current !== undefined;
   }
 
-  /** Start the shell; with `first`, running that command first (it ends by starting a fresh shell, so the prelude is sent again). */
-  static open(client: Client, first?: ReturnType<typeof frame>): Promise<RemoteShell> {
-    const command = first ? `exec /bin/sh -c ${quote(`${PRELUDE}${first.text}exec /bin/sh\n`)}` : 'exec /bin/sh';
+  /** Start the shell; with `first`, its exec request (shellCommand) running that command first (it ends by starting a fresh shell, so the prelude is sent again). */
+  static open(client: Client, first?: { framed: ReturnType<typeof frame>; command: string }): Promise<RemoteShell> {
+    const command = first?.command ?? shellCommand();
     return new Promise((resolve, reject) => {
       client.exec(command, (err, stream) => {
         if (err) return reject(err);
         const shell = new RemoteShell(stream);
-        shell.current = first?.current;
+        shell.current = first?.framed.current;
         resolve(shell);
       });
     });
@@ -633,7 +662,8 @@ export class SshConnection implements Connection {
   private openShell(first?: ReturnType<typeof frame>): Promise<{ shell: RemoteShell; sent: boolean } | undefined> {
     if (this.shell && !this.shell.dead) return Promise.resolve({ shell: this.shell, sent: false });
     if (this.shellOpening) return this.shellOpening.then((shell) => shell && { shell, sent: false });
-    const inline = first && Buffer.byteLength(first.text) <= INLINE_MAX ? first : undefined;
+    const command = first && shellCommand(first);
+    const inline = first && command && Buffer.byteLength(command) <= INLINE_MAX ? { framed: first, command } : undefined;
     const opening = RemoteShell.open(this.client, inline).then(
       (s) => {
         this.shellOpening = undefined;

@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Connection, ExecResult } from '../connections/types.js';
 import type { HostFacts } from '../contract/host-facts.js';
-import { hostClassKey, hostFacts, parseHostFacts, SHELL_VARS } from '../facts/host.js';
+import { hostClassKey, hostFacts, parseHostFacts, sessionSpecOf, SHELL_VARS } from '../facts/host.js';
 import type { FactRequest } from '../contract/fact.js';
 import { becomeOnHost, sudoNoise, wrapBecome, type Wrapped } from './become.js';
 import { CommandError, FactError, errorMessage } from '../contract/errors.js';
@@ -253,9 +253,12 @@ export class HostSession {
       g.items.push(i);
       groups.set(k, g);
     });
+    // each group's shell has the session in SHELL_VARS.session for the reads that ask sshd about it:
+    // handed over as $2 when the host facts are read in this script, else known
+    const session = `${SHELL_VARS.session}=${gather ? '$2' : quote(sessionSpecOf(this.facts))}\n`;
     for (const g of groups.values()) {
-      const body = g.items.map((i) => guarded(list[i]!.classes, block(i, `( ${list[i]!.request.command}\n) </dev/null`))).join('\n');
-      const w = this.wrap(body, g.as, gather, `"$${SHELL_VARS.hostClass}"`);
+      const body = session + g.items.map((i) => guarded(list[i]!.classes, block(i, `( ${list[i]!.request.command}\n) </dev/null`))).join('\n');
+      const w = this.wrap(body, g.as, gather, `"$${SHELL_VARS.hostClass}" "$${SHELL_VARS.session}"`);
       parts.push(w.command);
       stdin += w.stdinPrefix;
     }

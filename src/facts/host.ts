@@ -17,7 +17,15 @@ const FAMILY_IDS: Record<Exclude<OsFamily, 'unknown'>, readonly string[]> = {
  * `family:init:container` that a batch written before the facts were known
  * dispatches on (core/prefetch.ts).
  */
-export const SHELL_VARS = { user: '__pv_user', noPassword: '__pv_nopw', hostClass: '__pv_key' } as const;
+export const SHELL_VARS = { user: '__pv_user', noPassword: '__pv_nopw', hostClass: '__pv_key', session: '__pv_sess' } as const;
+
+/** `sshd -T -C` connection spec of a session: host is the address too (no DNS, UseDNS no). */
+export const sessionSpec = (s: { user: string; addr: string; laddr: string; lport: number | string }): string =>
+  `user=${s.user},host=${s.addr},addr=${s.addr},laddr=${s.laddr},lport=${s.lport}`;
+
+/** The spec of the SSH session the host facts were read in ('' on a local connection): what the script leaves in SHELL_VARS.session. */
+export const sessionSpecOf = (f: Pick<HostFacts, 'user' | 'ssh'>): string =>
+  f.ssh ? sessionSpec({ user: f.user, addr: f.ssh.clientIp, laddr: f.ssh.serverIp, lport: f.ssh.serverPort }) : '';
 
 const familyCase = (Object.entries(FAMILY_IDS) as [string, readonly string[]][])
   .map(([family, ids]) => `${ids.map((i) => `*" ${i} "*`).join('|')}) __pv_fam=${family} ;;`)
@@ -41,6 +49,9 @@ const SCRIPT = [
   '__pv_id=$(LC_ALL=C id 2>/dev/null); __pv_uid=${__pv_id#uid=}; __pv_uid=${__pv_uid%%[!0-9]*}',
   'case $__pv_id in "uid="*"("*) __pv_user=${__pv_id#*\\(}; __pv_user=${__pv_user%%\\)*} ;; *) __pv_user=$__pv_uid ;; esac',
   'echo "uid=$__pv_uid"; echo "user=$__pv_user"',
+  // the session sshd -T -C is asked about, from "client port server port" (parseSshConnection)
+  `${SHELL_VARS.session}=; case $SSH_CONNECTION in *?" "?*" "?*" "?*) __pv_a=\${SSH_CONNECTION%% *}; __pv_r=\${SSH_CONNECTION#* }; __pv_r=\${__pv_r#* }`,
+  `  ${SHELL_VARS.session}="${sessionSpec({ user: '$__pv_user', addr: '$__pv_a', laddr: '${__pv_r%% *}', lport: '${__pv_r#* }' })}" ;; esac`,
   '__pv_l=; read -r __pv_l < /proc/sys/kernel/hostname 2>/dev/null || __pv_l=$(hostname 2>/dev/null); echo "hostname=$__pv_l"',
   '__pv_l=; read -r __pv_l < /proc/sys/kernel/arch 2>/dev/null || __pv_l=$(uname -m); echo "arch=$__pv_l"',
   '__pv_l=; read -r __pv_l < /proc/sys/kernel/osrelease 2>/dev/null || __pv_l=$(uname -r); echo "kernel=$__pv_l"',

@@ -32,34 +32,22 @@
  * the planner can tell which occurrence of an option comes first.
  */
 import { FactError } from '../contract/errors.js';
-import { quote, sh } from '../contract/quote.js';
+import { sh } from '../contract/quote.js';
 import { req, type Fact, type FactRequest } from '../contract/fact.js';
-import type { HostFacts } from '../contract/host-facts.js';
+import { SHELL_VARS } from './host.js';
 
 export const DEFAULT_SSHD_CONFIG = '/etc/ssh/sshd_config';
-
-/** A connection like ours, as sshd's Match blocks see it (`sshd -T -C`). */
-export interface SshdSession {
-  readonly user: string;
-  readonly addr: string;
-  readonly laddr: string;
-  readonly lport: number;
-}
 
 export interface SshdArgs {
   /** Main configuration file (default /etc/ssh/sshd_config). */
   readonly path: string;
-  /** Also read the configuration sshd applies to this session (Match blocks). */
-  readonly session?: SshdSession;
+  /**
+   * Also read the configuration sshd applies to our own session (Match blocks):
+   * the session is the one the host facts script leaves in SHELL_VARS.session,
+   * so the read needs no host facts first and can ride in their round trip.
+   */
+  readonly session?: boolean;
 }
-
-/** The session of the host's SSH connection (undefined on a local connection). */
-export function sessionOf(host: HostFacts): SshdSession | undefined {
-  return host.ssh ? { user: host.user, addr: host.ssh.clientIp, laddr: host.ssh.serverIp, lport: host.ssh.serverPort } : undefined;
-}
-
-/** `sshd -T -C` connection spec: host is the address too (no DNS, UseDNS no). */
-export const sessionSpec = (s: SshdSession): string => `user=${s.user},host=${s.addr},addr=${s.addr},laddr=${s.laddr},lport=${s.lport}`;
 
 /** sshd socket-activated by systemd. */
 export interface SshdSocket {
@@ -147,7 +135,7 @@ export const socketDropin = (unit: string): string => `/etc/systemd/system/${uni
 /** Base64 of a whole stream on one line. */
 const B64 = "base64 | tr -d '\\n'";
 
-function script(path: string, session: SshdSession | undefined): string {
+function script(path: string, session: boolean): string {
   return [
     'LC_ALL=C; export LC_ALL',
     `NL='\n'`,
@@ -177,7 +165,7 @@ function script(path: string, session: SshdSession | undefined): string {
     'if [ -n "$S" ]; then',
     `  if T=$("$S" -T -f "$cfg" 2>/dev/null); then echo T_rc=0; printf 'T=%s\\n' "$(printf '%s\\n' "$T" | ${B64})"; else echo "T_rc=$?"; printf 'T_err=%s\\n' "$("$S" -T -f "$cfg" 2>&1 >/dev/null | ${B64})"; fi`,
     ...(session
-      ? [`  if C=$("$S" -T -f "$cfg" -C ${quote(sessionSpec(session))} 2>/dev/null); then printf 'C=%s\\n' "$(printf '%s\\n' "$C" | ${B64})"; fi`]
+      ? [`  if [ -n "$${SHELL_VARS.session}" ] && C=$("$S" -T -f "$cfg" -C "$${SHELL_VARS.session}" 2>/dev/null); then printf 'C=%s\\n' "$(printf '%s\\n' "$C" | ${B64})"; fi`]
       : []),
     'fi',
     'if command -v ssh >/dev/null 2>&1; then for q in cipher kex mac; do printf "Q_%s=%s\\n" "$q" "$(ssh -Q "$q" 2>/dev/null | tr "\\n" " ")"; done; fi',
@@ -384,10 +372,10 @@ export function cryptoPolicyOf(env: ReadonlyArray<{ path: string; text: string }
 
 export const sshdFact: Fact<SshdArgs, SshdFacts> = {
   name: 'sshd',
-  command: (args) => script(args.path, args.session),
+  command: (args) => script(args.path, args.session === true),
   parse: (stdout, args, exitCode) => parseSshdFact(stdout, args.path, exitCode),
-  key: (args) => (args.session ? `${args.path} ${sessionSpec(args.session)}` : args.path),
+  key: (args) => (args.session ? `${args.path} session` : args.path),
 };
 
-export const sshdAt = (path: string = DEFAULT_SSHD_CONFIG, session?: SshdSession): FactRequest<SshdFacts> =>
+export const sshdAt = (path: string = DEFAULT_SSHD_CONFIG, session = false): FactRequest<SshdFacts> =>
   req(sshdFact, session ? { path, session } : { path });

@@ -45,7 +45,7 @@ import { fileAt, type FileInfo } from '../facts/files.js';
 import { iptablesSave, type IptablesSave } from '../facts/iptables.js';
 import { quote } from '../contract/quote.js';
 import { onRollback } from '../core/guard.js';
-import { DEFAULT_SSHD_CONFIG, sessionOf, sshdAt, socketDropin, type SshdFacts } from '../facts/sshd.js';
+import { DEFAULT_SSHD_CONFIG, sshdAt, socketDropin, type SshdFacts } from '../facts/sshd.js';
 import { attrSteps } from './lib/attrs.js';
 import { beforeText, diffOf, predictWrittenFile, writeFileSteps } from './lib/files.js';
 import {
@@ -217,9 +217,8 @@ export const sshd_config = defineTask({
   // and needs the new port's SELinux label
   facts: (
     args,
-    ctx,
   ): { sshd: FactRequest<SshdFacts>; file: FactRequest<FileInfo>; fw4?: FactRequest<IptablesSave>; fw6?: FactRequest<IptablesSave>; selinux?: FactRequest<SelinuxFacts> } => ({
-    sshd: sshdAt(args.path, sessionOf(ctx.host)),
+    sshd: sshdAt(args.path, true),
     file: fileAt(args.path),
     ...(ports(args.settings) ? { fw4: iptablesSave(4), fw6: iptablesSave(6), selinux: selinux() } : {}),
   }),
@@ -311,10 +310,9 @@ export const sshd_config = defineTask({
       session: predictSession(f, settings),
       ...(optOut ? { cryptoPolicy: null } : {}),
     };
-    const session = sessionOf(ctx.host);
     const predictions: Prediction[] = [
       // other tasks read the fact without the session
-      ...(session ? [{ request: sshdAt(args.path, session), value: predicted }] : []),
+      { request: sshdAt(args.path, true), value: predicted },
       { request: sshdAt(args.path), value: { ...predicted, session: null } },
       { request: fileAt(args.path), value: predictWrittenFile(fileInfo, { content: cand.text, ...attrs }) },
       ...labels.predictions,

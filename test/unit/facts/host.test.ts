@@ -1,6 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseHostFacts } from '../../../src/facts/host.js';
+import { hostFacts, parseHostFacts, sessionSpecOf, SHELL_VARS } from '../../../src/facts/host.js';
 
 const osRelease = (name: string) => readFileSync(new URL(`../../fixtures/os-release/${name}`, import.meta.url), 'utf8');
 
@@ -42,5 +43,30 @@ describe('SSH_CONNECTION', () => {
     const f = parseHostFacts(gathered('ID=debian', 'ssh_connection=172.17.0.1 51234 172.17.0.2 22\n'));
     expect(f.ssh).toEqual({ clientIp: '172.17.0.1', clientPort: 51234, serverIp: '172.17.0.2', serverPort: 22 });
     expect(parseHostFacts(gathered('ID=debian', 'ssh_connection=\n')).ssh).toBeNull();
+  });
+});
+
+describe('the session sshd -T -C is asked about', () => {
+  // the script run for real by /bin/sh (dash here, as on Debian hosts), with the session variable printed after it
+  const run = (sshConnection: string | undefined) => {
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH };
+    if (sshConnection !== undefined) env.SSH_CONNECTION = sshConnection;
+    const r = spawnSync('/bin/sh', ['-c', `${hostFacts.command(null)}\nprintf 'sess=[%s]\\n' "$${SHELL_VARS.session}"`], { env, encoding: 'utf8' });
+    const shell = /^sess=\[(.*)\]$/m.exec(r.stdout)?.[1];
+    return { shell, ts: sessionSpecOf(parseHostFacts(r.stdout)) };
+  };
+
+  it.each([
+    ['IPv4', '172.17.0.1 51234 172.17.0.5 22'],
+    ['IPv6', '2001:db8::1 40022 2001:db8::5 2222'],
+  ])('%s: the shell computes what the parsed facts give', (_, conn) => {
+    const { shell, ts } = run(conn);
+    expect(shell).toBe(ts);
+    expect(shell).toMatch(/^user=[^,]+,host=(\S+),addr=\1,laddr=\S+,lport=(22|2222)$/);
+  });
+
+  it('is empty on a local connection or a malformed SSH_CONNECTION', () => {
+    expect(run(undefined)).toEqual({ shell: '', ts: '' });
+    expect(run('172.17.0.1 51234')).toEqual({ shell: '', ts: '' });
   });
 });

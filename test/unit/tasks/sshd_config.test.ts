@@ -374,15 +374,17 @@ describe('sshd_config: Match blocks that apply to this session (sshd -T -C)', ()
   const session = { clientIp: '172.17.0.1', clientPort: 50000, serverIp: '172.17.0.5', serverPort: 22 };
   const here: TaskContext = { ...ctx, host: { ...ctx.host, user: 'root', ssh: session } };
 
-  it('the fact reads the session view beside the global one, keyed by the session', () => {
+  it('the fact reads the session view beside the global one, for the session the host facts script names', () => {
     expect(f.effective?.passwordauthentication).toEqual(['yes']);
     expect(f.session?.passwordauthentication).toEqual(['no']);
     expect(f.session?.maxauthtries).toEqual(['2']);
     const req = sshd_config.facts(parse({ settings: { MaxAuthTries: 3 } }), here).sshd;
-    expect(req.id).toBe('sshd:/etc/ssh/sshd_config user=root,host=172.17.0.1,addr=172.17.0.1,laddr=172.17.0.5,lport=22');
-    const args = { path: MAIN, session: { user: 'root', addr: '172.17.0.1', laddr: '172.17.0.5', lport: 22 } };
+    // the same request whatever the host facts say, so it can be read in their round trip
+    expect(req.id).toBe('sshd:/etc/ssh/sshd_config session');
+    expect(sshd_config.facts(parse({ settings: { MaxAuthTries: 3 } }), ctx).sshd.id).toBe(req.id);
+    const args = { path: MAIN, session: true };
     expect(req.args).toEqual(args);
-    expect(sshdFact.command(args)).toContain('-T -f "$cfg" -C user=root,host=172.17.0.1,addr=172.17.0.1,laddr=172.17.0.5,lport=22 ');
+    expect(sshdFact.command(args)).toContain('[ -n "$__pv_sess" ] && C=$("$S" -T -f "$cfg" -C "$__pv_sess" 2>/dev/null)');
     // without the session (a local connection, or another task's read) no -C run
     expect(parseSshdFact(fixture('debian12/fact-match.out'), MAIN).session).toBeNull();
   });

@@ -1,0 +1,70 @@
+/**
+ * Round trips of a check audit (issue 16), counted twice: by provision on its
+ * transport (RunSummary.stats) and, outside provision, by a TCP proxy between it
+ * and the host that counts every change of direction on the wire
+ * (bench/latency-proxy.ts, no delay added). On one debian12 host, logged in as
+ * admin with sudo.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadInventories, loadPlaybooks, registry } from '../../src/api.js';
+import { run } from '../../src/core/runner.js';
+import { startLatencyProxy, type LatencyProxy } from '../../bench/latency-proxy.js';
+import { fleetImages, renderInventory, startFleet, type Fleet } from './fleet.js';
+import { failures } from './harness.js';
+
+const root = resolve(import.meta.dirname, '../..');
+const images = (await fleetImages()).filter((i) => i.name.endsWith('debian12'));
+
+describe.each(images)('round trips of a check audit on $name', ({ name, present }) => {
+  let fleet: Fleet;
+  let proxy: LatencyProxy;
+  let inventory: string;
+  beforeAll(async () => {
+    if (!present) return;
+    fleet = await startFleet({ count: 1, image: name });
+    const h = fleet.hosts[0]!;
+    proxy = await startLatencyProxy({ target: { host: h.host, port: h.port }, delayMs: 0 });
+    // the host's key, known under the proxy's address
+    const line = readFileSync(fleet.knownHostsFile, 'utf8').split('\n').find((l) => l.startsWith(`[${h.host}]:${h.port} `))!;
+    const knownHostsFile = join(fleet.dir, 'known_hosts_proxy');
+    writeFileSync(knownHostsFile, `${line.replace(`[${h.host}]:${h.port} `, `[127.0.0.1]:${proxy.port} `)}\n`);
+    inventory = join(fleet.dir, 'inventory-proxy.yaml');
+    writeFileSync(inventory, renderInventory([{ name: h.name, host: '127.0.0.1', port: proxy.port }], { user: 'admin', identityFile: fleet.identityFile, knownHostsFile }));
+  });
+  afterAll(async () => {
+    await proxy?.close();
+    await fleet?.stop();
+  });
+
+  const audit = async (playbook: string) => {
+    proxy.reset();
+    const s = await run({ inventory: loadInventories([inventory]), playbook: loadPlaybooks([join(root, playbook)]), registry, check: true });
+    const st = Object.values(s.stats)[0]!;
+    return { s, st, after: st.roundTrips - (st.authRoundTrips ?? 0), wire: proxy.turns() };
+  };
+
+  it.skipIf(!present)('the core workload: one command and three round trips after authentication (channel, command, close), a proxy on the wire seeing no more', async () => {
+    const { s, st, after, wire } = await audit('bench/provision/core.yaml');
+    expect(failures(s)).toEqual([]);
+    // a fresh host: all but the file that must be absent drift
+    expect(s.results.filter((r) => r.status === 'changed')).toHaveLength(7);
+    expect(st.commands).toBe(1);
+    // the proxy sees no more turns than provision counts (it may see two of our sends as one: it was 9 for our 10)
+    expect(wire).toBeLessThanOrEqual(st.roundTrips);
+    expect(wire).toBeGreaterThanOrEqual(st.roundTrips - 1);
+    // no answer to the host's key announcement, the batch inside the exec request
+    expect(after).toBe(3);
+  });
+
+  it.skipIf(!present)('playbooks/harden.yaml: the read of what sshd applies to our session rides in the first batch', async () => {
+    const { s, st } = await audit('playbooks/harden.yaml');
+    expect(failures(s)).toEqual([]);
+    const sshd = s.results.find((r) => r.task.startsWith('sshd hardened'));
+    expect(sshd?.status).toBe('changed');
+    // the first batch (host facts, sshd's session view, every later task's reads), the read-only command with
+    // the reads after it, the loop over its output
+    expect(st.commands).toBe(3);
+  });
+});
