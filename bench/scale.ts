@@ -17,7 +17,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { renderInventory, startFleet } from '../test/integration/fleet.js';
-import { runProvision, type TimedProvision } from './timed.js';
+import { runProvision, type Stall, type TimedProvision } from './timed.js';
 
 const root = resolve(import.meta.dirname, '..');
 const args = process.argv.slice(2);
@@ -77,11 +77,12 @@ async function main(): Promise<void> {
     await fleet.stop();
   }
   const base = rows[0]!;
-  console.log('\n| hosts | wall s | provision CPU s | peak RSS MiB | MiB per host over the smallest | longest event-loop stalls, ms at s after start | reached | unreachable | load (1 min, before -> after) |');
+  console.log('\n| hosts | wall s | provision CPU s | peak RSS MiB | MiB per host over the smallest | longest event-loop stalls, ms (CPU ms) at s after start | reached | unreachable | load (1 min, before -> after) |');
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const slope = r === base ? '-' : ((mib(r.rssKiB) - mib(base.rssKiB)) / (r.hosts - base.hosts)).toFixed(3);
-    const stalls = (r.eld?.stalls ?? []).map((x) => `${x.ms} at ${(x.atMs / 1000).toFixed(1)} s`).join(', ');
+    const stall = (x: Stall) => `${x.ms}${x.cpuMs !== undefined ? ` (CPU ${x.cpuMs})` : ''} at ${(x.atMs / 1000).toFixed(1)} s`;
+    const stalls = [...(r.eld?.stalls ?? []).map(stall), ...(r.eld?.cpuStalls ? ['most CPU:', ...r.eld.cpuStalls.map(stall)] : [])].join(', ');
     console.log(`| ${r.hosts} | ${r.seconds.toFixed(1)} | ${((r.cpuMs ?? 0) / 1000).toFixed(1)} | ${mib(r.rssKiB).toFixed(0)} | ${slope} | ${stalls || '-'} | ${r.reached} | ${r.unreachable} | ${r.loads} |`);
   }
 }

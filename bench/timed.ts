@@ -21,11 +21,18 @@ export interface Timed {
   log: string;
 }
 
+/** A block of the event loop: when it began (ms after start), how long (ms) and the CPU the process used meanwhile (ms). */
+export interface Stall {
+  atMs: number;
+  ms: number;
+  cpuMs?: number;
+}
+
 export interface TimedProvision extends Timed {
   /** provision's own CPU time (user + system), ms. */
   cpuMs?: number;
   /** Event-loop delay over the whole run, ms, and the five longest stalls with when they began (ms after start). */
-  eld?: { maxMs: number; p99Ms: number; meanMs: number; stalls: { atMs: number; ms: number }[] };
+  eld?: { maxMs: number; p99Ms: number; meanMs: number; stalls: Stall[]; cpuStalls?: Stall[] };
 }
 
 /** Runs `cmd`, its stdout and stderr going to `<dir>/<label>.log`. */
