@@ -172,7 +172,8 @@ function pyinfraSetup(fleet: Fleet): string {
 /** Task results that an audit reported as drift (task x host), read from each tool's output. */
 function driftFound(tool: Tool, log: string): number {
   const text = readFileSync(log, 'utf8');
-  if (tool === 'provision') return text.split('\n').filter((l) => /^\s*drift\s/.test(l)).length;
+  // -q prints only the recap: "host ok drift failed skipped unreachable", one row per host
+  if (tool === 'provision') return [...(text.split(/^RECAP.*$/m)[1] ?? '').matchAll(/^ +\S+ +\d+ +(\d+) +\d+ +\d+ +(?:no|yes)\s*$/gm)].reduce((s, m) => s + Number(m[1]), 0);
   if (tool === 'ansible') return [...text.matchAll(/\schanged=(\d+)/g)].reduce((s, m) => s + Number(m[1]), 0);
   // pyinfra --dry: "Detected changes" table, one row per operation: "k/N (hosts)", or
   // "a-b/N" for operations that only run if an earlier one changed (counted as a)

@@ -45,3 +45,19 @@ describe('README and docs/', () => {
     expect(broken).toEqual([]);
   });
 });
+
+describe('README performance figures', () => {
+  it('each one is held by a results file under bench/results/ (the README quotes only measured figures)', () => {
+    const readme = readFileSync(new URL('README.md', root), 'utf8');
+    const section = /\n## Performance\n([\s\S]*?)\n## /.exec(readme)?.[1] ?? '';
+    // times, ratios, sizes and counts of the section: "10.8 s", "16x", "153 MiB", "3 round trips"
+    const figures = [...section.matchAll(/\b\d+(?:\.\d+)?(?: s\b|x\b| MiB\b| ms\b)/g)].map((m) => m[0]);
+    expect(figures.length).toBeGreaterThan(3);
+    const dir = new URL('bench/results/', root);
+    const held = readdirSync(dir)
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => readFileSync(new URL(f, dir), 'utf8'))
+      .join('\n');
+    expect(figures.filter((f) => !held.includes(f))).toEqual([]);
+  });
+});
