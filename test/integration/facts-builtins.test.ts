@@ -1,11 +1,14 @@
 /**
  * The fact commands that now use shell builtins where they started utilities
  * (files: the sha256 from the content read; stat: field splitting; user: the
- * shadow line and home directory; sysctl: /proc/sys read by the shell;
- * iptables, host keys, firewall managers), read the way a run reads them (one
- * batch, as admin with sudo, over SSH), against what plain commands print in
- * the container (`docker exec`: sha256sum, sysctl -n, getent, ssh-keygen,
- * iptables -V), which never go through our fact code.
+ * shadow line and home directory; iptables, host keys, firewall managers), and
+ * the packages reads a batch merges into one dpkg-query, read the way a run
+ * reads them (one batch, as admin with sudo, over SSH), against what plain
+ * commands print in the container (`docker exec`: sha256sum, getent,
+ * ssh-keygen, iptables -V, dpkg-query), which never go through our fact code.
+ * sysctl stays `sysctl -n`: dash's `read` takes /proc/sys one byte at a time,
+ * and the kernel answers a read past offset 0 of `kernel.printk` with nothing
+ * (a builtin read gave "4" for "4\t4\t1\t7"); its case here keeps that so.
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +20,7 @@ import { fileAt, type FileInfo } from '../../src/facts/files.js';
 import { statOf, type StatResult } from '../../src/facts/stat.js';
 import { userInfo, type UserInfo } from '../../src/facts/users.js';
 import { sysctlValue } from '../../src/facts/sysctl.js';
+import { packagesInstalled, type PackagesInfo } from '../../src/facts/packages.js';
 import { iptablesSave, type IptablesSave } from '../../src/facts/iptables.js';
 import { hostKeysFact, type HostKeysFacts } from '../../src/facts/hostkeys.js';
 import { firewallManagers, type FirewallManagers } from '../../src/facts/firewall-managers.js';
@@ -49,6 +53,9 @@ describe.skipIf(!image)('facts read with shell builtins, against plain commands'
     iptablesSave(4),
     req(hostKeysFact, { moduliMinBits: null }),
     firewallManagers('none'),
+    packagesInstalled(['openssh-server', 'no-such-package']),
+    packagesInstalled(['sudo']),
+    packagesInstalled(['tree', 'openssh-server']),
   ];
 
   beforeAll(async () => {
@@ -124,6 +131,14 @@ describe.skipIf(!image)('facts read with shell builtins, against plain commands'
     expect(get(sysctlValue('no.such.key'))).toBeNull();
     // a directory: sysctl answers (every value under it)
     expect(get(sysctlValue('net.ipv4'))).toBe((await sh('sysctl -e -n net.ipv4')).replace(/\n$/, ''));
+  });
+
+  it('packages: three reads in one dpkg-query, each with the versions dpkg-query prints for its names', async () => {
+    const version = async (p: string) => (await sh(`dpkg-query -W -f='\${Version}' ${p}`)).trim();
+    expect(get(packagesInstalled(['openssh-server', 'no-such-package']))).toEqual({ 'openssh-server': { version: await version('openssh-server') }, 'no-such-package': null } satisfies PackagesInfo);
+    expect(get(packagesInstalled(['sudo']))).toEqual({ sudo: { version: await version('sudo') } });
+    const tree = (await fleet.hosts[0]!.container.exec(['dpkg-query', '-W', 'tree'])).exitCode === 0 ? { version: await version('tree') } : null;
+    expect(get(packagesInstalled(['tree', 'openssh-server']))).toEqual({ tree, 'openssh-server': { version: await version('openssh-server') } });
   });
 
   it('iptables version, host key sizes and firewall managers as the tools print them', async () => {
