@@ -15,13 +15,14 @@
  * CPU counter before and after, read on this machine (cgroup v1 `cpuacct.usage`
  * or v2 `cpu.stat` of the container). A script that prints numbers, not a test.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadInventories, loadPlaybooks, registry } from '../src/api.js';
 import { run } from '../src/core/runner.js';
 import type { RunSummary } from '../src/core/results.js';
 import { startFleet, type Fleet } from '../test/integration/fleet.js';
+import { containerCpuUs } from './cgroup-cpu.js';
 
 const root = resolve(import.meta.dirname, '..');
 const args = process.argv.slice(2);
@@ -50,18 +51,8 @@ async function once(fleet: Fleet, p: Phase): Promise<RunSummary> {
   return run({ inventory: loadInventories([inventory]), playbook: loadPlaybooks([p.playbook]), registry, check: p.check });
 }
 
-/** CPU the container has used so far (µs), from its cgroup on this machine (v1 or v2), or undefined where neither is found. */
-function hostCpuUs(fleet: Fleet): number | undefined {
-  const id = fleet.hosts[0]!.container.getId();
-  for (const file of [`/sys/fs/cgroup/cpuacct/docker/${id}/cpuacct.usage`, `/sys/fs/cgroup/system.slice/docker-${id}.scope/cpu.stat`, `/sys/fs/cgroup/docker/${id}/cpu.stat`]) {
-    if (!existsSync(file)) continue;
-    const text = readFileSync(file, 'utf8');
-    if (file.endsWith('cpuacct.usage')) return Number(text) / 1000; // ns
-    const m = /^usage_usec (\d+)$/m.exec(text);
-    if (m) return Number(m[1]);
-  }
-  return undefined;
-}
+/** CPU the container has used so far (µs), or undefined where no cgroup file is found. */
+const hostCpuUs = (fleet: Fleet): number | undefined => containerCpuUs(fleet.hosts[0]!.container.getId());
 
 function row(p: Phase, s: RunSummary, hostMs: number | undefined): string {
   const st = Object.values(s.stats)[0];

@@ -12,6 +12,12 @@ export interface Fact<A, T> {
   parse(stdout: string, args: A, exitCode: number): T;
   /** Cache key for these arguments (default: JSON of the args). */
   key?(args: A): string;
+  /**
+   * Arguments whose command answers for all of `args` at once: the parser of
+   * each reads that command's output as its own (a batch runs one command for
+   * the reads of this fact by the same user, core/host.ts).
+   */
+  merge?(args: readonly A[]): A;
 }
 
 export interface FactRequest<T = unknown> {

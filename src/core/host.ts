@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import type { Connection, ExecResult } from '../connections/types.js';
 import type { HostFacts } from '../contract/host-facts.js';
 import { hostClassKey, hostFacts, parseHostFacts, sessionSpecOf, SHELL_VARS } from '../facts/host.js';
-import type { FactRequest } from '../contract/fact.js';
+import type { Fact, FactRequest } from '../contract/fact.js';
 import { becomeOnHost, sudoNoise, wrapBecome, type Wrapped } from './become.js';
 import { CommandError, FactError, errorMessage } from '../contract/errors.js';
 import { quote } from '../contract/quote.js';
@@ -253,16 +253,23 @@ export class HostSession {
       g.items.push(i);
       groups.set(k, g);
     });
+    // reads of a fact that merges (Fact.merge) share one block, under the first one's index
+    const alias = new Map<number, number>();
     // each group's shell has the session in SHELL_VARS.session for the reads that ask sshd about it:
     // handed over as $2 when the host facts are read in this script, else known
     const session = `${SHELL_VARS.session}=${gather ? '$2' : quote(sessionSpecOf(this.facts))}\n`;
     for (const g of groups.values()) {
-      const body = session + g.items.map((i) => guarded(list[i]!.classes, block(i, `( ${list[i]!.request.command}\n) </dev/null`))).join('\n');
+      const body =
+        session +
+        merged(list, g.items, alias)
+          .map(({ i, command }) => guarded(list[i]!.classes, block(i, `( ${command}\n) </dev/null`)))
+          .join('\n');
       const w = this.wrap(body, g.as, gather, `"$${SHELL_VARS.hostClass}" "$${SHELL_VARS.session}"`);
       parts.push(w.command);
       stdin += w.stdinPrefix;
     }
-    const section = (stdout: string, i: number | 'h'): Section | undefined => {
+    const section = (stdout: string, at: number | 'h'): Section | undefined => {
+      const i = at === 'h' ? at : (alias.get(at) ?? at);
       const begin = `__PF_${nonce}_${i}\n`;
       const b = stdout.indexOf(begin);
       const m = new RegExp(`\\n__PF_${nonce}_${i}_rc=(\\d+)\\n`).exec(stdout);
@@ -314,6 +321,39 @@ export class HostSession {
   async close(): Promise<void> {
     await this.connection.close();
   }
+}
+
+/**
+ * The commands of one user's reads, `items` indexing `list`: the reads of a
+ * fact that merges, meant for the same host classes, as one command under the
+ * first one's index (`alias` records where the others find their output).
+ */
+function merged(list: readonly FactRead[], items: readonly number[], alias: Map<number, number>): { i: number; command: string }[] {
+  const sets = new Map<string, number[]>();
+  const out: { i: number; command: string }[] = [];
+  for (const i of items) {
+    const { request, classes } = list[i]!;
+    if (!request.fact.merge) {
+      out.push({ i, command: request.command });
+      continue;
+    }
+    const key = JSON.stringify([request.fact.name, classes ?? null]);
+    const set = sets.get(key);
+    if (set) {
+      set.push(i);
+      alias.set(i, set[0]!);
+    } else {
+      sets.set(key, [i]);
+      out.push({ i, command: request.command });
+    }
+  }
+  for (const set of sets.values()) {
+    if (set.length < 2) continue;
+    const fact = list[set[0]!]!.request.fact as Fact<unknown, unknown>;
+    const command = fact.command(fact.merge!(set.map((i) => list[i]!.request.args)));
+    out.splice(out.findIndex((o) => o.i === set[0]), 1, { i: set[0]!, command });
+  }
+  return out;
 }
 
 /** `debian:*:1` matches `debian:none:1`. */

@@ -1,9 +1,12 @@
 /**
  * File facts: what is at a path (type, mode, owner, size) and, for regular
  * files up to 1 MiB, the content (read via base64 so any byte survives the
- * transport) and its sha256. One command: POSIX `test`, GNU `stat -c`,
- * `base64`, `sha256sum` (coreutils on every Debian and RHEL host).
+ * transport) and its sha256 (the parser's, from the content read; larger
+ * files: `sha256sum` on the host). One command: POSIX `test`, GNU `stat -c`,
+ * `base64`, `sha256sum` (coreutils on every Debian and RHEL host); three
+ * processes for a regular file (the batch's subshell, stat, base64).
  */
+import { createHash } from 'node:crypto';
 import { FactError } from '../contract/errors.js';
 import { sh } from '../contract/quote.js';
 import { req, type Fact, type FactRequest } from '../contract/fact.js';
@@ -64,10 +67,9 @@ function script(path: string): string {
     `s=$(stat -c '${STAT_FORMAT}' -- "$p") || exit 3`,
     'echo "stat=$s"',
     `if [ "$t" = link ]; then printf 'target='; readlink -- "$p" | base64 | tr -d '\\n'; echo; fi`,
-    'if [ "$t" = file ]; then',
-    `  if command -v sha256sum >/dev/null 2>&1; then printf 'sha256='; sha256sum < "$p" | cut -d ' ' -f 1; fi`,
-    `  if [ "\${s##*:}" -le ${MAX_CONTENT_BYTES} ]; then echo content_begin; base64 < "$p" && echo content_end; fi`,
-    'fi',
+    // the sha256 of content read whole is the parser's: no sha256sum for it
+    `if [ "$t" = file ]; then if [ "\${s##*:}" -le ${MAX_CONTENT_BYTES} ]; then echo content_begin; base64 < "$p" && echo content_end`,
+    `elif command -v sha256sum >/dev/null 2>&1; then h=$(sha256sum < "$p") && printf 'sha256=%s\\n' "\${h%% *}"; fi; fi`,
   ].join('\n');
 }
 
@@ -103,6 +105,7 @@ export function parseFileFact(stdout: string, path: string, exitCode = 0): FileI
       const end = lines.indexOf('content_end', i + 1);
       if (end < 0) break; // unreadable: no content
       const bytes = Buffer.from(lines.slice(i + 1, end).join(''), 'base64');
+      sha256 ??= createHash('sha256').update(bytes).digest('hex');
       try {
         content = utf8.decode(bytes);
       } catch {

@@ -43,7 +43,8 @@ function script(init: InitSystem): string {
     '  if command -v systemctl >/dev/null 2>&1 && [ "$(systemctl is-enabled ufw.service 2>/dev/null)" = masked ]; then echo masked=1; fi',
     'fi',
     'echo __firewalld',
-    `sed -n 's/^[[:space:]]*FirewallBackend=[[:space:]]*//p' /etc/firewalld/firewalld.conf 2>/dev/null | sed 's/^/backend=/'`,
+    // no sed started where there is no such file (sed printed nothing then)
+    `if [ -e /etc/firewalld/firewalld.conf ]; then sed -n 's/^[[:space:]]*FirewallBackend=[[:space:]]*//p' /etc/firewalld/firewalld.conf 2>/dev/null | sed 's/^/backend=/'; fi`,
     serviceFact.command({ name: 'firewalld', manager: init }),
   ].join('\n');
 }

@@ -66,7 +66,8 @@ function script(a: HostKeysArgs): string {
     '  fi',
     // the size from the private key when there is one (ssh-keygen -l reads its .pub, else derives it)
     '  f=$k; [ -f "$f" ] || f=$k.pub',
-    '  [ -f "$f" ] && printf \'bits %s %s\\n\' "$t" "$(ssh-keygen -l -f "$f" 2>/dev/null | cut -d" " -f1)"',
+    // the first word of its line, cut by the shell
+    '  [ -f "$f" ] && { b=$(ssh-keygen -l -f "$f" 2>/dev/null); printf \'bits %s %s\\n\' "$t" "${b%% *}"; }',
     'done',
   ];
   if (a.moduliMinBits !== null) {

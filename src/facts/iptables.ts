@@ -64,7 +64,8 @@ function script(v: 4 | 6): string {
     // sbin is not on a normal user's PATH on Debian
     'PATH="$PATH:/usr/sbin:/sbin"',
     `if ! command -v ${t.save} >/dev/null 2>&1; then echo __missing; exit 0; fi`,
-    `printf '__version=%s\\n' "$(${t.bin} -V 2>&1 | head -n 1)"`,
+    // its first line, cut by the shell
+    `v=$(${t.bin} -V 2>&1); nl='\n'; printf '__version=%s\\n' "\${v%%"$nl"*}"`,
     'echo __save_begin',
     `${t.save} 2>&1`,
     'echo "__save_rc=$?"',

@@ -79,6 +79,8 @@ export const packagesFact: Fact<PackagesArgs, PackagesInfo> = {
   command: (args) => packagesScript(args.names),
   parse: (stdout, args) => parsePackagesFact(stdout, args.names),
   key: (args) => [...args.names].sort().join(','),
+  // one dpkg-query or rpm for every name: the parser picks the lines of its own names
+  merge: (all) => ({ names: [...new Set(all.flatMap((a) => a.names))] }),
 };
 
 /** The fact request for some package names. */

@@ -44,9 +44,10 @@ function script(a: StatArgs): string {
     `if ! ${exists}; then echo exists=0; exit 0; fi`,
     `s=$(stat ${a.follow ? '-L ' : ''}-c ${quote(STAT_FORMAT)} -- "$p") || exit 3`,
     'echo "stat=$s"',
-    `u=$(echo "$s" | cut -d'|' -f2); g=$(echo "$s" | cut -d'|' -f3)`,
-    `printf 'pw_name=%s\\n' "$(getent passwd "$u" | cut -d: -f1)"`,
-    `printf 'gr_name=%s\\n' "$(getent group "$g" | cut -d: -f1)"`,
+    // fields 2 and 3, and the first field of getent's line, with the shell's own expansions
+    "r=${s#*|}; u=${r%%|*}; r=${r#*|}; g=${r%%|*}",
+    `e=$(getent passwd "$u"); printf 'pw_name=%s\\n' "\${e%%:*}"`,
+    `e=$(getent group "$g"); printf 'gr_name=%s\\n' "\${e%%:*}"`,
     'if [ -r "$p" ]; then echo readable=1; fi',
     'if [ -w "$p" ]; then echo writeable=1; fi',
     'if [ -x "$p" ]; then echo executable=1; fi',
@@ -56,12 +57,12 @@ function script(a: StatArgs): string {
     ...(a.checksum !== null
       ? [
           `if [ -f "$p" ] && [ -r "$p" ]${a.follow ? '' : ' && [ ! -L "$p" ]'}; then`,
-          `  if command -v ${a.checksum}sum >/dev/null 2>&1; then printf 'checksum=%s\\n' "$(${a.checksum}sum < "$p" | cut -d' ' -f1)"; else echo checksum_tool=0; fi`,
+          `  if command -v ${a.checksum}sum >/dev/null 2>&1; then c=$(${a.checksum}sum < "$p"); printf 'checksum=%s\\n' "\${c%% *}"; else echo checksum_tool=0; fi`,
           'fi',
         ]
       : []),
     ...(a.md5 === true
-      ? [`if [ -f "$p" ] && [ -r "$p" ]${a.follow ? '' : ' && [ ! -L "$p" ]'}; then printf 'md5=%s\\n' "$(md5sum < "$p" | cut -d' ' -f1)"; fi`]
+      ? [`if [ -f "$p" ] && [ -r "$p" ]${a.follow ? '' : ' && [ ! -L "$p" ]'}; then c=$(md5sum < "$p"); printf 'md5=%s\\n' "\${c%% *}"; fi`]
       : []),
     ...(a.mime ? [`if command -v file >/dev/null 2>&1; then printf 'mime=%s\\n' "$(file -b --mime-type --mime-encoding -- "$p" 2>/dev/null)"; fi`] : []),
     ...(a.attributes ? [`if command -v lsattr >/dev/null 2>&1; then printf 'lsattr=%s\\n' "$(lsattr -vd -- "$p" 2>/dev/null | head -n 1)"; fi`] : []),

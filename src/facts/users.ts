@@ -61,9 +61,10 @@ function script(args: UserArgs): string {
     'e=$(getent passwd "$n") || { echo exists=0; exit 0; }',
     `printf 'passwd=%s\\n' "$e"`,
     `printf 'groups=%s\\n' "$(id -Gn "$n")"`,
-    // root only; awk exits 2 when the file is unreadable: then no shadow line at all
-    `awk -F: -v n="$n" '$1 == n {print "shadow=" $2}' /etc/shadow 2>/dev/null || echo shadow=unreadable_`,
-    `h=$(printf '%s' "$e" | cut -d: -f6)`,
+    // root only: the second field of each line whose first is the name, read by the shell (no awk); unreadable: no shadow line at all
+    `{ while IFS= read -r l || [ -n "$l" ]; do case $l in "$n") echo shadow= ;; "$n":*) l=\${l#*:}; printf 'shadow=%s\\n' "\${l%%:*}" ;; esac; done < /etc/shadow; } 2>/dev/null || echo shadow=unreadable_`,
+    // the home directory: getent's sixth field
+    `h=\${e#*:*:*:*:*:}; h=\${h%%:*}; case $e in *:*:*:*:*:*) ;; *) h= ;; esac`,
     `if [ -d "$h/.ssh" ]; then stat -c 'ssh_stat=%a:%U:%G' -- "$h/.ssh"; fi`,
     `k="$h/.ssh/authorized_keys"`,
     `if [ -f "$k" ]; then stat -c 'keys_stat=%a:%U:%G' -- "$k"; echo keys_begin; base64 < "$k" && echo keys_end; fi`,
