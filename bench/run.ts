@@ -350,18 +350,9 @@ interface Report {
 async function wan(fleet: Fleet, playbook: string, extra: string, n: number, workload: string): Promise<void> {
   const proxies: LatencyProxy[] = await Promise.all(fleet.hosts.map((h) => startLatencyProxy({ target: { host: h.host, port: h.port }, delayMs: DELAY })));
   try {
-    const kh = readFileSync(fleet.knownHostsFile, 'utf8');
-    const khLines: string[] = [];
-    const hosts = fleet.hosts.map((h, i) => {
-      const line = kh.split('\n').find((l) => l.startsWith(`[127.0.0.1]:${h.port} `))!;
-      khLines.push(line.replace(`[127.0.0.1]:${h.port} `, `[127.0.0.1]:${proxies[i]!.port} `));
-      return { name: h.name, host: '127.0.0.1', port: proxies[i]!.port };
-    });
-    const khFile = join(work, `known_hosts_wan_${n}`);
-    writeFileSync(khFile, khLines.join('\n') + '\n');
     const inv = join(work, `inv-wan-${n}.yaml`);
-    const { renderInventory } = await import('../test/integration/fleet.js');
-    writeFileSync(inv, renderInventory(hosts, { user: 'admin', identityFile: fleet.identityFile, knownHostsFile: khFile }));
+    const { writeProxiedInventory } = await import('../test/integration/fleet.js');
+    await writeProxiedInventory(fleet, proxies.map((p) => p.port), inv, 'admin');
     const stats: { seconds: number; own: number; proxy: number; tasks: number; commands: number }[] = [];
     const timed: Timed[] = [];
     for (let i = 0; i < RUNS; i++) {

@@ -662,8 +662,8 @@ export class SshConnection implements Connection {
   private openShell(first?: ReturnType<typeof frame>): Promise<{ shell: RemoteShell; sent: boolean } | undefined> {
     if (this.shell && !this.shell.dead) return Promise.resolve({ shell: this.shell, sent: false });
     if (this.shellOpening) return this.shellOpening.then((shell) => shell && { shell, sent: false });
-    const command = first && shellCommand(first);
-    const inline = first && command && Buffer.byteLength(command) <= INLINE_MAX ? { framed: first, command } : undefined;
+    const command = first ? shellCommand(first) : undefined;
+    const inline = first && command !== undefined && Buffer.byteLength(command) <= INLINE_MAX ? { framed: first, command } : undefined;
     const opening = RemoteShell.open(this.client, inline).then(
       (s) => {
         this.shellOpening = undefined;

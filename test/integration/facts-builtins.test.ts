@@ -26,6 +26,7 @@ import { hostKeysFact, type HostKeysFacts } from '../../src/facts/hostkeys.js';
 import { firewallManagers, type FirewallManagers } from '../../src/facts/firewall-managers.js';
 import { req } from '../../src/contract/fact.js';
 import { imageAvailability, startFleet, type Fleet } from './fleet.js';
+import { onHost } from './harness.js';
 
 const avail = await imageAvailability();
 const image = avail.present.includes('debian12') ? 'debian12' : undefined;
@@ -35,11 +36,7 @@ const SYSCTLS = ['net.ipv4.ip_forward', 'kernel.printk', 'net.ipv4.ip_local_port
 describe.skipIf(!image)('facts read with shell builtins, against plain commands', () => {
   let fleet: Fleet;
   let session: HostSession;
-  const sh = async (cmd: string): Promise<string> => {
-    const r = await fleet.hosts[0]!.container.exec(['sh', '-c', cmd]);
-    if (r.exitCode !== 0) throw new Error(`${cmd}: exit ${r.exitCode}: ${r.output}`);
-    return r.stdout;
-  };
+  const sh = (command: string): Promise<string> => onHost(fleet, command);
   const values = new Map<string, unknown>();
   const asRoot = { become: true, becomeUser: 'root' };
   const get = <T>(r: FactRequest<T>): T => values.get(r.id) as T;

@@ -276,6 +276,25 @@ export function renderInventory(
   return lines.join('\n') + '\n';
 }
 
+/**
+ * An inventory of the fleet's hosts reached at 127.0.0.1:`ports[i]` (a proxy in
+ * front of each, bench/latency-proxy.ts), with their host keys known there too
+ * (`path`.known_hosts beside it).
+ */
+export async function writeProxiedInventory(fleet: Fleet, ports: readonly number[], path: string, user: string): Promise<void> {
+  const known = (await readFile(fleet.knownHostsFile, 'utf8')).split('\n');
+  const lines = fleet.hosts.map((h, i) => {
+    const at = `[${h.host}]:${h.port} `;
+    const line = known.find((l) => l.startsWith(at));
+    if (!line) throw new Error(`${h.name}: no known_hosts line for ${at.trim()}`);
+    return `[127.0.0.1]:${ports[i]} ${line.slice(at.length)}`;
+  });
+  const knownHostsFile = `${path}.known_hosts`;
+  await writeFile(knownHostsFile, lines.join('\n') + '\n');
+  const hosts = fleet.hosts.map((h, i) => ({ name: h.name, host: '127.0.0.1', port: ports[i]! }));
+  await writeFile(path, renderInventory(hosts, { user, identityFile: fleet.identityFile, knownHostsFile }));
+}
+
 /** Starts `count` hosts in parallel. On failure, the ones that started are removed. */
 export async function startFleet(opts: StartFleetOptions = {}): Promise<Fleet> {
   const count = opts.count ?? 1;

@@ -30,6 +30,13 @@ export interface PlayOptions extends Partial<Omit<RunOptions, 'inventory' | 'pla
   sshPort?: number;
 }
 
+/** One shell command as root on a fleet host through docker exec (outside provision): its stdout; an error with its output when it fails. */
+export async function onHost(fleet: Fleet, command: string, host = 0): Promise<string> {
+  const r = await fleet.hosts[host]!.container.exec(['sh', '-c', command]);
+  if (r.exitCode !== 0) throw new Error(`${command}: exit ${r.exitCode}: ${r.output}`);
+  return r.stdout;
+}
+
 /** Write `yaml` beside the fleet's key and run it on the fleet. */
 export async function runPlaybook(fleet: Fleet, yaml: string, opts: PlayOptions = {}): Promise<RunSummary> {
   const id = randomBytes(4).toString('hex');

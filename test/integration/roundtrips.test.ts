@@ -5,13 +5,12 @@
  * (bench/latency-proxy.ts, no delay added). On one debian12 host, logged in as
  * admin with sudo.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadInventories, loadPlaybooks, registry } from '../../src/api.js';
 import { run } from '../../src/core/runner.js';
 import { startLatencyProxy, type LatencyProxy } from '../../bench/latency-proxy.js';
-import { fleetImages, renderInventory, startFleet, type Fleet } from './fleet.js';
+import { fleetImages, startFleet, writeProxiedInventory, type Fleet } from './fleet.js';
 import { failures } from './harness.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -26,12 +25,8 @@ describe.each(images)('round trips of a check audit on $name', ({ name, present 
     fleet = await startFleet({ count: 1, image: name });
     const h = fleet.hosts[0]!;
     proxy = await startLatencyProxy({ target: { host: h.host, port: h.port }, delayMs: 0 });
-    // the host's key, known under the proxy's address
-    const line = readFileSync(fleet.knownHostsFile, 'utf8').split('\n').find((l) => l.startsWith(`[${h.host}]:${h.port} `))!;
-    const knownHostsFile = join(fleet.dir, 'known_hosts_proxy');
-    writeFileSync(knownHostsFile, `${line.replace(`[${h.host}]:${h.port} `, `[127.0.0.1]:${proxy.port} `)}\n`);
     inventory = join(fleet.dir, 'inventory-proxy.yaml');
-    writeFileSync(inventory, renderInventory([{ name: h.name, host: '127.0.0.1', port: proxy.port }], { user: 'admin', identityFile: fleet.identityFile, knownHostsFile }));
+    await writeProxiedInventory(fleet, [proxy.port], inventory, 'admin');
   });
   afterAll(async () => {
     await proxy?.close();

@@ -15,7 +15,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fleetImages, type Fleet, startFleet } from './fleet.js';
-import { converge, failures, keysOf, runPlaybook } from './harness.js';
+import { converge, failures, keysOf, onHost, runPlaybook } from './harness.js';
 
 const images = (await fleetImages()).filter((i) => i.name.endsWith('debian12'));
 const PACKAGES = 'selinux-utils policycoreutils policycoreutils-python-utils selinux-policy-default semodule-utils';
@@ -23,12 +23,7 @@ const PACKAGES = 'selinux-utils policycoreutils policycoreutils-python-utils sel
 describe.each(images)('SELinux tasks on $name', ({ name, present }) => {
   let fleet: Fleet;
   let host: string;
-  /** Run one shell command as root on the host through docker exec (outside provision); its stdout. */
-  const sh = async (command: string): Promise<string> => {
-    const r = await fleet.hosts[0]!.container.exec(['sh', '-c', command]);
-    if (r.exitCode !== 0) throw new Error(`${command}: exit ${r.exitCode}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const sh = (command: string): Promise<string> => onHost(fleet, command);
   beforeAll(async () => {
     if (!present) return;
     fleet = await startFleet({ count: 1, image: name });
