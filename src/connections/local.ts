@@ -26,7 +26,7 @@ function ensureExitHook(): void {
 
 export class LocalConnection implements Connection {
   readonly kind = 'local' as const;
-  readonly stats: ConnectionStats = { commands: 0, roundTrips: 0, authRoundTrips: 0, bytesIn: 0, bytesOut: 0 };
+  readonly stats: ConnectionStats = { commands: 0, roundTrips: 0, authRoundTrips: 0, keepaliveRoundTrips: 0, bytesIn: 0, bytesOut: 0 };
 
   constructor(readonly name: string) {}
 

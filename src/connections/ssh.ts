@@ -268,7 +268,10 @@ function connectHop(
     ignoreHostKeyAnnouncements(client);
     // ssh2 keeps its transport (the TCP socket, or the forwarded channel) here
     const transport = (client as unknown as { _sock?: Duplex })._sock;
-    if (meter && transport) meter.attach(transport, !sock);
+    if (meter && transport) {
+      meter.attach(transport, !sock);
+      meter.watchKeepalives(client);
+    }
     if (transport) {
       const silenceMs = opts.silenceMs ?? opts.connectTimeoutMs;
       watch = watchSilence(transport, silenceMs, () => {
@@ -359,10 +362,34 @@ async function connectChain(opts: SshOptions, meter?: TurnMeter): Promise<{ clie
  * that counts the same direction changes (bench/latency-proxy.ts) is the ground
  * truth this is checked against. Non-blocking replies (e.g. our CHANNEL_CLOSE
  * answering the server's) are counted too, as they are turns on the wire.
+ * Those a keepalive started (ssh2 pings after 15 s of silence, while a long
+ * command runs) are counted apart as well: nothing waits on them.
  */
 export class TurnMeter {
   turns = 0;
+  keepaliveTurns = 0;
   private received = true;
+  private pinging = false;
+
+  /**
+   * Tell the keepalives apart: wraps ssh2's `_protocol.ping` (1.17), which
+   * writes the keepalive request at once. False where it is not found
+   * (test/unit/connections/ssh-hostkeys.test.ts fails then).
+   */
+  watchKeepalives(client: Client): boolean {
+    const proto = (client as unknown as { _protocol?: { ping?: () => void } })._protocol;
+    const ping = proto?.ping;
+    if (!proto || typeof ping !== 'function') return false;
+    proto.ping = () => {
+      this.pinging = true;
+      try {
+        ping.call(proto);
+      } finally {
+        this.pinging = false;
+      }
+    };
+    return true;
+  }
 
   attach(sock: Duplex, tcp: boolean): void {
     if (tcp) this.turns++;
@@ -370,6 +397,7 @@ export class TurnMeter {
     (sock as { write: (...args: unknown[]) => boolean }).write = (...args: unknown[]) => {
       if (this.received) {
         this.turns++;
+        if (this.pinging) this.keepaliveTurns++;
         this.received = false;
       }
       return write(...args);
@@ -589,7 +617,7 @@ class RemoteShell {
 
 export class SshConnection implements Connection {
   readonly kind = 'ssh' as const;
-  readonly stats: ConnectionStats = { commands: 0, roundTrips: 0, authRoundTrips: 0, bytesIn: 0, bytesOut: 0 };
+  readonly stats: ConnectionStats = { commands: 0, roundTrips: 0, authRoundTrips: 0, keepaliveRoundTrips: 0, bytesIn: 0, bytesOut: 0 };
   private closed = false;
   private lost: ConnectionError | undefined;
   private shell: RemoteShell | undefined;
@@ -616,6 +644,7 @@ export class SshConnection implements Connection {
       this.lost = new ConnectionError(name, `connection lost: ${err.message}`, { cause: err });
     });
     Object.defineProperty(this.stats, 'roundTrips', { enumerable: true, get: () => meter.turns });
+    Object.defineProperty(this.stats, 'keepaliveRoundTrips', { enumerable: true, get: () => meter.keepaliveTurns });
     this.stats.authRoundTrips = meter.turns;
   }
 

@@ -26,6 +26,8 @@ export interface ConnectionStats {
   roundTrips: number;
   /** Of those, the ones until authenticated (TCP connect, SSH handshake, authentication). */
   authRoundTrips: number;
+  /** Of those, the ones a keepalive started during a long silence (no command waits on them). */
+  keepaliveRoundTrips: number;
   bytesIn: number;
   bytesOut: number;
 }

@@ -150,18 +150,19 @@ export function exitCodeOf(summary: Pick<RunSummary, 'interrupted' | 'hosts' | '
   return EXIT.OK;
 }
 
-/** What a run reports of one host's connection: commands run, round trips made, and how many of them went to authenticating. */
+/** What a run reports of one host's connection: commands run, round trips made, and how many of them went to authenticating and to keepalives. */
 export interface HostStats {
   commands: number;
   roundTrips: number;
   authRoundTrips?: number;
+  keepaliveRoundTrips?: number;
 }
 
-export const statsOf = (s: ConnectionStats): HostStats => ({ commands: s.commands, roundTrips: s.roundTrips, authRoundTrips: s.authRoundTrips });
+export const statsOf = (s: ConnectionStats): HostStats => ({ commands: s.commands, roundTrips: s.roundTrips, authRoundTrips: s.authRoundTrips, keepaliveRoundTrips: s.keepaliveRoundTrips });
 
 /** A host's counts over all its connections (one per login user); undefined without any. */
 export function sumStats(all: readonly ConnectionStats[]): HostStats | undefined {
   if (all.length === 0) return undefined;
   const sum = (k: keyof HostStats) => all.reduce((n, x) => n + x[k], 0);
-  return { commands: sum('commands'), roundTrips: sum('roundTrips'), authRoundTrips: sum('authRoundTrips') };
+  return { commands: sum('commands'), roundTrips: sum('roundTrips'), authRoundTrips: sum('authRoundTrips'), keepaliveRoundTrips: sum('keepaliveRoundTrips') };
 }

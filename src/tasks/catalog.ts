@@ -39,6 +39,7 @@ export const taskLoaders = {
   unattended_upgrades: () => import('./unattended_upgrades.js').then((m) => m.unattended_upgrades),
   ufw: () => import('./ufw.js').then((m) => m.ufw),
   listeners: () => import('./listeners.js').then((m) => m.listeners),
+  home_dirs: () => import('./home_dirs.js').then((m) => m.homeDirs),
   set_fact: () => import('./set_fact.js').then((m) => m.setFact),
   debug: () => import('./debug.js').then((m) => m.debug),
   assert: () => import('./assert.js').then((m) => m.assertTask),

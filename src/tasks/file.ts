@@ -1,6 +1,9 @@
 /**
  * `file`: make a path a file, directory, symlink, or absent, with mode/owner/group.
  * `touch` creates a file or updates its times (always a change, as in Ansible).
+ * `skip_missing` leaves a path that does not exist alone instead of failing, so
+ * a list of optional paths needs no read-only probe registered before it (which
+ * would cost an audit a round trip of its own).
  */
 import { z } from 'zod';
 import { TaskError } from '../contract/errors.js';
@@ -25,8 +28,13 @@ const argsSchema = z
     group: z.string().min(1).optional().describe('Group (name or gid)'),
     src: z.string().min(1).optional().describe('Link target (state: link)'),
     force: z.boolean().default(false).describe('state link: replace an existing regular file at path with the link'),
+    skip_missing: z
+      .boolean()
+      .optional()
+      .describe('When path does not exist: nothing to do (reported ok), instead of failing. Only without state or with state: file'),
   })
   .strict()
+  .refine((a) => !a.skip_missing || a.state === undefined || a.state === 'file', { message: 'skip_missing is only used without state or with state: file', path: ['skip_missing'] })
   .refine((a) => a.state !== 'link' || a.src !== undefined, { message: 'state: link needs src', path: ['src'] })
   .refine((a) => a.state === 'link' || a.src === undefined, { message: 'src is only used with state: link', path: ['src'] })
   .transform(({ dest, name, ...rest }, ctx) => ({ ...rest, path: aliased({ path: rest.path, dest, name }, ['path', 'dest', 'name'], ctx) }));
@@ -113,6 +121,7 @@ export const file = defineTask({
       });
     };
 
+    if (a.skip_missing && !cur.exists) return ok(`${path} does not exist (skip_missing)`);
     // Ansible: without state, an existing directory is managed as a directory.
     const state = a.state ?? (cur.exists && cur.type === 'directory' ? 'directory' : 'file');
     switch (state) {

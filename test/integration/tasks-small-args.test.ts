@@ -2,7 +2,8 @@
  * Small Ansible arguments over real SSH, read from outside provision through
  * docker exec: stat's get_md5 (compared with md5sum), lineinfile's
  * search_string (the file's text), with_fileglob (the files copied from the
- * playbook's files/ directory, listed with ls and read with cat).
+ * playbook's files/ directory, listed with ls and read with cat), home_dirs
+ * and file's skip_missing (modes read with stat).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -68,4 +69,38 @@ describe.each(images)('stat get_md5, lineinfile search_string, with_fileglob on 
     expect(await sh(fleet, 'cat /etc/fooapp/a.conf /etc/fooapp/b.conf')).toBe('a.conf\nb.conf\n');
     expect(await sh(fleet, 'stat -c %a /etc/fooapp/a.conf')).toBe('600\n');
   }, 120_000);
+
+  it.skipIf(!present)("home_dirs narrows interactive users' homes only, and file skip_missing leaves absent paths absent", async () => {
+    await sh(
+      fleet,
+      [
+        "useradd -u 2001 -m -s /bin/bash hd_open && chmod 0755 /home/hd_open",
+        "mkdir -p '/srv/odd home' && useradd -u 2002 -d '/srv/odd home' -s /bin/sh hd_odd && chmod 0777 '/srv/odd home'",
+        'useradd -u 2003 -m -s /usr/sbin/nologin hd_svc && chmod 0777 /home/hd_svc',
+        'useradd -u 2004 -d /home/hd_gone -s /bin/bash hd_gone',
+        'mkdir -p /home/hd_low && useradd -u 999 -d /home/hd_low -s /bin/bash hd_low && chmod 0777 /home/hd_low',
+        'rm -f /etc/skip-me',
+      ].join(' && '),
+    );
+    const c = await converge(
+      fleet,
+      `
+- hosts: all
+  tasks:
+    - home_dirs: { mode: "g-w,o-rwx", uid_min: 2000, uid_max: 2999 }
+    - file: { path: "{{ item }}", mode: "0600", skip_missing: true }
+      loop: [/etc/skip-me, /etc/hostname]
+`,
+    );
+    expect(keysOf(c.apply, 'changed')).toHaveLength(2);
+    expect(c.apply.results.find((r) => r.status === 'changed' && r.message.includes('/home/hd_open'))?.message).toContain('hd_gone (no directory /home/hd_gone)');
+    expect((await sh(fleet, "stat -c '%n %a' /home/hd_open '/srv/odd home' /home/hd_svc /home/hd_low /etc/hostname")).split('\n').filter(Boolean)).toEqual([
+      '/home/hd_open 750',
+      '/srv/odd home 750',
+      '/home/hd_svc 777',
+      '/home/hd_low 777',
+      '/etc/hostname 600',
+    ]);
+    expect(await sh(fleet, 'test -e /etc/skip-me || test -e /home/hd_gone || echo none')).toBe('none\n');
+  }, 180_000);
 });

@@ -2,14 +2,45 @@
  * ignoreHostKeyAnnouncements reaches into ssh2's protocol handlers: these tests
  * fail when an ssh2 upgrade moves them, instead of the host-key proofs (a
  * signature per host key on every host, a round trip more) silently coming back.
+ * TurnMeter.watchKeepalives wraps ssh2's ping the same way: the keepalives a
+ * long command draws are counted apart from the round trips anything waits on.
  */
 import { createServer } from 'node:net';
 import { Client } from 'ssh2';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ignoreHostKeyAnnouncements } from '../../../src/connections/ssh.js';
+import { PassThrough } from 'node:stream';
+import { ignoreHostKeyAnnouncements, TurnMeter } from '../../../src/connections/ssh.js';
 
 type Handlers = Record<string, (...a: unknown[]) => unknown>;
 const handlersOf = (c: Client): Handlers => (c as unknown as { _protocol: { _handlers: Handlers } })._protocol._handlers;
+
+describe('keepalive round trips', () => {
+  it("are told apart from the others, through ssh2's ping where the meter looks for it", async () => {
+    const server = createServer((s) => s.on('error', () => {}));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const real = new Client();
+    real.on('error', () => {});
+    real.connect({ host: '127.0.0.1', port: (server.address() as { port: number }).port, username: 'x', readyTimeout: 2000 });
+    expect(new TurnMeter().watchKeepalives(real)).toBe(true);
+    real.end();
+    server.close();
+    expect(new TurnMeter().watchKeepalives(new Client())).toBe(false);
+
+    const wire = new PassThrough();
+    const meter = new TurnMeter();
+    meter.attach(wire, false);
+    const fake = { _protocol: { ping: () => wire.write('ping') } } as unknown as InstanceType<typeof Client>;
+    expect(meter.watchKeepalives(fake)).toBe(true);
+    wire.write('exec'); // our command: a turn
+    wire.emit('data', Buffer.from('window adjust'));
+    (fake as unknown as { _protocol: { ping: () => void } })._protocol.ping(); // silence: a keepalive turn
+    wire.emit('data', Buffer.from('request failure'));
+    (fake as unknown as { _protocol: { ping: () => void } })._protocol.ping();
+    wire.emit('data', Buffer.from('exit status'));
+    wire.write('close');
+    expect([meter.turns, meter.keepaliveTurns]).toEqual([4, 2]);
+  });
+});
 
 describe('host key announcements after login', () => {
   const clients: Client[] = [];

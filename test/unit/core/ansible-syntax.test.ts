@@ -41,7 +41,7 @@ describe('key=value arguments as ansible.parsing.splitter reads them', () => {
 
 describe('collection-qualified names', () => {
   it('every task type is in the collection table, except provision\'s own', () => {
-    const own = ['sshd_config', 'ssh_host_keys', 'firewall_persist', 'fail2ban', 'unattended_upgrades', 'listeners'];
+    const own = ['sshd_config', 'ssh_host_keys', 'firewall_persist', 'fail2ban', 'unattended_upgrades', 'listeners', 'home_dirs'];
     expect(Object.keys(registry).filter((k) => MODULE_COLLECTIONS[k] === undefined)).toEqual(own);
   });
 

@@ -34,7 +34,7 @@ const line = (b: Buffer) => `[127.0.0.1]:2200 ${b.subarray(4, 4 + b.readUInt32BE
 /** Answers the guard's scripts; `cat` of a .pub file gives the new RSA key. */
 class FakeHost implements Connection {
   readonly kind = 'ssh' as const;
-  readonly stats = { commands: 0, roundTrips: 0, authRoundTrips: 0, bytesIn: 0, bytesOut: 0 };
+  readonly stats = { commands: 0, roundTrips: 0, authRoundTrips: 0, keepaliveRoundTrips: 0, bytesIn: 0, bytesOut: 0 };
   readonly commands: string[] = [];
   constructor(readonly name = 'web1') {}
   async exec(command: string): Promise<ExecResult> {

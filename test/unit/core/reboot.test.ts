@@ -32,7 +32,7 @@ class FakeConn implements Connection {
   async close(): Promise<void> {
     this.closed = true;
   }
-  readonly stats = { commands: 0, roundTrips: 0, authRoundTrips: 0, bytesIn: 0, bytesOut: 0 };
+  readonly stats = { commands: 0, roundTrips: 0, authRoundTrips: 0, keepaliveRoundTrips: 0, bytesIn: 0, bytesOut: 0 };
 }
 
 function fakeClock(): RebootClock & { t: number; slept: number[] } {

@@ -133,3 +133,16 @@ describe('file: link', () => {
     expect(() => parse({ state: 'absent' })).toThrow('path is required');
   });
 });
+
+describe('file: skip_missing', () => {
+  it('a missing path is left alone and said so; an existing one is managed as without it', () => {
+    expect(file.plan(parse({ path: '/etc/cron.d', mode: '0700', skip_missing: true }), { path: absent }, ctx)).toEqual({ kind: 'ok', reason: '/etc/cron.d does not exist (skip_missing)' });
+    expect(file.plan(parse({ path: '/etc/cron.d', mode: '0700', skip_missing: true }), { path: dirInfo() }, ctx)).toMatchObject({ kind: 'change', steps: [{ command: 'chmod 0700 /etc/cron.d' }] });
+    expect(file.plan(parse({ path: '/etc/passwd-', state: 'file', mode: '0644', skip_missing: true }), { path: fileWith('x', { mode: '0600' }) }, ctx)).toMatchObject({ steps: [{ command: 'chmod 0644 /etc/passwd-' }] });
+  });
+
+  it('without it a missing path still fails, and it is refused with a state that creates or removes', () => {
+    expect(() => file.plan(parse({ path: '/etc/passwd-', mode: '0644' }), { path: absent }, ctx)).toThrow('/etc/passwd- does not exist');
+    for (const state of ['directory', 'touch', 'absent']) expect(() => parse({ path: '/x', state, skip_missing: true })).toThrow('skip_missing is only used without state or with state: file');
+  });
+});
