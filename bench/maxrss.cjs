@@ -6,7 +6,10 @@
 // time during each (`cpuMs`: on a loaded machine a block's wall time is mostly
 // waiting for a core, its CPU time is what the code costs), so a stall while
 // modules load can be told from one while hundreds of hosts are connected;
-// `cpuStalls`: the five blocks that took the most CPU.
+// `cpuStalls`: the five blocks that took the most CPU; `sockets` on each: the TCP
+// sockets open when it ended (0: before the first connection or after the last, when
+// no host waits on us); `connectedCpuStalls`: the five that took the most CPU with a
+// socket open.
 const { writeFileSync } = require('node:fs');
 const { monitorEventLoopDelay } = require('node:perf_hooks');
 const file = process.env.PROVISION_BENCH_RSS;
@@ -26,7 +29,8 @@ if (eld) {
     lastCpu = process.cpuUsage();
     const blocked = now - last - TICK;
     if (blocked > 20) {
-      stalls.push({ atMs: Math.round(last - t0), ms: Math.round(blocked), cpuMs: Math.round((used.user + used.system) / 1000) });
+      const sockets = process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
+      stalls.push({ atMs: Math.round(last - t0), ms: Math.round(blocked), cpuMs: Math.round((used.user + used.system) / 1000), sockets });
     }
     last = now;
   }, TICK).unref();
@@ -39,7 +43,8 @@ process.on('exit', () => {
   }
   if (eld && h) {
     h.disable();
-    const top = (key) => [...stalls].sort((a, b) => b[key] - a[key]).slice(0, 5);
-    writeFileSync(eld, JSON.stringify({ maxMs: h.max / 1e6, p99Ms: h.percentile(99) / 1e6, meanMs: h.mean / 1e6, stalls: top('ms'), cpuStalls: top('cpuMs') }));
+    const top = (key, among = stalls) => [...among].sort((a, b) => b[key] - a[key]).slice(0, 5);
+    const connected = stalls.filter((x) => x.sockets > 0);
+    writeFileSync(eld, JSON.stringify({ maxMs: h.max / 1e6, p99Ms: h.percentile(99) / 1e6, meanMs: h.mean / 1e6, stalls: top('ms'), cpuStalls: top('cpuMs'), connectedCpuStalls: top('cpuMs', connected) }));
   }
 });

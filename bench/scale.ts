@@ -81,8 +81,12 @@ async function main(): Promise<void> {
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const slope = r === base ? '-' : ((mib(r.rssKiB) - mib(base.rssKiB)) / (r.hosts - base.hosts)).toFixed(3);
-    const stall = (x: Stall) => `${x.ms}${x.cpuMs !== undefined ? ` (CPU ${x.cpuMs})` : ''} at ${(x.atMs / 1000).toFixed(1)} s`;
-    const stalls = [...(r.eld?.stalls ?? []).map(stall), ...(r.eld?.cpuStalls ? ['most CPU:', ...r.eld.cpuStalls.map(stall)] : [])].join(', ');
+    const stall = (x: Stall) => `${x.ms}${x.cpuMs !== undefined ? ` (CPU ${x.cpuMs})` : ''} at ${(x.atMs / 1000).toFixed(1)} s${x.sockets !== undefined ? `, ${x.sockets} sockets` : ''}`;
+    const stalls = [
+      ...(r.eld?.stalls ?? []).map(stall),
+      ...(r.eld?.cpuStalls ? ['most CPU:', ...r.eld.cpuStalls.map(stall)] : []),
+      ...(r.eld?.connectedCpuStalls ? ['most CPU with hosts connected:', ...r.eld.connectedCpuStalls.map(stall)] : []),
+    ].join(', ');
     console.log(`| ${r.hosts} | ${r.seconds.toFixed(1)} | ${((r.cpuMs ?? 0) / 1000).toFixed(1)} | ${mib(r.rssKiB).toFixed(0)} | ${slope} | ${stalls || '-'} | ${r.reached} | ${r.unreachable} | ${r.loads} |`);
   }
 }

@@ -26,13 +26,15 @@ export interface Stall {
   atMs: number;
   ms: number;
   cpuMs?: number;
+  /** TCP sockets open when the stall ended (0: no host was waiting on us). */
+  sockets?: number;
 }
 
 export interface TimedProvision extends Timed {
   /** provision's own CPU time (user + system), ms. */
   cpuMs?: number;
   /** Event-loop delay over the whole run, ms, and the five longest stalls with when they began (ms after start). */
-  eld?: { maxMs: number; p99Ms: number; meanMs: number; stalls: Stall[]; cpuStalls?: Stall[] };
+  eld?: { maxMs: number; p99Ms: number; meanMs: number; stalls: Stall[]; cpuStalls?: Stall[]; connectedCpuStalls?: Stall[] };
 }
 
 /** Runs `cmd`, its stdout and stderr going to `<dir>/<label>.log`. */

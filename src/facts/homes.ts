@@ -28,7 +28,8 @@ function script(a: HomesArgs): string {
     "  case $u in ''|*[!0-9]*) continue ;; esac",
     `  [ "$u" -ge ${a.uidMin} ] && [ "$u" -le ${a.uidMax} ] || continue`,
     '  case $s in */nologin|*/false) continue ;; esac',
-    "  printf 'home\\t%s\\t%s\\t%s\\t' \"$n\" \"$u\" \"$h\"",
+    // a record per user, a line per field: a passwd field holds anything but ':' and a newline
+    "  printf 'home\\n%s\\n%s\\n%s\\n' \"$n\" \"$u\" \"$h\"",
     '  if [ -z "$h" ] || [ "$h" = / ]; then echo none',
     `  elif [ -d "$h" ]; then stat -L -c '${STAT_FORMAT}' -- "$h" || echo; else echo missing; fi`,
     'done < /etc/passwd',
@@ -38,16 +39,15 @@ function script(a: HomesArgs): string {
 /** Pure parser of the fact command's output. */
 export function parseHomes(stdout: string, exitCode = 0): UserHome[] {
   if (exitCode !== 0) throw new FactError('homes', `cannot read /etc/passwd (exit ${exitCode}): ${JSON.stringify(stdout.slice(0, 200))}`);
+  const lines = stdout.split('\n');
   const out: UserHome[] = [];
-  for (const line of stdout.split('\n')) {
-    if (!line.startsWith('home\t')) continue;
-    const fields = line.split('\t');
-    const [, user, uid] = fields as [string, string, string];
-    const state = fields[fields.length - 1] as string;
-    const home = fields.slice(3, -1).join('\t');
-    const dir = state === 'none' || state === 'missing' ? state : statInfo(state, 'directory');
-    if (dir === undefined || fields.length < 5) throw new FactError('homes', `cannot parse ${JSON.stringify(line)}`);
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i] !== 'home') continue;
+    const [user, uid, home, state] = lines.slice(i + 1, i + 5) as [string, string, string, string | undefined];
+    const dir = state === 'none' || state === 'missing' ? state : state === undefined ? undefined : statInfo(state, 'directory');
+    if (dir === undefined || !/^\d+$/.test(uid)) throw new FactError('homes', `cannot parse ${JSON.stringify(lines.slice(i, i + 5).join('\n'))}`);
     out.push({ user, uid: Number(uid), home, dir });
+    i += 4;
   }
   return out;
 }

@@ -25,6 +25,7 @@ describe('homes fact', () => {
       'dave:x:1003:1003::/:/bin/bash',
       `svc:x:1004:1004::${dir}/alice:/bin/false`,
       `nobody:x:65534:65534::/nonexistent:/bin/bash`,
+      `home:x:1006:1006::${dir}/alice:/bin/bash`, // a user named like the record marker
       `last:x:1005:1005::${dir}/alice:`, // empty shell is /bin/sh; no newline at the end of the file
     ].join('\n');
     writeFileSync(join(dir, 'passwd'), passwd);
@@ -35,13 +36,15 @@ describe('homes fact', () => {
       ['bob', 1001, `${dir}/bob`, '0700'],
       ['carol', 1002, `${dir}/carol`, 'missing'],
       ['dave', 1003, '/', 'none'],
+      ['home', 1006, `${dir}/alice`, '0755'],
       ['last', 1005, `${dir}/alice`, '0755'],
     ]);
     expect(homes[0]?.dir).toMatchObject({ type: 'directory', uid: process.getuid?.() });
   });
 
   it('refuses output it cannot read', () => {
-    expect(() => parseHomes('home\talice\t1000\t/home/alice\tgarbage\n')).toThrow(FactError);
+    expect(() => parseHomes('home\nalice\n1000\n/home/alice\ngarbage\n')).toThrow(FactError);
+    expect(() => parseHomes('home\nalice\n1000\n')).toThrow(FactError);
     expect(() => parseHomes('', 2)).toThrow('cannot read /etc/passwd');
   });
 });

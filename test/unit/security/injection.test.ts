@@ -16,7 +16,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -30,6 +30,7 @@ import { ProvisionError, ValidationError } from '../../../src/contract/errors.js
 import { parseInventory } from '../../../src/core/inventory.js';
 import { parsePlaybook } from '../../../src/core/playbook.js';
 import { fileAt, type FileInfo } from '../../../src/facts/files.js';
+import { homesFact, parseHomes } from '../../../src/facts/homes.js';
 import type { HostFacts } from '../../../src/contract/host-facts.js';
 import { unitName } from '../../../src/facts/services.js';
 import { splitWords } from '../../../src/tasks/lib/args.js';
@@ -261,7 +262,7 @@ beforeEach(() => {
 describe('shell injection: every registered task type', () => {
   it('has an injection property below (new task types must be added here)', () => {
     const covered = [
-      'command', 'shell', 'file', 'copy', 'template', 'lineinfile', 'package', 'apt', 'dnf', 'yum', 'service', 'systemd', 'systemd_service', 'user', 'group', 'stat', 'wait_for', 'ping', 'authorized_key', 'get_url',
+      'command', 'shell', 'file', 'home_dirs', 'copy', 'template', 'lineinfile', 'package', 'apt', 'dnf', 'yum', 'service', 'systemd', 'systemd_service', 'user', 'group', 'stat', 'wait_for', 'ping', 'authorized_key', 'get_url',
       'sshd_config', 'iptables', 'firewall_persist', 'ufw', 'firewalld', 'fail2ban', 'unattended_upgrades', 'listeners', 'ssh_host_keys', 'sysctl',
       'apt_repository', 'apt_key', 'rpm_key', 'reboot',
       'set_fact', 'debug', 'assert', 'fail', 'meta', 'include_vars', 'script', 'cron', 'git', 'unarchive', 'npm',
@@ -506,6 +507,28 @@ describe('shell injection: every registered task type', () => {
         if (state === 'link') expect(readlinkSync(p)).toBe(src);
         if (state === 'absent') expect(existsSync(p)).toBe(false);
         if (owner && state !== 'absent') expect(calls().find((c) => c.name === 'chown')?.argv.slice(-2)).toEqual([owner, path]);
+        assertNoCanary();
+      }),
+      params,
+    );
+  }, SLOW);
+
+  it('home_dirs: hostile user names and home paths in /etc/passwd reach the fact and chmod literally', () => {
+    // a passwd field holds anything but ':' and a newline
+    const field = component.map((s) => s.replace(/[:\n\r]/g, '_')).filter((s) => s.trim() !== '' && !s.startsWith('-') && s !== '.' && s !== '..');
+    fc.assert(
+      fc.property(field, field, (user, home) => {
+        freshWork();
+        mkdirSync(join(work, home), { mode: 0o777 });
+        chmodSync(join(work, home), 0o777);
+        writeFileSync(join(work, 'passwd'), `${user}:x:1000:1000::${home}:/bin/sh\n`);
+        const command = homesFact.command({ uidMin: 1000, uidMax: 60000 }).replace('/etc/passwd', 'passwd');
+        const out = spawnSync('/bin/sh', ['-c', command], { cwd: work, env: env(), encoding: 'utf8' });
+        const homes = parseHomes(out.stdout, out.status ?? -1);
+        expect(homes.map((h) => [h.user, h.home])).toEqual([[user, home]]);
+        const res = execSteps(stepsOf(planOf(mod('home_dirs'), { mode: 'g-w,o-rwx' }, { homes })));
+        expect(res[0]?.code, res[0]?.stderr).toBe(0);
+        expect((statSync(join(work, home)).mode & 0o7777).toString(8)).toBe('750');
         assertNoCanary();
       }),
       params,
