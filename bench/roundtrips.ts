@@ -93,7 +93,7 @@ try {
     { workload: 'harden', phase: 'audit', playbook: harden, check: true, user: 'admin' },
     { workload: 'commands', phase: 'apply', playbook: commands, check: false, user: 'admin' },
   ];
-  console.log(`one ${IMAGE} host; round trips counted on the wire; "after" excludes TCP connect, SSH handshake and authentication, and "ka" the keepalives sent while a command ran silent for 15 s (nothing waits on them)`);
+  console.log(`one ${IMAGE} host; round trips counted on the wire; "after" excludes TCP connect, SSH handshake and authentication, and the turns keepalives opened ("ka": ssh2 sends one every 15 s of a session; nothing waits on them)`);
   console.log(`${'phase'.padEnd(24)} tasks changed failed  auth  after  ka  per task commands host CPU ms  (load average)`);
   for (const p of phases) {
     const before = hostCpuUs(fleet);

@@ -362,14 +362,17 @@ async function connectChain(opts: SshOptions, meter?: TurnMeter): Promise<{ clie
  * that counts the same direction changes (bench/latency-proxy.ts) is the ground
  * truth this is checked against. Non-blocking replies (e.g. our CHANNEL_CLOSE
  * answering the server's) are counted too, as they are turns on the wire.
- * Those a keepalive started (ssh2 pings after 15 s of silence, while a long
- * command runs) are counted apart as well: nothing waits on them.
+ * Those a keepalive opened (ssh2 sends one every 15 s of a session, e.g. while a
+ * long batch runs) are counted apart as well, unless one of our own sends went out
+ * in the same turn: nothing waits on them.
  */
 export class TurnMeter {
   turns = 0;
   keepaliveTurns = 0;
   private received = true;
   private pinging = false;
+  /** The current turn was opened by a keepalive, and nothing of ours went out in it yet. */
+  private keepaliveTurn = false;
 
   /**
    * Tell the keepalives apart: wraps ssh2's `_protocol.ping` (1.17), which
@@ -398,7 +401,12 @@ export class TurnMeter {
       if (this.received) {
         this.turns++;
         if (this.pinging) this.keepaliveTurns++;
+        this.keepaliveTurn = this.pinging;
         this.received = false;
+      } else if (this.keepaliveTurn && !this.pinging) {
+        // our own send went out in the turn a keepalive opened: a turn we waited on after all
+        this.keepaliveTurns--;
+        this.keepaliveTurn = false;
       }
       return write(...args);
     };

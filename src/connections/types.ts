@@ -26,7 +26,7 @@ export interface ConnectionStats {
   roundTrips: number;
   /** Of those, the ones until authenticated (TCP connect, SSH handshake, authentication). */
   authRoundTrips: number;
-  /** Of those, the ones a keepalive started during a long silence (no command waits on them). */
+  /** Of those, the ones a keepalive opened (ssh2 sends one every 15 s of a session; nothing waits on them). */
   keepaliveRoundTrips: number;
   bytesIn: number;
   bytesOut: number;

@@ -2,7 +2,7 @@
  * Home directories of the interactive local users: every /etc/passwd entry
  * with a uid in [uidMin, uidMax] and a login shell (not `nologin`/`false`),
  * with what is at its home (`stat -L`: a link to a directory is read as the
- * directory, as chmod follows it). One command: the shell's `read` over
+ * directory it points to, as chmod follows it; its owner is that directory's). One command: the shell's `read` over
  * /etc/passwd, one `stat` per existing home.
  */
 import { FactError } from '../contract/errors.js';
@@ -27,7 +27,7 @@ function script(a: HomesArgs): string {
     "while IFS=: read -r n _ u _ _ h s || [ -n \"$n\" ]; do",
     "  case $u in ''|*[!0-9]*) continue ;; esac",
     `  [ "$u" -ge ${a.uidMin} ] && [ "$u" -le ${a.uidMax} ] || continue`,
-    '  case $s in */nologin|*/false) continue ;; esac',
+    '  case $s in */nologin|*/false|nologin|false) continue ;; esac',
     // a record per user, a line per field: a passwd field holds anything but ':' and a newline
     "  printf 'home\\n%s\\n%s\\n%s\\n' \"$n\" \"$u\" \"$h\"",
     '  if [ -z "$h" ] || [ "$h" = / ]; then echo none',
@@ -43,9 +43,10 @@ export function parseHomes(stdout: string, exitCode = 0): UserHome[] {
   const out: UserHome[] = [];
   for (let i = 0; i < lines.length; i++) {
     if (lines[i] !== 'home') continue;
-    const [user, uid, home, state] = lines.slice(i + 1, i + 5) as [string, string, string, string | undefined];
+    const [user, uid, home, state] = lines.slice(i + 1, i + 5);
     const dir = state === 'none' || state === 'missing' ? state : state === undefined ? undefined : statInfo(state, 'directory');
-    if (dir === undefined || !/^\d+$/.test(uid)) throw new FactError('homes', `cannot parse ${JSON.stringify(lines.slice(i, i + 5).join('\n'))}`);
+    if (user === undefined || home === undefined || uid === undefined || !/^\d+$/.test(uid)) throw new FactError('homes', `cannot parse ${JSON.stringify(lines.slice(i).join('\n').slice(0, 200))}`);
+    if (dir === undefined) throw new FactError('homes', `cannot stat the home of ${user}, ${home} (exit ${exitCode}): ${JSON.stringify(state)}`);
     out.push({ user, uid: Number(uid), home, dir });
     i += 4;
   }

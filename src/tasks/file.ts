@@ -31,7 +31,7 @@ const argsSchema = z
     skip_missing: z
       .boolean()
       .optional()
-      .describe('When path does not exist: nothing to do (reported ok), instead of failing. Only without state or with state: file'),
+      .describe("provision's own (Ansible's file has no such argument): when path does not exist, nothing to do (reported ok) instead of failing. Only without state or with state: file"),
   })
   .strict()
   .refine((a) => !a.skip_missing || a.state === undefined || a.state === 'file', { message: 'skip_missing is only used without state or with state: file', path: ['skip_missing'] })

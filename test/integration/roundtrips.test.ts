@@ -5,6 +5,7 @@
  * (bench/latency-proxy.ts, no delay added). On one debian12 host, logged in as
  * admin with sudo.
  */
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadInventories, loadPlaybooks, registry } from '../../src/api.js';
@@ -33,9 +34,9 @@ describe.each(images)('round trips of a check audit on $name', ({ name, present 
     await fleet?.stop();
   });
 
-  const audit = async (playbook: string) => {
+  const audit = async (playbook: string, check = true) => {
     proxy.reset();
-    const s = await run({ inventory: loadInventories([inventory]), playbook: loadPlaybooks([join(root, playbook)]), registry, check: true });
+    const s = await run({ inventory: loadInventories([inventory]), playbook: loadPlaybooks([resolve(root, playbook)]), registry, check });
     const st = Object.values(s.stats)[0]!;
     // keepalives (ssh2 pings after 15 s of silence: a slow batch under load) are turns nothing waits on
     return { s, st, after: st.roundTrips - (st.authRoundTrips ?? 0) - (st.keepaliveRoundTrips ?? 0), wire: proxy.turns() };
@@ -68,4 +69,19 @@ describe.each(images)('round trips of a check audit on $name', ({ name, present 
     expect(wire).toBeGreaterThanOrEqual(st.roundTrips - 1);
     expect(after).toBe(3);
   });
+  it.skipIf(!present)('a command silent for 17 s draws keepalives, counted apart: the round trips waited on are those of an instant one', async () => {
+    const play = (secs: number) => {
+      const file = join(fleet.dir, `sleep-${secs}.yaml`);
+      writeFileSync(file, `- hosts: all\n  gather_facts: false\n  tasks:\n    - shell: sleep ${secs}\n`);
+      return file;
+    };
+    const quick = await audit(play(0), false);
+    const slow = await audit(play(17), false);
+    expect(failures(slow.s)).toEqual([]);
+    expect(quick.st.keepaliveRoundTrips).toBe(0);
+    expect(slow.st.keepaliveRoundTrips).toBeGreaterThanOrEqual(1);
+    // the proxy sees them on the wire all the same
+    expect(slow.wire).toBeGreaterThanOrEqual(quick.wire + (slow.st.keepaliveRoundTrips ?? 0) - 1);
+    expect(slow.after).toBe(quick.after);
+  }, 120_000);
 });

@@ -75,7 +75,8 @@ describe.each(images)('stat get_md5, lineinfile search_string, with_fileglob on 
       fleet,
       [
         "useradd -u 2001 -m -s /bin/bash hd_open && chmod 0755 /home/hd_open",
-        "mkdir -p '/srv/odd home' && useradd -u 2002 -d '/srv/odd home' -s /bin/sh hd_odd && chmod 0777 '/srv/odd home'",
+        "mkdir -p '/srv/odd home' && useradd -u 2002 -d '/srv/odd home' -s /bin/sh hd_odd && chown hd_odd '/srv/odd home' && chmod 0777 '/srv/odd home'",
+        'useradd -u 2005 -d /tmp -s /bin/bash hd_tmp',
         'useradd -u 2003 -m -s /usr/sbin/nologin hd_svc && chmod 0777 /home/hd_svc',
         'useradd -u 2004 -d /home/hd_gone -s /bin/bash hd_gone',
         'mkdir -p /home/hd_low && useradd -u 999 -d /home/hd_low -s /bin/bash hd_low && chmod 0777 /home/hd_low',
@@ -93,12 +94,15 @@ describe.each(images)('stat get_md5, lineinfile search_string, with_fileglob on 
 `,
     );
     expect(keysOf(c.apply, 'changed')).toHaveLength(2);
-    expect(c.apply.results.find((r) => r.status === 'changed' && r.message.includes('/home/hd_open'))?.message).toContain('hd_gone (no directory /home/hd_gone)');
-    expect((await sh(fleet, "stat -c '%n %a' /home/hd_open '/srv/odd home' /home/hd_svc /home/hd_low /etc/hostname")).split('\n').filter(Boolean)).toEqual([
+    const message = c.apply.results.find((r) => r.status === 'changed' && r.message.includes('/home/hd_open'))?.message;
+    expect(message).toContain('hd_gone (no directory /home/hd_gone)');
+    expect(message).toContain('hd_tmp (/tmp is owned by root, not by the user)');
+    expect((await sh(fleet, "stat -c '%n %a' /home/hd_open '/srv/odd home' /home/hd_svc /home/hd_low /tmp /etc/hostname")).split('\n').filter(Boolean)).toEqual([
       '/home/hd_open 750',
       '/srv/odd home 750',
       '/home/hd_svc 777',
       '/home/hd_low 777',
+      '/tmp 1777',
       '/etc/hostname 600',
     ]);
     expect(await sh(fleet, 'test -e /etc/skip-me || test -e /home/hd_gone || echo none')).toBe('none\n');

@@ -8,7 +8,7 @@
 import { createServer } from 'node:net';
 import { Client } from 'ssh2';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { PassThrough } from 'node:stream';
+import { Duplex } from 'node:stream';
 import { ignoreHostKeyAnnouncements, TurnMeter } from '../../../src/connections/ssh.js';
 
 type Handlers = Record<string, (...a: unknown[]) => unknown>;
@@ -26,7 +26,8 @@ describe('keepalive round trips', () => {
     server.close();
     expect(new TurnMeter().watchKeepalives(new Client())).toBe(false);
 
-    const wire = new PassThrough();
+    // a wire that swallows what we write: what comes back is emitted by hand
+    const wire = new Duplex({ read() {}, write: (_chunk, _enc, done) => done() });
     const meter = new TurnMeter();
     meter.attach(wire, false);
     const fake = { _protocol: { ping: () => wire.write('ping') } } as unknown as InstanceType<typeof Client>;
@@ -39,6 +40,11 @@ describe('keepalive round trips', () => {
     wire.emit('data', Buffer.from('exit status'));
     wire.write('close');
     expect([meter.turns, meter.keepaliveTurns]).toEqual([4, 2]);
+    // a keepalive opens a turn and our next command goes out before any answer: that turn was ours too
+    wire.emit('data', Buffer.from('close'));
+    (fake as unknown as { _protocol: { ping: () => void } })._protocol.ping();
+    wire.write('exec');
+    expect([meter.turns, meter.keepaliveTurns]).toEqual([5, 2]);
   });
 });
 

@@ -24,13 +24,16 @@ describe('homes fact', () => {
       `carol:x:1002:1002::${dir}/carol:/bin/bash`,
       'dave:x:1003:1003::/:/bin/bash',
       `svc:x:1004:1004::${dir}/alice:/bin/false`,
+      `bare:x:1007:1007::${dir}/alice:nologin`,
+      `huge:x:99999999999999999999:1::${dir}/alice:/bin/sh`,
+      '+@netgroup::::::',
       `nobody:x:65534:65534::/nonexistent:/bin/bash`,
       `home:x:1006:1006::${dir}/alice:/bin/bash`, // a user named like the record marker
       `last:x:1005:1005::${dir}/alice:`, // empty shell is /bin/sh; no newline at the end of the file
     ].join('\n');
     writeFileSync(join(dir, 'passwd'), passwd);
-    const command = homesFact.command({ uidMin: 1000, uidMax: 60000 }).replace('/etc/passwd', join(dir, 'passwd'));
-    const homes = parseHomes(execFileSync('/bin/sh', ['-c', command], { encoding: 'utf8' }));
+    const read = (uidMin: number, uidMax: number) => parseHomes(execFileSync('/bin/sh', ['-c', homesFact.command({ uidMin, uidMax }).replace('/etc/passwd', join(dir, 'passwd'))], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+    const homes = read(1000, 60000);
     expect(homes.map((h) => [h.user, h.uid, h.home, typeof h.dir === 'string' ? h.dir : h.dir.mode])).toEqual([
       ['alice', 1000, `${dir}/alice`, '0755'],
       ['bob', 1001, `${dir}/bob`, '0700'],
@@ -40,6 +43,8 @@ describe('homes fact', () => {
       ['last', 1005, `${dir}/alice`, '0755'],
     ]);
     expect(homes[0]?.dir).toMatchObject({ type: 'directory', uid: process.getuid?.() });
+    // both ends of the range are included
+    expect(read(1001, 1002).map((h) => h.user)).toEqual(['bob', 'carol']);
   });
 
   it('refuses output it cannot read', () => {

@@ -144,5 +144,8 @@ describe('file: skip_missing', () => {
   it('without it a missing path still fails, and it is refused with a state that creates or removes', () => {
     expect(() => file.plan(parse({ path: '/etc/passwd-', mode: '0644' }), { path: absent }, ctx)).toThrow('/etc/passwd- does not exist');
     for (const state of ['directory', 'touch', 'absent']) expect(() => parse({ path: '/x', state, skip_missing: true })).toThrow('skip_missing is only used without state or with state: file');
+    expect(() => parse({ path: '/x', state: 'link', src: '/y', skip_missing: true })).toThrow('skip_missing is only used without state or with state: file');
+    // a path that exists but is of another type is still an error, not skipped
+    expect(() => file.plan(parse({ path: '/etc/passwd-', mode: '0644', skip_missing: true }), { path: link('/nowhere') }, ctx)).toThrow('/etc/passwd- is a link, not a regular file');
   });
 });
