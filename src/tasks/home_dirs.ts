@@ -13,7 +13,7 @@ import { change, defineTask, ok, type Diff } from '../contract/task.js';
 import { quote } from '../contract/quote.js';
 import { homesOf, type UserHome } from '../facts/homes.js';
 import type { PresentFile } from '../facts/files.js';
-import { modeArg, normaliseMode } from './lib/attrs.js';
+import { attrDiff, modeArg, normaliseMode } from './lib/attrs.js';
 
 const UID = z.number().int().min(0).max(4294967294);
 const argsSchema = z
@@ -51,24 +51,34 @@ export const homeDirs = defineTask({
   plan(a, facts) {
     const homes = facts.homes;
     if (homes.length === 0) return ok(`no interactive users (uid ${a.uid_min}-${a.uid_max}, a login shell)`);
-    const aside = homes.flatMap((h) => {
-      const why = leftAloneWhy(h);
-      return why ? [`${h.user} (${why})`] : [];
-    });
-    const leftAlone = aside.length ? `; left alone: ${aside.join(', ')}` : '';
+    const aside: string[] = [];
     // users sharing a home: checked once
-    const checked = [...new Map(homes.filter((h): h is Checked => leftAloneWhy(h) === undefined).map((h) => [h.home, h])).values()];
-    const wrong = checked.filter((h) => narrowed(a.mode, h.dir) !== h.dir.mode);
-    if (wrong.length === 0) {
-      const seen = checked.map((h) => `${h.home} ${h.dir.mode}`);
+    const checked = new Map<string, Checked>();
+    for (const h of homes) {
+      const why = leftAloneWhy(h);
+      if (why) aside.push(`${h.user} (${why})`);
+      else if (!checked.has(h.home)) checked.set(h.home, h as Checked);
+    }
+    const leftAlone = aside.length ? `; left alone: ${aside.join(', ')}` : '';
+    // the mode each home that allows too much gets
+    const target = new Map<string, string>();
+    for (const h of checked.values()) {
+      const mode = narrowed(a.mode, h.dir);
+      if (mode !== h.dir.mode) target.set(h.home, mode);
+    }
+    if (target.size === 0) {
+      const seen = [...checked.values()].map((h) => `${h.home} ${h.dir.mode}`);
       return ok(seen.length ? `home directories within ${a.mode}: ${seen.join(', ')}${leftAlone}` : `no home directory to check${leftAlone}`);
     }
-    const diffs: Diff[] = wrong.map((h) => ({ label: `${h.home} (attributes)`, before: `mode: ${h.dir.mode}\n`, after: `mode: ${narrowed(a.mode, h.dir)}\n` }));
-    const after = homes.map((h): UserHome => (wrong.some((w) => w.home === h.home) && typeof h.dir !== 'string' ? { ...h, dir: { ...h.dir, mode: narrowed(a.mode, h.dir) } } : h));
+    const wrong = [...checked.values()].filter((h) => target.has(h.home));
+    const after = homes.map((h): UserHome => {
+      const mode = target.get(h.home);
+      return mode !== undefined && typeof h.dir !== 'string' ? { ...h, dir: { ...h.dir, mode } } : h;
+    });
     // every home is tried, the step fails if any chmod did (each failure on stderr, naming its path)
-    const chmods = wrong.map((h) => `chmod ${narrowed(a.mode, h.dir)} -- ${quote(h.home)} || r=1`);
+    const chmods = wrong.map((h) => `chmod ${target.get(h.home)} -- ${quote(h.home)} || r=1`);
     return change(`narrow the mode of ${wrong.map((h) => `${h.home} (${h.user})`).join(', ')}${leftAlone}`, [{ command: `(r=0; ${chmods.join('; ')}; exit $r)` }], {
-      diffs,
+      diffs: wrong.map((h) => attrDiff(h.home, h.dir, { mode: target.get(h.home) }) as Diff),
       predictions: [{ request: homesOf(a.uid_min, a.uid_max), value: after }],
     });
   },
