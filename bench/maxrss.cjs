@@ -1,5 +1,5 @@
 // Preloaded into the provision CLI by the bench scripts (node -r): writes the process's
-// peak RSS in KiB to $PROVISION_BENCH_RSS when it exits, its CPU time (user + system,
+// peak RSS in KiB (VmHWM, see peakRssKiB) to $PROVISION_BENCH_RSS when it exits, its CPU time (user + system,
 // ms) to $PROVISION_BENCH_CPU, and the event-loop delay to $PROVISION_BENCH_ELD as JSON:
 // max, p99 and mean in ms (perf_hooks histogram), and `stalls`, the five longest
 // blocks of the loop with when they began (ms since start) and the process's CPU
@@ -10,7 +10,7 @@
 // sockets open when it ended (0: before the first connection or after the last, when
 // no host waits on us); `connectedCpuStalls`: the five that took the most CPU with a
 // socket open.
-const { writeFileSync } = require('node:fs');
+const { readFileSync, writeFileSync } = require('node:fs');
 const { monitorEventLoopDelay } = require('node:perf_hooks');
 const file = process.env.PROVISION_BENCH_RSS;
 const cpu = process.env.PROVISION_BENCH_CPU;
@@ -35,8 +35,18 @@ if (eld) {
     last = now;
   }, TICK).unref();
 }
+// Peak RSS is VmHWM, the high-water mark of this process's own memory since exec.
+// getrusage's maxRSS (process.resourceUsage().maxRSS) is not: Linux carries it across
+// fork and exec, so a child of a parent holding 500 MB reports 500 MB.
+const peakRssKiB = () => {
+  try {
+    return Number(/^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'))[1]);
+  } catch {
+    return process.resourceUsage().maxRSS;
+  }
+};
 process.on('exit', () => {
-  if (file) writeFileSync(file, String(process.resourceUsage().maxRSS));
+  if (file) writeFileSync(file, String(peakRssKiB()));
   if (cpu) {
     const u = process.cpuUsage();
     writeFileSync(cpu, String(Math.round((u.user + u.system) / 1000)));
