@@ -19,7 +19,7 @@ import { z } from 'zod';
 import { change, defineTask, ok, skip, type Diff, type Prediction, type Step } from '../contract/task.js';
 import { quote, sh } from '../contract/quote.js';
 import { fileAt } from '../facts/files.js';
-import { sysctlValue } from '../facts/sysctl.js';
+import { badSysctlName, sysctlValue } from '../facts/sysctl.js';
 import { aliased } from './lib/args.js';
 import { beforeText, diffOf, predictWrittenFile, writeFileSteps } from './lib/files.js';
 
@@ -29,7 +29,11 @@ const FALSE = new Set(['n', 'no', 'off', '0', 'false', 'f']);
 
 const nameArg = z
   .string()
-  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.:@/-]*$/, { message: 'a kernel parameter name: letters, digits and _ . : @ / - (e.g. net.ipv4.ip_forward)' });
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.:@/-]*$/, { message: 'a kernel parameter name: letters, digits and _ . : @ / - (e.g. net.ipv4.ip_forward)' })
+  .superRefine((n, ctx) => {
+    const why = badSysctlName(n);
+    if (why) ctx.addIssue({ code: 'custom', message: `not a kernel parameter name: ${why}` });
+  });
 
 const argsSchema = z
   .object({

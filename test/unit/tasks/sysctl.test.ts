@@ -12,13 +12,14 @@ import { describe, expect, it } from 'vitest';
 import type { Plan, TaskContext } from '../../../src/contract/task.js';
 import { renderValue } from '../../../src/core/template.js';
 import type { FileInfo } from '../../../src/facts/files.js';
-import { parseSysctlValue } from '../../../src/facts/sysctl.js';
+import { badSysctlName, parseSysctlValue, sysctlFact, sysctlPath, sysctlValue } from '../../../src/facts/sysctl.js';
 import { fileValues, normaliseValue, rewrite, sameValue, sysctl } from '../../../src/tasks/sysctl.js';
 import { absent, ctx, fileWith, hostOf } from './_helpers.js';
 
 const fixture = (rel: string) => readFileSync(new URL(`../../fixtures/facts/sysctl/${rel}`, import.meta.url), 'utf8');
-/** The fact's value for a key, from its recorded stdout (every recording exited 0). */
-const running = (key: string) => parseSysctlValue(fixture(`devbox/${key}.out`), 0);
+/** The fact's value for a key, from the recorded stdout of one merged read (grep exited 2: two paths are not files). */
+const MERGED = fixture('devbox-merged.out');
+const running = (key: string) => parseSysctlValue(MERGED, key);
 const vm: TaskContext = { ...ctx, host: hostOf('debian', { container: false }) };
 const plan = (args: Record<string, unknown>, file: FileInfo, run: string | null, c: TaskContext = vm): Plan =>
   sysctl.plan(sysctl.schema.parse(args), { file, running: run }, c);
@@ -33,11 +34,35 @@ const LINKS = fixture('debian12-99-protect-links.conf');
 const FILE = '/etc/sysctl.d/90-hardening.conf';
 
 describe('sysctl fact (recorded)', () => {
-  it('reads one value, a tab-separated pair, and nothing for a key the kernel lacks', () => {
+  it('reads one value, a tab-separated pair, and nothing for a key the kernel lacks or a directory', () => {
     expect(running('net.ipv4.ip_forward')).toBe('1');
     expect(running('net.ipv4.ip_local_port_range')).toBe('32768\t60999');
+    expect(running('kernel.printk')).toMatch(/^\d+\t\d+\t\d+\t\d+$/);
+    expect(running('net/ipv4/conf/all/rp_filter')).toBe(running('net.ipv4.conf.all.rp_filter'));
     expect(running('no.such.key')).toBeNull();
-    expect(parseSysctlValue('', 255)).toBeNull();
+    expect(running('net.ipv4')).toBeNull();
+    expect(parseSysctlValue('', 'net.ipv4.ip_forward')).toBeNull();
+  });
+
+  it('a multi-line file keeps its lines; a path that only starts like another is not it', () => {
+    const out = '/proc/sys/a/b\0one\n/proc/sys/a/bc\0other\n/proc/sys/a/b\0two\n';
+    expect(parseSysctlValue(out, 'a.b')).toBe('one\ntwo');
+    expect(parseSysctlValue(out, 'a.bc')).toBe('other');
+  });
+
+  it('the reads of a batch merge into ONE grep naming each file once; a name with / keeps its dots', () => {
+    const merged = sysctlFact.merge!([sysctlValue('net.ipv4.ip_forward'), sysctlValue('kernel.printk'), sysctlValue('net.ipv4.ip_forward')].map((r) => r.args as { names: string[] }));
+    expect(sysctlFact.command(merged)).toBe("LC_ALL=C grep -a -s -H -Z '' /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/printk");
+    expect(sysctlPath('net/ipv4/conf/eth0.100/rp_filter')).toBe('/proc/sys/net/ipv4/conf/eth0.100/rp_filter');
+    expect(sysctlValue('kernel.printk').id).toBe('sysctl:kernel.printk');
+  });
+
+  it('names that would leave /proc/sys or name nothing are refused at validation', () => {
+    for (const name of ['net/../../etc/shadow', 'net.ipv4..ip_forward', 'net/./ipv4', 'net.ipv4.', 'net//ipv4']) {
+      expect(badSysctlName(name), name).toBeDefined();
+      expect(() => sysctl.schema.parse({ name, value: 1 }), name).toThrow(/not a kernel parameter name/);
+    }
+    expect(badSysctlName('net/ipv4/conf/eth0.100/rp_filter')).toBeUndefined();
   });
 });
 
