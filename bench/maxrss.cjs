@@ -38,13 +38,8 @@ if (eld) {
 // Peak RSS is VmHWM, the high-water mark of this process's own memory since exec.
 // getrusage's maxRSS (process.resourceUsage().maxRSS) is not: Linux carries it across
 // fork and exec, so a child of a parent holding 500 MB reports 500 MB.
-const peakRssKiB = () => {
-  try {
-    return Number(/^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'))[1]);
-  } catch {
-    return process.resourceUsage().maxRSS;
-  }
-};
+// Linux only, like the fleet the bench starts.
+const peakRssKiB = () => Number(/^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'))[1]);
 process.on('exit', () => {
   if (file) writeFileSync(file, String(peakRssKiB()));
   if (cpu) {

@@ -16,8 +16,8 @@
  * After the first apply, bench/state-hash.sh (run in every container) shows whether the
  * tools left the same end state; after the drifted audits, that the audits changed nothing.
  * provision runs as its built CLI (node dist/cli/main.js; run `npm run build`
- * first), timed as a process like ansible-playbook; its peak RSS is read with
- * process.resourceUsage() at exit (bench/maxrss.cjs preloaded).
+ * first), timed as a process like ansible-playbook; its peak RSS is its VmHWM at
+ * exit (bench/maxrss.cjs preloaded).
  * WAN: the check-mode audit again through one latency proxy per host (+delay ms
  * each way), with round trips per host per task from provision's own count and
  * from the proxy (the ground truth). Memory: --mem-hosts inventory entries
@@ -200,7 +200,8 @@ async function seedAptLists(fleets: Fleet[]): Promise<void> {
     if (r.status !== 0) throw new Error(`docker ${argv.slice(0, 2).join(' ')}: ${r.stderr.toString().trim() || `exit ${r.status}`}`);
     return r.stdout;
   };
-  docker(['exec', first!, 'apt-get', 'update', '-qq']);
+  // the other hosts get no srcpkgcache.bin: the first one must not keep its own
+  docker(['exec', first!, 'sh', '-c', 'apt-get update -qq && rm -f /var/cache/apt/srcpkgcache.bin']);
   const tar = docker(['exec', first!, 'tar', '-C', '/', '-cf', '-', '--exclude=lock', '--exclude=partial', 'var/lib/apt/lists', 'var/cache/apt/pkgcache.bin']);
   for (const id of rest) docker(['cp', '-a', '-', `${id}:/`], tar);
   console.log(`  apt lists of one apt-get update (${(tar.length / 2 ** 20).toFixed(0)} MiB) on ${rest.length + 1} hosts in ${((performance.now() - t0) / 1000).toFixed(1)} s`);

@@ -18,12 +18,14 @@ export interface SysctlArgs {
 }
 
 /**
- * The /proc/sys path of a parameter, as sysctl finds it: `net.ipv4.ip_forward` is
- * net/ipv4/ip_forward; a name with a `/` is a path already, its dots part of a
- * component (net/ipv4/conf/eth0.100/rp_filter).
+ * The /proc/sys path of a parameter, as sysctl and systemd-sysctl find it: when the
+ * first separator is a `/`, the name is a path already, its dots part of a component
+ * (net/ipv4/conf/eth0.100/rp_filter); otherwise dots and slashes swap
+ * (net.ipv4.conf.eth0/100.rp_filter is the same file, man sysctl.d).
  */
 export function sysctlPath(name: string): string {
-  return `/proc/sys/${name.includes('/') ? name : name.replace(/\./g, '/')}`;
+  const pathForm = /^[^./]*\//.test(name);
+  return `/proc/sys/${pathForm ? name : name.replace(/[./]/g, (c) => (c === '.' ? '/' : '.'))}`;
 }
 
 /** Why a name cannot be a parameter (an empty, `.` or `..` component would leave /proc/sys or name a directory), or undefined. */
@@ -45,7 +47,8 @@ export const sysctlFact: Fact<SysctlArgs, string | null> = {
   command: (a) => sh`LC_ALL=C grep -a -s -H -Z '' ${a.names.map(sysctlPath)}`,
   parse: (stdout, a) => parseSysctlValue(stdout, a.names[0]!),
   key: (a) => [...a.names].sort().join(','),
-  merge: (all) => ({ names: [...new Set(all.flatMap((a) => a.names))] }),
+  // one name per file: two spellings of one parameter would print its lines twice
+  merge: (all) => ({ names: [...new Map(all.flatMap((a) => a.names).map((n) => [sysctlPath(n), n])).values()] }),
 };
 
 export const sysctlValue = (name: string): FactRequest<string | null> => req(sysctlFact, { names: [name] });

@@ -51,14 +51,20 @@ describe('sysctl fact (recorded)', () => {
   });
 
   it('the reads of a batch merge into ONE grep naming each file once; a name with / keeps its dots', () => {
-    const merged = sysctlFact.merge!([sysctlValue('net.ipv4.ip_forward'), sysctlValue('kernel.printk'), sysctlValue('net.ipv4.ip_forward')].map((r) => r.args as { names: string[] }));
+    const reads = ['net.ipv4.ip_forward', 'kernel.printk', 'net.ipv4.ip_forward', 'net/ipv4/ip_forward'].map(sysctlValue);
+    const merged = sysctlFact.merge!(reads.map((r) => r.args as { names: string[] }));
     expect(sysctlFact.command(merged)).toBe("LC_ALL=C grep -a -s -H -Z '' /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/printk");
+    // each spelling finds the one copy of the file's lines
+    const out = '/proc/sys/net/ipv4/ip_forward\x001\n/proc/sys/kernel/printk\x004\t4\t1\t7\n';
+    expect(reads.map((r) => r.parse(out, 2))).toEqual(['1', '4\t4\t1\t7', '1', '1']);
+    // sysctl.d's rule: the first separator decides; a VLAN interface in either form
     expect(sysctlPath('net/ipv4/conf/eth0.100/rp_filter')).toBe('/proc/sys/net/ipv4/conf/eth0.100/rp_filter');
+    expect(sysctlPath('net.ipv4.conf.eth0/100.rp_filter')).toBe('/proc/sys/net/ipv4/conf/eth0.100/rp_filter');
     expect(sysctlValue('kernel.printk').id).toBe('sysctl:kernel.printk');
   });
 
   it('names that would leave /proc/sys or name nothing are refused at validation', () => {
-    for (const name of ['net/../../etc/shadow', 'net.ipv4..ip_forward', 'net/./ipv4', 'net.ipv4.', 'net//ipv4']) {
+    for (const name of ['net/../../etc/shadow', 'net.ipv4..ip_forward', 'net/./ipv4', 'net.ipv4.', 'net//ipv4', 'net.//.//.//.etc.shadow']) {
       expect(badSysctlName(name), name).toBeDefined();
       expect(() => sysctl.schema.parse({ name, value: 1 }), name).toThrow(/not a kernel parameter name/);
     }
