@@ -46,7 +46,7 @@ describe.skipIf(!image)('facts read with shell builtins, against plain commands'
     statOf({ path: '/tmp/f/text', follow: false, checksum: 'sha1', md5: true, mime: false, attributes: false }),
     statOf({ path: '/tmp/f/owned', follow: false, checksum: null, mime: false, attributes: false }),
     ...['admin', 'keyed', 'nosuchuser'].map((n) => userInfo(n)),
-    ...[...SYSCTLS, 'no.such.key', 'net.ipv4'].map((n) => sysctlValue(n)),
+    ...[...SYSCTLS, 'no.such.key', 'net.ipv4', 'net/ipv4/ip_forward'].map((n) => sysctlValue(n)),
     iptablesSave(4),
     req(hostKeysFact, { moduliMinBits: null }),
     firewallManagers('none'),
@@ -125,6 +125,8 @@ describe.skipIf(!image)('facts read with shell builtins, against plain commands'
   it('sysctl: what sysctl -n prints, tabs and all (all read by one merged grep); none for an unknown key or a directory', async () => {
     for (const name of SYSCTLS) expect(get(sysctlValue(name)), name).toBe((await sh(`sysctl -n ${name}`)).replace(/\n$/, '') || null);
     expect(get(sysctlValue('kernel.printk'))).toContain('\t');
+    // the path form of a name read in the same grep: the file's value once, not twice
+    expect(get(sysctlValue('net/ipv4/ip_forward'))).toBe((await sh('sysctl -n net.ipv4.ip_forward')).trim());
     expect(get(sysctlValue('no.such.key'))).toBeNull();
     // a directory is not a parameter (sysctl -n would print every value under it)
     expect(get(sysctlValue('net.ipv4'))).toBeNull();
