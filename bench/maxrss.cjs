@@ -7,9 +7,10 @@
 // waiting for a core, its CPU time is what the code costs), so a stall while
 // modules load can be told from one while hundreds of hosts are connected;
 // `cpuStalls`: the five blocks that took the most CPU; `sockets` on each: the TCP
-// sockets open when it ended (0: before the first connection or after the last, when
-// no host waits on us); `connectedCpuStalls`: the five that took the most CPU with a
-// socket open.
+// sockets open when it ended, `socketsBefore`: open when it began (the previous
+// tick); `connectedCpuStalls`: the five that took the most CPU with a socket open
+// when they began and when they ended, so a block in which the first connections
+// were opened (start-up, before any host waited on us) is not counted as one.
 const { readFileSync, writeFileSync } = require('node:fs');
 const { monitorEventLoopDelay } = require('node:perf_hooks');
 const file = process.env.PROVISION_BENCH_RSS;
@@ -23,16 +24,18 @@ const stalls = [];
 if (eld) {
   let last = performance.now();
   let lastCpu = process.cpuUsage();
+  let lastSockets = 0;
   setInterval(() => {
     const now = performance.now();
     const used = process.cpuUsage(lastCpu);
     lastCpu = process.cpuUsage();
     const blocked = now - last - TICK;
+    const sockets = process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
     if (blocked > 20) {
-      const sockets = process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
-      stalls.push({ atMs: Math.round(last - t0), ms: Math.round(blocked), cpuMs: Math.round((used.user + used.system) / 1000), sockets });
+      stalls.push({ atMs: Math.round(last - t0), ms: Math.round(blocked), cpuMs: Math.round((used.user + used.system) / 1000), sockets, socketsBefore: lastSockets });
     }
     last = now;
+    lastSockets = sockets;
   }, TICK).unref();
 }
 // Peak RSS is VmHWM, the high-water mark of this process's own memory since exec.
@@ -49,7 +52,7 @@ process.on('exit', () => {
   if (eld && h) {
     h.disable();
     const top = (key, among = stalls) => [...among].sort((a, b) => b[key] - a[key]).slice(0, 5);
-    const connected = stalls.filter((x) => x.sockets > 0);
+    const connected = stalls.filter((x) => x.sockets > 0 && x.socketsBefore > 0);
     writeFileSync(eld, JSON.stringify({ maxMs: h.max / 1e6, p99Ms: h.percentile(99) / 1e6, meanMs: h.mean / 1e6, stalls: top('ms'), cpuStalls: top('cpuMs'), connectedCpuStalls: top('cpuMs', connected) }));
   }
 });

@@ -81,7 +81,7 @@ async function main(): Promise<void> {
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const slope = r === base ? '-' : ((mib(r.rssKiB) - mib(base.rssKiB)) / (r.hosts - base.hosts)).toFixed(3);
-    const stall = (x: Stall) => `${x.ms}${x.cpuMs !== undefined ? ` (CPU ${x.cpuMs})` : ''} at ${(x.atMs / 1000).toFixed(1)} s${x.sockets !== undefined ? `, ${x.sockets} sockets` : ''}`;
+    const stall = (x: Stall) => `${x.ms}${x.cpuMs !== undefined ? ` (CPU ${x.cpuMs})` : ''} at ${(x.atMs / 1000).toFixed(1)} s${x.sockets !== undefined ? `, ${x.socketsBefore ?? '?'}→${x.sockets} sockets` : ''}`;
     const stalls = [
       ...(r.eld?.stalls ?? []).map(stall),
       ...(r.eld?.cpuStalls ? ['most CPU:', ...r.eld.cpuStalls.map(stall)] : []),

@@ -28,6 +28,8 @@ export interface Stall {
   cpuMs?: number;
   /** TCP sockets open when the stall ended (0: no host was waiting on us). */
   sockets?: number;
+  /** TCP sockets open when it began (at the tick before). */
+  socketsBefore?: number;
 }
 
 export interface TimedProvision extends Timed {
