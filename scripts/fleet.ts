@@ -3,11 +3,13 @@
  *
  *   npm run fleet -- up 3 [--image debian12] [--out .fleet/inventory.yaml] [--user root]
  *   npm run fleet -- status
- *   npm run fleet -- down
+ *   npm run fleet -- down [--all]
  *
  * Containers outlive this script (no Ryuk); they carry the label provision-fleet=1.
- * `up` replaces the containers of the previous `up`; `down` removes every container
- * with the label, which includes any left behind by a test run that was killed. Key, known_hosts and inventory live in .fleet/.
+ * `up` replaces the containers of the previous `up`; `down` removes them. `down --all`
+ * removes every container with the label: also the fleets of a test run or a
+ * benchmark, running or left behind by one that was killed (plain `down` did that, and
+ * removed a running benchmark's 150 hosts). Key, known_hosts and inventory live in .fleet/.
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
@@ -24,7 +26,7 @@ function usage(code = 1): never {
   console.error(`usage:
   npm run fleet -- up N [--image debian12] [--out .fleet/inventory.yaml] [--user root]
   npm run fleet -- status
-  npm run fleet -- down`);
+  npm run fleet -- down [--all]   (--all: also the fleets of tests and benchmarks, running or not)`);
   process.exit(code);
 }
 
@@ -45,10 +47,12 @@ async function fleetContainerIds(owner?: string): Promise<string[]> {
   return stdout.split('\n').filter(Boolean);
 }
 
-async function down(): Promise<void> {
-  const ids = await fleetContainerIds();
+async function down(args: string[]): Promise<void> {
+  const all = args.includes('--all');
+  if (args.some((a) => a !== '--all')) usage();
+  const ids = await fleetContainerIds(all ? undefined : 'script');
   if (ids.length) await execFileP('docker', ['rm', '-f', '-v', ...ids]);
-  console.log(`removed ${ids.length} fleet container(s)`);
+  console.log(`removed ${ids.length} fleet container(s)${all ? '' : ' started by `up` (`down --all`: every fleet container)'}`);
 }
 
 async function status(): Promise<void> {
@@ -114,7 +118,7 @@ async function main(): Promise<void> {
     case 'up':
       return up(args);
     case 'down':
-      return down();
+      return down(args);
     case 'status':
       return status();
     case '-h':

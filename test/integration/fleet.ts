@@ -25,7 +25,7 @@ import pLimit from 'p-limit';
 // testcontainers reads these lazily, when the first container starts (not at import):
 // no Ryuk reaper container (its image would have to be pulled, and `npm run fleet`
 // wants containers to outlive the process) and mapped ports reached on localhost.
-// Without Ryuk, containers of a killed run stay: `npm run fleet -- down` removes them.
+// Without Ryuk, containers of a killed run stay: `npm run fleet -- down --all` removes them.
 process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
 process.env.TESTCONTAINERS_HOST_OVERRIDE ??= 'localhost';
 
@@ -51,7 +51,7 @@ export const KNOWN_IMAGES = [
 export const DEFAULT_IMAGES = ['debian11', 'debian12', 'debian13', 'debian12-systemd'];
 /** Docker repository prefix of the built images: provision-test/<name>:latest. */
 export const IMAGE_REPO = 'provision-test';
-/** Label on every fleet container; `npm run fleet -- down` removes all containers that have it. */
+/** Label on every fleet container; `npm run fleet -- down --all` removes all containers that have it. */
 export const FLEET_LABEL = 'provision-fleet';
 
 /** Expected `ID=` of /etc/os-release per image family. */
