@@ -174,8 +174,9 @@ function pyinfraSetup(fleet: Fleet): string {
 /** Task results that an audit reported as drift (task x host), read from each tool's output. */
 function driftFound(tool: Tool, log: string): number {
   const text = readFileSync(log, 'utf8');
-  // -q prints only the recap: "host ok drift failed skipped unreachable", one row per host
-  if (tool === 'provision') return [...(text.split(/^RECAP.*$/m)[1] ?? '').matchAll(/^ +\S+ +\d+ +(\d+) +\d+ +\d+ +(?:no|yes)\s*$/gm)].reduce((s, m) => s + Number(m[1]), 0);
+  // -q prints only the recap: "host ok drift failed skipped unreachable", a row per host,
+  // or one row for hosts with the same counts ("all 50 hosts 0 8 0 0 no": 8 each)
+  if (tool === 'provision') return [...(text.split(/^RECAP.*$/m)[1] ?? '').matchAll(/^ +(?:(?:all )?(\d+) hosts|\S+) +\d+ +(\d+) +\d+ +\d+ +(?:no|yes)\s*$/gm)].reduce((s, m) => s + Number(m[1] ?? 1) * Number(m[2]), 0);
   if (tool === 'ansible') return [...text.matchAll(/\schanged=(\d+)/g)].reduce((s, m) => s + Number(m[1]), 0);
   // pyinfra --dry: "Detected changes" table, one row per operation: "k/N (hosts)", or
   // "a-b/N" for operations that only run if an earlier one changed (counted as a)
