@@ -3,7 +3,10 @@
  * Every record passes through the run's secret masking; known secret fields are
  * redacted by name as well.
  */
+import { existsSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Logger } from 'pino';
+import { ValidationError, errorMessage } from '../contract/errors.js';
 import type { RunEvents } from './results.js';
 import type { Secrets } from './secrets.js';
 
@@ -13,11 +16,37 @@ export interface LogOptions {
   secrets: Secrets;
 }
 
+/**
+ * `mkdir -p`, one level at a time: Node 20's `mkdirSync(dir, { recursive: true })`
+ * retries forever where mkdir answers ENOENT under an existing parent (/proc).
+ */
+function makeDirs(dir: string): void {
+  if (existsSync(dir)) return;
+  makeDirs(dirname(dir));
+  mkdirSync(dir);
+}
+
+/**
+ * The log file, its directory made, opened for appending before any host is
+ * contacted. A path that cannot be written is the user's mistake (exit 2); left
+ * to pino it was an internal error with a stack (`/etc/passwd/x.log`), or a
+ * busy loop that ignored Ctrl-C (`/proc/nope/x.log`, the mkdir above).
+ */
+function openLogFile(file: string): number {
+  try {
+    makeDirs(dirname(file));
+    return openSync(file, 'a');
+  } catch (err) {
+    throw new ValidationError([{ path: '--log-file', message: `cannot write the log file ${file}: ${errorMessage(err)}` }]);
+  }
+}
+
 /** pino is loaded here, when logs are asked for, not at start-up. */
 export async function createLogger(o: LogOptions): Promise<Logger> {
+  const fd = o.file ? openLogFile(o.file) : 2;
   const { pino } = await import('pino');
   const level = o.level ?? (o.file ? 'info' : 'silent');
-  const destination = o.file ? pino.destination({ dest: o.file, sync: true, mkdir: true }) : pino.destination(2);
+  const destination = pino.destination({ fd, sync: true });
   return pino(
     {
       level,

@@ -80,6 +80,25 @@ describe('provision CLI', () => {
     expect(await run(['-i', 'localhost,', '-e', 'novalue', pb], e.io)).toBe(2);
   });
 
+  it('refuses a --log-file it cannot write with exit 2 and the reason, before any host', async () => {
+    const { dir, pb } = files('- hosts: all\n  tasks:\n    - copy: { dest: DIR/f, content: "x" }\n');
+    writeFileSync(join(dir, 'plain'), '');
+    // a path under a file (ENOTDIR), and one under /proc, where pino's own mkdir retried forever and ignored Ctrl-C
+    for (const [log, why] of [[join(dir, 'plain', 'run.log'), /ENOTDIR|EEXIST/], ['/proc/nope/run.log', /ENOENT|EACCES|EPERM/]] as const) {
+      const t = io();
+      expect(await run(['-i', 'localhost,', '--log-file', log, pb], t.io)).toBe(2);
+      expect(t.err()).toContain(`--log-file: cannot write the log file ${log}: `);
+      expect(t.err()).toMatch(why);
+      expect(t.err()).not.toMatch(/^\s+at /m);
+      expect(readdirSync(dir).sort()).toEqual(['plain', 'site.yaml']); // the task did not run
+    }
+    // a directory that does not exist yet is made
+    const ok = io();
+    const log = join(dir, 'logs', 'deep', 'run.log');
+    expect(await run(['-i', 'localhost,', '--check', '--log-file', log, pb], ok.io)).toBe(3);
+    expect(readFileSync(log, 'utf8')).toMatch(/"msg":"play start"/);
+  });
+
   // a full disk needs a small filesystem of its own: a tmpfs, which only root can mount (CI runs as root)
   it.runIf(process.getuid?.() === 0)('a report that cannot be written (full disk) keeps the run\'s exit code, says why, leaves no temp file', async () => {
     const { dir, pb } = files('- hosts: all\n  tasks:\n    - copy: { dest: DIR/f, content: "x" }\n');
