@@ -323,15 +323,17 @@ async function benchSize(n: number, w: Workload, last: boolean): Promise<void> {
     const fp = await runP('apply', 'first');
     const fa = runA ? await runA('apply', 'first') : undefined;
     const fy = runY ? await runY('apply', 'first') : undefined;
-    console.log(`  first apply: provision ${fp.seconds.toFixed(2)} s${fa ? `, ansible ${fa.seconds.toFixed(2)} s` : ''}${fy ? `, pyinfra ${fy.seconds.toFixed(2)} s` : ''} (load ${loadOf([fp, fa, fy])})`);
-    rows.push({ hosts: n, workload: w.name, scenario: 'first apply (fresh hosts)', provision: fp.seconds, ...(fa ? { ansible: fa.seconds } : {}), ...(fy ? { pyinfra: fy.seconds } : {}), rssMiB: (fp.rssKiB ?? 0) / 1024, load: loadOf([fp, fa, fy]) });
+    const firstLoad = loadOf([fp, fa, fy]);
+    console.log(`  first apply: provision ${fp.seconds.toFixed(2)} s${fa ? `, ansible ${fa.seconds.toFixed(2)} s` : ''}${fy ? `, pyinfra ${fy.seconds.toFixed(2)} s` : ''} (load ${firstLoad})`);
+    rows.push({ hosts: n, workload: w.name, scenario: 'first apply (fresh hosts)', provision: fp.seconds, ...(fa ? { ansible: fa.seconds } : {}), ...(fy ? { pyinfra: fy.seconds } : {}), rssMiB: (fp.rssKiB ?? 0) / 1024, load: firstLoad });
     for (const l of compareStates('after the first apply', await states())) console.log(l);
 
     const phase = async (scenario: string, mode: Mode, label: string): Promise<[Timed[], Timed[], Timed[]]> => {
       const ps = await timesOf(RUNS, () => runP(mode, label));
       const as = runA ? await timesOf(RUNS, () => runA(mode, label)) : undefined;
       const ys = runY ? await timesOf(RUNS, () => runY(mode, label)) : undefined;
-      console.log(`  ${scenario}: provision ${ps.map((r) => r.seconds.toFixed(2)).join(' ')}${times('ansible', as)}${times('pyinfra', ys)} (load ${loadOf([...ps, ...(as ?? []), ...(ys ?? [])])})`);
+      const load = loadOf([...ps, ...(as ?? []), ...(ys ?? [])]);
+      console.log(`  ${scenario}: provision ${ps.map((r) => r.seconds.toFixed(2)).join(' ')}${times('ansible', as)}${times('pyinfra', ys)} (load ${load})`);
       rows.push({
         hosts: n,
         workload: w.name,
@@ -340,7 +342,7 @@ async function benchSize(n: number, w: Workload, last: boolean): Promise<void> {
         ...(as ? { ansible: median(as.map((r) => r.seconds)) } : {}),
         ...(ys ? { pyinfra: median(ys.map((r) => r.seconds)) } : {}),
         rssMiB: Math.max(...ps.map((r) => r.rssKiB ?? 0)) / 1024,
-        load: loadOf([...ps, ...(as ?? []), ...(ys ?? [])]),
+        load,
       });
       return [ps, as ?? [], ys ?? []];
     };
