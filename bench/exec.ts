@@ -31,7 +31,7 @@ const HOSTS = Number(opt('--hosts', '10'));
 const RUNS = Number(opt('--runs', '5'));
 const IMAGE = opt('--image', 'debian12');
 const COMMAND = opt('--command', 'uptime');
-const CLI = join(root, 'dist/cli/main.js');
+const CLI = join(root, 'dist/cli/launcher.cjs');
 const work = mkdtempSync(join(tmpdir(), 'provision-bench-exec-'));
 
 interface Timed {

@@ -10,7 +10,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const cli = join(root, 'dist/cli/main.js');
+const cli = join(root, 'dist/cli/launcher.cjs');
 const dir = mkdtempSync(join(tmpdir(), 'provision-load-'));
 
 /** A playbook of about `mb` megabytes of ordinary tasks (block style, a templated value in each). */

@@ -15,7 +15,7 @@
  *   audit after bench/drift.sh changed the hosts behind the tools' backs: median of --runs.
  * After the first apply, bench/state-hash.sh (run in every container) shows whether the
  * tools left the same end state; after the drifted audits, that the audits changed nothing.
- * provision runs as its built CLI (node dist/cli/main.js; run `npm run build`
+ * provision runs as its built CLI (node dist/cli/launcher.cjs; run `npm run build`
  * first), timed as a process like ansible-playbook; its peak RSS is its VmHWM at
  * exit (bench/maxrss.cjs preloaded).
  * WAN: the check-mode audit again through one latency proxy per host (+delay ms
@@ -454,7 +454,7 @@ function table(): string {
 
 async function main(): Promise<void> {
   const t0 = Date.now();
-  if (!existsSync(CLI)) throw new Error('dist/cli/main.js missing: run npm run build first');
+  if (!existsSync(CLI)) throw new Error('dist/cli/launcher.cjs missing: run npm run build first');
   if (WITH_ANSIBLE) ensureAnsible();
   const pyinfraNote = 'bin' in PYINFRA ? `pyinfra ${PYINFRA.version} (${PYINFRA.bin})` : `pyinfra column skipped: ${PYINFRA.skipped}`;
   console.log(`bench: hosts ${HOSTS.join(',')}, workloads ${WORKLOAD_LIST.map((w) => w.name).join(',')}, ${RUNS} runs, image ${IMAGE}, logs in ${work}`);

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
 /** The built CLI (`npm run build` first). */
-export const CLI = join(root, 'dist/cli/main.js');
+export const CLI = join(root, 'dist/cli/launcher.cjs');
 
 export interface Timed {
   seconds: number;

@@ -3,15 +3,16 @@
  * finishes, the recap is printed, exit code 130, and no temp file is left on the host.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { builtCli } from '../support/built-cli.js';
 import { fleetImages, startFleet, type Fleet } from './fleet.js';
 
-const cli = new URL('../../dist/cli/main.js', import.meta.url).pathname;
+const cli = builtCli();
 const image = (await fleetImages()).find((i) => i.present && !i.name.endsWith('-systemd'))?.name;
 
-describe.skipIf(!image || !existsSync(cli))(`Ctrl-C (${image ?? 'no image'}; needs npm run build)`, () => {
+describe.skipIf(!image)(`Ctrl-C (${image ?? 'no image'})`, () => {
   let fleet: Fleet;
   beforeAll(async () => {
     fleet = await startFleet({ count: 1, image: image! });

@@ -4,7 +4,7 @@
  * into it and read the screen as a person would see it.
  *
  *   const term = await Terminal.start({ columns: 100, rows: 40 });
- *   await term.type(`node dist/cli/main.js --check -i localhost, site.yaml; echo "EXIT=$?"`);
+ *   await term.type(`node dist/cli/launcher.cjs --check -i localhost, site.yaml; echo "EXIT=$?"`);
  *   const screen = await term.waitFor(/EXIT=\d+/);
  *   await term.stop();
  */

@@ -1,0 +1,83 @@
+/**
+ * The second half of `npm run build`: the CLI tsc wrote to dist/ becomes one
+ * CommonJS file, dist/bin/provision.cjs, and a V8 code cache for it,
+ * dist/bin/provision.cache. `provision` (dist/cli/launcher.cjs) compiles the bundle
+ * with that cache, so a run starts without resolving and loading some 300 ES
+ * modules one by one and without compiling the functions the cache holds.
+ *
+ * - `createRequire(import.meta.url)` becomes the bundle's own `require`, so the
+ *   packages it loads lazily are in the bundle too; `import()` of a module of ours
+ *   stays lazy (esbuild runs its body when it is first imported).
+ * - ssh2 (and pino, which starts worker threads by file path) stay in node_modules:
+ *   ssh2's JavaScript must be the version its native addon was built with.
+ * - The build fails on any esbuild warning and on any `import.meta` or `import(`
+ *   left in the bundle, either of which would fail only at run time.
+ * - The cache is made by running `provision validate playbooks/harden.yaml`
+ *   through the launcher (PROVISION_CODE_CACHE=write), so it holds the functions
+ *   that parse, validate and plan a playbook.
+ */
+import { build, type Plugin } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const outfile = join(root, 'dist/bin/provision.cjs');
+const cacheFile = join(root, 'dist/bin/provision.cache');
+const external = ['ssh2'];
+
+/** `createRequire(import.meta.url)(x)` and `const require = createRequire(import.meta.url)` in our modules: the bundle's require. */
+const bundleRequire: Plugin = {
+  name: 'bundle-require',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]dist[\\/].*\.js$/ }, (args) => {
+      const text = readFileSync(args.path, 'utf8');
+      if (!text.includes('createRequire(import.meta.url)')) return undefined;
+      const contents = text
+        .replace(/^const require = createRequire\(import\.meta\.url\);$/m, '')
+        .replaceAll('createRequire(import.meta.url)', 'require')
+        .replace(/^import \{ createRequire \} from 'node:module';$/m, '');
+      return { contents, loader: 'js' };
+    });
+  },
+};
+
+const result = await build({
+  entryPoints: [join(root, 'dist/cli/main.js')],
+  outfile,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  external,
+  minifyWhitespace: true,
+  minifySyntax: true,
+  sourcemap: 'linked',
+  legalComments: 'none',
+  logLevel: 'silent',
+  write: false,
+  plugins: [bundleRequire],
+});
+const problems = [...result.errors, ...result.warnings].map((m) => `${m.location?.file ?? ''}:${m.location?.line ?? ''} ${m.text}`);
+const bundleOut = result.outputFiles.find((f) => f.path === outfile);
+const mapOut = result.outputFiles.find((f) => f.path === `${outfile}.map`);
+if (!bundleOut || !mapOut) throw new Error(`esbuild wrote ${result.outputFiles.map((f) => f.path).join(', ')}`);
+// the launcher compiles the bundle as a function body, where a shebang is a syntax error
+const bundled = bundleOut.text.replace(/^#!.*/, '');
+if (bundled.includes('import.meta')) problems.push('import.meta is left in the bundle');
+if (/[^\w.$]import\(/.test(bundled)) problems.push('an import() is left in the bundle');
+if (problems.length > 0) {
+  console.error(`bundle: ${outfile} not made:\n${problems.join('\n')}`);
+  process.exit(1);
+}
+
+rmSync(cacheFile, { force: true });
+mkdirSync(dirname(outfile), { recursive: true });
+writeFileSync(outfile, bundled);
+writeFileSync(`${outfile}.map`, mapOut.contents);
+execFileSync(process.execPath, [join(root, 'dist/cli/launcher.cjs'), 'validate', join(root, 'playbooks/harden.yaml')], {
+  env: { ...process.env, PROVISION_CODE_CACHE: 'write', NODE_OPTIONS: '' },
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
+console.log(`bundle: ${outfile} (${(bundled.length / 1024).toFixed(0)} KiB), code cache ${cacheFile} (${(readFileSync(cacheFile).length / 1024).toFixed(0)} KiB)`);

@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+/**
+ * The `provision` command. It runs the CLI bundled in one file by the build
+ * (dist/bin/provision.cjs, see scripts/bundle.ts), compiled with the V8 code
+ * cache made there (dist/bin/provision.cache): one file read and few functions to
+ * compile, where dist/cli/main.js resolves and loads its ES modules one by one.
+ * It does the same as dist/cli/main.js; test/unit/cli/launcher.test.ts compares them.
+ *
+ * The cache file is the SHA-1 of the bundle it was made from, the SHA-1 of the V8
+ * data, then the data. It is used only when both match: a cache left from another
+ * build, or damaged, is left out (V8 could crash on damaged data, and would run
+ * nothing wrong on a stale one only by luck).
+ *
+ * PROVISION_CODE_CACHE=write (the build) writes the cache when the run ends,
+ * with every function the run compiled; the variable does not reach the commands
+ * the run starts.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { Script } from 'node:vm';
+
+const bundleFile = join(__dirname, '../bin/provision.cjs');
+const cacheFile = join(__dirname, '../bin/provision.cache');
+const DIGEST = 20;
+
+const sha1 = (data: string | Buffer): Buffer => createHash('sha1').update(data).digest();
+
+function cachedData(source: string): Buffer | undefined {
+  let file: Buffer;
+  try {
+    file = readFileSync(cacheFile);
+  } catch {
+    return undefined;
+  }
+  const data = file.subarray(2 * DIGEST);
+  if (file.length <= 2 * DIGEST || !file.subarray(0, DIGEST).equals(sha1(source)) || !file.subarray(DIGEST, 2 * DIGEST).equals(sha1(data))) return undefined;
+  return data;
+}
+
+function runBundle(): void {
+  const source = readFileSync(bundleFile, 'utf8');
+  const write = process.env.PROVISION_CODE_CACHE === 'write';
+  delete process.env.PROVISION_CODE_CACHE;
+  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+    filename: bundleFile,
+    ...(write ? {} : { cachedData: cachedData(source) }),
+  });
+  if (write) process.on('exit', () => writeCache(source, script.createCachedData()));
+  const bundleModule = { exports: {} };
+  (script.runInThisContext() as (e: object, r: NodeJS.Require, m: object, f: string, d: string) => void)(
+    bundleModule.exports,
+    createRequire(bundleFile),
+    bundleModule,
+    bundleFile,
+    dirname(bundleFile),
+  );
+}
+
+function writeCache(source: string, data: Buffer): void {
+  const tmp = `${cacheFile}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, Buffer.concat([sha1(source), sha1(data), data]));
+    renameSync(tmp, cacheFile);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    process.stderr.write(`provision: could not write the code cache ${cacheFile}: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+  }
+}
+
+// Node maps stack traces through a source map (`node --enable-source-maps`) only for
+// code its module loader read: then the bundle is required as a plain module, without the cache.
+if (process.sourceMapsEnabled) require(bundleFile);
+else runBundle();

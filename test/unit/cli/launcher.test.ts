@@ -1,0 +1,119 @@
+/**
+ * The `provision` bin (dist/cli/launcher.cjs) runs the CLI bundled by the build
+ * with a V8 code cache (scripts/bundle.ts). What a user sees must be what
+ * dist/cli/main.js, the unbundled CLI, does: same output, same exit code. The
+ * cache must be used when it is the build's own, and left out when it is stale
+ * or damaged (V8's own answer, read through test/fixtures/startup/script-cache.cjs).
+ * Needs `npm run build` (npm ci does it).
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BUNDLE, CLI, builtCli, root } from '../../support/built-cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'provision-launcher-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const hook = join(root, 'test/fixtures/startup/script-cache.cjs');
+
+function cli(entry: string, args: string[], preload: string[] = []) {
+  const r = spawnSync(process.execPath, [...preload, entry, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', NODE_OPTIONS: '' } });
+  // the run's duration is the one thing two runs may print differently
+  const clean = (s: string) => s.replace(/ in \d+(\.\d+)? ?m?s/g, ' in T');
+  return { status: r.status, stdout: clean(r.stdout), stderr: clean(r.stderr) };
+}
+
+describe('the provision bin', () => {
+  const playbook = join(dir, 'site.yaml');
+  writeFileSync(
+    playbook,
+    [
+      '- hosts: all',
+      '  vars: { workers: 4 }',
+      '  tasks:',
+      '    - name: a rendered file',
+      '      copy: { dest: "DIR/out/app.conf", content: "workers={{ workers * 2 }}\\n" }',
+      '    - name: a bad mode',
+      '      file: { path: DIR/out, state: directory }',
+      '',
+    ]
+      .join('\n')
+      .replaceAll('DIR', dir),
+  );
+  const bad = join(dir, 'bad.yaml');
+  writeFileSync(bad, '- hosts: all\n  tasks:\n    - copy: { dest: /tmp/x, mode: [1] }\n');
+
+  it.each([
+    ['--version'],
+    ['--help'],
+    ['validate', join(root, 'playbooks/harden.yaml')],
+    ['validate', bad],
+    ['-i', 'localhost,', '--check', '--diff', playbook],
+    ['-i', 'localhost,', '--check', '--log-file', join(dir, 'logs/run.log'), playbook],
+    ['-i', 'localhost,', '--check', join(dir, 'missing.yaml')],
+  ])('prints and exits as dist/cli/main.js: %s', (...args) => {
+    const bin = cli(builtCli(), args);
+    const unbundled = cli(join(root, 'dist/cli/main.js'), args);
+    expect(bin).toEqual(unbundled);
+  }, 60_000);
+
+  it('compiles the bundle with the build’s code cache, and V8 accepts it', () => {
+    const r = cli(builtCli(), ['validate', join(root, 'playbooks/harden.yaml')], ['--require', hook]);
+    expect(r.stderr).toContain('code-cache: accepted');
+    expect(r.status).toBe(0);
+  }, 60_000);
+
+  it('leaves a stale or damaged cache out and still runs right', () => {
+    const copy = join(dir, 'copy');
+    for (const d of ['dist/bin', 'dist/cli']) mkdirSync(join(copy, d), { recursive: true });
+    cpSync(join(root, 'dist/bin'), join(copy, 'dist/bin'), { recursive: true });
+    cpSync(join(root, 'dist/cli/launcher.cjs'), join(copy, 'dist/cli/launcher.cjs'));
+    const launcher = join(copy, 'dist/cli/launcher.cjs');
+    const bundle = join(copy, 'dist/bin/provision.cjs');
+    const cache = join(copy, 'dist/bin/provision.cache');
+    expect(cli(launcher, ['--version'], ['--require', hook]).stderr).toContain('code-cache: accepted');
+
+    // damaged: one byte of V8's data changed
+    const good = readFileSync(cache);
+    const damaged = Buffer.from(good);
+    damaged[damaged.length - 100] = (damaged[damaged.length - 100] as number) ^ 0xff;
+    writeFileSync(cache, damaged);
+    const d = cli(launcher, ['--version'], ['--require', hook]);
+    expect(d.stderr).toContain('code-cache: none');
+    expect(d.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+
+    // stale: the bundle changed (same length) after the cache was made
+    writeFileSync(cache, good);
+    const source = readFileSync(bundle, 'utf8');
+    writeFileSync(bundle, source.replace('exitCode', 'exitCodf').replace('exitCodf', 'exitCode').replace(/.$/s, ' '));
+    const s = cli(launcher, ['--version'], ['--require', hook]);
+    expect(s.stderr).toContain('code-cache: none');
+    expect(s.status).toBe(0);
+  }, 60_000);
+
+  it('the cache switch does not reach what a run starts', () => {
+    const r = cli(builtCli(), ['exec', '-i', 'localhost,', 'all', '--', 'echo "cache=${PROVISION_CODE_CACHE:-unset}"']);
+    expect(r.stdout, r.stderr).toContain('cache=unset');
+  }, 60_000);
+
+  it('a reader that stops early ends the output, not the run: no stack trace, the run\'s exit code', () => {
+    const r = spawnSync('bash', ['-c', `"$0" "$1" --help 2>"$2" | :; echo "\${PIPESTATUS[0]}"`, process.execPath, builtCli(), join(dir, 'epipe.err')], { encoding: 'utf8' });
+    expect(readFileSync(join(dir, 'epipe.err'), 'utf8')).toBe('');
+    expect(r.stdout).toBe('0\n');
+  }, 60_000);
+
+  it('node --enable-source-maps maps the bundle\'s stack traces to src/', () => {
+    const boom = join(dir, 'boom.cjs');
+    writeFileSync(boom, "process.stdout.write = () => { throw new Error('boom'); };\n");
+    const r = spawnSync(process.execPath, ['--enable-source-maps', '--require', boom, builtCli(), '--version'], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+    expect(r.stderr).toMatch(/at .*\/src\/cli\/program\.ts:\d+:\d+/);
+  }, 60_000);
+
+  it('finds ssh2 and its native addon from the bundle', () => {
+    const req = createRequire(BUNDLE);
+    expect(() => req(req.resolve('ssh2'))).not.toThrow();
+    expect(CLI).toMatch(/launcher\.cjs$/);
+  });
+});
