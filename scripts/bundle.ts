@@ -8,8 +8,10 @@
  * - `createRequire(import.meta.url)` becomes the bundle's own `require`, so the
  *   packages it loads lazily are in the bundle too; `import()` of a module of ours
  *   stays lazy (esbuild runs its body when it is first imported).
- * - ssh2 (and pino, which starts worker threads by file path) stay in node_modules:
- *   ssh2's JavaScript must be the version its native addon was built with.
+ * - Native addons (ssh2's sshcrypto.node) stay in node_modules, required by package
+ *   path from the bundle; cpu-features, an optional native package ssh2 asks for in
+ *   a try, stays a package. ssh2 is pinned to one version in package.json, so the
+ *   ssh2 JavaScript in the bundle is always the version its installed addon was built with.
  * - The build fails on any esbuild warning and on any `import.meta` or `import(`
  *   left in the bundle, either of which would fail only at run time.
  * - The cache is made by running `provision validate playbooks/harden.yaml`
@@ -25,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outfile = join(root, 'dist/bin/provision.cjs');
 const cacheFile = join(root, 'dist/bin/provision.cache');
-const external = ['ssh2'];
+const external = ['cpu-features'];
 
 /** `createRequire(import.meta.url)(x)` and `const require = createRequire(import.meta.url)` in our modules: the bundle's require. */
 const bundleRequire: Plugin = {
@@ -39,6 +41,19 @@ const bundleRequire: Plugin = {
         .replaceAll('createRequire(import.meta.url)', 'require')
         .replace(/^import \{ createRequire \} from 'node:module';$/m, '');
       return { contents, loader: 'js' };
+    });
+  },
+};
+
+/** `require('./build/Release/x.node')` inside a package: the same file by its package path, left to Node's resolution at run time. */
+const nativeAddons: Plugin = {
+  name: 'native-addons',
+  setup(b) {
+    b.onResolve({ filter: /\.node$/ }, (args) => {
+      const file = join(args.resolveDir, args.path);
+      const at = file.lastIndexOf('/node_modules/');
+      if (at < 0) return { errors: [{ text: `native addon outside node_modules: ${file}` }] };
+      return { path: file.slice(at + '/node_modules/'.length), external: true };
     });
   },
 };
@@ -57,7 +72,7 @@ const result = await build({
   legalComments: 'none',
   logLevel: 'silent',
   write: false,
-  plugins: [bundleRequire],
+  plugins: [bundleRequire, nativeAddons],
 });
 const problems = [...result.errors, ...result.warnings].map((m) => `${m.location?.file ?? ''}:${m.location?.line ?? ''} ${m.text}`);
 const bundleOut = result.outputFiles.find((f) => f.path === outfile);

@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BUNDLE, CLI, builtCli, root } from '../../support/built-cli.js';
+import { BUNDLE, builtCli, root } from '../../support/built-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'provision-launcher-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -111,9 +111,12 @@ describe('the provision bin', () => {
     expect(r.stderr).toMatch(/at .*\/src\/cli\/program\.ts:\d+:\d+/);
   }, 60_000);
 
-  it('finds ssh2 and its native addon from the bundle', () => {
-    const req = createRequire(BUNDLE);
-    expect(() => req(req.resolve('ssh2'))).not.toThrow();
-    expect(CLI).toMatch(/launcher\.cjs$/);
-  });
+  it('loads ssh2\'s native addon from node_modules when it connects', () => {
+    // a preload that names every native addon loaded; port 1 on loopback refuses at once
+    const addons = join(dir, 'addons.cjs');
+    writeFileSync(addons, "const open = process.dlopen; process.dlopen = (m, file, ...rest) => { process.stderr.write(`addon: ${file}\\n`); return open(m, file, ...rest); };\n");
+    const r = cli(builtCli(), ['exec', '-i', '127.0.0.1:1,', 'all', '--', 'true'], ['--require', addons]);
+    expect(r.stderr).toContain(`addon: ${createRequire(BUNDLE).resolve('ssh2/lib/protocol/crypto/build/Release/sshcrypto.node')}`);
+    expect(r.stdout + r.stderr).toMatch(/unreachable|refused/i);
+  }, 60_000);
 });
