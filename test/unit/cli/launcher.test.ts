@@ -119,4 +119,10 @@ describe('the provision bin', () => {
     expect(r.stderr).toContain(`addon: ${createRequire(BUNDLE).resolve('ssh2/lib/protocol/crypto/build/Release/sshcrypto.node')}`);
     expect(r.stdout + r.stderr).toMatch(/unreachable|refused/i);
   }, 60_000);
+
+  it('bundles the ssh2 its addon was built from: ssh2 is pinned to one version', () => {
+    const pinned = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies.ssh2;
+    expect(pinned).toMatch(/^\d+\.\d+\.\d+$/);
+    expect((createRequire(BUNDLE)('ssh2/package.json') as { version: string }).version).toBe(pinned);
+  });
 });
