@@ -74,5 +74,8 @@ function writeCache(bundle: Buffer, data: Buffer): void {
 
 // Node maps stack traces through a source map (`node --enable-source-maps`) only for
 // code its module loader read: then the bundle is required as a plain module, without the cache.
-if (process.sourceMapsEnabled) require(bundleFile);
+// `provision --version` alone prints what the CLI would print, without reading and compiling it
+const argv = process.argv.slice(2);
+if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) process.stdout.write(`${(require('../../package.json') as { version: string }).version}\n`);
+else if (process.sourceMapsEnabled) require(bundleFile);
 else runBundle();

@@ -47,6 +47,8 @@ describe('the provision bin', () => {
 
   it.each([
     ['--version'],
+    ['-V'],
+    ['--version', '--help'],
     ['--help'],
     ['validate', join(root, 'playbooks/harden.yaml')],
     ['validate', bad],
@@ -73,22 +75,22 @@ describe('the provision bin', () => {
     const launcher = join(copy, 'dist/cli/launcher.cjs');
     const bundle = join(copy, 'dist/bin/provision.cjs');
     const cache = join(copy, 'dist/bin/provision.cache');
-    expect(cli(launcher, ['--version'], ['--require', hook]).stderr).toContain('code-cache: accepted');
+    expect(cli(launcher, ['--help'], ['--require', hook]).stderr).toContain('code-cache: accepted');
 
     // damaged: one byte of V8's data changed
     const good = readFileSync(cache);
     const damaged = Buffer.from(good);
     damaged[damaged.length - 100] = (damaged[damaged.length - 100] as number) ^ 0xff;
     writeFileSync(cache, damaged);
-    const d = cli(launcher, ['--version'], ['--require', hook]);
+    const d = cli(launcher, ['--help'], ['--require', hook]);
     expect(d.stderr).toContain('code-cache: none');
-    expect(d.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+    expect(d.stdout).toContain('Usage: provision');
 
     // stale: the bundle changed (same length) after the cache was made
     writeFileSync(cache, good);
     const source = readFileSync(bundle, 'utf8');
     writeFileSync(bundle, source.replace('exitCode', 'exitCodf').replace('exitCodf', 'exitCode').replace(/.$/s, ' '));
-    const s = cli(launcher, ['--version'], ['--require', hook]);
+    const s = cli(launcher, ['--help'], ['--require', hook]);
     expect(s.stderr).toContain('code-cache: none');
     expect(s.status).toBe(0);
   }, 60_000);
@@ -107,7 +109,7 @@ describe('the provision bin', () => {
   it('node --enable-source-maps maps the bundle\'s stack traces to src/', () => {
     const boom = join(dir, 'boom.cjs');
     writeFileSync(boom, "process.stdout.write = () => { throw new Error('boom'); };\n");
-    const r = spawnSync(process.execPath, ['--enable-source-maps', '--require', boom, builtCli(), '--version'], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+    const r = spawnSync(process.execPath, ['--enable-source-maps', '--require', boom, builtCli(), '--help'], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
     expect(r.stderr).toMatch(/at .*\/src\/cli\/program\.ts:\d+:\d+/);
   }, 60_000);
 
