@@ -4,9 +4,10 @@
  * "strict" and "accept-new" policies, and SHA256 fingerprints as ssh prints them.
  */
 import { createHash, createHmac } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { makeDirs } from '../contract/local-dirs.js';
 
 /** `~` and `~/…` as the user's home. */
 export function expandHome(p: string): string {
@@ -160,7 +161,7 @@ export function readKnownHosts(files: readonly string[]): string {
 }
 
 export function appendKnownHost(file: string, name: string, blob: Buffer): void {
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  makeDirs(dirname(file), 0o700);
   appendFileSync(file, `${name} ${keyType(blob)} ${blob.toString('base64')}\n`, { mode: 0o600 });
 }
 

@@ -3,10 +3,11 @@
  * Every record passes through the run's secret masking; known secret fields are
  * redacted by name as well.
  */
-import { existsSync, mkdirSync, openSync } from 'node:fs';
+import { openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { ValidationError, errorMessage } from '../contract/errors.js';
+import { makeDirs } from '../contract/local-dirs.js';
 import type { RunEvents } from './results.js';
 import type { Secrets } from './secrets.js';
 
@@ -14,16 +15,6 @@ export interface LogOptions {
   level?: string;
   file?: string;
   secrets: Secrets;
-}
-
-/**
- * `mkdir -p`, one level at a time: Node 20's `mkdirSync(dir, { recursive: true })`
- * retries forever where mkdir answers ENOENT under an existing parent (/proc).
- */
-function makeDirs(dir: string): void {
-  if (existsSync(dir)) return;
-  makeDirs(dirname(dir));
-  mkdirSync(dir);
 }
 
 /**
