@@ -623,10 +623,15 @@ class RemoteShell {
   }
 }
 
+/** How long close() waits for the host to close the socket after our disconnect. */
+const CLOSE_WAIT_MS = 1000;
+
 export class SshConnection implements Connection {
   readonly kind = 'ssh' as const;
   readonly stats: ConnectionStats = { commands: 0, roundTrips: 0, authRoundTrips: 0, keepaliveRoundTrips: 0, bytesIn: 0, bytesOut: 0 };
   private closed = false;
+  /** The socket has closed (ssh2's 'close'). */
+  private ended = false;
   private lost: ConnectionError | undefined;
   private shell: RemoteShell | undefined;
   private shellOpening: Promise<RemoteShell | undefined> | undefined;
@@ -646,6 +651,7 @@ export class SshConnection implements Connection {
     readonly auth: AuthUsed,
   ) {
     client.on('close', () => {
+      this.ended = true;
       if (!this.closed) this.lost = new ConnectionError(name, 'connection lost');
     });
     client.on('error', (err) => {
@@ -808,11 +814,27 @@ export class SshConnection implements Connection {
     });
   }
 
+  /**
+   * Ends the session and resolves when the socket has closed (at most
+   * CLOSE_WAIT_MS later: a host that never answers the disconnect is not waited
+   * for), so the run's end-of-run work, reports included, runs with its
+   * connections gone rather than beside hundreds of open ones.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    const ended = this.ended
+      ? undefined
+      : new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, CLOSE_WAIT_MS);
+          this.client.once('close', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
     this.client.end();
     this.releaseHops();
+    await ended;
   }
 }
 
