@@ -74,6 +74,7 @@ export function writeFileAtomic(file: string, content: string): void {
 /** Write every report; one that fails does not stop the others. Returns what could not be written. */
 export async function writeReports(targets: readonly ReportTarget[], summary: RunSummary, meta: ReportMeta): Promise<string[]> {
   const errors: string[] = [];
+  if (targets.length > 0) await (await import('./diff.js')).prepareDiffs(summary.results);
   for (const t of targets) {
     try {
       const render = await reportFormats[t.format]!();

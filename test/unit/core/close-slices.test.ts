@@ -6,25 +6,22 @@
 import { describe, expect, it } from 'vitest';
 import type { HostSession } from '../../../src/core/host.js';
 import { closeInSlices } from '../../../src/core/runner.js';
+import { loopTurns } from '../../support/loop-turns.js';
 
 describe('closeInSlices', () => {
   it('closes every session, at most 32 per turn of the event loop, and waits for all of them', async () => {
-    // a counter of the event loop's turns, bumped by a chain of setImmediate
-    let turn = 0;
-    let stopped = false;
-    const turns = (): void => void setImmediate(() => (turn++, stopped || turns()));
-    turns();
+    const turns = loopTurns();
     const closedAt: number[] = [];
     let finished = 0;
     const sessions = Array.from({ length: 500 }, () => ({
       close: async () => {
-        closedAt.push(turn);
+        closedAt.push(turns.count);
         await new Promise((r) => setTimeout(r, 5));
         finished++;
       },
     })) as unknown as HostSession[];
     await closeInSlices(sessions);
-    stopped = true;
+    turns.stop();
     expect(closedAt).toHaveLength(500);
     expect(finished).toBe(500);
     const perTurn = new Map<number, number>();
