@@ -266,8 +266,7 @@ function connectHop(
     });
     client.connect(config);
     ignoreHostKeyAnnouncements(client);
-    // ssh2 keeps its transport (the TCP socket, or the forwarded channel) here
-    const transport = (client as unknown as { _sock?: Duplex })._sock;
+    const transport = transportOf(client);
     if (meter && transport) {
       meter.attach(transport, !sock);
       meter.watchKeepalives(client);
@@ -623,6 +622,11 @@ class RemoteShell {
   }
 }
 
+/** ssh2 keeps its transport (the TCP socket, or the forwarded channel) here. */
+function transportOf(client: Client): Duplex | undefined {
+  return (client as unknown as { _sock?: Duplex })._sock;
+}
+
 /** How long close() waits for the host to close the socket after our disconnect. */
 const CLOSE_WAIT_MS = 1000;
 
@@ -815,10 +819,11 @@ export class SshConnection implements Connection {
   }
 
   /**
-   * Ends the session and resolves when the socket has closed (at most
-   * CLOSE_WAIT_MS later: a host that never answers the disconnect is not waited
-   * for), so the run's end-of-run work, reports included, runs with its
-   * connections gone rather than beside hundreds of open ones.
+   * Ends the session and resolves when the socket has closed, so the run's
+   * end-of-run work, reports included, runs with its connections gone rather than
+   * beside hundreds of open ones. A host that has not closed it CLOSE_WAIT_MS
+   * after our disconnect gets the socket destroyed: left open, it kept the
+   * process from ever exiting.
    */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -826,7 +831,11 @@ export class SshConnection implements Connection {
     const ended = this.ended
       ? undefined
       : new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, CLOSE_WAIT_MS);
+          // ssh2's own destroy() does nothing once the socket is ended, which end() just did
+          const timer = setTimeout(() => {
+            transportOf(this.client)?.destroy();
+            resolve();
+          }, CLOSE_WAIT_MS);
           this.client.once('close', () => {
             clearTimeout(timer);
             resolve();

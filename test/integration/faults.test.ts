@@ -4,13 +4,15 @@
  * timeout and the run's default timeout), and a full disk. Each gives a clear
  * message and the right status, and never leaves a half-written file.
  */
-import { createServer } from 'node:net';
-import { writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { connect, createServer, type Socket } from 'node:net';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadInventories, loadPlaybooks, registry } from '../../src/api.js';
 import { run } from '../../src/core/runner.js';
-import { imageAvailability, startFleet, type Fleet } from './fleet.js';
+import { builtCli } from '../support/built-cli.js';
+import { imageAvailability, renderInventory, startFleet, type Fleet } from './fleet.js';
 import { runPlaybook } from './harness.js';
 
 const avail = await imageAvailability();
@@ -49,6 +51,44 @@ describe.skipIf(!image)('faults', () => {
     expect(down.error).toMatch(/^down-host: .*ECONNREFUSED/);
     expect(s.hosts.filter((h) => h.host !== 'down-host').map((h) => [h.changed, h.unreachable])).toEqual([[1, false], [1, false]]);
     expect(Date.now() - t0).toBeLessThan(15_000);
+  });
+
+  it('a host that keeps the connection open after our disconnect: the CLI still exits', async () => {
+    // a loopback proxy in front of fault-1's sshd that never passes a close on to us
+    const kept: Socket[] = [];
+    const proxy = createServer({ allowHalfOpen: true }, (client) => {
+      kept.push(client);
+      const upstream = connect(fleet.hosts[0]!.port, '127.0.0.1');
+      client.on('data', (d) => upstream.write(d));
+      upstream.on('data', (d) => client.write(d));
+      client.on('error', () => {});
+      upstream.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const port = (proxy.address() as { port: number }).port;
+    try {
+      const knownHosts = join(fleet.dir, 'sticky_known_hosts');
+      const line = readFileSync(fleet.knownHostsFile, 'utf8').split('\n').find((l) => l.startsWith(`[127.0.0.1]:${fleet.hosts[0]!.port} `))!;
+      writeFileSync(knownHosts, `${line.replace(/^\S+/, `[127.0.0.1]:${port}`)}\n`);
+      const inv = join(fleet.dir, 'sticky.yaml');
+      writeFileSync(inv, renderInventory([{ name: 'sticky', host: '127.0.0.1', port }], { user: 'root', identityFile: fleet.identityFile, knownHostsFile: knownHosts }));
+      // the built CLI, as a user runs it: it must exit, not sit on the half-open socket
+      const t0 = Date.now();
+      const r = await new Promise<{ code: number | null; signal: string | null; out: string }>((resolve) => {
+        const child = execFile(process.execPath, [builtCli(), 'exec', '-i', inv, 'all', '--', 'true'], { timeout: 60_000 }, () => {});
+        let out = '';
+        child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+        child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+        child.on('exit', (code, signal) => resolve({ code, signal, out }));
+      });
+      expect(r.out).toMatch(/1 succeeded/);
+      expect([r.code, r.signal]).toEqual([0, null]);
+      expect(Date.now() - t0).toBeLessThan(30_000);
+      expect(kept).toHaveLength(1);
+    } finally {
+      for (const c of kept) c.destroy();
+      proxy.close();
+    }
   });
 
   it('a command that hangs fails with a timeout message within seconds (task timeout and --timeout)', async () => {
