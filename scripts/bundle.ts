@@ -58,6 +58,18 @@ const nativeAddons: Plugin = {
   },
 };
 
+/** package.json stays a file read at run time, as dist/cli/main.js reads it: `npm version` then shows in both without a rebuild. */
+const packageJson: Plugin = {
+  name: 'package-json',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/\.\.\/package\.json$/ }, (args) => {
+      if (join(args.resolveDir, args.path) !== join(root, 'package.json')) return undefined; // a package's own (ssh2 reads its version)
+      // the bundle sits two levels below the root too (dist/bin/provision.cjs)
+      return { path: args.path, external: true };
+    });
+  },
+};
+
 const result = await build({
   entryPoints: [join(root, 'dist/cli/main.js')],
   outfile,
@@ -72,7 +84,7 @@ const result = await build({
   legalComments: 'none',
   logLevel: 'silent',
   write: false,
-  plugins: [bundleRequire, nativeAddons],
+  plugins: [bundleRequire, nativeAddons, packageJson],
 });
 const problems = [...result.errors, ...result.warnings].map((m) => `${m.location?.file ?? ''}:${m.location?.line ?? ''} ${m.text}`);
 const bundleOut = result.outputFiles.find((f) => f.path === outfile);

@@ -41,7 +41,15 @@ function cachedData(bundle: Buffer): Buffer | undefined {
 
 function runBundle(): void {
   // hashed as bytes: hashing the string would encode 2 MB to UTF-8 again (~25 ms)
-  const bundle = readFileSync(bundleFile);
+  let bundle: Buffer;
+  try {
+    bundle = readFileSync(bundleFile);
+  } catch (err) {
+    // `npm run build` removes dist/bin first: a build that failed leaves no bundle rather than an old one
+    process.stderr.write(`provision: ${bundleFile} cannot be read (${(err as Error).message}): run \`npm run build\`\n`);
+    process.exitCode = 1;
+    return;
+  }
   const source = bundle.toString('utf8');
   const write = process.env.PROVISION_CODE_CACHE === 'write';
   delete process.env.PROVISION_CODE_CACHE;
@@ -76,6 +84,8 @@ function writeCache(bundle: Buffer, data: Buffer): void {
 // code its module loader read: then the bundle is required as a plain module, without the cache.
 // `provision --version` alone prints what the CLI would print, without reading and compiling it
 const argv = process.argv.slice(2);
-if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) process.stdout.write(`${(require('../../package.json') as { version: string }).version}\n`);
-else if (process.sourceMapsEnabled) require(bundleFile);
+if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+  process.stdout.on('error', () => {}); // a reader that closed early (`provision -V | true`): nothing left to say
+  process.stdout.write(`${(require('../../package.json') as { version: string }).version}\n`);
+} else if (process.sourceMapsEnabled) require(bundleFile);
 else runBundle();

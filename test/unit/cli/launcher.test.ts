@@ -72,6 +72,7 @@ describe('the provision bin', () => {
     for (const d of ['dist/bin', 'dist/cli']) mkdirSync(join(copy, d), { recursive: true });
     cpSync(join(root, 'dist/bin'), join(copy, 'dist/bin'), { recursive: true });
     cpSync(join(root, 'dist/cli/launcher.cjs'), join(copy, 'dist/cli/launcher.cjs'));
+    cpSync(join(root, 'package.json'), join(copy, 'package.json'));
     const launcher = join(copy, 'dist/cli/launcher.cjs');
     const bundle = join(copy, 'dist/bin/provision.cjs');
     const cache = join(copy, 'dist/bin/provision.cache');
@@ -89,10 +90,21 @@ describe('the provision bin', () => {
     // stale: the bundle changed (same length) after the cache was made
     writeFileSync(cache, good);
     const source = readFileSync(bundle, 'utf8');
-    writeFileSync(bundle, source.replace('exitCode', 'exitCodf').replace('exitCodf', 'exitCode').replace(/.$/s, ' '));
+    writeFileSync(bundle, source.replace(/.$/s, ' '));
     const s = cli(launcher, ['--help'], ['--require', hook]);
     expect(s.stderr).toContain('code-cache: none');
     expect(s.status).toBe(0);
+
+    // the version is package.json's at run time, in the launcher's answer and in the bundle's (`npm version` needs no rebuild)
+    writeFileSync(join(copy, 'package.json'), JSON.stringify({ version: '9.9.9' }));
+    for (const args of [['--version'], ['-V', '-V']]) expect(cli(launcher, args).stdout).toBe('9.9.9\n');
+
+    // no bundle (a build that failed removes it): said, exit 1, no stack
+    rmSync(bundle);
+    const gone = cli(launcher, ['--help']);
+    expect(gone.status).toBe(1);
+    expect(gone.stderr).toMatch(/provision\.cjs cannot be read .*run `npm run build`/);
+    expect(gone.stderr).not.toMatch(/^\s+at /m);
   }, 60_000);
 
   it('the cache switch does not reach what a run starts', () => {
@@ -100,8 +112,8 @@ describe('the provision bin', () => {
     expect(r.stdout, r.stderr).toContain('cache=unset');
   }, 60_000);
 
-  it('a reader that stops early ends the output, not the run: no stack trace, the run\'s exit code', () => {
-    const r = spawnSync('bash', ['-c', `"$0" "$1" --help 2>"$2" | :; echo "\${PIPESTATUS[0]}"`, process.execPath, builtCli(), join(dir, 'epipe.err')], { encoding: 'utf8' });
+  it.each([['--help'], ['--version']])('a reader that stops early ends the output, not the run: no stack trace, the run\'s exit code (%s)', (flag) => {
+    const r = spawnSync('bash', ['-c', `"$0" "$1" "$3" 2>"$2" | :; echo "\${PIPESTATUS[0]}"`, process.execPath, builtCli(), join(dir, 'epipe.err'), flag], { encoding: 'utf8' });
     expect(readFileSync(join(dir, 'epipe.err'), 'utf8')).toBe('');
     expect(r.stdout).toBe('0\n');
   }, 60_000);
