@@ -80,12 +80,13 @@ function writeCache(bundle: Buffer, data: Buffer): void {
   }
 }
 
-// Node maps stack traces through a source map (`node --enable-source-maps`) only for
-// code its module loader read: then the bundle is required as a plain module, without the cache.
-// `provision --version` alone prints what the CLI would print, without reading and compiling it
 const argv = process.argv.slice(2);
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+  // `provision --version` alone prints what the CLI would print, without reading and compiling it
   process.stdout.on('error', () => {}); // a reader that closed early (`provision -V | true`): nothing left to say
   process.stdout.write(`${(require('../../package.json') as { version: string }).version}\n`);
-} else if (process.sourceMapsEnabled) require(bundleFile);
-else runBundle();
+} else if (process.sourceMapsEnabled) {
+  // Node maps stack traces through a source map (`node --enable-source-maps`) only for
+  // code its module loader read: then the bundle is required as a plain module, without the cache.
+  require(bundleFile);
+} else runBundle();

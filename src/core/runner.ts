@@ -4,6 +4,7 @@
  * parallel bounded by `forks`; then the notified handlers, then the recap.
  * One task's pipeline is pipeline.ts; commit-confirmed apply is confirm.ts.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import pLimit from 'p-limit';
 import { ValidationError, errorMessage } from '../contract/errors.js';
 import type { HostFacts } from '../contract/host-facts.js';
@@ -76,7 +77,7 @@ const CLOSE_SLICE = 32;
 export async function closeInSlices(sessions: readonly HostSession[]): Promise<void> {
   const closing: Promise<void>[] = [];
   for (let i = 0; i < sessions.length; i += CLOSE_SLICE) {
-    if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+    if (i > 0) await nextTurn();
     closing.push(...sessions.slice(i, i + CLOSE_SLICE).map((x) => x.close()));
   }
   await Promise.all(closing);

@@ -1,5 +1,6 @@
 /** Unified diffs of a task's before/after, as `--diff` shows them and reports embed them. */
 import { createRequire } from 'node:module';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type * as DiffPackage from 'diff';
 import type { Diff } from '../contract/task.js';
 import type { Style } from './style.js';
@@ -33,7 +34,7 @@ export async function prepareDiffs(results: readonly { diffs: readonly Diff[] }[
     for (const d of r.diffs) {
       if (made.has(d)) continue;
       unifiedDiff(d);
-      if (++n % DIFF_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+      if (++n % DIFF_SLICE === 0) await nextTurn();
     }
   }
 }
