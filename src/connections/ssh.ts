@@ -265,7 +265,10 @@ function connectHop(
       );
     });
     client.connect(config);
-    ignoreHostKeyAnnouncements(client);
+    // Nagle would hold our NEWKEYS and SERVICE_REQUEST apart until sshd acknowledges the
+    // first, which Linux delays by up to 40 ms: every packet we send is a request anyway
+    client.setNoDelay(true);
+    awaitAnnouncement(client);
     const transport = transportOf(client);
     if (meter && transport) {
       meter.attach(transport, !sock);
@@ -293,13 +296,63 @@ function connectHop(
  * into ssh2's protocol handlers (1.17): where they are not found, nothing changes
  * (test/unit/connections/ssh-hostkeys.test.ts fails then).
  */
-export function ignoreHostKeyAnnouncements(client: Client): boolean {
+export function ignoreHostKeyAnnouncements(client: Client, onAnnounced: () => void = () => {}): boolean {
   const handlers = (client as unknown as { _protocol?: { _handlers?: Record<string, unknown> } })._protocol?._handlers;
   const original = handlers?.GLOBAL_REQUEST;
   if (!handlers || typeof original !== 'function') return false;
-  handlers.GLOBAL_REQUEST = (p: unknown, name: string, wantReply: boolean, data: unknown): unknown =>
-    name === 'hostkeys-00@openssh.com' && !wantReply ? undefined : (original as (...a: unknown[]) => unknown)(p, name, wantReply, data);
+  handlers.GLOBAL_REQUEST = (p: unknown, name: string, wantReply: boolean, data: unknown): unknown => {
+    if (name !== 'hostkeys-00@openssh.com' || wantReply) return (original as (...a: unknown[]) => unknown)(p, name, wantReply, data);
+    onAnnounced();
+    return undefined;
+  };
   return true;
+}
+
+/** OpenSSH 6.8 and later announce their host keys once the login is done. */
+const ANNOUNCES_KEYS = /^OpenSSH_(?:[7-9]|[1-9][0-9]|6\.(?:[89]|[1-9][0-9]))/;
+/** How long the first channel waits for that announcement: longer only when sshd's own setup is slower. */
+export const ANNOUNCEMENT_WAIT_MS = 250;
+const announced = new WeakMap<Client, () => Promise<void>>();
+
+/**
+ * OpenSSH sends its host-key announcement (and its debug lines) in one TCP segment
+ * a few tens of ms after the login, once its session setup is done. A channel opened
+ * before that segment arrives is answered in the next one, which sshd's Nagle holds
+ * until we acknowledge the first, and Linux delays that acknowledgement by up to
+ * 40 ms. So the first channel of a connection waits for the announcement (at most
+ * ANNOUNCEMENT_WAIT_MS after the login): its request carries the acknowledgement,
+ * and the answer comes at once. Other servers are not waited for. Called right
+ * after connect(), when ssh2's handlers exist.
+ */
+export function awaitAnnouncement(client: Client): void {
+  let arrived = false;
+  let wake = (): void => {};
+  ignoreHostKeyAnnouncements(client, () => {
+    arrived = true;
+    wake();
+  });
+  let waited: Promise<void> | undefined;
+  client.once('ready', () => {
+    const software = (client as unknown as { _remoteVer?: string })._remoteVer ?? '';
+    if (arrived || !ANNOUNCES_KEYS.test(software)) return;
+    waited = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ANNOUNCEMENT_WAIT_MS);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  });
+  announced.set(client, () => waited ?? Promise.resolve());
+}
+
+/** Settles once the host's post-login announcement is in, or is not waited for (see awaitAnnouncement). */
+export function announcement(client: Client): Promise<void> {
+  return announced.get(client)?.() ?? Promise.resolve();
+}
+
+function openChannel(client: Client, open: () => void): void {
+  void announcement(client).then(open);
 }
 
 function quoteName(s: string): string {
@@ -308,10 +361,12 @@ function quoteName(s: string): string {
 
 function forward(client: Client, host: string, port: number, name: string): Promise<Duplex> {
   return new Promise((resolve, reject) => {
-    client.forwardOut('127.0.0.1', 0, host, port, (err, stream) => {
-      if (err) reject(new ConnectionError(name, `jump host cannot reach ${host}:${port}: ${err.message}`, { cause: err }));
-      else resolve(stream);
-    });
+    openChannel(client, () =>
+      client.forwardOut('127.0.0.1', 0, host, port, (err, stream) => {
+        if (err) reject(new ConnectionError(name, `jump host cannot reach ${host}:${port}: ${err.message}`, { cause: err }));
+        else resolve(stream);
+      }),
+    );
   });
 }
 
@@ -576,12 +631,14 @@ class RemoteShell {
   static open(client: Client, first?: { framed: ReturnType<typeof frame>; command: string }): Promise<RemoteShell> {
     const command = first?.command ?? shellCommand();
     return new Promise((resolve, reject) => {
-      client.exec(command, (err, stream) => {
-        if (err) return reject(err);
-        const shell = new RemoteShell(stream);
-        shell.current = first?.framed.current;
-        resolve(shell);
-      });
+      openChannel(client, () =>
+        client.exec(command, (err, stream) => {
+          if (err) return reject(err);
+          const shell = new RemoteShell(stream);
+          shell.current = first?.framed.current;
+          resolve(shell);
+        }),
+      );
     });
   }
 
@@ -781,40 +838,42 @@ export class SshConnection implements Connection {
     this.stats.commands++;
     return new Promise((resolve, reject) => {
       const { finish, setTimer } = this.settleOnce(reject);
-      this.client.exec(command, (err, stream) => {
-        if (err) return finish(() => reject(new ConnectionError(this.name, `cannot open a channel: ${err.message}`, { cause: err })));
-        const out: Buffer[] = [];
-        const errs: Buffer[] = [];
-        stream.on('data', (d: Buffer) => {
-          this.stats.bytesIn += d.length;
-          out.push(d);
-        });
-        stream.stderr.on('data', (d: Buffer) => {
-          this.stats.bytesIn += d.length;
-          errs.push(d);
-        });
-        stream.on('close', (code: number | null | undefined) => {
-          finish(() =>
-            resolve({
-              stdout: Buffer.concat(out).toString('utf8'),
-              stderr: Buffer.concat(errs).toString('utf8'),
-              code: typeof code === 'number' ? code : null,
-            }),
-          );
-        });
-        if (options.timeoutMs) {
-          setTimer(() => {
-            finish(() => reject(new TimeoutError(command, options.timeoutMs!)));
-            stream.close();
-          }, options.timeoutMs);
-        }
-        if (options.stdin !== undefined) {
-          this.stats.bytesOut += Buffer.byteLength(options.stdin);
-          stream.end(options.stdin);
-        } else {
-          stream.end();
-        }
-      });
+      openChannel(this.client, () =>
+        this.client.exec(command, (err, stream) => {
+          if (err) return finish(() => reject(new ConnectionError(this.name, `cannot open a channel: ${err.message}`, { cause: err })));
+          const out: Buffer[] = [];
+          const errs: Buffer[] = [];
+          stream.on('data', (d: Buffer) => {
+            this.stats.bytesIn += d.length;
+            out.push(d);
+          });
+          stream.stderr.on('data', (d: Buffer) => {
+            this.stats.bytesIn += d.length;
+            errs.push(d);
+          });
+          stream.on('close', (code: number | null | undefined) => {
+            finish(() =>
+              resolve({
+                stdout: Buffer.concat(out).toString('utf8'),
+                stderr: Buffer.concat(errs).toString('utf8'),
+                code: typeof code === 'number' ? code : null,
+              }),
+            );
+          });
+          if (options.timeoutMs) {
+            setTimer(() => {
+              finish(() => reject(new TimeoutError(command, options.timeoutMs!)));
+              stream.close();
+            }, options.timeoutMs);
+          }
+          if (options.stdin !== undefined) {
+            this.stats.bytesOut += Buffer.byteLength(options.stdin);
+            stream.end(options.stdin);
+          } else {
+            stream.end();
+          }
+        }),
+      );
     });
   }
 

@@ -5,11 +5,11 @@
  * TurnMeter.watchKeepalives wraps ssh2's ping the same way: the keepalives a
  * long command draws are counted apart from the round trips anything waits on.
  */
-import { createServer } from 'node:net';
+import { createServer, Socket } from 'node:net';
 import { Client } from 'ssh2';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Duplex } from 'node:stream';
-import { ignoreHostKeyAnnouncements, TurnMeter } from '../../../src/connections/ssh.js';
+import { ANNOUNCEMENT_WAIT_MS, announcement, awaitAnnouncement, connectSsh, ignoreHostKeyAnnouncements, TurnMeter } from '../../../src/connections/ssh.js';
 
 type Handlers = Record<string, (...a: unknown[]) => unknown>;
 const handlersOf = (c: Client): Handlers => (c as unknown as { _protocol: { _handlers: Handlers } })._protocol._handlers;
@@ -95,5 +95,78 @@ describe('host key announcements after login', () => {
 
   it('leave a client without those handlers as it is', () => {
     expect(ignoreHostKeyAnnouncements(new Client())).toBe(false);
+  });
+});
+
+describe("the first channel after login waits for OpenSSH's announcement", () => {
+  const clients: Client[] = [];
+  afterEach(() => {
+    for (const c of clients.splice(0)) c.end();
+  });
+
+  /** A client logged in (as far as our code can tell) to a server with this software version. */
+  async function loggedIn(software: string): Promise<Client> {
+    const server = createServer((s) => s.on('error', () => {}));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const c = new Client();
+    c.on('error', () => {});
+    c.on('close', () => server.close());
+    c.connect({ host: '127.0.0.1', port: (server.address() as { port: number }).port, username: 'x', readyTimeout: 2000 });
+    clients.push(c);
+    awaitAnnouncement(c);
+    (c as unknown as { _remoteVer: string })._remoteVer = software;
+    c.emit('ready');
+    return c;
+  }
+
+  const settledWithin = async (p: Promise<void>, ms: number): Promise<boolean> =>
+    Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
+
+  it('opens it as soon as the announcement arrives', async () => {
+    const c = await loggedIn('OpenSSH_9.2p1 Debian-2+deb12u10');
+    const open = announcement(c);
+    expect(await settledWithin(open, 50)).toBe(false);
+    handlersOf(c).GLOBAL_REQUEST!(null, 'hostkeys-00@openssh.com', false, []);
+    expect(await settledWithin(open, 5)).toBe(true);
+    // later channels do not wait
+    expect(await settledWithin(announcement(c), 5)).toBe(true);
+  });
+
+  it(`opens it after ${ANNOUNCEMENT_WAIT_MS} ms when none comes`, async () => {
+    const c = await loggedIn('OpenSSH_10.0p2 Debian-7');
+    const t0 = performance.now();
+    await announcement(c);
+    const ms = performance.now() - t0;
+    expect(ms).toBeGreaterThanOrEqual(ANNOUNCEMENT_WAIT_MS - 5);
+    expect(ms).toBeLessThan(ANNOUNCEMENT_WAIT_MS + 500);
+  });
+
+  it('does not wait for servers that send none (other software, OpenSSH before 6.8)', async () => {
+    for (const software of ['dropbear_2022.83', 'OpenSSH_6.7p1', 'ssh2js1.17.0']) {
+      const c = await loggedIn(software);
+      expect(await settledWithin(announcement(c), 5), software).toBe(true);
+    }
+    for (const software of ['OpenSSH_6.8', 'OpenSSH_7.4', 'OpenSSH_10.2']) {
+      const c = await loggedIn(software);
+      expect(await settledWithin(announcement(c), 20), software).toBe(false);
+    }
+  });
+});
+
+describe('Nagle', () => {
+  it('is off on the socket ssh2 connects with: each packet we send is a request that waits for its answer', async () => {
+    const server = createServer((s) => {
+      s.on('error', () => {});
+      s.destroy();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const spy = vi.spyOn(Socket.prototype, 'setNoDelay');
+    try {
+      await connectSsh({ name: 'h', host: '127.0.0.1', port: (server.address() as { port: number }).port, user: 'u', password: 'p', knownHostsFile: '/dev/null', hostKeyPolicy: 'strict', connectTimeoutMs: 2000, attempts: 1 }).catch(() => {});
+      expect(spy).toHaveBeenCalledWith(true);
+    } finally {
+      spy.mockRestore();
+      server.close();
+    }
   });
 });
