@@ -5,7 +5,7 @@
  *
  *   npm run bench -- [--hosts 10,50] [--runs 3] [--workload harden,core] [--image debian12]
  *                    [--delay 25] [--mem-hosts 100] [--no-ansible] [--no-pyinfra] [--no-wan]
- *                    [--empty-apt-lists]
+ *                    [--empty-apt-lists] [--phases reapply,check,drifted]
  *
  * Per host count N and workload, one fresh fleet of N hosts per tool: provision works
  * on one, Ansible and pyinfra on the others (a first apply can only be first once per
@@ -13,6 +13,7 @@
  *   (b) first apply on fresh hosts (once per tool: it needs fresh hosts),
  *   (c) no-change re-apply, (a) check-mode audit of the converged hosts, (d) the same
  *   audit after bench/drift.sh changed the hosts behind the tools' backs: median of --runs.
+ *   --phases names which of (c), (a), (d) run after (b); all three by default.
  * After the first apply, bench/state-hash.sh (run in every container) shows whether the
  * tools left the same end state; after the drifted audits, that the audits changed nothing.
  * provision runs as its built CLI (node dist/cli/launcher.cjs; run `npm run build`
@@ -74,6 +75,9 @@ const WORKLOAD_LIST: Workload[] = opt('--workload', 'harden')
     if (!(w in WORKLOADS)) throw new Error(`--workload ${w}: one of ${Object.keys(WORKLOADS).join(', ')}`);
     return WORKLOADS[w as WorkloadName];
   });
+/** The phases after the first apply (which every later phase needs): all three unless --phases names fewer. */
+const PHASES = new Set(opt('--phases', 'reapply,check,drifted').split(','));
+for (const p of PHASES) if (!['reapply', 'check', 'drifted'].includes(p)) throw new Error(`--phases ${p}: reapply, check or drifted`);
 const WITH_ANSIBLE = !flag('--no-ansible');
 const WITH_WAN = !flag('--no-wan');
 const SEED_APT = !flag('--empty-apt-lists');
@@ -346,8 +350,9 @@ async function benchSize(n: number, w: Workload, last: boolean): Promise<void> {
       });
       return [ps, as ?? [], ys ?? []];
     };
-    await phase('no-change re-apply', 'apply', 'reapply');
-    await phase('check-mode audit (converged)', 'check', 'check');
+    if (PHASES.has('reapply')) await phase('no-change re-apply', 'apply', 'reapply');
+    if (PHASES.has('check')) await phase('check-mode audit (converged)', 'check', 'check');
+    if (!PHASES.has('drifted')) return;
 
     await drift([fleetP, fleetA, fleetY].filter((f): f is Fleet => f !== undefined), w.name);
     const drifted = await states();
