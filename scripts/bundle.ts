@@ -90,8 +90,19 @@ const problems = [...result.errors, ...result.warnings].map((m) => `${m.location
 const bundleOut = result.outputFiles.find((f) => f.path === outfile);
 const mapOut = result.outputFiles.find((f) => f.path === `${outfile}.map`);
 if (!bundleOut || !mapOut) throw new Error(`esbuild wrote ${result.outputFiles.map((f) => f.path).join(', ')}`);
-// the launcher compiles the bundle as a function body, where a shebang is a syntax error
-const bundled = bundleOut.text.replace(/^#!.*/, '');
+// The file is one expression whose value is the bundle as a function of the CommonJS
+// module bindings: compiled as a script (the launcher, with the code cache), it is that
+// function, so V8 compiles the file's own string and no 2 MB copy with a wrapper around
+// it; required as a module (`node --enable-source-maps`), where `this` is module.exports,
+// it calls the function with the module's bindings. The body starts on the second line,
+// so the source map gains one line, and its comment moves to the end of the file.
+const MAP_COMMENT = /\n\/\/# sourceMappingURL=[^\n]*\n?$/;
+const mapComment = MAP_COMMENT.exec(bundleOut.text)?.[0].trim();
+if (!mapComment) throw new Error('esbuild wrote no sourceMappingURL comment');
+const body = bundleOut.text.replace(/^#!.*/, '').replace(MAP_COMMENT, '');
+const bundled = `(function (run) { return this === globalThis ? run : run(exports, require, module, __filename, __dirname); }).call(this, function (exports, require, module, __filename, __dirname) {\n${body}\n});\n${mapComment}\n`;
+const map = JSON.parse(mapOut.text) as { mappings: string };
+map.mappings = `;${map.mappings}`;
 if (bundled.includes('import.meta')) problems.push('import.meta is left in the bundle');
 if (/[^\w.$]import\(/.test(bundled)) problems.push('an import() is left in the bundle');
 if (problems.length > 0) {
@@ -102,7 +113,7 @@ if (problems.length > 0) {
 rmSync(cacheFile, { force: true });
 mkdirSync(dirname(outfile), { recursive: true });
 writeFileSync(outfile, bundled);
-writeFileSync(`${outfile}.map`, mapOut.contents);
+writeFileSync(`${outfile}.map`, JSON.stringify(map));
 execFileSync(process.execPath, [join(root, 'dist/cli/launcher.cjs'), 'validate', join(root, 'playbooks/harden.yaml')], {
   env: { ...process.env, PROVISION_CODE_CACHE: 'write', NODE_OPTIONS: '' },
   stdio: ['ignore', 'ignore', 'inherit'],

@@ -53,7 +53,8 @@ function runBundle(): void {
   const source = bundle.toString('utf8');
   const write = process.env.PROVISION_CODE_CACHE === 'write';
   delete process.env.PROVISION_CODE_CACHE;
-  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+  // the bundle's value as a script is the function of the module bindings (scripts/bundle.ts)
+  const script = new Script(source, {
     filename: bundleFile,
     ...(write ? {} : { cachedData: cachedData(bundle) }),
   });

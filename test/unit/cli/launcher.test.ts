@@ -122,7 +122,10 @@ describe('the provision bin', () => {
     const boom = join(dir, 'boom.cjs');
     writeFileSync(boom, "process.stdout.write = () => { throw new Error('boom'); };\n");
     const r = spawnSync(process.execPath, ['--enable-source-maps', '--require', boom, builtCli(), '--help'], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
-    expect(r.stderr).toMatch(/at .*\/src\/cli\/program\.ts:\d+:\d+/);
+    const at = /at .*\/src\/cli\/program\.ts:(\d+):\d+/.exec(r.stderr);
+    expect(at, r.stderr).not.toBeNull();
+    // the very line that wrote: a map off by a line would name its neighbour
+    expect(readFileSync(join(root, 'src/cli/program.ts'), 'utf8').split('\n')[Number(at![1]) - 1]).toContain('process.stdout.write');
   }, 60_000);
 
   it('loads ssh2\'s native addon from node_modules when it connects', () => {
