@@ -4,10 +4,10 @@
  * terminal reporters are imported when a command runs, not at start-up, so
  * `provision --version` loads neither the schemas nor ssh2.
  */
-import { createRequire } from 'node:module';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { AdhocApiOptions, ProvisionOptions } from '../api-core.js';
 import { ProvisionError, ValidationError, errorMessage } from '../contract/errors.js';
+import { VERSION } from '../contract/version.js';
 import { EXIT } from '../core/results.js';
 import { Secrets } from '../core/secrets.js';
 import { parseShard, type Shard } from '../core/shard.js';
@@ -15,8 +15,6 @@ import { checkReportTargets, parseReportTarget, reportFormats, writeReports } fr
 import { colorWanted, makeStyle } from '../reporters/style.js';
 import { escapeControls } from '../reporters/text.js';
 
-/** src/cli/ and dist/cli/ both sit two levels below package.json. */
-const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
 // the API without the full task registry: a command imports the task types its playbooks use
 const api = () => import('../api-core.js');

@@ -8,13 +8,13 @@
  * setting, help text saying which task enforces it). An unreachable host is an
  * error result of the rule `provision/unreachable`.
  */
+import { VERSION } from '../contract/version.js';
 import type { ControlResult, RunSummary, TaskResult } from '../core/results.js';
 import { unifiedDiff } from './diff.js';
 import type { ReportMeta } from './json.js';
 import { baseTaskName, problemOf, splitLocation } from './junit.js';
 
 export const SARIF_SCHEMA_URI = 'https://json.schemastore.org/sarif-2.1.0.json';
-const TOOL_VERSION = '0.1.0';
 
 interface Rule {
   id: string;
@@ -154,8 +154,8 @@ export function sarifReport(s: RunSummary, meta: ReportMeta): string {
         tool: {
           driver: {
             name: 'provision',
-            version: TOOL_VERSION,
-            semanticVersion: TOOL_VERSION,
+            version: VERSION,
+            semanticVersion: VERSION,
             rules,
           },
         },

@@ -98,6 +98,11 @@ describe('the provision bin', () => {
     // the version is package.json's at run time, in the launcher's answer and in the bundle's (`npm version` needs no rebuild)
     writeFileSync(join(copy, 'package.json'), JSON.stringify({ version: '9.9.9' }));
     for (const args of [['--version'], ['-V', '-V']]) expect(cli(launcher, args).stdout).toBe('9.9.9\n');
+    // and in what reports name the tool by
+    const sarif = join(dir, 'version.sarif');
+    cli(launcher, ['-i', 'localhost,', '--check', '--report', `sarif=${sarif}`, playbook]);
+    const driver = (JSON.parse(readFileSync(sarif, 'utf8')) as { runs: { tool: { driver: { version: string; semanticVersion: string } } }[] }).runs[0]!.tool.driver;
+    expect([driver.version, driver.semanticVersion]).toEqual(['9.9.9', '9.9.9']);
 
     // no bundle (a build that failed removes it): said, exit 1, no stack
     rmSync(bundle);
