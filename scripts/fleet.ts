@@ -103,7 +103,7 @@ async function up(args: string[]): Promise<void> {
   console.log(`\nstarted ${count} x ${image} in ${secs} s; inventory ${rel}:\n`);
   console.log(text);
   console.log(`run provision against it:
-  npx tsx src/cli/main.ts run -i ${rel} <playbook.yaml>      (or after npm run build: provision run -i ${rel} <playbook.yaml>)
+  npx tsx src/cli/main.ts run -i ${rel} <playbook.yaml>      (or, built: npx provision -i ${rel} <playbook.yaml>)
 
 ssh by hand (users: root, admin = sudo without password, secure = sudo password secure-pass):
   ssh -i ${fleet.identityFile} -p ${h.port} -o UserKnownHostsFile=${fleet.knownHostsFile} -o StrictHostKeyChecking=yes root@127.0.0.1
