@@ -213,10 +213,17 @@ function connectHop(
         const verdict = judgeHostKey(known, blob);
         const fp = fingerprint(blob);
         if (verdict.kind === 'known') return true;
-        if (verdict.kind === 'unknown' && hop === opts && opts.trustKey?.equals(blob)) {
-          appendKnownHost(knownFiles.writeTo, khName, blob);
-          return true;
-        }
+        // accepted: recorded, or refused when it cannot be (a known_hosts_file under a file, unwritable)
+        const record = (): boolean => {
+          try {
+            appendKnownHost(knownFiles.writeTo, khName, blob);
+            return true;
+          } catch (err) {
+            hostKeyProblem = new HostKeyError(hopName, `cannot record the host key of ${khName} (${fp}) in ${knownFiles.writeTo}: ${errorMessage(err)}`, fp);
+            return false;
+          }
+        };
+        if (verdict.kind === 'unknown' && hop === opts && opts.trustKey?.equals(blob)) return record();
         if (verdict.kind === 'changed') {
           hostKeyProblem = new HostKeyError(
             hopName,
@@ -229,10 +236,7 @@ function connectHop(
           hostKeyProblem = new HostKeyError(hopName, `host key ${fp} of ${khName} is marked @revoked in known_hosts`, fp);
           return false;
         }
-        if (opts.hostKeyPolicy === 'accept-new') {
-          appendKnownHost(knownFiles.writeTo, khName, blob);
-          return true;
-        }
+        if (opts.hostKeyPolicy === 'accept-new') return record();
         hostKeyProblem = new HostKeyError(
           hopName,
           `unknown host key for ${khName} (${fp}); verify it and add it to known_hosts (ssh-keyscan -p ${hop.port} ${hop.host}), or set host_key_policy: accept-new`,

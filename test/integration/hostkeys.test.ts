@@ -90,4 +90,15 @@ describe.skipIf(!image)('host keys', () => {
     await go(kh, 'accept-new');
     expect(readFileSync(kh, 'utf8').split('\n').filter(Boolean)).toHaveLength(1);
   });
+
+  it('accept-new with a known_hosts_file that cannot be written: the host is refused, naming the file and why', async () => {
+    const blocker = join(fleet.dir, 'a-file');
+    writeFileSync(blocker, '');
+    const kh = join(blocker, 'known_hosts');
+    const s = await go(kh, 'accept-new');
+    expect(s.exitCode).toBe(4);
+    expect(s.results).toEqual([]);
+    expect(s.hosts[0]!.error).toContain(`cannot record the host key of ${name()} (${fp}) in ${kh}: `);
+    expect(s.hosts[0]!.error).toMatch(/ENOTDIR|not a directory/);
+  });
 });
