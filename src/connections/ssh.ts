@@ -19,10 +19,11 @@ import type { Connection, ConnectionStats, ExecOptions, ExecResult } from './typ
 // The three ssh2 modules used, not its index: that one also loads ssh2's server, key
 // generator and HTTP(S) agents, and with them Node's http, https and tls (~15% of the
 // CPU before a one-host audit's first connect). ssh2 is pinned, so these paths hold.
-const load = createRequire(import.meta.url);
-const Client = load('ssh2/lib/client.js') as typeof Ssh2.Client;
-const { parseKey } = load('ssh2/lib/protocol/keyParser.js') as typeof Ssh2.utils;
-const { createAgent } = load('ssh2/lib/agent.js') as { createAgent: typeof Ssh2.createAgent };
+// (`require` by that name: the bundle build turns it into the bundle's own, and bundles these)
+const require = createRequire(import.meta.url);
+const Client = require('ssh2/lib/client.js') as typeof Ssh2.Client;
+const { parseKey } = require('ssh2/lib/protocol/keyParser.js') as typeof Ssh2.utils;
+const { createAgent } = require('ssh2/lib/agent.js') as { createAgent: typeof Ssh2.createAgent };
 type Client = ClientType;
 
 import {

@@ -144,12 +144,19 @@ describe('the provision bin', () => {
 
   it("connects without loading Node's http, https or tls (ssh2's index would, for its HTTP agents)", () => {
     const mods = join(dir, 'mods.cjs');
-    writeFileSync(mods, "process.on('exit', () => process.stderr.write(`builtins: ${process.moduleLoadList.filter((m) => /^NativeModule (net|crypto|tls|https?|_http_\\w+)$/.test(m)).join(',')}\\n`));\n");
+    writeFileSync(
+      mods,
+      "process.on('exit', () => process.stderr.write(`builtins: ${process.moduleLoadList.filter((m) => /^NativeModule (net|crypto|tls|https?|_http_\\w+)$/.test(m)).join(',')}\\nrequired: ${Object.keys(require.cache).join(',')}\\n`));\n",
+    );
     const r = cli(builtCli(), ['exec', '-i', '127.0.0.1:1,', 'all', '--', 'true'], ['--require', mods]);
     const loaded = /builtins: (.*)/.exec(r.stderr)?.[1]?.split(',') ?? [];
     // net and crypto prove the hook saw ssh2 load; the rest must not come with it
     expect(loaded).toEqual(expect.arrayContaining(['NativeModule net', 'NativeModule crypto']));
     expect(loaded.filter((m) => !/ (net|crypto)$/.test(m))).toEqual([]);
+    // and ssh2's JavaScript comes from the bundle (with the code cache), not from node_modules
+    const required = /required: (.*)/.exec(r.stderr)?.[1]?.split(',') ?? [];
+    expect(required.some((f) => f.endsWith('launcher.cjs'))).toBe(true);
+    expect(required.filter((f) => /node_modules\/ssh2\/.*\.js$/.test(f))).toEqual([]);
   }, 60_000);
 
   it('bundles the ssh2 its addon was built from: ssh2 is pinned to one version', () => {
