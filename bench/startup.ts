@@ -1,0 +1,101 @@
+/**
+ * Start-up and a one-host audit, measured from outside the CLI's own code.
+ *
+ *   npm run build && npx tsx bench/startup.ts [--runs 9] [--image debian12] [--playbook bench/provision/core.yaml]
+ *                                             [--compare DIR]   (npm run bench:startup)
+ *
+ * Starts one fleet host, then runs the built bin (`dist/cli/launcher.cjs`) `--runs`
+ * times each for: a check-mode audit of the playbook on that host, `validate
+ * playbooks/harden.yaml`, and `--version`. For the audit, bench/startup-marks.cjs
+ * (preloaded) records, in ms since the process started, when the first TCP connect
+ * began, when the first SSH byte went out (our version string), and the process's CPU
+ * time then; the wall time is the whole process, as a shell sees it. `--compare DIR`
+ * runs another checkout's built bin (DIR/dist/cli/launcher.cjs) in alternation with
+ * this one, so both see the same machine. Prints medians with min and max, and the
+ * machine's load average. A script that prints numbers, not a test.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { renderInventory, startFleet } from '../test/integration/fleet.js';
+
+const root = resolve(import.meta.dirname, '..');
+const args = process.argv.slice(2);
+const opt = (name: string, def: string): string => {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : def;
+};
+const RUNS = Number(opt('--runs', '9'));
+const IMAGE = opt('--image', 'debian12');
+const PLAYBOOK = resolve(root, opt('--playbook', 'bench/provision/core.yaml'));
+const compare = opt('--compare', '');
+const bins: [string, string][] = [['this checkout', join(root, 'dist/cli/launcher.cjs')]];
+if (compare) bins.push([compare, join(resolve(compare), 'dist/cli/launcher.cjs')]);
+const MARKS = join(root, 'bench/startup-marks.cjs');
+
+interface Sample {
+  wallMs: number;
+  connectMs?: number;
+  firstByteMs?: number;
+  cpuAtByteMs?: number;
+}
+
+function timed(bin: string, argv: string[], marks: boolean): Sample {
+  const out = join(work, 'marks.json');
+  rmSync(out, { force: true });
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [...(marks ? ['--require', MARKS] : []), bin, ...argv], {
+    encoding: 'utf8',
+    env: { ...process.env, NODE_OPTIONS: '', NO_COLOR: '1', ...(marks ? { PROVISION_STARTUP_MARKS: out } : {}) },
+  });
+  const wallMs = performance.now() - t0;
+  if (r.status !== 0 && r.status !== 3) throw new Error(`${bin} ${argv.join(' ')}: exit ${r.status}\n${r.stdout}${r.stderr}`);
+  if (!marks) return { wallMs };
+  const m = JSON.parse(readFileSync(out, 'utf8')) as { connect: number; firstByte: number; cpuAtByte: number };
+  return { wallMs, connectMs: m.connect, firstByteMs: m.firstByte, cpuAtByteMs: m.cpuAtByte };
+}
+
+const stats = (xs: number[]): string => {
+  const s = [...xs].sort((a, b) => a - b);
+  const med = s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+  return `${med.toFixed(0)} ms (${s[0]!.toFixed(0)}–${s[s.length - 1]!.toFixed(0)})`;
+};
+
+const work = mkdtempSync(join(tmpdir(), 'provision-startup-'));
+const fleet = await startFleet({ count: 1, image: IMAGE, namePrefix: 'st' });
+try {
+  const inv = join(work, 'inventory.yaml');
+  writeFileSync(inv, renderInventory(fleet.hosts, { user: 'root', identityFile: fleet.identityFile, knownHostsFile: fleet.knownHostsFile }));
+  const jobs: { name: string; argv: string[]; marks: boolean }[] = [
+    { name: `check ${PLAYBOOK.slice(root.length + 1)} on 1 host`, argv: ['--check', '-i', inv, PLAYBOOK], marks: true },
+    { name: 'validate playbooks/harden.yaml', argv: ['validate', join(root, 'playbooks/harden.yaml')], marks: false },
+    { name: '--version', argv: ['--version'], marks: false },
+  ];
+  // one untimed run each: the page cache holds the files afterwards, as it does for a user's second run
+  for (const [, bin] of bins) for (const j of jobs) timed(bin, j.argv, j.marks);
+  const load0 = loadavg()[0]!;
+  const samples = new Map<string, Sample[]>();
+  for (let i = 0; i < RUNS; i++) {
+    for (const j of jobs) {
+      for (const [label, bin] of bins) {
+        const key = `${label}\0${j.name}`;
+        samples.set(key, [...(samples.get(key) ?? []), timed(bin, j.argv, j.marks)]);
+      }
+    }
+  }
+  const load1 = loadavg()[0]!;
+  console.log(`startup: ${RUNS} runs each, medians (min–max), load ${load0.toFixed(1)}–${load1.toFixed(1)}, image ${IMAGE}`);
+  for (const j of jobs) {
+    for (const [label] of bins) {
+      const xs = samples.get(`${label}\0${j.name}`)!;
+      const who = bins.length > 1 ? ` [${label}]` : '';
+      if (j.marks) {
+        console.log(`  ${j.name}${who}: first TCP connect ${stats(xs.map((x) => x.connectMs!))}, first SSH byte sent ${stats(xs.map((x) => x.firstByteMs!))} (CPU by then ${stats(xs.map((x) => x.cpuAtByteMs!))}), whole audit ${stats(xs.map((x) => x.wallMs))}`);
+      } else console.log(`  ${j.name}${who}: ${stats(xs.map((x) => x.wallMs))}`);
+    }
+  }
+} finally {
+  await fleet.stop();
+  rmSync(work, { recursive: true, force: true });
+}
