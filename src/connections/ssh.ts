@@ -75,6 +75,15 @@ export interface SshOptions extends SshHop {
 
 const DEFAULT_KEYS = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
 
+/** Keys parsed in this process, by passphrase and file content: 500 hosts with one identity file parse it once. */
+const parsedKeys = new Map<string, ReturnType<typeof parseKey>>();
+export function parseKeyOnce(data: Buffer, passphrase: string | undefined): ReturnType<typeof parseKey> {
+  const id = `${passphrase ?? ''}\0${data.toString('base64')}`;
+  let parsed = parsedKeys.get(id);
+  if (parsed === undefined) parsedKeys.set(id, (parsed = parseKey(data, passphrase)));
+  return parsed;
+}
+
 
 function loadKey(name: string, file: string, passphrase: string | undefined): ParsedKey {
   let data: Buffer;
@@ -83,7 +92,7 @@ function loadKey(name: string, file: string, passphrase: string | undefined): Pa
   } catch (err) {
     throw new ConnectionError(name, `cannot read identity file ${file}: ${errorMessage(err)}`, { cause: err, code: 'E_AUTH' });
   }
-  const parsed = parseKey(data, passphrase);
+  const parsed = parseKeyOnce(data, passphrase);
   if (parsed instanceof Error) {
     const hint = /encrypted|passphrase/i.test(parsed.message) ? ' (set passphrase_env in the inventory to the variable holding its passphrase)' : '';
     throw new ConnectionError(name, `cannot use identity file ${file}: ${parsed.message}${hint}`, { cause: parsed, code: 'E_AUTH' });
@@ -107,7 +116,7 @@ function authMethods(name: string, opts: SshHop & { passphrase?: string; passwor
     for (const k of DEFAULT_KEYS) {
       const file = join(homedir(), '.ssh', k);
       if (!existsSync(file)) continue;
-      const parsed = parseKey(readFileSync(file), opts.passphrase);
+      const parsed = parseKeyOnce(readFileSync(file), opts.passphrase);
       if (!(parsed instanceof Error)) {
         const key = Array.isArray(parsed) ? parsed[0] : parsed;
         if (key) methods.push({ type: 'publickey', username, key });

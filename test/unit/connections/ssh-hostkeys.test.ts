@@ -9,7 +9,7 @@ import { createServer, Socket } from 'node:net';
 import { Client } from 'ssh2';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Duplex } from 'node:stream';
-import { ANNOUNCEMENT_WAIT_MS, announcement, awaitAnnouncement, connectSsh, ignoreHostKeyAnnouncements, TurnMeter } from '../../../src/connections/ssh.js';
+import { ANNOUNCEMENT_WAIT_MS, announcement, awaitAnnouncement, connectSsh, ignoreHostKeyAnnouncements, parseKeyOnce, TurnMeter } from '../../../src/connections/ssh.js';
 
 type Handlers = Record<string, (...a: unknown[]) => unknown>;
 const handlersOf = (c: Client): Handlers => (c as unknown as { _protocol: { _handlers: Handlers } })._protocol._handlers;
@@ -168,5 +168,24 @@ describe('Nagle', () => {
       spy.mockRestore();
       server.close();
     }
+  });
+});
+
+describe('identity files', () => {
+  it('are parsed once per content and passphrase, however many hosts use them', async () => {
+    const { generateKeyPairSync } = await import('node:crypto');
+    const pem = (cipher?: string) =>
+      Buffer.from(
+        generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs1', format: 'pem', ...(cipher ? { cipher, passphrase: 'pw' } : {}) }) as string,
+      );
+    const a = pem();
+    const first = parseKeyOnce(a, undefined);
+    expect(first).not.toBeInstanceOf(Error);
+    expect(parseKeyOnce(Buffer.from(a), undefined)).toBe(first);
+    expect(parseKeyOnce(pem(), undefined)).not.toBe(first);
+    // an encrypted key: the passphrase is part of what is remembered
+    const enc = pem('aes-256-cbc');
+    expect(parseKeyOnce(enc, 'wrong')).toBeInstanceOf(Error);
+    expect(parseKeyOnce(enc, 'pw')).not.toBeInstanceOf(Error);
   });
 });
