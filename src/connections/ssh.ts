@@ -6,9 +6,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
 import type { AuthenticationType, ClientChannel, Client as ClientType, ConnectConfig, ParsedKey, ServerHostKeyAlgorithm } from 'ssh2';
 import type * as Ssh2 from 'ssh2';
@@ -83,7 +83,6 @@ export function parseKeyOnce(data: Buffer, passphrase: string | undefined): Retu
   if (parsed === undefined) parsedKeys.set(id, (parsed = parseKey(data, passphrase)));
   return parsed;
 }
-
 
 function loadKey(name: string, file: string, passphrase: string | undefined): ParsedKey {
   let data: Buffer;
