@@ -15,7 +15,6 @@ import { checkReportTargets, parseReportTarget, reportFormats, writeReports } fr
 import { colorWanted, makeStyle } from '../reporters/style.js';
 import { escapeControls } from '../reporters/text.js';
 
-
 // the API without the full task registry: a command imports the task types its playbooks use
 const api = () => import('../api-core.js');
 

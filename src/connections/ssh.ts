@@ -332,7 +332,7 @@ export function ignoreHostKeyAnnouncements(client: Client, onAnnounced: () => vo
 const ANNOUNCES_KEYS = /^OpenSSH_(?:[7-9]|[1-9][0-9]|6\.(?:[89]|[1-9][0-9]))/;
 /** How long the first channel waits for that announcement: longer only when sshd's own setup is slower. */
 export const ANNOUNCEMENT_WAIT_MS = 250;
-const announced = new WeakMap<Client, () => Promise<void>>();
+const announced = new WeakMap<Client, Promise<void>>();
 
 /**
  * OpenSSH sends its host-key announcement (and its debug lines) in one TCP segment
@@ -346,29 +346,29 @@ const announced = new WeakMap<Client, () => Promise<void>>();
  */
 export function awaitAnnouncement(client: Client): void {
   let arrived = false;
-  let wake = (): void => {};
-  ignoreHostKeyAnnouncements(client, () => {
+  let wake = (): void => {
     arrived = true;
-    wake();
-  });
-  let waited: Promise<void> | undefined;
+  };
+  ignoreHostKeyAnnouncements(client, () => wake());
   client.once('ready', () => {
     const software = (client as unknown as { _remoteVer?: string })._remoteVer ?? '';
     if (arrived || !ANNOUNCES_KEYS.test(software)) return;
-    waited = new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ANNOUNCEMENT_WAIT_MS);
-      wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+    announced.set(
+      client,
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, ANNOUNCEMENT_WAIT_MS);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      }),
+    );
   });
-  announced.set(client, () => waited ?? Promise.resolve());
 }
 
 /** Settles once the host's post-login announcement is in, or is not waited for (see awaitAnnouncement). */
 export function announcement(client: Client): Promise<void> {
-  return announced.get(client)?.() ?? Promise.resolve();
+  return announced.get(client) ?? Promise.resolve();
 }
 
 function openChannel(client: Client, open: () => void): void {
