@@ -20,13 +20,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFleet, type Fleet } from '../test/integration/fleet.js';
+import { median, opt } from './args.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const opt = (name: string, def: string): string => {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : def;
-};
 const HOSTS = Number(opt('--hosts', '10'));
 const RUNS = Number(opt('--runs', '5'));
 const IMAGE = opt('--image', 'debian12');
@@ -51,12 +47,6 @@ function timed(cmd: string, argv: string[], env: NodeJS.ProcessEnv = {}): Promis
     child.on('close', (code) => res({ seconds: (performance.now() - t0) / 1000, code, out: Buffer.concat(out).toString() }));
   });
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 let seq = 0;
 

@@ -41,14 +41,9 @@ import { startFleet, type Fleet } from '../test/integration/fleet.js';
 import { startLatencyProxy, type LatencyProxy } from './latency-proxy.js';
 import { renderPyinfraInventory } from './pyinfra/inventory.js';
 import { CLI, runProvision, runTimed, type Timed, type TimedProvision } from './timed.js';
+import { args, flag, median, opt } from './args.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const opt = (name: string, def: string): string => {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : def;
-};
-const flag = (name: string): boolean => args.includes(name);
 const HOSTS = opt('--hosts', '10,50').split(',').map(Number);
 const RUNS = Number(opt('--runs', '3'));
 const IMAGE = opt('--image', 'debian12');
@@ -263,12 +258,6 @@ async function drift(fleets: Fleet[], workload: WorkloadName): Promise<void> {
 const loadOf = (xs: (Timed | undefined)[]): string => {
   const all = xs.flatMap((x) => x?.load ?? []);
   return all.length ? `${Math.min(...all).toFixed(1)}–${Math.max(...all).toFixed(1)}` : '-';
-};
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
 interface Row {

@@ -18,13 +18,9 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { renderInventory, startFleet } from '../test/integration/fleet.js';
 import { runProvision, type Stall, type TimedProvision } from './timed.js';
+import { opt } from './args.js';
 
 const root = resolve(import.meta.dirname, '..');
-const args = process.argv.slice(2);
-const opt = (name: string, def: string): string => {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : def;
-};
 const COUNTS = opt('--hosts', '50,100,200,500').split(',').map(Number).sort((a, b) => a - b);
 const RUNS = Number(opt('--runs', '1'));
 const IMAGE = opt('--image', 'debian12');

@@ -19,13 +19,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { renderInventory, startFleet } from '../test/integration/fleet.js';
+import { median, opt } from './args.js';
 
 const root = resolve(import.meta.dirname, '..');
-const args = process.argv.slice(2);
-const opt = (name: string, def: string): string => {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : def;
-};
 const RUNS = Number(opt('--runs', '9'));
 const IMAGE = opt('--image', 'debian12');
 const PLAYBOOK = resolve(root, opt('--playbook', 'bench/provision/core.yaml'));
@@ -56,11 +52,7 @@ function timed(bin: string, argv: string[], marks: boolean): Sample {
   return { wallMs, connectMs: m.connect, firstByteMs: m.firstByte, cpuAtByteMs: m.cpuAtByte };
 }
 
-const stats = (xs: number[]): string => {
-  const s = [...xs].sort((a, b) => a - b);
-  const med = s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-  return `${med.toFixed(0)} ms (${s[0]!.toFixed(0)}–${s[s.length - 1]!.toFixed(0)})`;
-};
+const stats = (xs: number[]): string => `${median(xs).toFixed(0)} ms (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)})`;
 
 const work = mkdtempSync(join(tmpdir(), 'provision-startup-'));
 const fleet = await startFleet({ count: 1, image: IMAGE, namePrefix: 'st' });
