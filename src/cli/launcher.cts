@@ -12,8 +12,8 @@
  * nothing wrong on a stale one only by luck).
  *
  * PROVISION_CODE_CACHE=write (the build) writes the cache when the run ends,
- * with every function the run compiled; the variable does not reach the commands
- * the run starts.
+ * with every function the run compiled and what the bundle's warmCodeCache
+ * loads; the variable does not reach the commands the run starts.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -58,8 +58,13 @@ function runBundle(): void {
     filename: bundleFile,
     ...(write ? {} : { cachedData: cachedData(bundle) }),
   });
-  if (write) process.on('exit', () => writeCache(bundle, script.createCachedData()));
-  const bundleModule = { exports: {} };
+  const bundleModule: { exports: { warmCodeCache?: () => void } } = { exports: {} };
+  if (write) {
+    process.on('exit', () => {
+      bundleModule.exports.warmCodeCache?.();
+      writeCache(bundle, script.createCachedData());
+    });
+  }
   (script.runInThisContext() as (e: object, r: NodeJS.Require, m: object, f: string, d: string) => void)(
     bundleModule.exports,
     createRequire(bundleFile),

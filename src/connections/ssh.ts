@@ -6,24 +6,17 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AuthenticationType, ClientChannel, Client as ClientType, ConnectConfig, ParsedKey, ServerHostKeyAlgorithm } from 'ssh2';
 import type * as Ssh2 from 'ssh2';
 import { ConnectionError, HostKeyError, TimeoutError, errorMessage } from '../contract/errors.js';
 import { quote } from '../contract/quote.js';
 import { HopPool } from './hop-pool.js';
+import { ssh2 } from './ssh2.js';
 import type { Connection, ConnectionStats, ExecOptions, ExecResult } from './types.js';
-// The three ssh2 modules used, not its index: that one also loads ssh2's server, key
-// generator and HTTP(S) agents, and with them Node's http, https and tls (~15% of the
-// CPU before a one-host audit's first connect). ssh2 is pinned, so these paths hold.
-// (`require` by that name: the bundle build turns it into the bundle's own, and bundles these)
-const require = createRequire(import.meta.url);
-const Client = require('ssh2/lib/client.js') as typeof Ssh2.Client;
-const { parseKey } = require('ssh2/lib/protocol/keyParser.js') as typeof Ssh2.utils;
-const { createAgent } = require('ssh2/lib/agent.js') as { createAgent: typeof Ssh2.createAgent };
 type Client = ClientType;
 
 import {
@@ -76,21 +69,16 @@ export interface SshOptions extends SshHop {
 const DEFAULT_KEYS = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
 
 /** Keys parsed in this process, by passphrase and file content: 500 hosts with one identity file parse it once. */
-const parsedKeys = new Map<string, ReturnType<typeof parseKey>>();
-export function parseKeyOnce(data: Buffer, passphrase: string | undefined): ReturnType<typeof parseKey> {
+const parsedKeys = new Map<string, ReturnType<typeof Ssh2.utils.parseKey>>();
+export function parseKeyOnce(data: Buffer, passphrase: string | undefined): ReturnType<typeof Ssh2.utils.parseKey> {
   const id = `${passphrase ?? ''}\0${data.toString('base64')}`;
   let parsed = parsedKeys.get(id);
-  if (parsed === undefined) parsedKeys.set(id, (parsed = parseKey(data, passphrase)));
+  if (parsed === undefined) parsedKeys.set(id, (parsed = ssh2().parseKey(data, passphrase)));
   return parsed;
 }
 
-function loadKey(name: string, file: string, passphrase: string | undefined): ParsedKey {
-  let data: Buffer;
-  try {
-    data = readFileSync(expandHome(file));
-  } catch (err) {
-    throw new ConnectionError(name, `cannot read identity file ${file}: ${errorMessage(err)}`, { cause: err, code: 'E_AUTH' });
-  }
+/** The key in an identity file's content (`data`); `file` names it in messages. */
+function keyOf(name: string, file: string, data: Buffer, passphrase: string | undefined): ParsedKey {
   const parsed = parseKeyOnce(data, passphrase);
   if (parsed instanceof Error) {
     const hint = /encrypted|passphrase/i.test(parsed.message) ? ' (set passphrase_env in the inventory to the variable holding its passphrase)' : '';
@@ -101,28 +89,43 @@ function loadKey(name: string, file: string, passphrase: string | undefined): Pa
   return key;
 }
 
-/** The ordered list of authentication attempts ssh2 should make. */
-function authMethods(name: string, opts: SshHop & { passphrase?: string; password?: string; agent?: string }, username: string) {
-  type Method =
-    | { type: 'agent'; username: string; agent: string }
-    | { type: 'publickey'; username: string; key: ParsedKey }
-    | { type: 'password'; username: string; password: string };
-  const methods: Method[] = [];
-  if (opts.identityFile) {
-    methods.push({ type: 'publickey', username, key: loadKey(name, opts.identityFile, opts.passphrase) });
+type AuthMethod =
+  | { type: 'agent'; username: string; agent: string }
+  | { type: 'publickey'; username: string; key: ParsedKey }
+  | { type: 'password'; username: string; password: string };
+
+/**
+ * The authentication attempts ssh2 should make, in order, each a function that makes
+ * it (undefined: a default key that does not parse, skipped). Files are read now, so an
+ * identity file that cannot be read is told before any connection; keys are parsed
+ * when sshd asks for a method, after the key exchange (an Ed25519 key takes some
+ * 5 ms), not on the way to the first packet.
+ */
+function authMethods(name: string, opts: SshHop & { passphrase?: string; password?: string; agent?: string }, username: string): (() => AuthMethod | undefined)[] {
+  const methods: (() => AuthMethod | undefined)[] = [];
+  const { identityFile, agent, passphrase, password } = opts;
+  if (identityFile) {
+    let data: Buffer;
+    try {
+      data = readFileSync(expandHome(identityFile));
+    } catch (err) {
+      throw new ConnectionError(name, `cannot read identity file ${identityFile}: ${errorMessage(err)}`, { cause: err, code: 'E_AUTH' });
+    }
+    methods.push(() => ({ type: 'publickey', username, key: keyOf(name, identityFile, data, passphrase) }));
   } else {
-    if (opts.agent) methods.push({ type: 'agent', username, agent: opts.agent });
+    if (agent) methods.push(() => ({ type: 'agent', username, agent }));
     for (const k of DEFAULT_KEYS) {
       const file = join(homedir(), '.ssh', k);
       if (!existsSync(file)) continue;
-      const parsed = parseKeyOnce(readFileSync(file), opts.passphrase);
-      if (!(parsed instanceof Error)) {
-        const key = Array.isArray(parsed) ? parsed[0] : parsed;
-        if (key) methods.push({ type: 'publickey', username, key });
-      }
+      const data = readFileSync(file);
+      methods.push(() => {
+        const parsed = parseKeyOnce(data, passphrase);
+        const key = parsed instanceof Error ? undefined : Array.isArray(parsed) ? parsed[0] : parsed;
+        return key ? { type: 'publickey', username, key } : undefined;
+      });
     }
   }
-  if (opts.password !== undefined) methods.push({ type: 'password', username, password: opts.password });
+  if (password !== undefined) methods.push(() => ({ type: 'password', username, password }));
   return methods;
 }
 
@@ -142,7 +145,7 @@ const publicLine = (key: ParsedKey): string => `${key.type} ${key.getPublicSSH()
 function agentKeys(agent: string): Promise<string[]> {
   return new Promise((resolve) => {
     try {
-      createAgent(agent).getIdentities((err, keys) => {
+      ssh2().createAgent(agent).getIdentities((err, keys) => {
         // OpenSSH's agent answers parsed keys; other agents may answer raw blobs or entries
         const parsed = (keys ?? []).flatMap((k) => (typeof k === 'object' && k !== null && 'getPublicSSH' in k ? [k as ParsedKey] : []));
         resolve(err ? [] : parsed.map(publicLine));
@@ -179,33 +182,85 @@ function watchSilence(transport: Duplex, ms: number, silent: () => void): NodeJS
   return timer;
 }
 
-function connectHop(
+/**
+ * A direct connection dials first, then lets the event loop turn once (Node sends the
+ * SYN on the next tick) before its keys are read, ssh2 loads and the handshake is set
+ * up: sshd forks and re-executes for each connection and sends its version line some
+ * 30 to 40 ms later, time this process spends getting ready meanwhile.
+ */
+async function connectHop(
   opts: SshOptions,
   hop: SshHop,
   hopName: string,
-  sock: Duplex | undefined,
+  via: Duplex | undefined,
   onHostKey: (blob: Buffer) => void = () => {},
   meter?: TurnMeter,
 ): Promise<{ client: Client; auth: AuthUsed }> {
   const username = hop.user ?? opts.user ?? userInfo().username;
+  const methods = authMethods(hopName, { ...hop, passphrase: opts.passphrase, password: hop === opts ? opts.password : undefined, agent: opts.agent ?? process.env.SSH_AUTH_SOCK, identityFile: hop.identityFile ?? opts.identityFile }, username);
+  if (methods.length === 0) {
+    throw new ConnectionError(hopName, 'no way to authenticate: set identity_file, run an ssh-agent, or give password_env in the inventory', { code: 'E_AUTH' });
+  }
+  const login = { username, methods };
+  if (via) return handshake(opts, hop, hopName, login, via, false, onHostKey, meter);
+  const sock = await dial(hop, hopName);
+  try {
+    return await handshake(opts, hop, hopName, login, sock, true, onHostKey, meter);
+  } catch (err) {
+    sock.destroy();
+    throw err;
+  }
+}
+
+/** A TCP connection to `hop`, connecting or connected; a failure within the turn it was given is this promise's. */
+function dial(hop: SshHop, hopName: string): Promise<Socket> {
+  const sock = new Socket();
+  sock.setMaxListeners(0);
+  let failed: Error | undefined;
+  const early = (err: Error): void => {
+    failed = err;
+  };
+  sock.on('error', early).connect({ host: hop.host, port: hop.port });
+  return new Promise((resolve, reject) =>
+    setImmediate(() => {
+      sock.off('error', early);
+      if (!failed) return resolve(sock);
+      sock.destroy();
+      reject(new ConnectionError(hopName, failed.message, { cause: failed, code: 'E_UNREACHABLE' }));
+    }),
+  );
+}
+
+/** Authenticates on `sock` (a TCP connection dialled or connecting, or a channel forwarded by a jump host). */
+function handshake(
+  opts: SshOptions,
+  hop: SshHop,
+  hopName: string,
+  { username, methods }: { username: string; methods: readonly (() => AuthMethod | undefined)[] },
+  sock: Duplex,
+  tcp: boolean,
+  onHostKey: (blob: Buffer) => void,
+  meter: TurnMeter | undefined,
+): Promise<{ client: Client; auth: AuthUsed }> {
   const knownFiles = knownHostsFiles(opts.knownHostsFile);
   const khName = knownHostName(hop.host, hop.port);
   const known = findKnownKeys(readKnownHosts(knownFiles.files), khName);
   const preferred = knownTypes(known).flatMap(hostKeyAlgorithms);
-  const methods = authMethods(hopName, { ...hop, passphrase: opts.passphrase, password: hop === opts ? opts.password : undefined, agent: opts.agent ?? process.env.SSH_AUTH_SOCK, identityFile: hop.identityFile ?? opts.identityFile }, username);
-  if (methods.length === 0) {
-    return Promise.reject(
-      new ConnectionError(hopName, 'no way to authenticate: set identity_file, run an ssh-agent, or give password_env in the inventory', { code: 'E_AUTH' }),
-    );
-  }
   return new Promise((resolve, reject) => {
-    const client = new Client();
+    const client = new (ssh2().Client)();
     let hostKeyProblem: ConnectionError | undefined;
+    let authProblem: unknown;
     // hand ssh2 the methods one by one, so the last one tried before 'ready' is the one that worked
     let next = 0;
-    let tried: (typeof methods)[number] | undefined;
+    let tried: AuthMethod | undefined;
     const authHandler = (_left: unknown, _partial: unknown, done: (m: unknown) => void): void => {
-      tried = methods[next++];
+      tried = undefined;
+      try {
+        while (!tried && next < methods.length) tried = methods[next++]!();
+      } catch (err) {
+        // an identity file that does not parse: ssh2 gives up, and the error handler below says why
+        authProblem = err;
+      }
       done(tried ?? false);
     };
     const config: ConnectConfig = {
@@ -260,7 +315,7 @@ function connectHop(
         : preferred.length
           ? { algorithms: { serverHostKey: { remove: preferred, prepend: preferred } as never } }
           : {}),
-      ...(sock ? { sock } : {}),
+      sock,
     };
     let watch: NodeJS.Timeout | undefined;
     const settle = () => clearInterval(watch);
@@ -276,6 +331,7 @@ function connectHop(
       settle();
       client.end();
       if (hostKeyProblem) return reject(hostKeyProblem);
+      if (authProblem) return reject(authProblem);
       const auth = err.level === 'client-authentication';
       reject(
         new ConnectionError(hopName, auth ? `authentication failed for user ${username}` : err.message, {
@@ -291,7 +347,7 @@ function connectHop(
     awaitAnnouncement(client);
     const transport = transportOf(client);
     if (meter && transport) {
-      meter.attach(transport, !sock);
+      meter.attach(transport, tcp);
       meter.watchKeepalives(client);
     }
     if (transport) {

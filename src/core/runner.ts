@@ -71,16 +71,18 @@ export async function run(given: RunOptions): Promise<RunSummary> {
 const CLOSE_SLICE = 32;
 
 /**
- * Close every session, a slice at a time with the event loop let run between
+ * Start closing every session, a slice at a time with the event loop let run between
  * slices: all 500 at once held it for about 200 ms (bench/results/2026-11-28.md).
+ * Resolves once every close is under way (each has written its disconnect), to the
+ * promise that all of them are done: the run reports meanwhile.
  */
-export async function closeInSlices(sessions: readonly HostSession[]): Promise<void> {
+export async function closeInSlices(sessions: readonly HostSession[]): Promise<{ done: Promise<void> }> {
   const closing: Promise<void>[] = [];
   for (let i = 0; i < sessions.length; i += CLOSE_SLICE) {
     if (i > 0) await nextTurn();
     closing.push(...sessions.slice(i, i + CLOSE_SLICE).map((x) => x.close()));
   }
-  await Promise.all(closing);
+  return { done: Promise.all(closing).then(() => undefined) };
 }
 
 /** One run: per-host state, results, and the play and batch loops (one play on one host: host-play.ts). */
@@ -142,7 +144,7 @@ class Run implements PlayRun {
       if (this.interrupted()) break;
       await this.runPlay(play);
     }
-    await closeInSlices([...this.states.values()].flatMap((s) => [...s.sessions.values()]));
+    const closing = await closeInSlices([...this.states.values()].flatMap((s) => [...s.sessions.values()]));
     const summary: RunSummary = {
       check: this.check,
       startedAt: new Date(this.started).toISOString(),
@@ -159,7 +161,9 @@ class Run implements PlayRun {
       ),
     };
     summary.exitCode = exitCodeOf(summary);
+    // reported while the hosts close the connections (sshd takes some 10 ms), and returned once they have
     this.events.runEnd?.(summary);
+    await closing.done;
     return summary;
   }
 

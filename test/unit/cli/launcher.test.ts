@@ -6,7 +6,8 @@
  * or damaged (V8's own answer, read through test/fixtures/startup/script-cache.cjs).
  * Needs `npm run build` (npm ci does it).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,29 @@ import { BUNDLE, builtCli, root } from '../../support/built-cli.js';
 const dir = mkdtempSync(join(tmpdir(), 'provision-launcher-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const hook = join(root, 'test/fixtures/startup/script-cache.cjs');
+
+/**
+ * Runs `fn` with the port of a server, in a process of its own, that answers every
+ * connection with an SSH-1.5 version line and closes it: ssh2 loads, reads it and
+ * gives up at once ("Invalid identification string"), with no retry.
+ */
+/** An identity file for runs that never get as far as using it (read before dialling, parsed only when sshd asks). */
+const key = join(dir, 'id_unused');
+writeFileSync(key, 'not parsed\n');
+
+async function withIdentServer<T>(fn: (port: number) => T): Promise<T> {
+  const server = spawn(
+    process.execPath,
+    ['-e', "const s = require('node:net').createServer((c) => { c.on('error', () => {}); c.end('SSH-1.5-test\\r\\n'); }).listen(0, '127.0.0.1', () => console.log(s.address().port));"],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  try {
+    const [line] = (await once(server.stdout, 'data')) as [Buffer];
+    return fn(Number(line.toString().trim()));
+  } finally {
+    server.kill();
+  }
+}
 
 function cli(entry: string, args: string[], preload: string[] = []) {
   const r = spawnSync(process.execPath, [...preload, entry, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', NODE_OPTIONS: '' } });
@@ -133,26 +157,36 @@ describe('the provision bin', () => {
     expect(readFileSync(join(root, 'src/cli/program.ts'), 'utf8').split('\n')[Number(at![1]) - 1]).toContain('process.stdout.write');
   }, 60_000);
 
-  it('loads ssh2\'s native addon from node_modules when it connects', () => {
-    // a preload that names every native addon loaded; port 1 on loopback refuses at once
-    const addons = join(dir, 'addons.cjs');
-    writeFileSync(addons, "const open = process.dlopen; process.dlopen = (m, file, ...rest) => { process.stderr.write(`addon: ${file}\\n`); return open(m, file, ...rest); };\n");
-    const r = cli(builtCli(), ['exec', '-i', '127.0.0.1:1,', 'all', '--', 'true'], ['--require', addons]);
-    expect(r.stderr).toContain(`addon: ${createRequire(BUNDLE).resolve('ssh2/lib/protocol/crypto/build/Release/sshcrypto.node')}`);
-    expect(r.stdout + r.stderr).toMatch(/unreachable|refused/i);
+  it('dials a host before it loads ssh2, and loads ssh2\'s native addon from node_modules then', async () => {
+    // a preload that names every TCP connect and every native addon loaded, in order
+    const trace = join(dir, 'trace.cjs');
+    writeFileSync(
+      trace,
+      "const net = require('node:net'); const dial = net.Socket.prototype.connect; net.Socket.prototype.connect = function (...a) { process.stderr.write('dial\\n'); return dial.apply(this, a); };\n" +
+        "const open = process.dlopen; process.dlopen = (m, file, ...rest) => { process.stderr.write(`addon: ${file}\\n`); return open(m, file, ...rest); };\n",
+    );
+    const addon = `addon: ${createRequire(BUNDLE).resolve('ssh2/lib/protocol/crypto/build/Release/sshcrypto.node')}`;
+    const r = await withIdentServer((port) => cli(builtCli(), ['exec', '-i', `127.0.0.1:${port},`, '--private-key', key, 'all', '--', 'true'], ['--require', trace]));
+    const lines = r.stderr.split('\n');
+    expect(lines).toContain(addon);
+    expect(lines.indexOf('dial')).toBeGreaterThanOrEqual(0);
+    expect(lines.indexOf('dial')).toBeLessThan(lines.indexOf(addon));
+    expect(r.stdout + r.stderr).toMatch(/unreachable: Invalid identification string/);
+    // a run that connects to no host never loads it
+    expect(cli(builtCli(), ['validate', join(root, 'playbooks/harden.yaml')], ['--require', trace]).stderr).not.toContain('addon:');
   }, 60_000);
 
-  it("connects without loading Node's http, https or tls (ssh2's index would, for its HTTP agents)", () => {
+  it("connects without loading Node's http, https or tls (ssh2's index would, for its HTTP agents)", async () => {
     const mods = join(dir, 'mods.cjs');
     writeFileSync(
       mods,
-      "process.on('exit', () => process.stderr.write(`builtins: ${process.moduleLoadList.filter((m) => /^NativeModule (net|crypto|tls|https?|_http_\\w+)$/.test(m)).join(',')}\\nrequired: ${Object.keys(require.cache).join(',')}\\n`));\n",
+      "process.on('exit', () => process.stderr.write(`builtins: ${process.moduleLoadList.filter((m) => /^NativeModule (net|crypto|zlib|tls|https?|_http_\\w+)$/.test(m)).join(',')}\\nrequired: ${Object.keys(require.cache).join(',')}\\n`));\n",
     );
-    const r = cli(builtCli(), ['exec', '-i', '127.0.0.1:1,', 'all', '--', 'true'], ['--require', mods]);
+    const r = await withIdentServer((port) => cli(builtCli(), ['exec', '-i', `127.0.0.1:${port},`, '--private-key', key, 'all', '--', 'true'], ['--require', mods]));
     const loaded = /builtins: (.*)/.exec(r.stderr)?.[1]?.split(',') ?? [];
-    // net and crypto prove the hook saw ssh2 load; the rest must not come with it
-    expect(loaded).toEqual(expect.arrayContaining(['NativeModule net', 'NativeModule crypto']));
-    expect(loaded.filter((m) => !/ (net|crypto)$/.test(m))).toEqual([]);
+    // zlib (ssh2's compression) proves the hook saw ssh2 load; the HTTP stack must not come with it
+    expect(loaded).toEqual(expect.arrayContaining(['NativeModule net', 'NativeModule crypto', 'NativeModule zlib']));
+    expect(loaded.filter((m) => !/ (net|crypto|zlib)$/.test(m))).toEqual([]);
     // and ssh2's JavaScript comes from the bundle (with the code cache), not from node_modules
     const required = /required: (.*)/.exec(r.stderr)?.[1]?.split(',') ?? [];
     expect(required.some((f) => f.endsWith('launcher.cjs'))).toBe(true);

@@ -1,7 +1,8 @@
 /**
  * The end of a run closes every session, a slice at a time with the event loop let
  * run between slices: closing one costs about 0.4 ms of CPU (ssh2 encrypts and writes
- * a disconnect), and 500 at once blocked the loop for about 200 ms.
+ * a disconnect), and 500 at once blocked the loop for about 200 ms. The run reports
+ * once every close is under way, and returns once they are done.
  */
 import { describe, expect, it } from 'vitest';
 import type { HostSession } from '../../../src/core/host.js';
@@ -9,7 +10,7 @@ import { closeInSlices } from '../../../src/core/runner.js';
 import { loopTurns } from '../../support/loop-turns.js';
 
 describe('closeInSlices', () => {
-  it('closes every session, at most 32 per turn of the event loop, and waits for all of them', async () => {
+  it('starts closing every session, at most 32 per turn of the event loop, and its promise waits for all of them', async () => {
     const turns = loopTurns();
     const closedAt: number[] = [];
     let finished = 0;
@@ -20,9 +21,11 @@ describe('closeInSlices', () => {
         finished++;
       },
     })) as unknown as HostSession[];
-    await closeInSlices(sessions);
-    turns.stop();
+    const { done } = await closeInSlices(sessions);
     expect(closedAt).toHaveLength(500);
+    expect(finished).toBeLessThan(500);
+    await done;
+    turns.stop();
     expect(finished).toBe(500);
     const perTurn = new Map<number, number>();
     for (const t of closedAt) perTurn.set(t, (perTurn.get(t) ?? 0) + 1);

@@ -226,6 +226,29 @@ describe('runner', () => {
   });
 });
 
+  it('reports the run while the connections close, and returns once every one is closed', async () => {
+    const log: string[] = [];
+    const slowClose = async (spec: { name: string }) => {
+      const c = new LocalConnection(spec.name);
+      return Object.assign(c, {
+        close: async () => {
+          log.push(`close ${spec.name} begins`);
+          await new Promise((r) => setTimeout(r, 20));
+          log.push(`close ${spec.name} done`);
+        },
+      });
+    };
+    const { go } = setup(`
+- hosts: web1
+  tasks:
+    - { name: dir, file: { path: ROOT/d, state: directory } }
+`);
+    const s = await go({ connect: slowClose, events: { runEnd: () => log.push('report') } });
+    log.push('returned');
+    expect(s.exitCode).toBe(0);
+    expect(log).toEqual(['close web1 begins', 'report', 'close web1 done', 'returned']);
+  });
+
 describe('serial batches', () => {
   it('splits by count, percentage and lists, the last size repeating', () => {
     const hosts = ['a', 'b', 'c', 'd', 'e'];
