@@ -3,8 +3,10 @@
  * files up to 1 MiB, the content (read via base64 so any byte survives the
  * transport) and its sha256 (the parser's, from the content read; larger
  * files: `sha256sum` on the host). One command: POSIX `test`, GNU `stat -c`,
- * `base64`, `sha256sum` (coreutils on every Debian and RHEL host); three
- * processes for a regular file (the batch's subshell, stat, base64).
+ * `base64`, `sha256sum` (coreutils on every Debian and RHEL host). The reads of
+ * a batch share one command (Fact.merge), a shell function called per path: no
+ * process for a path that is absent, one (stat) for a directory, two for a
+ * regular file (stat, base64), where each read used to fork its own subshell too.
  */
 import { createHash } from 'node:crypto';
 import { FactError } from '../contract/errors.js';
@@ -18,6 +20,8 @@ export const MAX_CONTENT_BYTES = 1024 * 1024;
 
 export interface FileArgs {
   readonly path: string;
+  /** More paths the same command reads (a batch's reads merged, Fact.merge); each read parses its own path's part. */
+  readonly also?: readonly string[];
 }
 
 export interface PresentFile {
@@ -59,30 +63,42 @@ export function statInfo(line: string, type: FileType): PresentFile | undefined 
   return { exists: true, type, mode: mode4(a), owner, group, uid: Number(uid), gid: Number(gid), size: Number(size) };
 }
 
-function script(path: string): string {
-  return [
-    sh`p=${path}`,
-    'if [ -L "$p" ]; then t=link; elif [ -d "$p" ]; then t=directory; elif [ -f "$p" ]; then t=file; elif [ -e "$p" ]; then t=other; else echo exists=0; exit 0; fi',
-    'echo "type=$t"',
-    `s=$(stat -c '${STAT_FORMAT}' -- "$p") || exit 3`,
-    'echo "stat=$s"',
-    `if [ "$t" = link ]; then printf 'target='; readlink -- "$p" | base64 | tr -d '\\n'; echo; fi`,
-    // the sha256 of content read whole is the parser's: no sha256sum for it
-    `if [ "$t" = file ]; then if [ "\${s##*:}" -le ${MAX_CONTENT_BYTES} ]; then echo content_begin; base64 < "$p" && echo content_end`,
-    `elif command -v sha256sum >/dev/null 2>&1; then h=$(sha256sum < "$p") && printf 'sha256=%s\\n' "\${h%% *}"; fi; fi`,
-  ].join('\n');
-}
+/** Prints what is at "$1"; returns 3 when stat fails. */
+const READ_PATH = [
+  '__pv_file() {',
+  '  p=$1',
+  '  if [ -L "$p" ]; then t=link; elif [ -d "$p" ]; then t=directory; elif [ -f "$p" ]; then t=file; elif [ -e "$p" ]; then t=other; else echo exists=0; return 0; fi',
+  '  echo "type=$t"',
+  `  s=$(stat -c '${STAT_FORMAT}' -- "$p") || return 3`,
+  '  echo "stat=$s"',
+  `  if [ "$t" = link ]; then printf 'target='; readlink -- "$p" | base64 | tr -d '\\n'; echo; fi`,
+  // the sha256 of content read whole is the parser's: no sha256sum for it
+  `  if [ "$t" = file ]; then if [ "\${s##*:}" -le ${MAX_CONTENT_BYTES} ]; then echo content_begin; base64 < "$p" && echo content_end`,
+  `  elif command -v sha256sum >/dev/null 2>&1; then h=$(sha256sum < "$p") && printf 'sha256=%s\\n' "\${h%% *}"; fi; fi`,
+  '}',
+].join('\n');
 
+/** The line that starts a path's part of the output: the path in base64, which no other line of it can be. */
+const pathLine = (path: string): string => `path=${Buffer.from(path).toString('base64')}`;
+
+function script(paths: readonly string[]): string {
+  return [READ_PATH, ...paths.map((p) => sh`echo ${pathLine(p)}; __pv_file ${p}`)].join('\n');
+}
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Pure parser of the fact command's output. */
 export function parseFileFact(stdout: string, path: string, exitCode = 0): FileInfo {
-  const lines = stdout.split('\n');
-  if (lines.some((l) => l === 'exists=0')) return MISSING;
   const fail = (why: string): never => {
     throw new FactError('file', `${path}: ${why} (exit ${exitCode}): ${JSON.stringify(stdout.slice(0, 200))}`);
   };
+  // this path's part: from its path line to the next one (content is base64: never a path line)
+  const all = stdout.split('\n');
+  const start = all.indexOf(pathLine(path));
+  if (start < 0) return fail('no output for this path');
+  const end = all.findIndex((l, i) => i > start && l.startsWith('path='));
+  const lines = all.slice(start + 1, end < 0 ? undefined : end);
+  if (lines.some((l) => l === 'exists=0')) return MISSING;
   let type: FileType | undefined;
   let statLine: string | undefined;
   let sha256: string | undefined;
@@ -128,9 +144,14 @@ export function parseFileFact(stdout: string, path: string, exitCode = 0): FileI
 
 export const fileFact: Fact<FileArgs, FileInfo> = {
   name: 'file',
-  command: (args) => script(args.path),
+  command: (args) => script([args.path, ...(args.also ?? [])]),
   parse: (stdout, args, exitCode) => parseFileFact(stdout, args.path, exitCode),
   key: (args) => args.path,
+  // one shell function for every path of a batch: the parser of each picks its own path's part
+  merge: (all) => {
+    const paths = [...new Set(all.flatMap((a) => [a.path, ...(a.also ?? [])]))];
+    return { path: paths[0]!, also: paths.slice(1) };
+  },
 };
 
 /** The fact request for one path. */

@@ -158,9 +158,10 @@ describe('sshd from captured RHEL 9 files', () => {
 });
 
 describe('file fact around captured configuration files', () => {
-  /** What the file fact prints for a root-owned 0644 regular file with this content. */
-  const fileOutput = (content: string): string =>
+  /** What the file fact prints for a root-owned 0644 regular file at `path` with this content. */
+  const fileOutput = (content: string, path: string): string =>
     [
+      `path=${Buffer.from(path).toString('base64')}`,
       'type=file',
       `stat=644:0:0:root:root:${Buffer.byteLength(content)}`,
       `sha256=${createHash('sha256').update(content).digest('hex')}`,
@@ -172,7 +173,7 @@ describe('file fact around captured configuration files', () => {
 
   it('/etc/dnf/automatic.conf as dnf 4 ships it: [commands] with upgrade_type and apply_updates, no reboot option', () => {
     const text = captured('rhel9/dnf-automatic.conf');
-    const f = parseFileFact(fileOutput(text), '/etc/dnf/automatic.conf');
+    const f = parseFileFact(fileOutput(text, '/etc/dnf/automatic.conf'), '/etc/dnf/automatic.conf');
     expect(f).toMatchObject({ exists: true, type: 'file', mode: '0644', owner: 'root', size: 1510, content: text });
     expect(text).toMatch(/^\[commands\]\n/);
     expect(text).toMatch(/^upgrade_type = default$/m);

@@ -81,8 +81,15 @@ describe('fileFact parser (recorded outputs)', () => {
   });
 
   it('garbage output is a FactError', () => {
-    expect(() => parseFileFact('stat: cannot stat\n', '/x', 3)).toThrow(FactError);
-    expect(() => parseFileFact('type=file\nstat=abc\n', '/x', 0)).toThrow(/cannot parse stat output/);
+    expect(() => parseFileFact('stat: cannot stat\n', '/x', 3)).toThrow(/no output for this path/);
+    expect(() => parseFileFact('path=L3g=\ntype=file\nstat=abc\n', '/x', 0)).toThrow(/cannot parse stat output/);
+  });
+
+  it('reads its own path\'s part of a merged output, and no other', () => {
+    const two = `path=L3k=\nexists=0\n${fixture('regular')}`; // /y is absent, /x a regular file
+    expect(parseFileFact(two, '/y')).toEqual({ exists: false });
+    expect(parseFileFact(two, '/x')).toMatchObject({ exists: true, type: 'file', content: 'Port 22\nPermitRootLogin no\n' });
+    expect(() => parseFileFact(two, '/z')).toThrow(FactError);
   });
 });
 
@@ -90,11 +97,23 @@ describe('fileFact command', () => {
   it('quotes the path and keys the request by path', () => {
     const r = fileAt("/tmp/it's $(reboot)");
     expect(r.id).toBe("file:/tmp/it's $(reboot)");
-    expect(r.command.split('\n')[0]).toBe(`p='/tmp/it'\\''s $(reboot)'`);
+    expect(r.command.split('\n').at(-1)).toBe(`echo path=${Buffer.from("/tmp/it's $(reboot)").toString('base64')}; __pv_file '/tmp/it'\\''s $(reboot)'`);
   });
 
   it('runs on this machine and round-trips through the parser', () => {
     const out = execFileSync('/bin/sh', ['-c', fileFact.command({ path: '/bin/sh' })], { encoding: 'utf8' });
     expect(parseFileFact(out, '/bin/sh')).toMatchObject({ exists: true });
+  });
+
+  it('merged, one shell reads every path, and each read parses as it would alone', () => {
+    const paths = ['/bin/sh', '/etc', '/no/such/path', '/etc/hostname', "/tmp/it's\nodd"];
+    const merged = fileFact.merge!(paths.map((path) => ({ path })));
+    const out = execFileSync('/bin/sh', ['-c', fileFact.command(merged)], { encoding: 'utf8' });
+    for (const path of paths) {
+      const alone = execFileSync('/bin/sh', ['-c', fileFact.command({ path })], { encoding: 'utf8' });
+      expect(parseFileFact(out, path)).toEqual(parseFileFact(alone, path));
+    }
+    expect(parseFileFact(out, '/etc')).toMatchObject({ exists: true, type: 'directory' });
+    expect(parseFileFact(out, '/no/such/path')).toEqual({ exists: false });
   });
 });
