@@ -32,9 +32,11 @@ const familyCase = (Object.entries(FAMILY_IDS) as [string, readonly string[]][])
   .join(' ');
 
 /**
- * Builtins where a builtin serves: one fork for `id`, one for `uname -m` (only
- * where /proc/sys/kernel/arch is missing) and one for `sudo -n true` (only when
- * not root); everything else is read with `read`, `case` and `[`.
+ * Builtins where a builtin serves: the uid from /proc/self/status and its name
+ * from /etc/passwd (`id`, a fork that loads NSS, only for a user /etc/passwd does
+ * not hold, as with LDAP or sssd, or without /proc), `uname -m` only where
+ * /proc/sys/kernel/arch is missing, and `sudo -n true` only when not root;
+ * everything else is read with `read`, `case` and `[`.
  */
 const SCRIPT = [
   'echo "__osrelease_begin"',
@@ -46,8 +48,14 @@ const SCRIPT = [
   'done < "$__pv_f"; fi',
   'echo "__osrelease_end"',
   'echo "ssh_connection=$SSH_CONNECTION"',
-  '__pv_id=$(LC_ALL=C id 2>/dev/null); __pv_uid=${__pv_id#uid=}; __pv_uid=${__pv_uid%%[!0-9]*}',
-  'case $__pv_id in "uid="*"("*) __pv_user=${__pv_id#*\\(}; __pv_user=${__pv_user%%\\)*} ;; *) __pv_user=$__pv_uid ;; esac',
+  '__pv_uid=; __pv_user=',
+  '{ while read -r __pv_k __pv_v __pv_l; do case $__pv_k in Uid:) __pv_uid=$__pv_v; break ;; esac; done < /proc/self/status; } 2>/dev/null',
+  '[ -n "$__pv_uid" ] && { while IFS=: read -r __pv_n __pv_x __pv_i __pv_l; do if [ "$__pv_i" = "$__pv_uid" ]; then __pv_user=$__pv_n; break; fi; done < /etc/passwd; } 2>/dev/null',
+  'if [ -z "$__pv_user" ]; then',
+  // only id's first word, uid=N(name): a uid with no name must not take the group's from gid=N(name)
+  '  __pv_id=$(LC_ALL=C id 2>/dev/null); __pv_id=${__pv_id%% *}; __pv_uid=${__pv_id#uid=}; __pv_uid=${__pv_uid%%[!0-9]*}',
+  '  case $__pv_id in "uid="*"("*) __pv_user=${__pv_id#*\\(}; __pv_user=${__pv_user%%\\)*} ;; *) __pv_user=$__pv_uid ;; esac',
+  'fi',
   'echo "uid=$__pv_uid"; echo "user=$__pv_user"',
   // the session sshd -T -C is asked about, from "client port server port" (parseSshConnection)
   `${SHELL_VARS.session}=; case $SSH_CONNECTION in *?" "?*" "?*" "?*) __pv_a=\${SSH_CONNECTION%% *}; __pv_r=\${SSH_CONNECTION#* }; __pv_r=\${__pv_r#* }`,

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { hostFacts, parseHostFacts, sessionSpecOf, SHELL_VARS } from '../../../src/facts/host.js';
 
@@ -68,5 +68,28 @@ describe('the session sshd -T -C is asked about', () => {
   it('is empty on a local connection or a malformed SSH_CONNECTION', () => {
     expect(run(undefined)).toEqual({ shell: '', ts: '' });
     expect(run('172.17.0.1 51234')).toEqual({ shell: '', ts: '' });
+  });
+});
+
+describe('the login user, read without forking id', () => {
+  // the script run for real by /bin/sh; `as` runs it under another uid (setpriv, as root)
+  const gather = (env: NodeJS.ProcessEnv, as?: number) => {
+    const argv = ['-c', hostFacts.command(null)];
+    const r = as === undefined ? spawnSync('/bin/sh', argv, { env, encoding: 'utf8' }) : spawnSync('/usr/bin/setpriv', [`--reuid=${as}`, '--clear-groups', '/bin/sh', ...argv], { env, encoding: 'utf8' });
+    return parseHostFacts(r.stdout);
+  };
+  const id = (flag: string) => spawnSync('id', [flag], { encoding: 'utf8' }).stdout.trim();
+  const root = process.getuid?.() === 0;
+
+  it('reads the uid from /proc and its name from /etc/passwd: the same as id says, with no id on the PATH', () => {
+    expect(gather({ PATH: process.env.PATH })).toMatchObject({ uid: Number(id('-u')), user: id('-un') });
+    expect(gather({ PATH: '/nonexistent' })).toMatchObject({ uid: Number(id('-u')), user: id('-un') });
+  });
+
+  it.skipIf(!root || !existsSync('/usr/bin/setpriv'))('asks id for a user /etc/passwd does not hold (LDAP, sssd), and gives the uid as the name when it has none', () => {
+    expect(gather({ PATH: process.env.PATH }, 65534)).toMatchObject({ uid: 65534, user: 'nobody' });
+    expect(gather({ PATH: process.env.PATH }, 54321)).toMatchObject({ uid: 54321, user: '54321' });
+    // without id, a uid /etc/passwd does not name is found by nothing: not taken for another user
+    expect(gather({ PATH: '/nonexistent' }, 54321)).toMatchObject({ user: '' });
   });
 });
