@@ -1215,7 +1215,9 @@ describe('shell injection: through the runner\'s exec path (sudo + timeout wrapp
       fc.asyncProperty(fc.array(hostile, { minLength: 1, maxLength: 3 }), noNewline, hostile, async (args, password, stdin) => {
         freshWork();
         const session = new HostSession('h', new LocalConnection('h'), password);
+        // connected as deploy: known, not gathered here (this machine's own user would answer)
         session.facts = hostFacts('deploy');
+        session.gathered = true;
         const res = await session.exec(sh`recorder ${args}`, { become: true, becomeUser: 'root', stdin, timeoutMs: 20_000 });
         expect(res.code, res.stderr).toBe(0);
         const all = calls();
