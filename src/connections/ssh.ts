@@ -96,13 +96,14 @@ type AuthMethod =
 
 /**
  * The authentication attempts ssh2 should make, in order, each a function that makes
- * it (undefined: a default key that does not parse, skipped). Files are read now, so an
- * identity file that cannot be read is told before any connection; keys are parsed
- * when sshd asks for a method, after the key exchange (an Ed25519 key takes some
- * 5 ms), not on the way to the first packet.
+ * it. An identity file is read now, so one that cannot be read is told before any
+ * connection, and its key parsed when sshd asks for a method, after the key exchange
+ * (an Ed25519 key takes some 5 ms): not on the way to the first packet. Default keys
+ * (~/.ssh/id_*, where the inventory names none) are parsed now: those that do not
+ * parse are left out, and none left is "no way to authenticate", told before dialling.
  */
-function authMethods(name: string, opts: SshHop & { passphrase?: string; password?: string; agent?: string }, username: string): (() => AuthMethod | undefined)[] {
-  const methods: (() => AuthMethod | undefined)[] = [];
+function authMethods(name: string, opts: SshHop & { passphrase?: string; password?: string; agent?: string }, username: string): (() => AuthMethod)[] {
+  const methods: (() => AuthMethod)[] = [];
   const { identityFile, agent, passphrase, password } = opts;
   if (identityFile) {
     let data: Buffer;
@@ -117,12 +118,9 @@ function authMethods(name: string, opts: SshHop & { passphrase?: string; passwor
     for (const k of DEFAULT_KEYS) {
       const file = join(homedir(), '.ssh', k);
       if (!existsSync(file)) continue;
-      const data = readFileSync(file);
-      methods.push(() => {
-        const parsed = parseKeyOnce(data, passphrase);
-        const key = parsed instanceof Error ? undefined : Array.isArray(parsed) ? parsed[0] : parsed;
-        return key ? { type: 'publickey', username, key } : undefined;
-      });
+      const parsed = parseKeyOnce(readFileSync(file), passphrase);
+      const key = parsed instanceof Error ? undefined : Array.isArray(parsed) ? parsed[0] : parsed;
+      if (key) methods.push(() => ({ type: 'publickey', username, key }));
     }
   }
   if (password !== undefined) methods.push(() => ({ type: 'password', username, password }));
@@ -184,9 +182,10 @@ function watchSilence(transport: Duplex, ms: number, silent: () => void): NodeJS
 
 /**
  * A direct connection dials first, then lets the event loop turn once (Node sends the
- * SYN on the next tick) before its keys are read, ssh2 loads and the handshake is set
- * up: sshd forks and re-executes for each connection and sends its version line some
- * 30 to 40 ms later, time this process spends getting ready meanwhile.
+ * SYN to an IP address on the next tick; a name is looked up first) before its key is
+ * parsed, ssh2 loads and the handshake is set up: sshd forks and re-executes for each
+ * connection and sends its version line some 30 ms later, time this process spends
+ * getting ready meanwhile.
  */
 async function connectHop(
   opts: SshOptions,
@@ -212,6 +211,16 @@ async function connectHop(
   }
 }
 
+/**
+ * What a socket error says. Node 20 reports a name whose every address failed (localhost:
+ * ::1 and 127.0.0.1, both refused) as an AggregateError with an empty message.
+ */
+export function socketError(err: Error & { code?: string; errors?: unknown[] }): string {
+  if (err.message) return err.message;
+  const each = (err.errors ?? []).map((e) => (e instanceof Error ? e.message : String(e))).filter(Boolean);
+  return each.length > 0 ? each.join('; ') : (err.code ?? 'connection failed');
+}
+
 /** A TCP connection to `hop`, connecting or connected; a failure within the turn it was given is this promise's. */
 function dial(hop: SshHop, hopName: string): Promise<Socket> {
   const sock = new Socket();
@@ -224,9 +233,10 @@ function dial(hop: SshHop, hopName: string): Promise<Socket> {
   return new Promise((resolve, reject) =>
     setImmediate(() => {
       sock.off('error', early);
-      if (!failed) return resolve(sock);
+      if (!failed && !sock.destroyed) return resolve(sock);
       sock.destroy();
-      reject(new ConnectionError(hopName, failed.message, { cause: failed, code: 'E_UNREACHABLE' }));
+      const why = failed ? socketError(failed) : 'Connection lost before handshake';
+      reject(new ConnectionError(hopName, why, { ...(failed ? { cause: failed } : {}), code: 'E_UNREACHABLE' }));
     }),
   );
 }
@@ -236,7 +246,7 @@ function handshake(
   opts: SshOptions,
   hop: SshHop,
   hopName: string,
-  { username, methods }: { username: string; methods: readonly (() => AuthMethod | undefined)[] },
+  { username, methods }: { username: string; methods: readonly (() => AuthMethod)[] },
   sock: Duplex,
   tcp: boolean,
   onHostKey: (blob: Buffer) => void,
@@ -256,7 +266,7 @@ function handshake(
     const authHandler = (_left: unknown, _partial: unknown, done: (m: unknown) => void): void => {
       tried = undefined;
       try {
-        while (!tried && next < methods.length) tried = methods[next++]!();
+        tried = methods[next++]?.();
       } catch (err) {
         // an identity file that does not parse: ssh2 gives up, and the error handler below says why
         authProblem = err;
@@ -334,11 +344,17 @@ function handshake(
       if (authProblem) return reject(authProblem);
       const auth = err.level === 'client-authentication';
       reject(
-        new ConnectionError(hopName, auth ? `authentication failed for user ${username}` : err.message, {
+        new ConnectionError(hopName, auth ? `authentication failed for user ${username}` : socketError(err), {
           cause: err,
           code: auth ? 'E_AUTH' : 'E_UNREACHABLE',
         }),
       );
+    });
+    // a host that closes after its version line and before the login, without a word (LoginGraceTime
+    // running out, a proxy whose backend drops): ssh2 says nothing then, and the run would wait forever
+    client.once('close', () => {
+      settle();
+      reject(new ConnectionError(hopName, 'Connection lost before handshake', { code: 'E_UNREACHABLE' }));
     });
     client.connect(config);
     // Nagle would hold our NEWKEYS and SERVICE_REQUEST apart until sshd acknowledges the
@@ -356,7 +372,6 @@ function handshake(
         client.end();
         reject(new ConnectionError(hopName, `Timed out while waiting for handshake: no answer for ${silenceMs / 1000} s`, { code: 'E_UNREACHABLE' }));
       });
-      client.once('close', settle);
     }
   });
 }
@@ -954,11 +969,10 @@ export class SshConnection implements Connection {
   }
 
   /**
-   * Ends the session and resolves when the socket has closed, so the run's
-   * end-of-run work, reports included, runs with its connections gone rather than
-   * beside hundreds of open ones. A host that has not closed it CLOSE_WAIT_MS
-   * after our disconnect gets the socket destroyed: left open, it kept the
-   * process from ever exiting.
+   * Ends the session (the disconnect is written at once) and resolves when the socket
+   * has closed: the run reports meanwhile and returns after (runner.ts). A host that
+   * has not closed it CLOSE_WAIT_MS after our disconnect gets the socket destroyed:
+   * left open, it kept the process from ever exiting.
    */
   async close(): Promise<void> {
     if (this.closed) return;

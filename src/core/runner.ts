@@ -162,8 +162,11 @@ class Run implements PlayRun {
     };
     summary.exitCode = exitCodeOf(summary);
     // reported while the hosts close the connections (sshd takes some 10 ms), and returned once they have
-    this.events.runEnd?.(summary);
-    await closing.done;
+    try {
+      this.events.runEnd?.(summary);
+    } finally {
+      await closing.done;
+    }
     return summary;
   }
 

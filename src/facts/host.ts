@@ -50,10 +50,10 @@ const SCRIPT = [
   'echo "ssh_connection=$SSH_CONNECTION"',
   '__pv_uid=; __pv_user=',
   '{ while read -r __pv_k __pv_v __pv_l; do case $__pv_k in Uid:) __pv_uid=$__pv_v; break ;; esac; done < /proc/self/status; } 2>/dev/null',
-  '[ -n "$__pv_uid" ] && { while IFS=: read -r __pv_n __pv_x __pv_i __pv_l; do if [ "$__pv_i" = "$__pv_uid" ]; then __pv_user=$__pv_n; break; fi; done < /etc/passwd; } 2>/dev/null',
+  '[ -n "$__pv_uid" ] && { while IFS=: read -r __pv_n __pv_x __pv_i __pv_l || [ -n "$__pv_n" ]; do if [ "$__pv_i" = "$__pv_uid" ]; then __pv_user=$__pv_n; break; fi; __pv_n=; done < /etc/passwd; } 2>/dev/null',
   'if [ -z "$__pv_user" ]; then',
   // only id's first word, uid=N(name): a uid with no name must not take the group's from gid=N(name)
-  '  __pv_id=$(LC_ALL=C id 2>/dev/null); __pv_id=${__pv_id%% *}; __pv_uid=${__pv_id#uid=}; __pv_uid=${__pv_uid%%[!0-9]*}',
+  '  __pv_id=$(LC_ALL=C id 2>/dev/null); __pv_id=${__pv_id%% *}; __pv_i=${__pv_id#uid=}; __pv_uid=${__pv_uid:-${__pv_i%%[!0-9]*}}',
   '  case $__pv_id in "uid="*"("*) __pv_user=${__pv_id#*\\(}; __pv_user=${__pv_user%%\\)*} ;; *) __pv_user=$__pv_uid ;; esac',
   'fi',
   'echo "uid=$__pv_uid"; echo "user=$__pv_user"',

@@ -9,7 +9,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectSsh } from '../../../src/connections/ssh.js';
+import { connectSsh, socketError } from '../../../src/connections/ssh.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ssh-timeout-'));
 const knownHostsFile = join(dir, 'known_hosts');
@@ -73,5 +73,31 @@ describe('SSH connect timeout', () => {
     const capped = await timeToFail(port, 100, 5000);
     expect(capped.message).toMatch(/Timed out while waiting for handshake/);
     expect(capped.ms).toBeLessThan(1500);
+  });
+});
+
+describe('a host that closes before the login', () => {
+  it('after its version line, without a word: unreachable at once ("Connection lost before handshake"), not at the timeout', async () => {
+    server = createServer((sock) => {
+      sockets.push(sock);
+      sock.on('error', () => {});
+      sock.write('SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n');
+      sock.once('data', () => sock.end());
+    });
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+    const r = await timeToFail((server.address() as { port: number }).port, 5000);
+    expect(r.message).toMatch(/slow: Connection lost before handshake/);
+    expect(r.ms).toBeLessThan(2000);
+  });
+});
+
+describe('socketError', () => {
+  it('names what failed when Node gives no message (every address of a name refused: an AggregateError)', () => {
+    const refused = (a: string) => Object.assign(new Error(`connect ECONNREFUSED ${a}`), { code: 'ECONNREFUSED' });
+    expect(socketError(Object.assign(new AggregateError([refused('::1:22'), refused('127.0.0.1:22')], ''), { code: 'ECONNREFUSED' }))).toBe(
+      'connect ECONNREFUSED ::1:22; connect ECONNREFUSED 127.0.0.1:22',
+    );
+    expect(socketError(Object.assign(new Error(''), { code: 'ECONNRESET' }))).toBe('ECONNRESET');
+    expect(socketError(new Error('connect ECONNREFUSED 127.0.0.1:1'))).toBe('connect ECONNREFUSED 127.0.0.1:1');
   });
 });

@@ -89,7 +89,7 @@ describe('the login user, read without forking id', () => {
   it.skipIf(!root || !existsSync('/usr/bin/setpriv'))('asks id for a user /etc/passwd does not hold (LDAP, sssd), and gives the uid as the name when it has none', () => {
     expect(gather({ PATH: process.env.PATH }, 65534)).toMatchObject({ uid: 65534, user: 'nobody' });
     expect(gather({ PATH: process.env.PATH }, 54321)).toMatchObject({ uid: 54321, user: '54321' });
-    // without id, a uid /etc/passwd does not name is found by nothing: not taken for another user
-    expect(gather({ PATH: '/nonexistent' }, 54321)).toMatchObject({ user: '' });
+    // without id either, the uid from /proc stands for the name: not taken for another user
+    expect(gather({ PATH: '/nonexistent' }, 54321)).toMatchObject({ uid: 54321, user: '54321' });
   });
 });
