@@ -660,17 +660,23 @@ const INLINE_MAX = 120 << 10;
 const shellCommand = (first?: ReturnType<typeof frame>): string =>
   first ? `exec /bin/sh -c ${quote(`${PRELUDE}${first.text}exec /bin/sh\n`)}` : 'exec /bin/sh';
 
-/** One command framed for the shell: the text to send, and how its output is recognised. */
-function frame(command: string, stdin: Buffer | undefined, done: InShell['done']): { text: string; current: InShell } {
+/**
+ * One command framed for the shell: the text to send, and how its output is
+ * recognised. A user's command runs in a fresh login shell, as sshd's exec would
+ * run it; a `script` of ours in a subshell of this `/bin/sh` (eval keeps a syntax
+ * error of the script inside the subshell, where it is the command's exit code).
+ */
+function frame(command: string, stdin: Buffer | undefined, done: InShell['done'], script = false): { text: string; current: InShell } {
   const nonce = randomBytes(9).toString('hex');
   const b = Buffer.from(`__PVB_${nonce}\n`);
+  const shell = script ? `( eval ${quote(command)} )` : `"$__pv_sh" -c ${quote(command)}`;
   let run: string;
   if (stdin === undefined) {
-    run = `"$__pv_sh" -c ${quote(command)} </dev/null`;
+    run = `${shell} </dev/null`;
   } else {
     const b64 = stdin.toString('base64').replace(/.{1,76}/g, '$&\n');
     run =
-      `if command -v base64 >/dev/null 2>&1; then base64 -d <<'__PVI_${nonce}' | "$__pv_sh" -c ${quote(command)}\n${b64}__PVI_${nonce}\n` +
+      `if command -v base64 >/dev/null 2>&1; then base64 -d <<'__PVI_${nonce}' | ${shell}\n${b64}__PVI_${nonce}\n` +
       `else printf '__PVE_%s nob64\\n' ${nonce}; fi`;
   }
   const text =
@@ -684,7 +690,8 @@ function frame(command: string, stdin: Buffer | undefined, done: InShell['done']
  * One long-lived `/bin/sh` per host that runs the commands one after another:
  * each command is one write and one answer, instead of opening a channel
  * (channel open + exec request: two more round trips). Each command runs in a
- * fresh `$SHELL -c` like sshd's exec would, with stdin from a base64 heredoc
+ * fresh `$SHELL -c` like sshd's exec would (a batch of fact reads: in a subshell,
+ * see frame), with stdin from a base64 heredoc
  * (never argv) or /dev/null; its output is framed by markers carrying a random
  * nonce per command, so output cannot forge the frame. The first command
  * travels in the exec request that starts the shell: its answer comes back in
@@ -843,7 +850,7 @@ export class SshConnection implements Connection {
     const stdin = options.stdin === undefined ? undefined : Buffer.isBuffer(options.stdin) ? options.stdin : Buffer.from(options.stdin);
     const shellable = this.useShell && !command.includes('\0') && (stdin === undefined || (!this.noBase64 && stdin.length <= SHELL_STDIN_MAX));
     if (shellable && !this.shell?.busy) {
-      const res = await this.execInShell(command, stdin, options.timeoutMs);
+      const res = await this.execInShell(command, stdin, options);
       if (res !== 'no-base64' && res !== undefined) return res;
       if (res === 'no-base64') this.noBase64 = true;
     }
@@ -896,7 +903,7 @@ export class SshConnection implements Connection {
   }
 
   /** Run in the shell (opening it, with this command inline, when there is none); undefined: no shell to run in. */
-  private execInShell(command: string, stdin: Buffer | undefined, timeoutMs: number | undefined): Promise<ExecResult | 'no-base64' | undefined> {
+  private execInShell(command: string, stdin: Buffer | undefined, { timeoutMs, script }: ExecOptions): Promise<ExecResult | 'no-base64' | undefined> {
     return new Promise((resolve, reject) => {
       const { finish, setTimer } = this.settleOnce(reject);
       const done: InShell['done'] = (r) => {
@@ -908,7 +915,7 @@ export class SshConnection implements Connection {
         if (r !== 'no-base64') this.stats.bytesIn += Buffer.byteLength(r.stdout) + Buffer.byteLength(r.stderr);
         finish(() => resolve(r));
       };
-      const framed = frame(command, stdin, done);
+      const framed = frame(command, stdin, done, script);
       // stdin (a sudo password among it) never rides in the exec request: that would put it in the remote argv
       void this.openShell(stdin === undefined ? framed : undefined).then((opened) => {
         if (!opened || (!opened.sent && (opened.shell.busy || opened.shell.dead))) return finish(() => resolve(undefined));

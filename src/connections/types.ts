@@ -10,6 +10,13 @@ export interface ExecOptions {
   stdin?: string | Buffer;
   /** Kill the command (and report a TimeoutError) after this many ms. */
   timeoutMs?: number;
+  /**
+   * The command is a POSIX sh script of provision's own (a batch of fact reads),
+   * not a user's command: the long-lived remote shell runs it in a subshell of
+   * its own `/bin/sh` instead of a fresh login shell (`$SHELL -c`), which spares
+   * a shell start per batch and does not depend on the login shell being POSIX.
+   */
+  script?: boolean;
 }
 
 export interface ExecResult {

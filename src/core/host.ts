@@ -213,7 +213,7 @@ export class HostSession {
     const list = this.wanted(reads, gather, false);
     if (!gather && list.length === 0) return;
     const batch = this.script(list, gather);
-    const raw = await this.connection.exec(batch.parts.join('\n'), batch.stdin ? { stdin: batch.stdin } : {});
+    const raw = await this.connection.exec(batch.parts.join('\n'), { script: true, ...(batch.stdin ? { stdin: batch.stdin } : {}) });
     const res = batch.stdin ? { ...raw, stderr: sudoNoise(raw.stderr) } : raw;
     if (gather) this.learn(batch.section(res.stdout, 'h'), res);
     list.forEach((r, i) => {

@@ -69,6 +69,32 @@ describe.each(images)('round trips of a check audit on $name', ({ name, present 
     expect(wire).toBeGreaterThanOrEqual(st.roundTrips - 1);
     expect(after).toBe(3);
   });
+  it.skipIf(!present)("the host starts the login shell once per connection: the fact batch runs in a subshell of /bin/sh, a task's command in the login shell", async () => {
+    // admin's login shell becomes a bash that writes each start and its -c text's first line to a log on the host
+    const c = fleet.hosts[0]!.container;
+    const sh = async (cmd: string) => {
+      const r = await c.exec(['sh', '-c', cmd]);
+      expect(r.exitCode, r.output).toBe(0);
+      return r.output;
+    };
+    const logsh = `#!/bin/bash\nprintf 'start %s\\n' "\${2%%$'\\n'*}" >> /tmp/logsh.log\nexec /bin/bash "$@"\n`;
+    await c.copyContentToContainer([{ content: logsh, target: '/usr/local/bin/logsh', mode: 0o755 }]);
+    await sh(': > /tmp/logsh.log && chmod 666 /tmp/logsh.log && usermod -s /usr/local/bin/logsh admin');
+    try {
+      const file = join(fleet.dir, 'login-shell.yaml');
+      writeFileSync(file, `- hosts: all\n  tasks:\n    - name: a file fact\n      file: { path: /etc/login-shell-probe, state: absent }\n    - name: a user's command\n      shell: echo task-ran\n      changed_when: false\n`);
+      const { s } = await audit(file, false);
+      expect(failures(s)).toEqual([]);
+      expect(s.results.find((r) => r.task === "a user's command")?.stdout).toBe('task-ran');
+      const starts = (await sh('cat /tmp/logsh.log')).trim().split('\n');
+      // sshd's exec request (which starts /bin/sh with the batch), then the task's command; never the batch itself
+      expect(starts).toHaveLength(2);
+      expect(starts[0]).toMatch(/^start exec \/bin\/sh -c /);
+      expect(starts[1]).toMatch(/^start .*echo task-ran/);
+    } finally {
+      await sh('usermod -s /bin/bash admin');
+    }
+  });
   it.skipIf(!present)('a command silent for 17 s draws keepalives, counted apart: the round trips waited on are those of an instant one', async () => {
     const play = (secs: number) => {
       const file = join(fleet.dir, `sleep-${secs}.yaml`);
