@@ -12,6 +12,7 @@
  *   path from the bundle; cpu-features, an optional native package ssh2 asks for in
  *   a try, stays a package. ssh2 is pinned to one version in package.json, so the
  *   ssh2 JavaScript in the bundle is always the version its installed addon was built with.
+ * - zod's locales other than English are left out (englishOnly, below).
  * - The build fails on any esbuild warning and on any `import.meta` or `import(`
  *   left in the bundle, either of which would fail only at run time.
  * - The cache is made by running `provision validate playbooks/harden.yaml`
@@ -70,6 +71,20 @@ const packageJson: Plugin = {
   },
 };
 
+/**
+ * zod re-exports its ~40 locales as namespaces (`z.locales`, `z.core.locales`), so
+ * all of them (300 KB, an eighth of the bundle, read and decoded at every start)
+ * would be bundled although messages are English: those namespaces hold `en` only.
+ * zod's schemas import `en` themselves, so error messages are unchanged.
+ */
+const englishOnly: Plugin = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => (/[\\/]node_modules[\\/]zod[\\/]/.test(args.importer) ? { path: join(args.resolveDir, '../locales/index.js'), namespace: 'zod-locales' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({ contents: `export { default as en } from ${JSON.stringify(join(dirname(args.path), 'en.js'))};`, loader: 'js', resolveDir: dirname(args.path) }));
+  },
+};
+
 const result = await build({
   entryPoints: [join(root, 'dist/cli/main.js')],
   outfile,
@@ -84,7 +99,7 @@ const result = await build({
   legalComments: 'none',
   logLevel: 'silent',
   write: false,
-  plugins: [bundleRequire, nativeAddons, packageJson],
+  plugins: [bundleRequire, nativeAddons, packageJson, englishOnly],
 });
 const problems = [...result.errors, ...result.warnings].map((m) => `${m.location?.file ?? ''}:${m.location?.line ?? ''} ${m.text}`);
 const bundleOut = result.outputFiles.find((f) => f.path === outfile);

@@ -6,41 +6,46 @@
  * compile, where dist/cli/main.js resolves and loads its ES modules one by one.
  * It does the same as dist/cli/main.js; test/unit/cli/launcher.test.ts compares them.
  *
- * The cache file is the SHA-1 of the bundle it was made from, the SHA-1 of the V8
- * data, then the data. It is used only when both match: a cache left from another
- * build, or damaged, is left out (V8 could crash on damaged data, and would run
- * nothing wrong on a stale one only by luck).
+ * The cache file is the CRC-32 of the bundle it was made from, the CRC-32 of the
+ * V8 data, then the data. It is used only when both match: a cache left from
+ * another build, or damaged, is left out (V8 could crash on damaged data, and would
+ * run nothing wrong on a stale one only by luck). CRC-32 (zlib's, about 1 ms for
+ * both) guards against accidents, as a hash must here: whoever can write the cache
+ * can write the bundle. Node 20 before 20.15 has no zlib.crc32: the bundle then
+ * runs without the cache.
  *
  * PROVISION_CODE_CACHE=write (the build) writes the cache when the run ends,
  * with every function the run compiled and what the bundle's warmCodeCache
  * loads; the variable does not reach the commands the run starts.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
+import zlib = require('node:zlib');
 
 const bundleFile = join(__dirname, '../bin/provision.cjs');
 const cacheFile = join(__dirname, '../bin/provision.cache');
-const DIGEST = 20;
+const HEADER = 8;
 
-const sha1 = (data: Buffer): Buffer => createHash('sha1').update(data).digest();
+/** zlib.crc32, where this Node has it (20.15 and later). */
+const crc32 = (zlib as { crc32?: (data: Buffer) => number }).crc32;
 
 function cachedData(bundle: Buffer): Buffer | undefined {
+  if (!crc32) return undefined;
   let file: Buffer;
   try {
     file = readFileSync(cacheFile);
   } catch {
     return undefined;
   }
-  const data = file.subarray(2 * DIGEST);
-  if (file.length <= 2 * DIGEST || !file.subarray(0, DIGEST).equals(sha1(bundle)) || !file.subarray(DIGEST, 2 * DIGEST).equals(sha1(data))) return undefined;
+  const data = file.subarray(HEADER);
+  if (data.length === 0 || file.readUInt32BE(0) !== crc32(bundle) || file.readUInt32BE(4) !== crc32(data)) return undefined;
   return data;
 }
 
 function runBundle(): void {
-  // hashed as bytes: hashing the string would encode 2 MB to UTF-8 again (~25 ms)
+  // checked as bytes: the string would have to be encoded to UTF-8 again
   let bundle: Buffer;
   try {
     bundle = readFileSync(bundleFile);
@@ -77,7 +82,11 @@ function runBundle(): void {
 function writeCache(bundle: Buffer, data: Buffer): void {
   const tmp = `${cacheFile}.${process.pid}.tmp`;
   try {
-    writeFileSync(tmp, Buffer.concat([sha1(bundle), sha1(data), data]));
+    if (!crc32) throw new Error('this Node has no zlib.crc32 (Node 20.15 or later has)');
+    const header = Buffer.alloc(HEADER);
+    header.writeUInt32BE(crc32(bundle), 0);
+    header.writeUInt32BE(crc32(data), 4);
+    writeFileSync(tmp, Buffer.concat([header, data]));
     renameSync(tmp, cacheFile);
   } catch (err) {
     rmSync(tmp, { force: true });
