@@ -13,6 +13,10 @@
  *   a try, stays a package. ssh2 is pinned to one version in package.json, so the
  *   ssh2 JavaScript in the bundle is always the version its installed addon was built with.
  * - zod's locales other than English are left out (englishOnly, below).
+ * - Names are shortened (minifyIdentifiers): a smaller file to read and decode at
+ *   each start. Stack traces name the bundle's short names; `node
+ *   --enable-source-maps` (the launcher then requires the bundle) maps them to src/,
+ *   and an internal error says so.
  * - The build fails on any esbuild warning and on any `import.meta` or `import(`
  *   left in the bundle, either of which would fail only at run time.
  * - The cache is made by running `provision validate playbooks/harden.yaml`
@@ -95,6 +99,7 @@ const result = await build({
   external,
   minifyWhitespace: true,
   minifySyntax: true,
+  minifyIdentifiers: true,
   sourcemap: 'linked',
   legalComments: 'none',
   logLevel: 'silent',

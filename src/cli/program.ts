@@ -253,7 +253,10 @@ function handleError(err: unknown, io: Io): number {
     io.err(`error: ${err.message}\n`);
     return EXIT.FAILED;
   }
-  io.err(`internal error: ${errorMessage(err)}\n${err instanceof Error && err.stack ? err.stack.split('\n').slice(1, 6).join('\n') + '\n' : ''}`);
+  const frames = err instanceof Error && err.stack ? err.stack.split('\n').slice(1, 6).join('\n') + '\n' : '';
+  // the bin's bundle has short names (scripts/bundle.ts): Node maps them back to src/ when asked
+  const hint = frames.includes('provision.cjs:') && !process.sourceMapsEnabled ? '(names shortened by the build: run with NODE_OPTIONS=--enable-source-maps for the source)\n' : '';
+  io.err(`internal error: ${errorMessage(err)}\n${frames}${hint}`);
   return EXIT.INTERNAL;
 }
 

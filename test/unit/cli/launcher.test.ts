@@ -155,6 +155,10 @@ describe('the provision bin', () => {
     expect(at, r.stderr).not.toBeNull();
     // the very line that wrote: a map off by a line would name its neighbour
     expect(readFileSync(join(root, 'src/cli/program.ts'), 'utf8').split('\n')[Number(at![1]) - 1]).toContain('process.stdout.write');
+    // without the flag the frames name the bundle, whose names the build shortened: the message says how to get the source's
+    const plain = spawnSync(process.execPath, ['--require', boom, builtCli(), '--help'], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+    expect(plain.stderr).toMatch(/^internal error: boom\n(\s+at .*\n)+\(names shortened by the build: run with NODE_OPTIONS=--enable-source-maps for the source\)\n$/);
+    expect(r.stderr).not.toContain('names shortened');
   }, 60_000);
 
   it('dials a host before it loads ssh2, and loads ssh2\'s native addon from node_modules then', async () => {
