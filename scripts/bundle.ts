@@ -12,7 +12,9 @@
  *   path from the bundle; cpu-features, an optional native package ssh2 asks for in
  *   a try, stays a package. ssh2 is pinned to one version in package.json, so the
  *   ssh2 JavaScript in the bundle is always the version its installed addon was built with.
- * - zod's locales other than English are left out (englishOnly, below).
+ * - zod's locales other than English are left out (englishOnly, below), and
+ *   ssh2 does not wait for a WebAssembly module its native addon replaces
+ *   (poly1305OnlyWithoutAddon).
  * - Names are shortened (minifyIdentifiers): a smaller file to read and decode at
  *   each start. Stack traces name the bundle's short names; `node
  *   --enable-source-maps` (the launcher then requires the bundle) maps them to src/,
@@ -89,6 +91,25 @@ const englishOnly: Plugin = {
   },
 };
 
+/**
+ * ssh2 sends its version line only once a WebAssembly Poly1305 has compiled (its
+ * `init`), which only its pure-JavaScript chacha20-poly1305 uses: with the native
+ * addon loaded, that cipher is the addon's. Then `init` is settled at once, and the
+ * connection's first byte goes out some 10 ms sooner. The build fails if ssh2's
+ * text is not the one this was written for.
+ */
+const INIT = '  init: (() => {';
+const poly1305OnlyWithoutAddon: Plugin = {
+  name: 'ssh2-poly1305-only-without-addon',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/]ssh2[\\/]lib[\\/]protocol[\\/]crypto\.js$/ }, (args) => {
+      const text = readFileSync(args.path, 'utf8');
+      if (text.split(INIT).length !== 2 || !text.includes('({ AESGCMCipher, ChaChaPolyCipher, GenericCipher,')) return { errors: [{ text: `${args.path}: not the ssh2 crypto.js whose init this plugin knows` }] };
+      return { contents: text.replace(INIT, '  init: ChaChaPolyCipher && ChaChaPolyDecipher ? Promise.resolve() : (() => {'), loader: 'js' };
+    });
+  },
+};
+
 const result = await build({
   entryPoints: [join(root, 'dist/cli/main.js')],
   outfile,
@@ -104,7 +125,7 @@ const result = await build({
   legalComments: 'none',
   logLevel: 'silent',
   write: false,
-  plugins: [bundleRequire, nativeAddons, packageJson, englishOnly],
+  plugins: [bundleRequire, nativeAddons, packageJson, englishOnly, poly1305OnlyWithoutAddon],
 });
 const problems = [...result.errors, ...result.warnings].map((m) => `${m.location?.file ?? ''}:${m.location?.line ?? ''} ${m.text}`);
 const bundleOut = result.outputFiles.find((f) => f.path === outfile);
