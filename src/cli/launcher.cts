@@ -15,8 +15,8 @@
  * runs without the cache.
  *
  * PROVISION_CODE_CACHE=write (the build) writes the cache when the run ends,
- * with every function the run compiled and what the bundle's warmCodeCache
- * loads; the variable does not reach the commands the run starts.
+ * with every function the run compiled; the variable does not reach the commands
+ * the run starts.
  */
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -63,13 +63,8 @@ function runBundle(): void {
     filename: bundleFile,
     ...(write ? {} : { cachedData: cachedData(bundle) }),
   });
-  const bundleModule: { exports: { warmCodeCache?: () => void } } = { exports: {} };
-  if (write) {
-    process.on('exit', () => {
-      bundleModule.exports.warmCodeCache?.();
-      writeCache(bundle, script.createCachedData());
-    });
-  }
+  const bundleModule = { exports: {} };
+  if (write) process.on('exit', () => writeCache(bundle, script.createCachedData()));
   (script.runInThisContext() as (e: object, r: NodeJS.Require, m: object, f: string, d: string) => void)(
     bundleModule.exports,
     createRequire(bundleFile),

@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { ssh2 } from '../connections/ssh2.js';
 import { run } from './program.js';
 
 // A reader that stops early (`provision --help | head -1`) closes the pipe: what is
@@ -17,12 +16,3 @@ process.exitCode = 1;
 void run(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
 });
-
-/**
- * The launcher calls this when it writes the code cache (PROVISION_CODE_CACHE=write,
- * scripts/bundle.ts): the cache is made from a run of `validate`, which connects to no
- * host, so ssh2, loaded on a run's first connection, is loaded here to be in it too.
- */
-export function warmCodeCache(): void {
-  ssh2();
-}
