@@ -29,12 +29,13 @@
  */
 import { build, type Plugin } from 'esbuild';
 import ssh2 from 'ssh2';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir, userInfo } from 'node:os';
+import { userInfo } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
+import * as zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -161,8 +162,8 @@ rmSync(cacheFile, { force: true });
 mkdirSync(dirname(outfile), { recursive: true });
 writeFileSync(outfile, bundled);
 writeFileSync(`${outfile}.map`, JSON.stringify(map));
-await makeCodeCache();
-console.log(`bundle: ${outfile} (${(bundled.length / 1024).toFixed(0)} KiB), code cache ${cacheFile} (${(readFileSync(cacheFile).length / 1024).toFixed(0)} KiB)`);
+const cache = await makeCodeCache();
+console.log(`bundle: ${outfile} (${(bundled.length / 1024).toFixed(0)} KiB), ${cache}`);
 
 /**
  * The run that makes the code cache: `provision --check` of scripts/cache-warmup.yaml
@@ -170,18 +171,37 @@ console.log(`bundle: ${outfile} (${(bundled.length / 1024).toFixed(0)} KiB), cod
  * each build) that runs what it is sent with /bin/sh here. So the cache holds ssh2's
  * handshake and our shell session as well as the reading, planning and reporting of
  * an audit. The commands only read (check mode), and find a refusing `sudo` first on
- * their PATH, so the host facts' sudo probe never reaches the real one.
+ * their PATH (checked before the run), so the host facts' sudo probe never reaches the
+ * real one. The run sees a HOME of its own (no ~/.ssh/config of the builder's) and no
+ * agent. Where the cache cannot be made this way, the bin runs without one: said, not
+ * fatal. Returns what to print about the cache.
  */
-async function makeCodeCache(): Promise<void> {
+async function makeCodeCache(): Promise<string> {
+  if (typeof (zlib as { crc32?: unknown }).crc32 !== 'function') return `no code cache: Node ${process.version} has no zlib.crc32 (20.15 and later have)`;
+  // under dist/, not the temp dir: a noexec /tmp would make `command -v sudo` pass the shim by
+  const work = mkdtempSync(join(root, 'dist/warmup-'));
+  try {
+    writeFileSync(join(work, 'sudo'), '#!/bin/sh\nexit 1\n', { mode: 0o755 });
+    const env = { ...process.env, PATH: `${work}${delimiter}${process.env.PATH ?? ''}` };
+    const found = spawnSync('/bin/sh', ['-c', 'command -v sudo && sudo -n true'], { env, encoding: 'utf8' });
+    if (found.stdout.trim() !== join(work, 'sudo') || found.status !== 1) return `no code cache: the stand-in sudo in ${work} would not be the one found`;
+    const code = await warmupRun(work, env);
+    // drift is what it finds (3); 0 would do too
+    if (code !== 3 && code !== 0) throw new Error(`the run that makes the code cache ended with ${code} (scripts/cache-warmup.yaml)`);
+    return `code cache ${cacheFile} (${(readFileSync(cacheFile).length / 1024).toFixed(0)} KiB)`;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Serves SSH on 127.0.0.1 for the cache-making run and returns its exit code (a signal's name if killed); at most two minutes. */
+async function warmupRun(work: string, env: NodeJS.ProcessEnv): Promise<number | string> {
   const { Server, utils } = ssh2;
-  const work = mkdtempSync(join(tmpdir(), 'provision-warmup-'));
-  writeFileSync(join(work, 'sudo'), '#!/bin/sh\nexit 1\n', { mode: 0o755 });
   const hostKey = utils.generateKeyPairSync('ed25519');
   const userKey = utils.generateKeyPairSync('ed25519');
   writeFileSync(join(work, 'id_ed25519'), userKey.private, { mode: 0o600 });
   const allowed = utils.parseKey(userKey.public);
   if (allowed instanceof Error) throw allowed;
-  const env = { ...process.env, PATH: `${work}${delimiter}${process.env.PATH ?? ''}` };
   const server = new Server({ hostKeys: [hostKey.private] }, (client) => {
     client.on('error', () => {});
     client.on('authentication', (ctx) => {
@@ -192,33 +212,36 @@ async function makeCodeCache(): Promise<void> {
     client.on('session', (accept) =>
       accept().on('exec', (acceptExec, _reject, info) => {
         const stream = acceptExec();
-        const child = spawn('/bin/sh', ['-c', info.command], { env, stdio: 'pipe' });
-        stream.pipe(child.stdin).on('error', () => {});
-        child.stdout.pipe(stream);
-        child.stderr.pipe(stream.stderr);
-        stream.on('close', () => child.kill());
-        child.on('close', (code) => {
+        const sh = spawn('/bin/sh', ['-c', info.command], { env, stdio: 'pipe' });
+        sh.on('error', () => stream.close());
+        stream.pipe(sh.stdin).on('error', () => {});
+        // the channel ends when the command has: its exit status goes first
+        sh.stdout.pipe(stream, { end: false });
+        sh.stderr.pipe(stream.stderr, { end: false });
+        stream.on('close', () => sh.kill());
+        sh.on('close', (code) => {
           stream.exit(code ?? 1);
           stream.end();
         });
       }),
     );
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  writeFileSync(join(work, 'known_hosts'), `[127.0.0.1]:${port} ${hostKey.public}\n`);
-  const inventory = join(work, 'inventory.yaml');
-  writeFileSync(inventory, JSON.stringify({ all: { hosts: { warmup: { host: '127.0.0.1', port, user: userInfo().username, identity_file: join(work, 'id_ed25519'), known_hosts_file: join(work, 'known_hosts') } } } }));
-  const child = spawn(process.execPath, [join(root, 'dist/cli/launcher.cjs'), '--check', '-i', inventory, join(root, 'scripts/cache-warmup.yaml')], {
-    env: { ...process.env, PROVISION_CODE_CACHE: 'write', NODE_OPTIONS: '' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
-  server.close();
-  rmSync(work, { recursive: true, force: true });
-  // drift (3) is what it finds; a task failing on a machine without dpkg or rpm (1) still compiled the rest
-  if (code !== 3 && code !== 1) {
-    console.error(`bundle: the run that makes the code cache ended with ${code ?? signal} (scripts/cache-warmup.yaml)`);
-    process.exit(1);
+  try {
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    writeFileSync(join(work, 'known_hosts'), `[127.0.0.1]:${port} ${hostKey.public}\n`);
+    const inventory = join(work, 'inventory.yaml');
+    writeFileSync(inventory, JSON.stringify({ all: { hosts: { warmup: { host: '127.0.0.1', port, user: userInfo().username, identity_file: join(work, 'id_ed25519'), known_hosts_file: join(work, 'known_hosts') } } } }));
+    const { SSH_AUTH_SOCK: _agent, ...own } = process.env;
+    const child = spawn(process.execPath, [join(root, 'dist/cli/launcher.cjs'), '--check', '-i', inventory, join(root, 'scripts/cache-warmup.yaml')], {
+      env: { ...own, HOME: work, PROVISION_CODE_CACHE: 'write', NODE_OPTIONS: '' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    const timer = setTimeout(() => child.kill(), 120_000);
+    const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
+    clearTimeout(timer);
+    return code ?? signal ?? 'killed';
+  } finally {
+    server.close();
   }
 }

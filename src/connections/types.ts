@@ -14,7 +14,8 @@ export interface ExecOptions {
    * The command is a POSIX sh script of provision's own (a batch of fact reads),
    * not a user's command: the long-lived remote shell runs it in a subshell of
    * its own `/bin/sh` instead of a fresh login shell (`$SHELL -c`), which spares
-   * a shell start per batch and does not depend on the login shell being POSIX.
+   * the host a shell start per batch. Where a command goes over a channel of its
+   * own (no shell, or the shell busy), sshd runs it with the login shell as before.
    */
   script?: boolean;
 }
