@@ -3,10 +3,9 @@
  * loads ssh2's server, key generator and HTTP(S) agents, and with them Node's http,
  * https and tls (~15% of the CPU before a one-host audit's first connect). ssh2 is
  * pinned, so these paths hold. A run loads them once its first connection has
- * dialled (ssh.ts), so the host's sshd forks and starts while they load (25 to 45 ms);
- * a run that connects to no host (validate, local connections) never loads them.
- * A module apart from ssh.ts, so the build can load them for its code cache
- * (cli/main.ts) without loading ssh.ts.
+ * dialled (ssh.ts), so the host's sshd forks and starts while they load (about 25 ms);
+ * only default keys (`~/.ssh/id_*`, parsed before the dial) load them sooner. A run
+ * that connects to no host (validate, local connections) never loads them.
  */
 import { createRequire } from 'node:module';
 import type * as Ssh2 from 'ssh2';
