@@ -178,8 +178,9 @@ console.log(`bundle: ${outfile} (${(bundled.length / 1024).toFixed(0)} KiB), ${c
  */
 async function makeCodeCache(): Promise<string> {
   if (typeof (zlib as { crc32?: unknown }).crc32 !== 'function') return `no code cache: Node ${process.version} has no zlib.crc32 (20.15 and later have)`;
-  // under dist/, not the temp dir: a noexec /tmp would make `command -v sudo` pass the shim by
-  const work = mkdtempSync(join(root, 'dist/warmup-'));
+  // beside the bundle, not in the temp dir: a noexec /tmp would make `command -v sudo` pass the
+  // shim by; and the next build's removal of dist/bin takes what an interrupted one left
+  const work = mkdtempSync(join(dirname(outfile), 'warmup-'));
   try {
     writeFileSync(join(work, 'sudo'), '#!/bin/sh\nexit 1\n', { mode: 0o755 });
     const env = { ...process.env, PATH: `${work}${delimiter}${process.env.PATH ?? ''}` };
