@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AuthenticationType, ClientChannel, Client as ClientType, ConnectConfig, ParsedKey, ServerHostKeyAlgorithm } from 'ssh2';
-import type * as Ssh2 from 'ssh2';
 import { ConnectionError, HostKeyError, TimeoutError, errorMessage } from '../contract/errors.js';
 import { quote } from '../contract/quote.js';
 import { HopPool } from './hop-pool.js';
@@ -68,23 +67,28 @@ export interface SshOptions extends SshHop {
 
 const DEFAULT_KEYS = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
 
-/** Keys parsed in this process, by passphrase and file content: 500 hosts with one identity file parse it once. */
-const parsedKeys = new Map<string, ReturnType<typeof Ssh2.utils.parseKey>>();
-export function parseKeyOnce(data: Buffer, passphrase: string | undefined): ReturnType<typeof Ssh2.utils.parseKey> {
+/**
+ * The first key in a key file's content, or why it does not parse (undefined: it holds
+ * none). Parsed once in this process per passphrase and content: 500 hosts with one
+ * identity file parse it once.
+ */
+const parsedKeys = new Map<string, ParsedKey | Error | undefined>();
+export function parseKeyOnce(data: Buffer, passphrase: string | undefined): ParsedKey | Error | undefined {
   const id = `${passphrase ?? ''}\0${data.toString('base64')}`;
-  let parsed = parsedKeys.get(id);
-  if (parsed === undefined) parsedKeys.set(id, (parsed = ssh2().parseKey(data, passphrase)));
-  return parsed;
+  if (!parsedKeys.has(id)) {
+    const parsed = ssh2().parseKey(data, passphrase);
+    parsedKeys.set(id, Array.isArray(parsed) ? parsed[0] : parsed);
+  }
+  return parsedKeys.get(id);
 }
 
 /** The key in an identity file's content (`data`); `file` names it in messages. */
 function keyOf(name: string, file: string, data: Buffer, passphrase: string | undefined): ParsedKey {
-  const parsed = parseKeyOnce(data, passphrase);
-  if (parsed instanceof Error) {
-    const hint = /encrypted|passphrase/i.test(parsed.message) ? ' (set passphrase_env in the inventory to the variable holding its passphrase)' : '';
-    throw new ConnectionError(name, `cannot use identity file ${file}: ${parsed.message}${hint}`, { cause: parsed, code: 'E_AUTH' });
+  const key = parseKeyOnce(data, passphrase);
+  if (key instanceof Error) {
+    const hint = /encrypted|passphrase/i.test(key.message) ? ' (set passphrase_env in the inventory to the variable holding its passphrase)' : '';
+    throw new ConnectionError(name, `cannot use identity file ${file}: ${key.message}${hint}`, { cause: key, code: 'E_AUTH' });
   }
-  const key = Array.isArray(parsed) ? parsed[0] : parsed;
   if (!key) throw new ConnectionError(name, `identity file ${file} holds no key`, { code: 'E_AUTH' });
   return key;
 }
@@ -118,9 +122,8 @@ function authMethods(name: string, opts: SshHop & { passphrase?: string; passwor
     for (const k of DEFAULT_KEYS) {
       const file = join(homedir(), '.ssh', k);
       if (!existsSync(file)) continue;
-      const parsed = parseKeyOnce(readFileSync(file), passphrase);
-      const key = parsed instanceof Error ? undefined : Array.isArray(parsed) ? parsed[0] : parsed;
-      if (key) methods.push(() => ({ type: 'publickey', username, key }));
+      const key = parseKeyOnce(readFileSync(file), passphrase);
+      if (key && !(key instanceof Error)) methods.push(() => ({ type: 'publickey', username, key }));
     }
   }
   if (password !== undefined) methods.push(() => ({ type: 'password', username, password }));
