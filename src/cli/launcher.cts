@@ -18,7 +18,7 @@
  * with every function the run compiled; the variable does not reach the commands
  * the run starts.
  */
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
@@ -31,40 +31,70 @@ const HEADER = 8;
 /** zlib.crc32, where this Node has it (20.15 and later). */
 const crc32 = (zlib as { crc32?: (data: Buffer) => number }).crc32;
 
-function cachedData(bundle: Buffer): Buffer | undefined {
+/** The whole file, read into `into` from its start, or into a buffer of its own when it does not fit. */
+function readWhole(file: string, into: Buffer): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const buf = size <= into.length ? into : Buffer.allocUnsafeSlow(size);
+    let n = 0;
+    for (let got = 1; n < size && got > 0; n += got) got = readSync(fd, buf, n, size - n, n);
+    return buf.subarray(0, n);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function sizeOf(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** The cache's V8 data, read into `buf`, when it was made from the bundle whose CRC-32 is `bundleSum` and is whole. */
+function cachedData(bundleSum: number, buf: Buffer): Buffer | undefined {
   if (!crc32) return undefined;
   let file: Buffer;
   try {
-    file = readFileSync(cacheFile);
+    file = readWhole(cacheFile, buf);
   } catch {
     return undefined;
   }
   const data = file.subarray(HEADER);
-  if (data.length === 0 || file.readUInt32BE(0) !== crc32(bundle) || file.readUInt32BE(4) !== crc32(data)) return undefined;
+  if (data.length === 0 || file.readUInt32BE(0) !== bundleSum || file.readUInt32BE(4) !== crc32(data)) return undefined;
   return data;
 }
 
 function runBundle(): void {
-  // checked as bytes: the string would have to be encoded to UTF-8 again
-  let bundle: Buffer;
+  const write = process.env.PROVISION_CODE_CACHE === 'write';
+  delete process.env.PROVISION_CODE_CACHE;
+  // One buffer holds the bundle, then the cache: each 4 KiB a process touches for the
+  // first time costs a page fault, and a second buffer of 1.7 MB was some 8 ms of a start.
+  // The bundle is checked as bytes (the string would have to be encoded to UTF-8 again),
+  // before the cache is read over them.
+  let source: string;
+  let bundleSum = 0;
+  let buf: Buffer;
   try {
-    bundle = readFileSync(bundleFile);
+    buf = Buffer.allocUnsafeSlow(Math.max(statSync(bundleFile).size, write ? 0 : sizeOf(cacheFile)));
+    const bundle = readWhole(bundleFile, buf);
+    source = bundle.toString('utf8');
+    if (crc32) bundleSum = crc32(bundle);
   } catch (err) {
     // `npm run build` removes dist/bin first: a build that failed leaves no bundle rather than an old one
     process.stderr.write(`provision: ${bundleFile} cannot be read (${(err as Error).message}): run \`npm run build\`\n`);
     process.exitCode = 1;
     return;
   }
-  const source = bundle.toString('utf8');
-  const write = process.env.PROVISION_CODE_CACHE === 'write';
-  delete process.env.PROVISION_CODE_CACHE;
   // the bundle's value as a script is the function of the module bindings (scripts/bundle.ts)
   const script = new Script(source, {
     filename: bundleFile,
-    ...(write ? {} : { cachedData: cachedData(bundle) }),
+    ...(write ? {} : { cachedData: cachedData(bundleSum, buf) }),
   });
   const bundleModule = { exports: {} };
-  if (write) process.on('exit', () => writeCache(bundle, script.createCachedData()));
+  if (write) process.on('exit', () => writeCache(bundleSum, script.createCachedData()));
   (script.runInThisContext() as (e: object, r: NodeJS.Require, m: object, f: string, d: string) => void)(
     bundleModule.exports,
     createRequire(bundleFile),
@@ -74,12 +104,12 @@ function runBundle(): void {
   );
 }
 
-function writeCache(bundle: Buffer, data: Buffer): void {
+function writeCache(bundleSum: number, data: Buffer): void {
   const tmp = `${cacheFile}.${process.pid}.tmp`;
   try {
     if (!crc32) throw new Error('this Node has no zlib.crc32 (Node 20.15 or later has)');
     const header = Buffer.alloc(HEADER);
-    header.writeUInt32BE(crc32(bundle), 0);
+    header.writeUInt32BE(bundleSum, 0);
     header.writeUInt32BE(crc32(data), 4);
     writeFileSync(tmp, Buffer.concat([header, data]));
     renameSync(tmp, cacheFile);
