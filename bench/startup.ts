@@ -11,8 +11,13 @@
  * began, when the first SSH byte went out (our version string), and the process's CPU
  * time then; the wall time is the whole process, as a shell sees it. `--compare DIR`
  * runs another checkout's built bin (DIR/dist/cli/launcher.cjs) in alternation with
- * this one, so both see the same machine. Prints medians with min and max, and the
- * machine's load average. A script that prints numbers, not a test.
+ * this one, so both see the same machine. Node's own start is measured beside them:
+ * when an empty script's first line runs. Where the environment sets
+ * NODE_EXTRA_CA_CERTS, Node 20 reads that file and its own ~140 root certificates
+ * before any script runs (an eager load later Node versions dropped), so the audit and
+ * Node's start are measured both with the environment as it is and without that
+ * variable. Prints medians with min and max, and the machine's load average. A script
+ * that prints numbers, not a test.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,13 +42,27 @@ interface Sample {
   cpuAtByteMs?: number;
 }
 
-function timed(bin: string, argv: string[], marks: boolean): Sample {
+const EXTRA_CA = 'NODE_EXTRA_CA_CERTS';
+/** The environment of a run: this one's, or this one's without NODE_EXTRA_CA_CERTS. */
+function envOf(withExtraCa: boolean): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '', NO_COLOR: '1' };
+  if (!withExtraCa) delete env[EXTRA_CA];
+  return env;
+}
+
+/** When an empty script's first line runs, in ms since its process started: Node's own start. */
+function nodeStart(withExtraCa: boolean): number {
+  const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(performance.now()))'], { encoding: 'utf8', env: envOf(withExtraCa) });
+  return Number(r.stdout);
+}
+
+function timed(bin: string, argv: string[], marks: boolean, withExtraCa: boolean): Sample {
   const out = join(work, 'marks.json');
   rmSync(out, { force: true });
   const t0 = performance.now();
   const r = spawnSync(process.execPath, [...(marks ? ['--require', MARKS] : []), bin, ...argv], {
     encoding: 'utf8',
-    env: { ...process.env, NODE_OPTIONS: '', NO_COLOR: '1', ...(marks ? { PROVISION_STARTUP_MARKS: out } : {}) },
+    env: { ...envOf(withExtraCa), ...(marks ? { PROVISION_STARTUP_MARKS: out } : {}) },
   });
   const wallMs = performance.now() - t0;
   if (r.status !== 0 && r.status !== 3) throw new Error(`${bin} ${argv.join(' ')}: exit ${r.status}\n${r.stdout}${r.stderr}`);
@@ -59,25 +78,33 @@ const fleet = await startFleet({ count: 1, image: IMAGE, namePrefix: 'st' });
 try {
   const inv = join(work, 'inventory.yaml');
   writeFileSync(inv, renderInventory(fleet.hosts, { user: 'root', identityFile: fleet.identityFile, knownHostsFile: fleet.knownHostsFile }));
-  const jobs: { name: string; argv: string[]; marks: boolean }[] = [
-    { name: `check ${PLAYBOOK.slice(root.length + 1)} on 1 host`, argv: ['--check', '-i', inv, PLAYBOOK], marks: true },
-    { name: 'validate playbooks/harden.yaml', argv: ['validate', join(root, 'playbooks/harden.yaml')], marks: false },
-    { name: '--version', argv: ['--version'], marks: false },
+  const extraCa = process.env[EXTRA_CA] !== undefined;
+  const audit = `check ${PLAYBOOK.slice(root.length + 1)} on 1 host`;
+  const jobs: { name: string; argv: string[]; marks: boolean; withExtraCa: boolean }[] = [
+    { name: audit, argv: ['--check', '-i', inv, PLAYBOOK], marks: true, withExtraCa: true },
+    ...(extraCa ? [{ name: `${audit}, without ${EXTRA_CA}`, argv: ['--check', '-i', inv, PLAYBOOK], marks: true, withExtraCa: false }] : []),
+    { name: 'validate playbooks/harden.yaml', argv: ['validate', join(root, 'playbooks/harden.yaml')], marks: false, withExtraCa: true },
+    { name: '--version', argv: ['--version'], marks: false, withExtraCa: true },
   ];
   // one untimed run each: the page cache holds the files afterwards, as it does for a user's second run
-  for (const [, bin] of bins) for (const j of jobs) timed(bin, j.argv, j.marks);
+  for (const [, bin] of bins) for (const j of jobs) timed(bin, j.argv, j.marks, j.withExtraCa);
   const load0 = loadavg()[0]!;
   const samples = new Map<string, Sample[]>();
+  const starts: number[] = [];
+  const startsWithout: number[] = [];
   for (let i = 0; i < RUNS; i++) {
+    starts.push(nodeStart(true));
+    if (extraCa) startsWithout.push(nodeStart(false));
     for (const j of jobs) {
       for (const [label, bin] of bins) {
         const key = `${label}\0${j.name}`;
-        samples.set(key, [...(samples.get(key) ?? []), timed(bin, j.argv, j.marks)]);
+        samples.set(key, [...(samples.get(key) ?? []), timed(bin, j.argv, j.marks, j.withExtraCa)]);
       }
     }
   }
   const load1 = loadavg()[0]!;
-  console.log(`startup: ${RUNS} runs each, medians (min–max), load ${load0.toFixed(1)}–${load1.toFixed(1)}, image ${IMAGE}`);
+  console.log(`startup: ${RUNS} runs each, medians (min–max), load ${load0.toFixed(1)}–${load1.toFixed(1)}, image ${IMAGE}, ${process.version}`);
+  console.log(`  Node's own start (an empty script's first line): ${stats(starts)}${extraCa ? `; without ${EXTRA_CA}: ${stats(startsWithout)}` : ''}`);
   for (const j of jobs) {
     for (const [label] of bins) {
       const xs = samples.get(`${label}\0${j.name}`)!;
