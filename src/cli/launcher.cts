@@ -78,7 +78,9 @@ function runBundle(): void {
   let bundleSum = 0;
   let buf: Buffer;
   try {
-    buf = Buffer.allocUnsafeSlow(Math.max(statSync(bundleFile).size, write ? 0 : sizeOf(cacheFile)));
+    // a cache more than twice the bundle's size is not the build's: it gets a buffer of its own, whose failure cachedData answers
+    const size = statSync(bundleFile).size;
+    buf = Buffer.allocUnsafeSlow(Math.max(size, write ? 0 : Math.min(sizeOf(cacheFile), 2 * size)));
     const bundle = readWhole(bundleFile, buf);
     source = bundle.toString('utf8');
     if (crc32) bundleSum = crc32(bundle);
