@@ -31,7 +31,7 @@ import { build, type Plugin } from 'esbuild';
 import ssh2 from 'ssh2';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { userInfo } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
@@ -159,11 +159,40 @@ if (problems.length > 0) {
 }
 
 rmSync(cacheFile, { force: true });
+writeBinHead();
 mkdirSync(dirname(outfile), { recursive: true });
 writeFileSync(outfile, bundled);
 writeFileSync(`${outfile}.map`, JSON.stringify(map));
 const cache = await makeCodeCache();
 console.log(`bundle: ${outfile} (${(bundled.length / 1024).toFixed(0)} KiB), ${cache}`);
+
+/**
+ * The bin's first two lines, which /bin/sh and Node both read. Where NODE_EXTRA_CA_CERTS
+ * is set, Node 20 builds its whole root certificate store before any script runs: some
+ * 45 ms of every start on our VM (bench/README.md), for TLS that provision never uses
+ * (test/unit/cli/launcher.test.ts holds that). So the bin, run as a command, is a shell
+ * script first: it starts Node on the same file without the variable, whose value it
+ * passes on in PROVISION_NODE_EXTRA_CA_CERTS, and the launcher sets it again for the
+ * commands a run starts. For the shell, `:` ignores its arguments; for Node, the second
+ * line is a directive (as `"use strict"` after it is) and a comment. tsc writes the file
+ * from src/cli/launcher.cts with a `#!/usr/bin/env node` line, which this replaces (tsc
+ * would put a `;` between `':'` and `//`), and the source map gains one line.
+ */
+function writeBinHead(): void {
+  const file = join(root, 'dist/cli/launcher.cjs');
+  const tscHead = '#!/usr/bin/env node\n';
+  const head = `#!/bin/sh\n':' //; [ -z "\${NODE_EXTRA_CA_CERTS-}" ] || { PROVISION_NODE_EXTRA_CA_CERTS=$NODE_EXTRA_CA_CERTS; export PROVISION_NODE_EXTRA_CA_CERTS; unset NODE_EXTRA_CA_CERTS; }; exec node "$0" "$@"\n`;
+  // a command: npm makes it one when it installs the package, and the build does in a clone
+  chmodSync(file, 0o755);
+  const text = readFileSync(file, 'utf8');
+  if (text.startsWith(head)) return; // tsc did not write it again since the last build
+  if (!text.startsWith(tscHead)) throw new Error(`${file}: its first line is not ${JSON.stringify(tscHead)}`);
+  writeFileSync(file, head + text.slice(tscHead.length));
+  const mapFile = `${file}.map`;
+  const launcherMap = JSON.parse(readFileSync(mapFile, 'utf8')) as { mappings: string };
+  launcherMap.mappings = `;${launcherMap.mappings}`;
+  writeFileSync(mapFile, JSON.stringify(launcherMap));
+}
 
 /**
  * The run that makes the code cache: `provision --check` of scripts/cache-warmup.yaml

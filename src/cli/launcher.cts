@@ -17,12 +17,24 @@
  * PROVISION_CODE_CACHE=write (the build) writes the cache when the run ends,
  * with every function the run compiled; the variable does not reach the commands
  * the run starts.
+ *
+ * Run as a command, this file is a shell script first (its first two lines, written
+ * by scripts/bundle.ts): it starts Node without NODE_EXTRA_CA_CERTS, which would make
+ * Node 20 build its root certificate store before the first line of this file, and
+ * passes the value on in PROVISION_NODE_EXTRA_CA_CERTS. It is set again here, before
+ * anything runs, so the commands a run starts see the environment the user gave.
  */
 import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
 import zlib = require('node:zlib');
+
+const extraCa = process.env.PROVISION_NODE_EXTRA_CA_CERTS;
+if (extraCa !== undefined) {
+  delete process.env.PROVISION_NODE_EXTRA_CA_CERTS;
+  process.env.NODE_EXTRA_CA_CERTS ??= extraCa;
+}
 
 const bundleFile = join(__dirname, '../bin/provision.cjs');
 const cacheFile = join(__dirname, '../bin/provision.cache');

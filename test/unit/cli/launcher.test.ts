@@ -141,6 +141,29 @@ describe('the provision bin', () => {
     expect(r.stdout, r.stderr).toContain('cache=unset');
   }, 60_000);
 
+  describe('run as a command, it starts Node without NODE_EXTRA_CA_CERTS and gives the value back to what a run starts', () => {
+    // Node 20 builds its root certificate store before any script runs when the variable is set
+    // (scripts/bundle.ts, writeBinHead); a preload sees the environment Node started with
+    const seen = join(dir, 'seen-at-start.cjs');
+    writeFileSync(seen, "process.stderr.write(`node started with: ${process.env.NODE_EXTRA_CA_CERTS ?? 'unset'}\\n`);\n");
+    const asCommand = (value: string | undefined) => {
+      const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', NODE_OPTIONS: `--require ${seen}` };
+      delete env.NODE_EXTRA_CA_CERTS;
+      if (value !== undefined) env.NODE_EXTRA_CA_CERTS = value;
+      // spawned as a shell runs a command: by the kernel, through the file's #! line
+      const r = spawnSync(builtCli(), ['exec', '-i', 'localhost,', 'all', '--', 'echo "the command sees: [${NODE_EXTRA_CA_CERTS-unset}] [${PROVISION_NODE_EXTRA_CA_CERTS-unset}]"'], { cwd: dir, encoding: 'utf8', env });
+      expect(r.status, r.stderr).toBe(0);
+      return { atStart: /node started with: (.*)/.exec(r.stderr)?.[1], command: /the command sees: (.*)/.exec(r.stdout)?.[1] };
+    };
+    it.each([
+      ['set', '/etc/ssl/certs/ca-certificates.crt', 'unset', '[/etc/ssl/certs/ca-certificates.crt] [unset]'],
+      ['unset', undefined, 'unset', '[unset] [unset]'],
+      ['empty (Node ignores it)', '', '', '[] [unset]'],
+    ])('%s', (_, value, atStart, command) => {
+      expect(asCommand(value)).toEqual({ atStart, command });
+    }, 60_000);
+  });
+
   it.each([['--help'], ['--version']])('a reader that stops early ends the output, not the run: no stack trace, the run\'s exit code (%s)', (flag) => {
     const r = spawnSync('bash', ['-c', `"$0" "$1" "$3" 2>"$2" | :; echo "\${PIPESTATUS[0]}"`, process.execPath, builtCli(), join(dir, 'epipe.err'), flag], { encoding: 'utf8' });
     expect(readFileSync(join(dir, 'epipe.err'), 'utf8')).toBe('');
@@ -183,6 +206,7 @@ describe('the provision bin', () => {
     expect(cli(builtCli(), ['validate', join(root, 'playbooks/harden.yaml')], ['--require', trace]).stderr).not.toContain('addon:');
   }, 60_000);
 
+  // the bin starts Node without NODE_EXTRA_CA_CERTS (scripts/bundle.ts, writeBinHead): it holds only while no TLS is made
   it("connects without loading Node's http, https or tls (ssh2's index would, for its HTTP agents)", async () => {
     const mods = join(dir, 'mods.cjs');
     writeFileSync(
