@@ -8,10 +8,11 @@
  * times each, as a command (by the interpreter its first line names, as a shell
  * would), for: a check-mode audit of the playbook on that host, `validate
  * playbooks/harden.yaml`, and `--version`. For the audit, bench/startup-marks.cjs
- * (preloaded through NODE_OPTIONS) records, in ms since Node started, when the first
- * TCP connect began, when the first SSH byte went out (our version string), and the
- * process's CPU time then; the bin's /bin/sh line runs before Node starts (about 2 ms),
- * so it is in the wall time only, which is the whole command, as a shell sees it.
+ * (preloaded by a `node` first on PATH) records, in ms since Node started, when the
+ * first TCP connect began, when the first SSH byte went out (our version string), and
+ * the process's CPU time then; the bin's /bin/sh line and that `node` run before Node
+ * starts (about 2 ms each), so they are in the wall time only, which is the whole
+ * command, as a shell sees it.
  * `--compare DIR` runs another checkout's built bin (DIR/dist/cli/launcher.cjs) in
  * alternation with this one, so both see the same machine.
  *
@@ -25,7 +26,7 @@
  * machine's load average. A script that prints numbers, not a test.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { renderInventory, startFleet } from '../test/integration/fleet.js';
@@ -77,7 +78,7 @@ function timed(bin: string, argv: string[], marks: boolean, withExtraCa: boolean
   const [command, args] = asCommand(bin);
   const r = spawnSync(command, [...args, ...argv], {
     encoding: 'utf8',
-    env: { ...envOf(withExtraCa), ...(marks ? { NODE_OPTIONS: `--require ${MARKS}`, PROVISION_STARTUP_MARKS: out } : {}) },
+    env: { ...envOf(withExtraCa), ...(marks ? { PATH: `${markingNode}:${process.env.PATH ?? ''}`, PROVISION_STARTUP_MARKS: out } : {}) },
   });
   const wallMs = performance.now() - t0;
   if (r.status !== 0 && r.status !== 3) throw new Error(`${bin} ${argv.join(' ')}: exit ${r.status}\n${r.stdout}${r.stderr}`);
@@ -89,6 +90,12 @@ function timed(bin: string, argv: string[], marks: boolean, withExtraCa: boolean
 const stats = (xs: number[]): string => `${median(xs).toFixed(0)} ms (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)})`;
 
 const work = mkdtempSync(join(tmpdir(), 'provision-startup-'));
+// the marks are preloaded on Node's command line by a `node` first on PATH, which both
+// `#!/usr/bin/env node` and the bin's `exec node` find: with NODE_OPTIONS set, the bin
+// would leave NODE_EXTRA_CA_CERTS to Node (scripts/bundle.ts, writeBinHead)
+const markingNode = join(work, 'marking-node');
+mkdirSync(markingNode);
+writeFileSync(join(markingNode, 'node'), `#!/bin/sh\nexec "${process.execPath}" --require "${MARKS}" "$@"\n`, { mode: 0o755 });
 const fleet = await startFleet({ count: 1, image: IMAGE, namePrefix: 'st' });
 try {
   const inv = join(work, 'inventory.yaml');

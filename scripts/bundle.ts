@@ -173,7 +173,9 @@ console.log(`bundle: ${outfile} (${(bundled.length / 1024).toFixed(0)} KiB), ${c
  * (test/unit/cli/launcher.test.ts holds that). So the bin, run as a command, is a shell
  * script first: it starts Node on the same file without the variable, whose value it
  * passes on in PROVISION_NODE_EXTRA_CA_CERTS, and the launcher sets it again for the
- * commands a run starts. For the shell, `:` ignores its arguments; for Node, the second
+ * commands a run starts. With NODE_OPTIONS set, the variable is left alone: a preload
+ * it names runs before the launcher and may make TLS connections of its own (an agent
+ * exporting telemetry, say). For the shell, `:` ignores its arguments; for Node, the second
  * line is a directive (as `"use strict"` after it is) and a comment. tsc writes the file
  * from src/cli/launcher.cts with a `#!/usr/bin/env node` line, which this replaces (tsc
  * would put a `;` between `':'` and `//`), and the source map gains one line.
@@ -181,7 +183,7 @@ console.log(`bundle: ${outfile} (${(bundled.length / 1024).toFixed(0)} KiB), ${c
 function writeBinHead(): void {
   const file = join(root, 'dist/cli/launcher.cjs');
   const tscHead = '#!/usr/bin/env node\n';
-  const head = `#!/bin/sh\n':' //; [ -z "\${NODE_EXTRA_CA_CERTS-}" ] || { PROVISION_NODE_EXTRA_CA_CERTS=$NODE_EXTRA_CA_CERTS; export PROVISION_NODE_EXTRA_CA_CERTS; unset NODE_EXTRA_CA_CERTS; }; exec node "$0" "$@"\n`;
+  const head = `#!/bin/sh\n':' //; [ -n "\${NODE_OPTIONS-}" ] || [ -z "\${NODE_EXTRA_CA_CERTS-}" ] || { PROVISION_NODE_EXTRA_CA_CERTS=$NODE_EXTRA_CA_CERTS; export PROVISION_NODE_EXTRA_CA_CERTS; unset NODE_EXTRA_CA_CERTS; }; exec node "$0" "$@"\n`;
   // a command: npm makes it one when it installs the package, and the build does in a clone
   chmodSync(file, 0o755);
   const text = readFileSync(file, 'utf8');

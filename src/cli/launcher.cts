@@ -19,9 +19,10 @@
  * the run starts.
  *
  * Run as a command, this file is a shell script first (its first two lines, written
- * by scripts/bundle.ts): it starts Node without NODE_EXTRA_CA_CERTS, which would make
- * Node 20 build its root certificate store before the first line of this file, and
- * passes the value on in PROVISION_NODE_EXTRA_CA_CERTS. It is set again here, before
+ * by scripts/bundle.ts): unless NODE_OPTIONS is set (its preloads may need the
+ * variable), it starts Node without NODE_EXTRA_CA_CERTS, which would make Node 20
+ * build its root certificate store before the first line of this file, and passes
+ * the value on in PROVISION_NODE_EXTRA_CA_CERTS. It is set again here, before
  * anything runs, so the commands a run starts see the environment the user gave.
  */
 import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';

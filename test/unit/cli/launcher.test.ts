@@ -141,13 +141,18 @@ describe('the provision bin', () => {
     expect(r.stdout, r.stderr).toContain('cache=unset');
   }, 60_000);
 
-  describe('run as a command, it starts Node without NODE_EXTRA_CA_CERTS and gives the value back to what a run starts', () => {
+  describe('run as a command, it starts Node without NODE_EXTRA_CA_CERTS unless NODE_OPTIONS is set, and gives the value back to what a run starts', () => {
     // Node 20 builds its root certificate store before any script runs when the variable is set
-    // (scripts/bundle.ts, writeBinHead); a preload sees the environment Node started with
+    // (scripts/bundle.ts, writeBinHead). A preload sees the environment Node started with: put on
+    // Node's command line by a `node` first on PATH, or named by NODE_OPTIONS.
     const seen = join(dir, 'seen-at-start.cjs');
     writeFileSync(seen, "process.stderr.write(`node started with: ${process.env.NODE_EXTRA_CA_CERTS ?? 'unset'}\\n`);\n");
-    const asCommand = (value: string | undefined) => {
-      const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', NODE_OPTIONS: `--require ${seen}` };
+    const wrapperDir = join(dir, 'node-with-preload');
+    mkdirSync(wrapperDir, { recursive: true });
+    writeFileSync(join(wrapperDir, 'node'), `#!/bin/sh\nexec "${process.execPath}" --require "${seen}" "$@"\n`, { mode: 0o755 });
+    const asCommand = (value: string | undefined, nodeOptions: boolean) => {
+      const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', NODE_OPTIONS: nodeOptions ? `--require ${seen}` : '' };
+      if (!nodeOptions) env.PATH = `${wrapperDir}:${process.env.PATH ?? ''}`;
       delete env.NODE_EXTRA_CA_CERTS;
       if (value !== undefined) env.NODE_EXTRA_CA_CERTS = value;
       // spawned as a shell runs a command: by the kernel, through the file's #! line
@@ -155,13 +160,20 @@ describe('the provision bin', () => {
       expect(r.status, r.stderr).toBe(0);
       return { atStart: /node started with: (.*)/.exec(r.stderr)?.[1], command: /the command sees: (.*)/.exec(r.stdout)?.[1] };
     };
+    const CA = '/etc/ssl/certs/ca-certificates.crt';
     it.each([
-      ['set', '/etc/ssl/certs/ca-certificates.crt', 'unset', '[/etc/ssl/certs/ca-certificates.crt] [unset]'],
-      ['unset', undefined, 'unset', '[unset] [unset]'],
-      ['empty (Node ignores it)', '', '', '[] [unset]'],
-    ])('%s', (_, value, atStart, command) => {
-      expect(asCommand(value)).toEqual({ atStart, command });
+      ['set', CA, false, 'unset', `[${CA}] [unset]`],
+      ['unset', undefined, false, 'unset', '[unset] [unset]'],
+      ['empty (Node ignores it)', '', false, '', '[] [unset]'],
+      ['set, with a preload in NODE_OPTIONS, which keeps it', CA, true, CA, `[${CA}] [unset]`],
+    ])('%s', (_, value, nodeOptions, atStart, command) => {
+      expect(asCommand(value, nodeOptions)).toEqual({ atStart, command });
     }, 60_000);
+  });
+
+  it('is a command for /bin/sh first, and npm does not install it on Windows, which has none (README: a POSIX control machine)', () => {
+    expect(readFileSync(builtCli(), 'utf8').split('\n', 1)[0]).toBe('#!/bin/sh');
+    expect((JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { os?: string[] }).os).toEqual(['!win32']);
   });
 
   it.each([['--help'], ['--version']])('a reader that stops early ends the output, not the run: no stack trace, the run\'s exit code (%s)', (flag) => {
