@@ -84,7 +84,8 @@ function runBundle(): void {
   const write = process.env.PROVISION_CODE_CACHE === 'write';
   delete process.env.PROVISION_CODE_CACHE;
   // One buffer holds the bundle, then the cache: each 4 KiB a process touches for the
-  // first time costs a page fault, and a second buffer of 1.7 MB was some 8 ms of a start.
+  // first time costs a page fault, and a second buffer of 1.7 MB put the TCP connect of a
+  // one-host audit some 11 ms later (bench/results/2026-11-28.md).
   // The bundle is checked as bytes (the string would have to be encoded to UTF-8 again),
   // before the cache is read over them.
   let source: string;
